@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ganzoo needs: the real Fashion-MNIST (IDX .gz files in
+# /usr/share/datasets/fashion-mnist). Uses sudo when not run as root.
+set -euo pipefail
+packages=(dataset-fashion-mnist)
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+if ! command -v apt-get >/dev/null; then
+  echo "apt-get not found: install Fashion-MNIST's IDX files yourself and set GANZOO_FASHION_MNIST_DIR, or use --source tfds." >&2
+  exit 1
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"

@@ -1,0 +1,17 @@
+"""ganzoo: a Keras model zoo of GANs whose generators ship as ONNX and SavedModel artifacts.
+
+`zoo.DCGAN` and the other models need TensorFlow; `zoo.runtime` needs only onnxruntime and
+numpy, so importing `zoo` itself loads neither until a model is asked for.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {"DCGAN": "zoo.models.dcgan", "BaseGAN": "zoo.models.base"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

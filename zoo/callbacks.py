@@ -1,0 +1,129 @@
+"""Callbacks for `fit`: sample grids to look at, and checkpoints that a stopped run resumes from."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from zoo.files import atomic_write, atomic_write_text
+from zoo.images import save_grid
+from zoo.latent import check_count, sample_latent
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes a PNG grid of samples from fixed noise after every `every` epochs.
+
+    The noise stays the same across epochs, so the grids show one set of samples evolving.
+    With `log_dir`, the grid also goes to TensorBoard as an image summary.
+
+    Args:
+        directory: folder of the PNGs, named `epoch_001.png`, `epoch_002.png`, ...
+        n: images per grid.
+        seed: seed of the fixed noise.
+        every: write every `every` epochs.
+        log_dir: TensorBoard log folder, or None.
+    """
+
+    def __init__(self, directory, n=64, seed=0, every=1, log_dir=None):
+        super().__init__()
+        self.directory = Path(directory)
+        self.n = check_count(n)
+        self.seed = seed
+        self.every = every
+        self.log_dir = log_dir
+        self.last_path = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        z = sample_latent(self.n, self.model.latent_dim, self.seed)
+        images = self.model.generate(z=z)
+        self.last_path = save_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
+        if self.log_dir:
+            import tensorflow as tf
+
+            with tf.summary.create_file_writer(str(self.log_dir)).as_default():
+                tf.summary.image("samples", (images + 1.0) / 2.0, step=epoch + 1, max_outputs=self.n)
+
+
+class GANCheckpoint(keras.callbacks.Callback):
+    """Saves the whole training state after each epoch; a new `fit` resumes from the latest.
+
+    Unlike `keras.callbacks.BackupAndRestore` (which restores only `model.optimizer`), this
+    restores both networks, both optimizers (`d_optimizer` and `g_optimizer`, with their step
+    counts) and the seed generator of the training noise. Each checkpoint is written to a
+    temporary file and renamed into place, so an interrupted save leaves the previous one whole.
+
+    Args:
+        directory: folder of the checkpoints (`epoch_0003.weights.h5`, ...).
+        keep: how many recent checkpoints to keep.
+    """
+
+    PATTERN = re.compile(r"epoch_(\d+)\.weights\.h5$")
+
+    def __init__(self, directory, keep=1):
+        super().__init__()
+        self.directory = Path(directory)
+        self.keep = keep
+
+    def checkpoints(self):
+        """Finished checkpoints as (epoch, path) pairs, oldest first."""
+        if not self.directory.is_dir():
+            return []
+        found = [(int(m.group(1)), p) for p in self.directory.iterdir() if (m := self.PATTERN.match(p.name))]
+        return sorted(found)
+
+    def on_train_begin(self, logs=None):
+        checkpoints = self.checkpoints()
+        if not checkpoints:
+            return
+        epoch, path = checkpoints[-1]
+        self.model.build_optimizers()
+        try:
+            self.model.load_weights(path)
+        except Exception as error:
+            raise ValueError(f"Cannot resume from checkpoint {path}: {error}") from error
+        self.model._initial_epoch = epoch  # `fit` starts from here, as BackupAndRestore does
+        print(f"Resuming from {path} (epoch {epoch}).")
+
+    def on_train_end(self, logs=None):
+        self.model._initial_epoch = None  # a later `fit` on this model starts where it asks
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"epoch_{epoch + 1:04d}.weights.h5"
+        atomic_write(path, self.model.save_weights)
+        atomic_write_text(self.directory / "state.json", json.dumps({"epoch": epoch + 1, "logs": _floats(logs)}))
+        for _, old in self.checkpoints()[: -self.keep]:
+            old.unlink()
+
+
+def _floats(logs):
+    return {key: float(np.asarray(value)) for key, value in (logs or {}).items()}
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records each epoch's wall time and images, for the training images/s in `training.json`."""
+
+    def __init__(self, batch_size):
+        super().__init__()
+        self.batch_size = batch_size
+        self.epochs = []  # (seconds, images) per epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start, self._steps = time.perf_counter(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps = batch + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append((time.perf_counter() - self._start, self._steps * self.batch_size))
+
+    def images_per_second(self):
+        """Throughput of the epochs after the first (which includes tracing and compiling)."""
+        timed = self.epochs[1:] or self.epochs
+        seconds = sum(s for s, _ in timed)
+        return sum(n for _, n in timed) / seconds if seconds else float("nan")

@@ -1,0 +1,160 @@
+"""The `python -m zoo` command line: train, export, sample, and a demo that does all three."""
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+DESCRIPTION = """\
+ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, sample them.
+
+  python -m zoo train dcgan --epochs 5            # writes runs/dcgan/ (resumes if it exists)
+  python -m zoo export runs/dcgan/model.keras exports/my-dcgan
+  python -m zoo sample exports/my-dcgan -n 64     # PNG grid through onnxruntime
+  python -m zoo demo                              # all three, briefly, on Fashion-MNIST
+"""
+
+
+def build_parser():
+    from zoo.models import MODELS
+
+    parser = argparse.ArgumentParser(prog="python -m zoo", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,export,sample,demo}")
+
+    train = commands.add_parser("train", help="train a model on Fashion-MNIST", description="Train a GAN on Fashion-MNIST with model.fit. Re-running on the same --out folder resumes from its last checkpoint.")
+    train.add_argument("model", nargs="?", default="dcgan", choices=sorted(MODELS), help="model family (default: dcgan)")
+    add_training_options(train)
+
+    export = commands.add_parser("export", help="export a trained generator to ONNX + SavedModel", description="Export the generator of a trained .keras model to an artifact folder (generator.onnx, saved_model/, card.json), checking parity with Keras.")
+    export.add_argument("model_file", help="a .keras file written by `train` (e.g. runs/dcgan/model.keras)")
+    export.add_argument("directory", help="artifact folder to write (e.g. exports/my-dcgan)")
+    export.add_argument("--name", help="artifact name for card.json (default: the folder's name)")
+
+    sample = commands.add_parser("sample", help="write a PNG grid of generated images", description="Generate images from an exported artifact (through onnxruntime) or a .keras file and write them as one PNG grid.")
+    sample.add_argument("source", help="artifact folder, generator.onnx or .keras file")
+    sample.add_argument("-n", "--num-images", type=int, default=64, help="number of images (default: 64)")
+    sample.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    sample.add_argument("-o", "--output", default="samples.png", help="PNG to write (default: samples.png)")
+    sample.add_argument("--scale", type=int, default=2, help="pixel scale of the PNG (default: 2)")
+
+    demo = commands.add_parser("demo", help="train briefly, export, sample through onnxruntime", description="Train a DCGAN briefly on Fashion-MNIST, export it, and sample a grid through onnxruntime.")
+    demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
+    demo.add_argument("--epochs", type=int, default=2, help="training epochs (default: 2)")
+    demo.add_argument("--limit", type=int, help="train on the first N images only")
+    demo.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
+    return parser
+
+
+def add_training_options(parser):
+    parser.add_argument("--epochs", type=int, default=5, help="total epochs; a resumed run continues up to this (default: 5)")
+    parser.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
+    parser.add_argument("--out", help="run folder (default: runs/<model>)")
+    parser.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files (default: $GANZOO_FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
+    parser.add_argument("--source", choices=("local", "tfds"), default="local", help="read local IDX files or download through tensorflow-datasets (default: local)")
+    parser.add_argument("--limit", type=int, help="train on the first N images only")
+    parser.add_argument("--latent-dim", type=int, default=100, help="size of the noise vector z (default: 100)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--log-dir", help="TensorBoard log folder (losses and sample images)")
+    parser.add_argument("--no-jit", action="store_true", help="do not compile the training step with XLA")
+
+
+def run_train(args):
+    from zoo.training import train
+
+    out = args.out or f"runs/{args.model}"
+    train(
+        args.model,
+        out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        data_dir=args.data_dir,
+        source=args.source,
+        limit=args.limit,
+        seed=args.seed,
+        model_kwargs={"latent_dim": args.latent_dim},
+        jit_compile=not args.no_jit,
+        log_dir=args.log_dir,
+        command=shlex.join(["python", "-m", "zoo", *sys.argv[1:]]),
+    )
+    print(f"Trained model: {out}/model.keras  (samples per epoch in {out}/samples/)")
+
+
+def run_export(args):
+    card = export_model_file(args.model_file, args.directory, args.name)
+    print(f"Exported {card['name']} to {args.directory} (parity within {card['parity']['atol']:g}).")
+
+
+def export_model_file(model_file, directory, name=None):
+    """Loads a trained `.keras` file (safe mode) and exports its generator; returns the card."""
+    from zoo.export import export_generator
+
+    model = load_model_file(model_file)
+    training_record = Path(model_file).with_name("training.json")
+    card = {"training": json.loads(training_record.read_text())} if training_record.is_file() else {}
+    if "training" in card:
+        card["dataset"] = card["training"].get("dataset")
+    return export_generator(model, directory, name=name, card=card)
+
+
+def load_model_file(path):
+    import keras
+
+    import zoo.models  # noqa: F401  (registers the zoo's classes for deserialisation)
+
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"{path}: expected a .keras model file (legacy .h5 files are not loaded).")
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {path}.")
+    return keras.models.load_model(path, safe_mode=True)
+
+
+def run_sample(args):
+    from zoo.images import save_grid
+
+    source = Path(args.source)
+    started = time.perf_counter()
+    if source.suffix == ".keras":
+        images = load_model_file(source).generate(args.num_images, seed=args.seed)
+        engine = "Keras"
+    else:
+        from zoo import runtime
+
+        generator = runtime.load(source)
+        images = generator.generate(args.num_images, seed=args.seed)
+        engine = f"onnxruntime ({generator.providers[0]})"
+    seconds = time.perf_counter() - started
+    path = save_grid(images, args.output, scale=args.scale)
+    print(f"Wrote {len(images)} samples to {path} ({engine}, {seconds:.2f} s)")
+
+
+def run_demo(args):
+    from zoo import runtime
+    from zoo.images import save_grid
+    from zoo.training import train
+
+    out = Path(args.out)
+    started = time.perf_counter()
+    train("dcgan", out, epochs=args.epochs, limit=args.limit, data_dir=args.data_dir, command=shlex.join(["python", "-m", "zoo", *sys.argv[1:]]))
+    export_model_file(out / "model.keras", out / "export", name="dcgan-fashion-mnist-demo")
+    generator = runtime.load(out / "export")
+    path = save_grid(generator.generate(64, seed=0), out / "samples.png", scale=3)
+    record = json.loads((out / "training.json").read_text())
+    print(
+        f"\nDemo done in {time.perf_counter() - started:.0f} s: trained {record['epochs']} epochs at "
+        f"{record['images_per_second']:.0f} images/s, exported to {out / 'export'}.\n"
+        f"Samples (through onnxruntime on {generator.providers[0]}): {path.resolve()}"
+    )
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    handler = {"train": run_train, "export": run_export, "sample": run_sample, "demo": run_demo}[args.command]
+    try:
+        handler(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

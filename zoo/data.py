@@ -1,0 +1,116 @@
+"""Fashion-MNIST as a `tf.data.Dataset` of images in [-1, 1], from local files or TFDS.
+
+Offline, the real data comes from the IDX files that Debian's package `dataset-fashion-mnist`
+installs in /usr/share/datasets/fashion-mnist (override with `data_dir=` or the environment
+variable GANZOO_FASHION_MNIST_DIR). Online, `source="tfds"` loads it through
+tensorflow-datasets instead.
+"""
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
+DATA_DIR_VARIABLE = "GANZOO_FASHION_MNIST_DIR"
+CLASS_NAMES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
+FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+IDX_MAGIC = {3: 2051, 1: 2049}  # ndim -> magic number of uint8 IDX files
+
+
+def read_idx(path, ndim):
+    """Reads one gzipped IDX file (LeCun's MNIST format) into a uint8 array."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic, *shape = struct.unpack(f">{1 + ndim}I", data[: 4 * (1 + ndim)])
+    if magic != IDX_MAGIC[ndim]:
+        raise ValueError(f"{path} is not a {ndim}-d uint8 IDX file (magic {magic}, expected {IDX_MAGIC[ndim]}).")
+    array = np.frombuffer(data, np.uint8, offset=4 * (1 + ndim))
+    if array.size != np.prod(shape):
+        raise ValueError(f"{path} is truncated: header says {shape}, found {array.size} values.")
+    return array.reshape(shape)
+
+
+def find_data_dir(data_dir=None):
+    """Returns the folder holding the IDX files: the argument, the environment variable or the default."""
+    data_dir = Path(data_dir or os.environ.get(DATA_DIR_VARIABLE) or DEFAULT_DIR)
+    missing = [name for pair in FILES.values() for name in pair if not (data_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"Fashion-MNIST not found in {data_dir} (missing {', '.join(missing)}). Install it with "
+            f"`apt-get install dataset-fashion-mnist` (Debian/Ubuntu), point `data_dir=` or "
+            f"${DATA_DIR_VARIABLE} at a folder holding the four IDX .gz files, or pass source='tfds' "
+            "(or --source tfds) to download it with tensorflow-datasets."
+        )
+    return data_dir
+
+
+def load_arrays(split="train", data_dir=None):
+    """Returns `(images, labels)` of a split as uint8 arrays, images shaped (n, 28, 28, 1)."""
+    if split not in FILES:
+        raise ValueError(f"Unknown split {split!r}; choose one of {sorted(FILES)}.")
+    data_dir = find_data_dir(data_dir)
+    image_file, label_file = FILES[split]
+    images = read_idx(data_dir / image_file, 3)[..., None]
+    labels = read_idx(data_dir / label_file, 1)
+    if len(images) != len(labels):
+        raise ValueError(f"{data_dir}: {len(images)} images but {len(labels)} labels in split {split!r}.")
+    return images, labels
+
+
+def to_unit_range(images):
+    """uint8 pixels 0..255 -> float32 in [-1, 1], the generators' output range."""
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+def load_fashion_mnist(
+    split="train",
+    batch_size=128,
+    data_dir=None,
+    source="local",
+    with_labels=False,
+    limit=None,
+    shuffle=True,
+    seed=None,
+    drop_remainder=True,
+):
+    """Returns Fashion-MNIST as a batched, prefetched `tf.data.Dataset` of images in [-1, 1].
+
+    Args:
+        split: "train" (60,000 images) or "test" (10,000).
+        batch_size: images per batch.
+        data_dir: folder of the IDX files (default: $GANZOO_FASHION_MNIST_DIR or
+            /usr/share/datasets/fashion-mnist). Ignored when `source="tfds"`.
+        source: "local" (IDX files) or "tfds" (`tfds.load("fashion_mnist")`, needs internet or a
+            prepared TFDS data directory).
+        with_labels: yield `(images, labels)` (int32 class ids) instead of images alone.
+        limit: keep only the first `limit` examples (for quick runs and tests).
+        shuffle: shuffle the examples every epoch.
+        seed: shuffling seed.
+        drop_remainder: drop the last incomplete batch, so every step sees the same shape.
+    """
+    import tensorflow as tf
+
+    if source == "local":
+        images, labels = load_arrays(split, data_dir)
+    elif source == "tfds":
+        import tensorflow_datasets as tfds
+
+        images, labels = tfds.as_numpy(tfds.load("fashion_mnist", split=split, batch_size=-1, as_supervised=True))
+    else:
+        raise ValueError(f"Unknown source {source!r}; choose 'local' or 'tfds'.")
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    if len(images) < batch_size and drop_remainder:
+        raise ValueError(f"batch_size={batch_size} is larger than the {len(images)} examples loaded.")
+    images = to_unit_range(images)
+    labels = labels.astype(np.int32)
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels) if with_labels else images)
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,156 @@
+"""Writes a trained generator out as an artifact other apps can run (see shared ARTIFACTS.md).
+
+`export_generator(model, "exports/my-dcgan")` writes, into a temporary folder moved into place
+only when everything checked out:
+
+- `generator.onnx`: inputs as in `model.export_inputs()` (`z`: float32 [batch, latent_dim]),
+  output `image`: float32 [batch, H, W, C] in [-1, 1], dynamic batch, the card's key facts in
+  the ONNX metadata;
+- `saved_model/`: the same function as a TF SavedModel, signature `serving_default`;
+- `card.json`: what the generator is, how it was made and the sha256 of every file.
+
+The ONNX and SavedModel outputs must match the Keras generator within `atol` on random inputs,
+or `ExportError` is raised and nothing is written.
+"""
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from zoo.files import atomic_write_text, current_umask
+
+FORMAT_VERSION = 1
+ONNX_OPSET = 17
+PARITY_ATOL = 1e-4
+# Facts copied from card.json into the ONNX metadata_props, so a bare .onnx explains itself.
+METADATA_KEYS = ("name", "family", "latent_dim", "image_shape", "layout", "output_range", "classes", "format_version")
+
+
+class ExportError(RuntimeError):
+    """An export whose files could not be written or do not match the Keras generator."""
+
+
+def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, overwrite=True):
+    """Exports `model`'s generator to `directory`; returns the parsed `card.json`.
+
+    Args:
+        model: a trained `zoo` GAN (a `BaseGAN`).
+        directory: the artifact folder to create (e.g. `exports/dcgan-fashion-mnist`).
+        name: the artifact's name; default: the folder's name.
+        card: extra facts for `card.json` (dataset, training command and time, quality, ...).
+        atol: the largest absolute difference allowed between Keras and the exported files.
+        overwrite: replace an existing artifact folder.
+    """
+    import tensorflow as tf
+
+    directory = Path(directory)
+    if directory.exists() and not overwrite:
+        raise FileExistsError(f"{directory} exists; pass overwrite=True to replace it.")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    card = {
+        "name": name or directory.name,
+        **model.card(),
+        **(card or {}),
+        "inputs": {key: {"shape": ["batch", *shape[1:]], "dtype": _onnx_dtype(dtype)} for key, (shape, dtype) in model.export_inputs().items()},
+        "outputs": {"image": {"shape": ["batch", *model.image_shape], "dtype": "float32"}},
+        "format_version": FORMAT_VERSION,
+    }
+    input_signature = [
+        tf.TensorSpec(shape, _onnx_dtype(dtype), name=key) for key, (shape, dtype) in model.export_inputs().items()
+    ]
+    input_names = [spec.name for spec in input_signature]
+
+    def serve(*inputs):
+        return {"image": model.export_call(dict(zip(input_names, inputs)))}
+
+    serve = tf.function(serve, input_signature=input_signature)
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+    staging.chmod(0o777 & ~current_umask())
+    try:
+        _write_saved_model(model, serve, input_signature, staging / "saved_model")
+        _write_onnx(serve, input_signature, staging / "generator.onnx", card)
+        examples = model.export_example(5, seed=0)
+        expected = np.asarray(model.export_call(examples))
+        check_parity(staging, examples, expected, atol)
+        card["parity"] = {"atol": atol, "checked_on": "5 random inputs, ONNX and SavedModel against Keras"}
+        card["files"] = {path: sha256(staging / path) for path in _artifact_files(staging)}
+        atomic_write_text(staging / "card.json", json.dumps(card, indent=2) + "\n")
+        _move_into_place(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return card
+
+
+def _write_saved_model(model, serve, input_signature, path):
+    import keras
+
+    archive = keras.export.ExportArchive()
+    archive.track(model.generator)
+    archive.add_endpoint("serving_default", serve, input_signature=input_signature)
+    archive.write_out(str(path), verbose=False)
+
+
+def _write_onnx(serve, input_signature, path, card):
+    import onnx
+    import tf2onnx
+
+    proto, _ = tf2onnx.convert.from_function(serve, input_signature=input_signature, opset=ONNX_OPSET)
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    proto.producer_name = "ganzoo"
+    for key in METADATA_KEYS:
+        if card.get(key) is not None:
+            value = card[key]
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value if isinstance(value, str) else json.dumps(value)
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save(proto, str(path))
+
+
+def check_parity(directory, inputs, expected, atol=PARITY_ATOL):
+    """Runs the ONNX file and the SavedModel in `directory` on `inputs`; raises ExportError on mismatch."""
+    import onnxruntime
+    import tensorflow as tf
+
+    session = onnxruntime.InferenceSession(str(Path(directory) / "generator.onnx"), providers=["CPUExecutionProvider"])
+    outputs = {"ONNX": session.run(["image"], inputs)[0]}
+    signature = tf.saved_model.load(str(Path(directory) / "saved_model")).signatures["serving_default"]
+    outputs["SavedModel"] = signature(**{key: tf.constant(value) for key, value in inputs.items()})["image"].numpy()
+    for fmt, actual in outputs.items():
+        if actual.shape != expected.shape:
+            raise ExportError(f"{fmt} output has shape {actual.shape}, Keras gives {expected.shape}.")
+        difference = float(np.max(np.abs(actual - expected)))
+        if not difference <= atol:
+            raise ExportError(f"{fmt} output differs from Keras by up to {difference:.3g} (allowed {atol:.1g}).")
+
+
+def sha256(path, chunk_size=1 << 20):
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _artifact_files(directory):
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file() and p.name != "card.json")
+
+
+def _move_into_place(staging, directory):
+    """Renames `staging` to `directory`, keeping the old folder until the new one is in place."""
+    old = None
+    if directory.exists():
+        old = directory.with_name(f".{directory.name}.old-{staging.name.rsplit('-', 1)[-1]}")
+        directory.rename(old)
+    staging.rename(directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _onnx_dtype(dtype):
+    return {"float32": "float32", "int64": "int64", "int32": "int64"}[str(dtype)]

@@ -1,0 +1,13 @@
+"""The zoo's GAN families, one file each, on the shared `BaseGAN`."""
+
+from zoo.models.base import BaseGAN
+from zoo.models.dcgan import DCGAN
+
+MODELS = {model.family: model for model in (DCGAN,)}
+
+
+def get(family):
+    """Returns the model class registered under `family` (e.g. "dcgan")."""
+    if family not in MODELS:
+        raise ValueError(f"Unknown model {family!r}; choose one of {sorted(MODELS)}.")
+    return MODELS[family]

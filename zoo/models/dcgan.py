@@ -1,0 +1,109 @@
+"""DCGAN: deep convolutional GAN (Radford, Metz & Chintala 2015, https://arxiv.org/abs/1511.06434).
+
+The architecture guidelines of section 3: no pooling (strided convolutions in the
+discriminator, transposed convolutions in the generator), batch norm in both networks (not on
+the generator's output nor the discriminator's input), ReLU in the generator with tanh at the
+output, LeakyReLU(0.2) in the discriminator; Adam(2e-4, beta_1=0.5). Kernels are 4×4 so that
+each stride-2 transposed convolution covers every output pixel evenly (no checkerboard).
+"""
+
+import keras
+from keras import layers
+
+from zoo.models.base import BaseGAN, check_positive_int, upsampling_plan
+
+KERNEL_SIZE = 4
+
+
+def build_generator(latent_dim, image_shape, filters=64):
+    """z -> projected and reshaped to a small square, then doubled by transposed convolutions."""
+    height, width, channels = image_shape
+    start, steps = upsampling_plan(height)
+    z = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(start * start * filters * 2 ** (steps - 1), use_bias=False)(z)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Reshape((start, start, filters * 2 ** (steps - 1)))(x)
+    for step in range(steps - 1):
+        x = layers.Conv2DTranspose(filters * 2 ** (steps - 2 - step), KERNEL_SIZE, 2, "same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    image = layers.Conv2DTranspose(channels, KERNEL_SIZE, 2, "same", activation="tanh", dtype="float32")(x)
+    return keras.Model(z, image, name="generator")
+
+
+def build_discriminator(image_shape, filters=64):
+    """Image -> halved by strided convolutions -> one logit (real vs generated)."""
+    height, width, channels = image_shape
+    _, steps = upsampling_plan(height)
+    image = keras.Input(image_shape, name="image")
+    x = image
+    for step in range(steps):
+        x = layers.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0)(x)
+        if step > 0:
+            x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(0.2)(x)
+    x = layers.Flatten()(x)
+    logit = layers.Dense(1, dtype="float32")(x)
+    return keras.Model(image, logit, name="discriminator")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class DCGAN(BaseGAN):
+    """Deep convolutional GAN, trained with `fit` on batches of images in [-1, 1].
+
+    Args:
+        latent_dim: size of the noise vector `z` (paper: 100).
+        image_shape: square `(side, side, channels)`, side a start of 3–7 doubled at least once
+            (28, 32, 64, ...), 1 or 3 channels.
+        g_filters: filters of the generator's last hidden layer; doubled at each layer before it.
+        d_filters: filters of the discriminator's first layer; doubled at each layer after it.
+        seed: seed of the training noise.
+
+    Examples:
+
+    ```python
+    gan = zoo.DCGAN(latent_dim=100, image_shape=(28, 28, 1))
+    gan.compile()  # Adam(2e-4, 0.5) for both networks, non-saturating loss
+    gan.fit(zoo.data.load_fashion_mnist(batch_size=128), epochs=5)
+    images = gan.generate(16, seed=0)  # (16, 28, 28, 1) in [-1, 1]
+    ```
+    """
+
+    family = "dcgan"
+    paper = "Radford, Metz & Chintala 2015, Unsupervised Representation Learning with Deep Convolutional GANs, https://arxiv.org/abs/1511.06434"
+
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), g_filters=64, d_filters=64, seed=None, **kwargs):
+        super().__init__(latent_dim=latent_dim, image_shape=image_shape, seed=seed, **kwargs)
+        if self.image_shape[0] != self.image_shape[1]:
+            raise ValueError(f"DCGAN needs square images, got image_shape={self.image_shape}.")
+        self.g_filters = check_positive_int("g_filters", g_filters, 4096)
+        self.d_filters = check_positive_int("d_filters", d_filters, 4096)
+        self.generator = build_generator(self.latent_dim, self.image_shape, self.g_filters)
+        self.discriminator = build_discriminator(self.image_shape, self.d_filters)
+        self.built = True
+
+    def train_step(self, real_images):
+        batch_size = keras.ops.shape(real_images)[0]
+
+        # 1. Discriminator: score real images as real and generated ones as fake.
+        def discriminator_loss():
+            fake_images = self.generator(self.sample_z(batch_size), training=True)
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            return self.loss_fn.discriminator_loss(real_logits, fake_logits), (real_logits, fake_logits)
+
+        d_loss, (real_logits, fake_logits) = self.minimize(discriminator_loss, self.discriminator, self.d_optimizer)
+
+        # 2. Generator: make fresh samples that the discriminator scores as real.
+        def generator_loss():
+            fake_logits = self.discriminator(self.generator(self.sample_z(batch_size), training=True), training=True)
+            return self.loss_fn.generator_loss(fake_logits), None
+
+        g_loss, _ = self.minimize(generator_loss, self.generator, self.g_optimizer)
+        return self.update_trackers(d_loss, g_loss, real_logits, fake_logits)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"g_filters": self.g_filters, "d_filters": self.d_filters})
+        return config
