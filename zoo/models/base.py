@@ -217,7 +217,7 @@ def upsampling_plan(side):
     while side % 2 == 0 and side > 7:
         side //= 2
         steps += 1
-    if steps == 0 or side < 3:
+    if steps == 0 or not 3 <= side <= 7:
         raise ValueError(
             "Image side must be a start size of 3 to 7 doubled at least once (e.g. 28, 32, 64); "
             f"got a side of {side * 2 ** steps}."

@@ -1,0 +1,73 @@
+"""What every zoo model must do, checked the same way for each (used by the per-model tests)."""
+
+import json
+
+import keras
+import numpy as np
+import onnx
+import onnxruntime
+
+from zoo.export import export_generator, sha256
+
+
+def weights_of(network):
+    return [np.array(w) for w in network.trainable_weights]
+
+
+def check_trains(model, dataset, steps=4):
+    """A few real training steps give finite losses and move both networks' weights."""
+    generator_before, discriminator_before = weights_of(model.generator), weights_of(model.discriminator)
+    history = model.fit(dataset.take(steps), epochs=1, verbose=0)
+    for key in ("d_loss", "g_loss", "p_real", "p_fake"):
+        assert np.isfinite(history.history[key][-1]), f"{key} is not finite: {history.history}"
+    for name, before, network in (
+        ("generator", generator_before, model.generator),
+        ("discriminator", discriminator_before, model.discriminator),
+    ):
+        moved = max(float(np.max(np.abs(a - b))) for a, b in zip(before, weights_of(network)))
+        assert moved > 1e-6, f"{name} weights did not move"
+    return history
+
+
+def check_config_round_trip(model):
+    """`get_config` holds every constructor argument: a model made from it has the same config."""
+    config = model.get_config()
+    clone = type(model).from_config(config)
+    assert clone.get_config() == config
+    assert clone.generator.count_params() == model.generator.count_params()
+    return clone
+
+
+def check_save_load(model, path):
+    """A trained model saved as .keras loads back (safe mode) with the same generator and optimizers."""
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    assert type(loaded) is type(model)
+    inputs = model.export_example(4, seed=1)
+    np.testing.assert_allclose(np.asarray(loaded.export_call(inputs)), np.asarray(model.export_call(inputs)), atol=1e-6)
+    for name in ("d_optimizer", "g_optimizer"):
+        assert int(getattr(loaded, name).iterations) == int(getattr(model, name).iterations)
+    return loaded
+
+
+def check_export(model, directory, batch_sizes=(1, 7, 300)):
+    """The export writes the contract's files, and its ONNX runs at several batch sizes like Keras."""
+    card = export_generator(model, directory)
+    on_disk = json.loads((directory / "card.json").read_text())
+    assert on_disk == card
+    for relative, digest in card["files"].items():
+        assert sha256(directory / relative) == digest
+    proto = onnx.load(str(directory / "generator.onnx"))
+    metadata = {entry.key: entry.value for entry in proto.metadata_props}
+    assert json.loads(metadata["latent_dim"]) == model.latent_dim
+    assert metadata["layout"] == "NHWC"
+    session = onnxruntime.InferenceSession(str(directory / "generator.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == list(model.export_inputs())
+    assert [o.name for o in session.get_outputs()] == ["image"]
+    for batch_size in batch_sizes:
+        inputs = model.export_example(batch_size, seed=batch_size)
+        image = session.run(["image"], inputs)[0]
+        assert image.shape == (batch_size, *model.image_shape)
+        np.testing.assert_allclose(image, np.asarray(model.export_call(inputs)), atol=1e-4)
+    assert image.min() >= -1.0 and image.max() <= 1.0
+    return card
