@@ -57,6 +57,9 @@ class BaseGAN(keras.Model):
         self.image_shape = check_image_shape(image_shape)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Keras saves a layer's own variables but not its seed generators' state; tracking it
+        # here puts it in every checkpoint, so a resumed run draws the noise it would have drawn.
+        self._track_variable(self.seed_generator.state)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.p_real_tracker = keras.metrics.Mean(name="p_real")

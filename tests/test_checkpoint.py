@@ -1,0 +1,56 @@
+"""A stopped run resumes from its last checkpoint with both optimizers' state."""
+
+import keras
+import numpy as np
+
+from tests.harness import weights_of
+from zoo.callbacks import GANCheckpoint, SampleGrid
+from zoo.models import DCGAN
+
+
+def fresh_dcgan():
+    keras.utils.set_random_seed(0)
+    gan = DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
+    gan.compile()
+    return gan
+
+
+def test_stopped_after_one_epoch_resumes_at_the_second_with_the_same_result(real_batches, tmp_path):
+    data = real_batches.take(3)
+    straight = fresh_dcgan()
+    straight.fit(data, epochs=2, verbose=0)
+
+    first = fresh_dcgan()
+    first.fit(data, epochs=1, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")])
+    assert [p.name for _, p in GANCheckpoint(tmp_path / "ckpt").checkpoints()] == ["epoch_0001.weights.h5"]
+
+    resumed = fresh_dcgan()  # a new process would start from scratch like this
+    history = resumed.fit(data, epochs=2, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")])
+    assert len(history.history["d_loss"]) == 1  # only the second epoch ran
+    assert int(resumed.d_optimizer.iterations) == int(resumed.g_optimizer.iterations) == 6
+    for a, b in zip(weights_of(straight.generator) + weights_of(straight.discriminator),
+                    weights_of(resumed.generator) + weights_of(resumed.discriminator)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    for a, b in zip(straight.d_optimizer.variables, resumed.d_optimizer.variables):
+        np.testing.assert_allclose(np.array(a), np.array(b), atol=1e-5)
+    assert [p.name for _, p in GANCheckpoint(tmp_path / "ckpt").checkpoints()] == ["epoch_0002.weights.h5"]
+
+
+def test_a_finished_run_is_not_trained_again(real_batches, tmp_path):
+    gan = fresh_dcgan()
+    gan.fit(real_batches.take(2), epochs=1, verbose=0, callbacks=[GANCheckpoint(tmp_path)])
+    again = fresh_dcgan()
+    history = again.fit(real_batches.take(2), epochs=1, verbose=0, callbacks=[GANCheckpoint(tmp_path)])
+    assert history.history == {}
+    assert int(again.g_optimizer.iterations) == 2
+
+
+def test_sample_grid_writes_one_png_per_epoch(real_batches, tmp_path):
+    from PIL import Image
+
+    gan = fresh_dcgan()
+    grid = SampleGrid(tmp_path / "samples", n=9)
+    gan.fit(real_batches.take(1), epochs=2, verbose=0, callbacks=[grid])
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    picture = Image.open(grid.last_path)
+    assert picture.size == (3 * 28 + 4 * 2, 3 * 28 + 4 * 2) or picture.size[0] >= 3 * 28

@@ -1,0 +1,55 @@
+"""Fashion-MNIST from the local IDX files."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from zoo import data
+
+
+def test_local_files_give_scaled_shuffled_batches(fashion_dir):
+    images, labels = data.load_arrays("test", fashion_dir)
+    assert images.shape == (10_000, 28, 28, 1) and labels.shape == (10_000,)
+    assert set(np.unique(labels)) == set(range(10))
+    batch = next(iter(data.load_fashion_mnist("test", batch_size=64, seed=0)))
+    assert batch.shape == (64, 28, 28, 1)
+    assert float(batch.numpy().min()) >= -1.0 and float(batch.numpy().max()) <= 1.0
+    assert float(batch.numpy().min()) == -1.0  # the black background
+
+
+def test_labelled_batches_pair_images_with_class_ids(labelled_batches):
+    images, labels = next(iter(labelled_batches))
+    assert images.shape == (32, 28, 28, 1) and labels.shape == (32,)
+    _, first_labels = data.load_arrays("train")
+    np.testing.assert_array_equal(labels.numpy(), first_labels[:32])
+
+
+def test_missing_directory_names_the_package_and_the_options(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dataset-fashion-mnist") as error:
+        data.load_fashion_mnist(data_dir=tmp_path / "nowhere")
+    assert "GANZOO_FASHION_MNIST_DIR" in str(error.value) and "tfds" in str(error.value)
+
+
+def test_environment_variable_points_at_another_folder(tmp_path, monkeypatch, fashion_dir):
+    for name in [n for pair in data.FILES.values() for n in pair]:
+        (tmp_path / name).symlink_to(fashion_dir / name)
+    monkeypatch.setenv(data.DATA_DIR_VARIABLE, str(tmp_path))
+    assert data.find_data_dir() == tmp_path
+
+
+def test_a_truncated_idx_file_is_refused(tmp_path, fashion_dir):
+    with gzip.open(fashion_dir / "t10k-labels-idx1-ubyte.gz") as f:
+        payload = f.read()
+    broken = tmp_path / "labels.gz"
+    with gzip.open(broken, "wb") as f:
+        f.write(payload[:-10])
+    with pytest.raises(ValueError, match="truncated"):
+        data.read_idx(broken, 1)
+
+
+def test_unknown_split_and_source_are_named():
+    with pytest.raises(ValueError, match="split"):
+        data.load_arrays("validation")
+    with pytest.raises(ValueError, match="source"):
+        data.load_fashion_mnist(source="s3")
