@@ -14,6 +14,7 @@ Calling `train` again on the same folder resumes from the last checkpoint.
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def train(
     if log_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir))
     started = time.perf_counter()
+    if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in a log file
+        verbose = 1 if sys.stdout.isatty() else 2
     history = model.fit(dataset, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     seconds = time.perf_counter() - started
     atomic_write(out_dir / "model.keras", model.save)
