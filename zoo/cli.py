@@ -99,16 +99,9 @@ def export_model_file(model_file, directory, name=None):
 
 
 def load_model_file(path):
-    import keras
+    from zoo.saving import load_model
 
-    import zoo.models  # noqa: F401  (registers the zoo's classes for deserialisation)
-
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"{path}: expected a .keras model file (legacy .h5 files are not loaded).")
-    if not path.is_file():
-        raise FileNotFoundError(f"No model file at {path}.")
-    return keras.models.load_model(path, safe_mode=True)
+    return load_model(path)
 
 
 def run_sample(args):
