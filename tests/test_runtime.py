@@ -58,3 +58,84 @@ def test_missing_and_corrupt_files_give_clear_errors(artifact, tmp_path):
     corrupt.write_bytes((artifact[1] / "generator.onnx").read_bytes()[:5000])
     with pytest.raises(ValueError, match="not a loadable ONNX generator"):
         runtime.load(corrupt)
+
+
+def test_wrong_dtype_is_named(artifact):
+    with pytest.raises(ValueError, match="real numbers"):
+        runtime.load(artifact[1])(np.full((2, 12), "x"))
+
+
+def test_huge_counts_stream_in_bounded_batches_with_the_same_images(artifact):
+    generator = runtime.load(artifact[1])
+    chunks = list(generator.iter_batches(2_500, seed=1, batch_size=1_000))
+    assert [len(c) for c in chunks] == [1_000, 1_000, 500]
+    np.testing.assert_array_equal(np.concatenate(chunks), generator.generate(2_500, seed=1))
+    z = np.random.default_rng(0).standard_normal((runtime.MAX_BATCH * 2 + 3, 12), dtype=np.float32)
+    assert generator(z).shape == (runtime.MAX_BATCH * 2 + 3, 28, 28, 1)  # one call, run in chunks
+
+
+def external_data_copy(artifact_dir, folder, location="weights.bin"):
+    """Saves the artifact's ONNX with its weights in a side file, as large models are."""
+    import onnx
+
+    model = onnx.load(str(artifact_dir / "generator.onnx"))
+    folder.mkdir()
+    onnx.save(model, str(folder / "generator.onnx"), save_as_external_data=True, location=location, size_threshold=1024)
+    return folder / "generator.onnx"
+
+
+def rename_external_data(onnx_path, location):
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = location
+    onnx.save(model, str(onnx_path))
+
+
+def test_external_data_is_accepted_only_under_plain_names_inside_the_folder(artifact, tmp_path):
+    onnx_path = external_data_copy(artifact[1], tmp_path / "split")
+    z = np.zeros((2, 12), np.float32)
+    np.testing.assert_allclose(runtime.load(onnx_path)(z), runtime.load(artifact[1])(z), atol=1e-6)
+
+    (tmp_path / "outside.bin").write_bytes((tmp_path / "split" / "weights.bin").read_bytes())
+    (tmp_path / "split" / "link.bin").symlink_to(tmp_path / "outside.bin")
+    for location in [str(tmp_path / "outside.bin"), "../outside.bin", "link.bin", "missing.bin"]:
+        rename_external_data(onnx_path, location)
+        with pytest.raises(ValueError, match="not a plain relative name|missing, a link, or outside"):
+            runtime.load(onnx_path)
+
+
+def test_serves_8_threads_thousands_of_calls_with_flat_memory(artifact):
+    import threading
+
+    import psutil
+
+    generator = runtime.load(artifact[1])
+    expected = generator(np.ones((3, 12), np.float32))
+    process = psutil.Process()
+    errors, calls_per_thread = [], 300
+
+    def hammer():
+        try:
+            for _ in range(calls_per_thread):
+                np.testing.assert_allclose(generator(np.ones((3, 12), np.float32)), expected, atol=1e-6)
+        except Exception as error:  # collected and asserted below, in the main thread
+            errors.append(error)
+
+    def run_round():
+        threads = [threading.Thread(target=hammer) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    run_round()  # warm-up: arenas and thread pools reach their working size
+    before = process.memory_info().rss
+    run_round()
+    run_round()
+    growth_mb = (process.memory_info().rss - before) / 2**20
+    assert errors == []
+    assert growth_mb < 20, f"memory grew by {growth_mb:.1f} MiB over 4,800 calls"

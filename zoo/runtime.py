@@ -4,9 +4,12 @@
 from zoo import runtime
 generator = runtime.load("exports/dcgan-fashion-mnist")
 images = generator.generate(16, seed=0)  # (16, 28, 28, 1) float32 in [-1, 1]
+for chunk in generator.iter_batches(1_000_000, seed=0):  # bounded memory for huge counts
+    ...
 ```
 
-CUDA is used when onnxruntime offers it and it starts; the CPU otherwise.
+CUDA is used when onnxruntime offers it and an NVIDIA driver is present; the CPU otherwise.
+A session serves concurrent calls from many threads.
 """
 
 import ctypes.util
@@ -14,11 +17,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime
 
-from zoo.latent import check_count, sample_latent
+from zoo.latent import check_count
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+MAX_BATCH = 1024  # rows per onnxruntime call: bounds the memory of one call on huge inputs
 
 
 def available_providers():
@@ -33,6 +38,40 @@ def available_providers():
     return [provider for provider in PREFERRED_PROVIDERS if provider in offered]
 
 
+def check_external_data(onnx_path):
+    """Refuses ONNX external data outside the model's folder: absolute paths, `..`, links.
+
+    Large ONNX models keep weights in side files named inside the model; a crafted model could
+    name any file on the machine. Only plain relative names of regular files in the model's
+    own folder are accepted.
+    """
+    onnx_path = Path(onnx_path)
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    folder = onnx_path.parent.resolve()
+    for tensor in _all_tensors(model.graph):
+        if not onnx.external_data_helper.uses_external_data(tensor):
+            continue
+        location = onnx.external_data_helper.ExternalDataInfo(tensor).location
+        relative = Path(location)
+        target = onnx_path.parent / relative
+        if relative.is_absolute() or ".." in relative.parts or not location or location.startswith("~"):
+            raise ValueError(f"{onnx_path}: external data {location!r} is not a plain relative name inside the model's folder.")
+        if target.is_symlink() or not target.is_file() or folder not in target.resolve().parents:
+            raise ValueError(f"{onnx_path}: external data {location!r} is missing, a link, or outside the model's folder.")
+
+
+def _all_tensors(graph):
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            subgraphs = ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs)
+            for subgraph in subgraphs:
+                yield from _all_tensors(subgraph)
+
+
 class Generator:
     """An exported generator (`generator.onnx` with its `card.json`) in an onnxruntime session.
 
@@ -40,9 +79,10 @@ class Generator:
         path: the artifact folder, or a `generator.onnx` file.
         providers: onnxruntime execution providers; default: CUDA when available, then CPU.
         session_options: an `onnxruntime.SessionOptions`, or None for onnxruntime's defaults.
+        check: run `onnx.checker` (full check) and the external-data check before loading.
     """
 
-    def __init__(self, path, providers=None, session_options=None):
+    def __init__(self, path, providers=None, session_options=None, check=True):
         path = Path(path)
         onnx_path = path / "generator.onnx" if path.is_dir() else path
         if not onnx_path.is_file():
@@ -50,11 +90,17 @@ class Generator:
         card_path = onnx_path.with_name("card.json")
         self.card = json.loads(card_path.read_text()) if card_path.is_file() else {}
         try:
+            if check:
+                check_external_data(onnx_path)
+                onnx.checker.check_model(onnx.load(str(onnx_path)), full_check=True)  # external data loaded in
             self.session = onnxruntime.InferenceSession(
                 str(onnx_path), sess_options=session_options, providers=list(providers or available_providers())
             )
-        except Exception as error:  # onnxruntime raises its own exception types for bad files
+        except ValueError:
+            raise
+        except Exception as error:  # onnx and onnxruntime raise their own exception types for bad files
             raise ValueError(f"{onnx_path} is not a loadable ONNX generator: {error}") from error
+        self.path = onnx_path
         self.inputs = {value.name: value for value in self.session.get_inputs()}
         if "z" not in self.inputs:
             raise ValueError(f"{onnx_path} has no input named 'z' (inputs: {sorted(self.inputs)}).")
@@ -67,19 +113,49 @@ class Generator:
         return self.session.get_providers()
 
     def __call__(self, z, **conditions):
-        """Runs the generator on a batch of noise `z` (n, latent_dim); returns images (n, H, W, C)."""
+        """Runs the generator on noise `z` (n, latent_dim); returns images (n, H, W, C) in [-1, 1].
+
+        Extra inputs of conditional generators (e.g. `label`) are passed by name. Inputs larger
+        than `MAX_BATCH` rows run in chunks.
+        """
+        z = self._check_latent(z)
+        feeds = {"z": z, **{name: np.asarray(value) for name, value in conditions.items()}}
+        missing, unknown = set(self.inputs) - set(feeds), set(feeds) - set(self.inputs)
+        if missing or unknown:
+            raise ValueError(f"This generator takes the inputs {sorted(self.inputs)}; missing {sorted(missing)}, unknown {sorted(unknown)}.")
+        for name, value in feeds.items():
+            if len(value) != len(z):
+                raise ValueError(f"`{name}` has {len(value)} rows but `z` has {len(z)}.")
+        chunks = [
+            self.session.run(["image"], {name: value[start : start + MAX_BATCH] for name, value in feeds.items()})[0]
+            for start in range(0, len(z), MAX_BATCH)
+        ]
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+    def _check_latent(self, z):
         z = np.asarray(z)
+        if z.dtype.kind not in "fiu":
+            raise ValueError(f"`z` must hold real numbers, got dtype {z.dtype}.")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"`z` must have shape (n, {self.latent_dim}), got {z.shape}.")
         if z.shape[0] == 0:
             raise ValueError("`z` holds no rows: ask for at least one image.")
+        z = z.astype(np.float32, copy=False)
         if not np.all(np.isfinite(z)):
             raise ValueError("`z` holds NaN or infinite values.")
-        feeds = {"z": z.astype(np.float32, copy=False), **conditions}
-        missing = set(self.inputs) - set(feeds)
-        if missing:
-            raise ValueError(f"This generator also needs the inputs {sorted(missing)}.")
-        return self.session.run(["image"], feeds)[0]
+        return z
+
+    def iter_batches(self, n, seed=None, batch_size=256):
+        """Yields `n` images in batches of `batch_size`, drawing the noise batch by batch.
+
+        Memory stays bounded by one batch whatever `n` is; the images are the same as
+        `generate(n, seed)` gives.
+        """
+        n, batch_size = check_count(n), check_count(batch_size, "batch_size")
+        rng = np.random.default_rng(seed)
+        for start in range(0, n, batch_size):
+            rows = min(batch_size, n - start)
+            yield self(rng.standard_normal((rows, self.latent_dim), dtype=np.float32))
 
     def generate(self, n, seed=None, batch_size=256):
         """Returns `n` images from noise drawn with `seed`, run in batches of `batch_size`.
@@ -87,9 +163,7 @@ class Generator:
         The noise is `zoo.latent.sample_latent`, the same the Keras models draw, so the same
         seed gives the same images as `model.generate(n, seed=seed)`.
         """
-        z = sample_latent(check_count(n), self.latent_dim, seed)
-        batch_size = check_count(batch_size, "batch_size")
-        return np.concatenate([self(z[start : start + batch_size]) for start in range(0, len(z), batch_size)])
+        return np.concatenate(list(self.iter_batches(n, seed, batch_size)))
 
 
 def load(path, **kwargs):
