@@ -77,6 +77,7 @@ class GANCheckpoint(keras.callbacks.Callback):
         return sorted(found)
 
     def on_train_begin(self, logs=None):
+        self.remove_partial_files()
         checkpoints = self.checkpoints()
         if not checkpoints:
             return
@@ -88,6 +89,12 @@ class GANCheckpoint(keras.callbacks.Callback):
             raise ValueError(f"Cannot resume from checkpoint {path}: {error}") from error
         self.model._initial_epoch = epoch  # `fit` starts from here, as BackupAndRestore does
         print(f"Resuming from {path} (epoch {epoch}).")
+
+    def remove_partial_files(self):
+        """Deletes temporary files left by a process killed while saving (never a finished checkpoint)."""
+        if self.directory.is_dir():
+            for partial in self.directory.glob(".*.weights.h5"):
+                partial.unlink()
 
     def on_train_end(self, logs=None):
         self.model._initial_epoch = None  # a later `fit` on this model starts where it asks

@@ -1,0 +1,100 @@
+"""Faults: a killed training run resumes; a save that runs out of disk loses nothing."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import pytest
+
+from zoo.callbacks import GANCheckpoint
+from zoo.export import export_generator, sha256
+from zoo.models import DCGAN
+
+TRAIN = [sys.executable, "-m", "zoo", "train", "dcgan", "--epochs", "3", "--limit", "2048", "--batch-size", "32",
+         "--latent-dim", "8", "--no-jit"]
+
+
+def wait_for(path, process, timeout=300):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"training ended before {path} appeared"
+        assert time.monotonic() < deadline, f"{path} did not appear in {timeout} s"
+        time.sleep(0.05)
+
+
+def test_a_run_killed_with_sigkill_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen([*TRAIN, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(run / "checkpoints" / "epoch_0001.weights.h5", process)
+    process.send_signal(signal.SIGKILL)  # somewhere in epoch 2
+    process.wait()
+    assert not (run / "model.keras").exists()
+
+    resumed = subprocess.run([*TRAIN, "--out", str(run)], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming from" in resumed.stdout and "(epoch 1)" in resumed.stdout
+    model = keras.models.load_model(run / "model.keras", safe_mode=True)
+    assert int(model.g_optimizer.iterations) == int(model.d_optimizer.iterations) == 3 * 2048 // 32
+    assert [p.name for _, p in GANCheckpoint(run / "checkpoints").checkpoints()] == ["epoch_0003.weights.h5"]
+    assert len(json.loads((run / "training.json").read_text())["final_logs"]) == 4
+
+
+def run_with_disk_full(script, tmp_path, limit_bytes=40_000):
+    """Runs `script` in a fresh Python whose file writes fail past `limit_bytes` (EFBIG), as on a full disk."""
+    preamble = textwrap.dedent(f"""
+        import resource, signal
+        def disk_full():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+            resource.setrlimit(resource.RLIMIT_FSIZE, ({limit_bytes}, {limit_bytes}))
+    """)
+    return subprocess.run([sys.executable, "-c", preamble + textwrap.dedent(script)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+
+
+def tiny_dcgan():
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    gan.compile()
+    return gan
+
+
+def test_an_export_that_runs_out_of_disk_leaves_the_previous_artifact_whole(tmp_path):
+    card = export_generator(tiny_dcgan(), tmp_path / "artifact")
+    result = run_with_disk_full("""
+        from zoo.export import export_generator
+        from zoo.models import DCGAN
+        model = DCGAN(latent_dim=8, g_filters=64, d_filters=8, seed=1)
+        disk_full()
+        export_generator(model, "artifact")
+    """, tmp_path)
+    assert result.returncode != 0 and "File too large" in result.stderr
+    assert json.loads((tmp_path / "artifact" / "card.json").read_text()) == card
+    for relative, digest in card["files"].items():
+        assert sha256(tmp_path / "artifact" / relative) == digest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact"]  # no staging folder left behind
+
+
+def test_a_checkpoint_save_that_runs_out_of_disk_keeps_the_previous_checkpoint(tmp_path, real_batches):
+    gan = tiny_dcgan()
+    gan.fit(real_batches.take(2), epochs=1, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")])
+    saved = (tmp_path / "ckpt" / "epoch_0001.weights.h5").read_bytes()
+    result = run_with_disk_full("""
+        from zoo import data
+        from zoo.callbacks import GANCheckpoint
+        from zoo.models import DCGAN
+        gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+        gan.compile()
+        batches = data.load_fashion_mnist(batch_size=32, limit=64, shuffle=False)
+        disk_full()
+        gan.fit(batches, epochs=2, verbose=0, callbacks=[GANCheckpoint("ckpt")])
+    """, tmp_path, limit_bytes=len(saved) // 2)
+    assert result.returncode != 0, "the save should have failed"
+    assert sorted((tmp_path / "ckpt").glob("epoch_*")) == [tmp_path / "ckpt" / "epoch_0001.weights.h5"]
+    assert (tmp_path / "ckpt" / "epoch_0001.weights.h5").read_bytes() == saved
+    resumed = tiny_dcgan()
+    resumed.fit(real_batches.take(2), epochs=1, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")])
+    assert int(resumed.g_optimizer.iterations) == 2  # loaded from the intact checkpoint, nothing retrained
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["epoch_0001.weights.h5", "state.json"]
