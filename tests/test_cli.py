@@ -41,6 +41,7 @@ def test_train_export_sample_round_trip(tmp_path, fashion_dir, capsys):
     assert "onnxruntime" in capsys.readouterr().out
 
 
+@pytest.mark.inputs
 def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     assert main(["train", "dcgan", "--data-dir", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
     assert "dataset-fashion-mnist" in capsys.readouterr().err
@@ -51,6 +52,7 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     assert ".keras" in capsys.readouterr().err
 
 
+@pytest.mark.inputs
 def test_an_unknown_model_is_refused_by_argparse():
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "stylegan9"])

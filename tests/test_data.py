@@ -25,6 +25,7 @@ def test_labelled_batches_pair_images_with_class_ids(labelled_batches):
     np.testing.assert_array_equal(labels.numpy(), first_labels[:32])
 
 
+@pytest.mark.inputs
 def test_missing_directory_names_the_package_and_the_options(tmp_path):
     with pytest.raises(FileNotFoundError, match="dataset-fashion-mnist") as error:
         data.load_fashion_mnist(data_dir=tmp_path / "nowhere")
@@ -38,6 +39,7 @@ def test_environment_variable_points_at_another_folder(tmp_path, monkeypatch, fa
     assert data.find_data_dir() == tmp_path
 
 
+@pytest.mark.files
 def test_a_truncated_idx_file_is_refused(tmp_path, fashion_dir):
     with gzip.open(fashion_dir / "t10k-labels-idx1-ubyte.gz") as f:
         payload = f.read()
@@ -48,6 +50,7 @@ def test_a_truncated_idx_file_is_refused(tmp_path, fashion_dir):
         data.read_idx(broken, 1)
 
 
+@pytest.mark.inputs
 def test_unknown_split_and_source_are_named():
     with pytest.raises(ValueError, match="split"):
         data.load_arrays("validation")

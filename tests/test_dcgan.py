@@ -51,6 +51,7 @@ def test_generate_is_deterministic_for_a_seed():
     assert not np.array_equal(gan.generate(5, seed=7), gan.generate(5, seed=8))
 
 
+@pytest.mark.inputs
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -67,6 +68,7 @@ def test_absurd_constructor_values_are_refused_with_the_argument_named(kwargs, m
         DCGAN(**kwargs)
 
 
+@pytest.mark.inputs
 @pytest.mark.parametrize("n", [0, -3, 2.5])
 def test_generate_refuses_a_non_positive_count(n):
     with pytest.raises(ValueError, match="positive integer"):

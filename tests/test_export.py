@@ -43,6 +43,7 @@ class DriftingDCGAN(DCGAN):
         return images + 0.5 if isinstance(inputs["z"], np.ndarray) else images
 
 
+@pytest.mark.files
 def test_a_parity_failure_raises_and_leaves_the_previous_artifact_whole(trained_dcgan, tmp_path):
     target = tmp_path / "dcgan"
     good = export_generator(trained_dcgan, target)

@@ -26,6 +26,7 @@ def wait_for(path, process, timeout=300):
         time.sleep(0.05)
 
 
+@pytest.mark.faults
 def test_a_run_killed_with_sigkill_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
     run = tmp_path / "run"
     process = subprocess.Popen([*TRAIN, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -61,6 +62,7 @@ def tiny_dcgan():
     return gan
 
 
+@pytest.mark.faults
 def test_an_export_that_runs_out_of_disk_leaves_the_previous_artifact_whole(tmp_path):
     card = export_generator(tiny_dcgan(), tmp_path / "artifact")
     result = run_with_disk_full("""
@@ -77,6 +79,7 @@ def test_an_export_that_runs_out_of_disk_leaves_the_previous_artifact_whole(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact"]  # no staging folder left behind
 
 
+@pytest.mark.faults
 def test_a_checkpoint_save_that_runs_out_of_disk_keeps_the_previous_checkpoint(tmp_path, real_batches):
     gan = tiny_dcgan()
     gan.fit(real_batches.take(2), epochs=1, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")])

@@ -32,18 +32,21 @@ def test_runs_on_cpu_when_no_gpu_is_present(artifact):
     assert generator.card["family"] == "dcgan"
 
 
+@pytest.mark.inputs
 def test_wrong_latent_size_is_named(artifact):
     generator = runtime.load(artifact[1])
     with pytest.raises(ValueError, match=r"\(n, 12\)"):
         generator(np.zeros((2, 100), np.float32))
 
 
+@pytest.mark.inputs
 @pytest.mark.parametrize("n", [0, -1, 1.5, True])
 def test_non_positive_sample_count_is_refused(artifact, n):
     with pytest.raises(ValueError, match="positive integer"):
         runtime.load(artifact[1]).generate(n)
 
 
+@pytest.mark.inputs
 def test_non_finite_noise_is_refused(artifact):
     z = np.zeros((2, 12), np.float32)
     z[1, 3] = np.nan
@@ -51,6 +54,7 @@ def test_non_finite_noise_is_refused(artifact):
         runtime.load(artifact[1])(z)
 
 
+@pytest.mark.files
 def test_missing_and_corrupt_files_give_clear_errors(artifact, tmp_path):
     with pytest.raises(FileNotFoundError, match="No exported generator"):
         runtime.load(tmp_path / "nothing-here")
@@ -60,11 +64,13 @@ def test_missing_and_corrupt_files_give_clear_errors(artifact, tmp_path):
         runtime.load(corrupt)
 
 
+@pytest.mark.inputs
 def test_wrong_dtype_is_named(artifact):
     with pytest.raises(ValueError, match="real numbers"):
         runtime.load(artifact[1])(np.full((2, 12), "x"))
 
 
+@pytest.mark.inputs
 def test_huge_counts_stream_in_bounded_batches_with_the_same_images(artifact):
     generator = runtime.load(artifact[1])
     chunks = list(generator.iter_batches(2_500, seed=1, batch_size=1_000))
@@ -95,6 +101,7 @@ def rename_external_data(onnx_path, location):
     onnx.save(model, str(onnx_path))
 
 
+@pytest.mark.files
 def test_external_data_is_accepted_only_under_plain_names_inside_the_folder(artifact, tmp_path):
     onnx_path = external_data_copy(artifact[1], tmp_path / "split")
     z = np.zeros((2, 12), np.float32)
@@ -108,6 +115,7 @@ def test_external_data_is_accepted_only_under_plain_names_inside_the_folder(arti
             runtime.load(onnx_path)
 
 
+@pytest.mark.faults
 def test_serves_8_threads_thousands_of_calls_with_flat_memory(artifact):
     import threading
 

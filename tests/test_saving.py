@@ -30,6 +30,7 @@ def test_a_saved_zoo_model_loads(tmp_path):
     assert isinstance(load_model(tmp_path / "gan.keras"), DCGAN)
 
 
+@pytest.mark.files
 def test_a_lambda_layer_is_refused_and_its_code_never_runs(tmp_path):
     marker = tmp_path / "code-ran"
     inputs = keras.Input((2,))
@@ -42,6 +43,7 @@ def test_a_lambda_layer_is_refused_and_its_code_never_runs(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.files
 def test_a_config_naming_an_outside_module_is_refused(tmp_path):
     tiny_dcgan().save(tmp_path / "gan.keras")
 
@@ -52,6 +54,7 @@ def test_a_config_naming_an_outside_module_is_refused(tmp_path):
         load_model(rewrite_config(tmp_path / "gan.keras", tmp_path / "evil.keras", point_at_os_system))
 
 
+@pytest.mark.files
 def test_weights_that_do_not_fit_the_config_name_the_layer(tmp_path):
     tiny_dcgan().save(tmp_path / "gan.keras")
 
@@ -63,6 +66,7 @@ def test_weights_that_do_not_fit_the_config_name_the_layer(tmp_path):
         load_model(rewrite_config(tmp_path / "gan.keras", tmp_path / "wide.keras", widen_generator))
 
 
+@pytest.mark.files
 def test_legacy_h5_and_truncated_files_are_refused(tmp_path):
     model = tiny_dcgan()
     model.save(tmp_path / "gan.keras")
