@@ -8,10 +8,18 @@ import importlib
 
 __version__ = "0.1.0"
 
-_LAZY = {"DCGAN": "zoo.models.dcgan", "BaseGAN": "zoo.models.base"}
+_LAZY = {
+    "DCGAN": "zoo.models.dcgan",
+    "BaseGAN": "zoo.models.base",
+    "list_models": "zoo.registry",
+    "load_generator": "zoo.registry",
+}
+_SUBMODULES = ("registry", "runtime")
 
 
 def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"zoo.{name}")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")

@@ -100,6 +100,9 @@ class GANCheckpoint(keras.callbacks.Callback):
         self.model._initial_epoch = None  # a later `fit` on this model starts where it asks
 
     def on_epoch_end(self, epoch, logs=None):
+        if not all(np.isfinite(value) for value in _floats(logs).values()):
+            print(f"Not saving a checkpoint for epoch {epoch + 1}: its metrics are not finite {_floats(logs)}.")
+            return  # the last good checkpoint stays the latest
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"epoch_{epoch + 1:04d}.weights.h5"
         atomic_write(path, self.model.save_weights)
@@ -134,3 +137,45 @@ class EpochTimer(keras.callbacks.Callback):
         timed = self.epochs[1:] or self.epochs
         seconds = sum(s for s, _ in timed)
         return sum(n for _, n in timed) / seconds if seconds else float("nan")
+
+
+class TrainingDiverged(ValueError):
+    """Training stopped because a loss became NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops `fit` when `d_loss` or `g_loss` becomes NaN or infinite, naming the loss and the step.
+
+    `keras.callbacks.TerminateOnNaN` reads only `logs["loss"]`, which a GAN does not report.
+    The step's logs are the trackers' running means over the epoch, so the first step whose
+    own losses are not finite makes them not finite. `GANCheckpoint` does not save an epoch
+    whose metrics are not finite, so the last good checkpoint stays the one a rerun resumes from.
+
+    Args:
+        keys: the logs to watch.
+    """
+
+    def __init__(self, keys=("d_loss", "g_loss")):
+        super().__init__()
+        self.keys = tuple(keys)
+        self.message = None  # why training stopped, or None
+
+    def on_train_begin(self, logs=None):
+        self.message = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        values = _floats({key: (logs or {})[key] for key in self.keys if key in (logs or {})})
+        bad = {key: value for key, value in values.items() if not np.isfinite(value)}
+        if not bad:
+            return
+        named = " and ".join(f"{key} is {value}" for key, value in bad.items())
+        self.message = (
+            f"Training stopped: {named} at epoch {getattr(self, '_epoch', 0) + 1}, step {batch + 1} of the epoch "
+            f"(generator step {int(self.model.g_optimizer.iterations)}). The last good checkpoint, if any, is kept; "
+            "lower the learning rates or try another loss."
+        )
+        print(self.message)
+        self.model.stop_training = True

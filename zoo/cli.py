@@ -14,6 +14,8 @@ ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, s
   python -m zoo export runs/dcgan/model.keras exports/my-dcgan
   python -m zoo sample exports/my-dcgan -n 64     # PNG grid through onnxruntime
   python -m zoo demo                              # all three, briefly, on Fashion-MNIST
+  python -m zoo train cgan --loss hinge           # class-conditional GAN (also: gan, dcgan)
+  python -m zoo sample cgan --label dress -n 16   # dresses from runs/cgan/model.keras
 """
 
 
@@ -33,11 +35,12 @@ def build_parser():
     export.add_argument("--name", help="artifact name for card.json (default: the folder's name)")
 
     sample = commands.add_parser("sample", help="write a PNG grid of generated images", description="Generate images from an exported artifact (through onnxruntime) or a .keras file and write them as one PNG grid.")
-    sample.add_argument("source", help="artifact folder, generator.onnx or .keras file")
+    sample.add_argument("source", help="artifact folder, generator.onnx or .keras file, or a model name (e.g. cgan) for what `train` wrote to runs/<model>/model.keras")
     sample.add_argument("-n", "--num-images", type=int, default=64, help="number of images (default: 64)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     sample.add_argument("-o", "--output", default="samples.png", help="PNG to write (default: samples.png)")
     sample.add_argument("--scale", type=int, default=2, help="pixel scale of the PNG (default: 2)")
+    sample.add_argument("--label", action="append", help="class-conditional models: class to draw, by name or id; repeat or comma-separate (--label dress --label 9, --label dress,coat); default: all classes in turn")
 
     demo = commands.add_parser("demo", help="train briefly, export, sample through onnxruntime", description="Train a DCGAN briefly on Fashion-MNIST, export it, and sample a grid through onnxruntime.")
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
@@ -48,6 +51,8 @@ def build_parser():
 
 
 def add_training_options(parser):
+    from zoo.losses import LOSSES
+
     parser.add_argument("--epochs", type=int, default=5, help="total epochs; a resumed run continues up to this (default: 5)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
     parser.add_argument("--out", help="run folder (default: runs/<model>)")
@@ -58,6 +63,8 @@ def add_training_options(parser):
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--log-dir", help="TensorBoard log folder (losses and sample images)")
     parser.add_argument("--no-jit", action="store_true", help="do not compile the training step with XLA")
+    parser.add_argument("--loss", default="non_saturating", choices=sorted(LOSSES), help="adversarial loss (default: non_saturating)")
+    parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
 
 
 def run_train(args):
@@ -73,7 +80,8 @@ def run_train(args):
         source=args.source,
         limit=args.limit,
         seed=args.seed,
-        model_kwargs={"latent_dim": args.latent_dim},
+        model_kwargs={"latent_dim": args.latent_dim, "ema_decay": args.ema_decay},
+        loss=args.loss,
         jit_compile=not args.no_jit,
         log_dir=args.log_dir,
         command=shlex.join(["python", "-m", "zoo", *sys.argv[1:]]),
@@ -107,20 +115,47 @@ def load_model_file(path):
 def run_sample(args):
     from zoo.images import save_grid
 
+    from zoo.models import MODELS
+
     source = Path(args.source)
+    if not source.exists() and args.source in MODELS:  # `sample cgan`: the model `train cgan` wrote
+        source = Path("runs") / args.source / "model.keras"
     started = time.perf_counter()
     if source.suffix == ".keras":
-        images = load_model_file(source).generate(args.num_images, seed=args.seed)
+        model = load_model_file(source)
+        check_label_option(args.label, model.conditional, source)
+        labels = {"labels": args.label} if model.conditional else {}
+        images = model.generate(args.num_images, seed=args.seed, **labels)
         engine = "Keras"
     else:
         from zoo import runtime
 
         generator = runtime.load(source)
-        images = generator.generate(args.num_images, seed=args.seed)
+        check_label_option(args.label, "label" in generator.inputs, source)
+        if "label" in generator.inputs:
+            images = sample_conditional_onnx(generator, args.num_images, args.seed, args.label)
+        else:
+            images = generator.generate(args.num_images, seed=args.seed)
         engine = f"onnxruntime ({generator.providers[0]})"
     seconds = time.perf_counter() - started
     path = save_grid(images, args.output, scale=args.scale)
     print(f"Wrote {len(images)} samples to {path} ({engine}, {seconds:.2f} s)")
+
+
+def check_label_option(labels, conditional, source):
+    if labels and not conditional:
+        raise ValueError(f"{source} is not class-conditional; --label applies to class-conditional models such as cgan.")
+
+
+def sample_conditional_onnx(generator, n, seed, labels):
+    """Draws `n` images of `labels` (names or ids, as `card.json` lists the classes) through onnxruntime."""
+    from zoo.labels import resolve_labels
+    from zoo.latent import sample_latent
+
+    class_names = generator.card.get("classes")
+    if not class_names:
+        raise ValueError(f"{generator.path} takes a label but has no card.json listing its classes.")
+    return generator(sample_latent(n, generator.latent_dim, seed), label=resolve_labels(labels, class_names, n))
 
 
 def run_demo(args):

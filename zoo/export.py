@@ -88,8 +88,10 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
 def _write_saved_model(model, serve, input_signature, path):
     import keras
 
+    # The endpoint tracks the variables it uses (the moving average's, when the model keeps
+    # one); `archive.track(...)` as well would store every weight twice (Keras wrappers and
+    # their tf.Variables), doubling the folder's size.
     archive = keras.export.ExportArchive()
-    archive.track(model.generator)
     archive.add_endpoint("serving_default", serve, input_signature=input_signature)
     archive.write_out(str(path), verbose=False)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import keras
 
 from zoo import data, models
-from zoo.callbacks import EpochTimer, GANCheckpoint, SampleGrid
+from zoo.callbacks import EpochTimer, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TrainingDiverged
 from zoo.files import atomic_write, atomic_write_text
 
 
@@ -35,25 +35,34 @@ def train(
     limit=None,
     seed=0,
     model_kwargs=None,
+    loss="non_saturating",
     jit_compile=True,
     log_dir=None,
     verbose="auto",
     resume=True,
     command=None,
 ):
-    """Trains `family` on Fashion-MNIST into `out_dir`; returns the trained model."""
+    """Trains `family` on Fashion-MNIST into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`).
+
+    Returns the trained model. Raises `zoo.callbacks.TrainingDiverged` when `d_loss` or
+    `g_loss` becomes NaN or infinite; the checkpoints then hold the last good epoch.
+    """
     out_dir = Path(out_dir)
     checkpoints = out_dir / "checkpoints"
     if not resume and checkpoints.exists():
         raise FileExistsError(f"{checkpoints} holds a previous run; remove it or resume it.")
+    model_class = models.get(family)
     dataset = data.load_fashion_mnist(
-        "train", batch_size=batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed
+        "train", batch_size=batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed,
+        with_labels=model_class.conditional,
     )
     keras.utils.set_random_seed(seed)
-    model = models.get(family)(seed=seed, **(model_kwargs or {}))
-    model.compile(jit_compile=jit_compile)
+    model = model_class(seed=seed, **(model_kwargs or {}))
+    model.compile(loss_fn=loss, jit_compile=jit_compile)
     timer = EpochTimer(batch_size)
+    guard = StopOnNonFiniteLoss()
     callbacks = [
+        guard,
         GANCheckpoint(checkpoints),
         SampleGrid(out_dir / "samples", log_dir=log_dir),
         timer,
@@ -65,10 +74,13 @@ def train(
         verbose = 1 if sys.stdout.isatty() else 2
     history = model.fit(dataset, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     seconds = time.perf_counter() - started
+    if guard.message:
+        raise TrainingDiverged(f"{guard.message} Checkpoints: {checkpoints}")
     atomic_write(out_dir / "model.keras", model.save)
     record = {
         "command": command,
         "family": family,
+        "loss": model.loss_fn.name,
         "dataset": f"Fashion-MNIST train ({source}{f', first {limit}' if limit else ''})",
         "epochs": epochs,
         "batch_size": batch_size,

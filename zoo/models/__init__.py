@@ -1,9 +1,11 @@
 """The zoo's GAN families, one file each, on the shared `BaseGAN`."""
 
 from zoo.models.base import BaseGAN
+from zoo.models.cgan import ConditionalGAN
 from zoo.models.dcgan import DCGAN
+from zoo.models.gan import GAN
 
-MODELS = {model.family: model for model in (DCGAN,)}
+MODELS = {model.family: model for model in (GAN, DCGAN, ConditionalGAN)}
 
 
 def get(family):

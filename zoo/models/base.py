@@ -1,10 +1,11 @@
 """What every GAN in the zoo shares.
 
 A GAN here is a `keras.Model` holding two networks, `generator` and `discriminator`, each with
-its own optimizer. Subclasses build the networks and write `train_step` (the paper's algorithm);
-this base holds the plumbing around it: the `compile` signature, the metric trackers shown in
-the progress bar, `generate`, `get_config`, saving of both optimizers, and the hooks that
-`zoo.export` uses to write the generator out.
+its own optimizer. Subclasses build the networks (and say what differs: a conditional model
+feeds labels to both); this base holds the rest once: the training step (Goodfellow et al. 2014, Algorithm 1, with any
+loss of `zoo.losses`), the `compile` signature, the metric trackers shown in the progress bar,
+the moving average of the generator, `generate`, `get_config`, saving of both optimizers, and
+the hooks that `zoo.export` uses to write the generator out.
 """
 
 import keras
@@ -42,19 +43,32 @@ def check_image_shape(image_shape):
 class BaseGAN(keras.Model):
     """Base of the zoo's GANs: two networks, two optimizers, one adversarial loss.
 
+    Subclasses build the networks and hand them to `set_networks`; the training step below
+    (Goodfellow et al. 2014, Algorithm 1) then serves every model. A class-conditional model
+    sets `conditional = True`: it trains on `(images, labels)` batches and both networks take
+    `[x, labels]` (Mirza & Osindero 2014, equation 2).
+
     Args:
         latent_dim: size of the noise vector `z` fed to the generator.
         image_shape: `(height, width, channels)` of the images, values in [-1, 1].
         seed: seed of the noise drawn during training, for repeatable runs.
+        ema_decay: when set (e.g. 0.999), `ema_generator` keeps an exponential moving average
+            of the generator's weights, updated after every generator step, and is the one
+            `generate` and the export use (Karras et al. 2018; Yazıcı et al. 2019).
     """
 
     family = None  # short name used by the CLI and in card.json
     paper = None  # citation of the method, written to card.json
+    conditional = False  # trains on (images, labels) and feeds labels to both networks
+    d_steps = 1  # k of Algorithm 1: discriminator steps per generator step (a loss's n_critic overrides it)
 
-    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), seed=None, **kwargs):
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), seed=None, ema_decay=None, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = check_positive_int("latent_dim", latent_dim, MAX_LATENT_DIM)
         self.image_shape = check_image_shape(image_shape)
+        if ema_decay is not None and (isinstance(ema_decay, bool) or not isinstance(ema_decay, (int, float)) or not 0.0 < ema_decay < 1.0):
+            raise ValueError(f"`ema_decay` must be None or a number in (0, 1) such as 0.999, got {ema_decay!r}.")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         # Keras saves a layer's own variables but not its seed generators' state; tracking it
@@ -65,22 +79,43 @@ class BaseGAN(keras.Model):
         self.p_real_tracker = keras.metrics.Mean(name="p_real")
         self.p_fake_tracker = keras.metrics.Mean(name="p_fake")
 
+    def set_networks(self, generator, discriminator):
+        """Installs the two networks (and the generator's moving average when `ema_decay` is set)."""
+        self.generator = generator
+        self.discriminator = discriminator
+        if self.ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+        self.built = True
+
+    @property
+    def sampling_generator(self):
+        """The network that `generate` and the export run: the moving average when there is one."""
+        ema_generator = getattr(self, "ema_generator", None)
+        return self.generator if ema_generator is None else ema_generator
+
     # ----- training -------------------------------------------------------------------
 
-    def compile(self, d_optimizer=None, g_optimizer=None, loss_fn="non_saturating", **kwargs):
+    def compile(self, d_optimizer=None, g_optimizer=None, loss_fn="non_saturating", label_smoothing=None, **kwargs):
         """Configures training.
 
         Args:
-            d_optimizer: optimizer of the discriminator; default Adam(2e-4, beta_1=0.5) as in
-                Radford et al. 2015.
+            d_optimizer: optimizer of the discriminator; default: the loss's paper's Adam,
+                Adam(2e-4, beta_1=0.5) of Radford et al. 2015 for all but WGAN-GP.
             g_optimizer: optimizer of the generator; same default.
-            loss_fn: a name from `zoo.losses.LOSSES` or a `zoo.losses.GANLoss`.
+            loss_fn: a name from `zoo.losses.LOSSES` ("non_saturating", "minimax",
+                "least_squares", "hinge", "wgan_gp") or a `zoo.losses.GANLoss`, e.g.
+                `losses.WassersteinGPLoss(n_critic=5, gradient_penalty_weight=10)`.
+            label_smoothing: one-sided label smoothing of the real target (e.g. 0.1), for a
+                loss given by name.
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`).
         """
         super().compile(**kwargs)
-        self.d_optimizer = keras.optimizers.get(d_optimizer) or default_optimizer()
-        self.g_optimizer = keras.optimizers.get(g_optimizer) or default_optimizer()
-        self.loss_fn = losses.get(loss_fn)
+        options = {} if label_smoothing is None else {"label_smoothing": label_smoothing}
+        self.loss_fn = losses.get(loss_fn, **options)
+        self.d_optimizer = keras.optimizers.get(d_optimizer) or default_optimizer(self.loss_fn)
+        self.g_optimizer = keras.optimizers.get(g_optimizer) or default_optimizer(self.loss_fn)
         self._gan_compile_config = {
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
@@ -91,11 +126,10 @@ class BaseGAN(keras.Model):
         return getattr(self, "_gan_compile_config", None)
 
     def compile_from_config(self, config):
-        loss_fn = losses.LOSSES[config["loss_fn"]["name"]](**config["loss_fn"]["config"])
         self.compile(
             d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
             g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-            loss_fn=loss_fn,
+            loss_fn=losses.get(config["loss_fn"]["name"], **config["loss_fn"]["config"]),
         )
         self.build_optimizers()
 
@@ -109,9 +143,96 @@ class BaseGAN(keras.Model):
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.p_real_tracker, self.p_fake_tracker]
 
+    @property
+    def discriminator_steps(self):
+        """Discriminator steps per generator step: the loss's `n_critic` if it has one, else `d_steps`."""
+        return self.loss_fn.n_critic or self.d_steps
+
+    def train_step(self, data):
+        """One generator step of Goodfellow et al. 2014, Algorithm 1, with the loss of `compile`.
+
+        Algorithm 1 alternates k steps of the discriminator, ascending
+        log D(x) + log(1 − D(G(z))) (the value function of equation 1), with one step of the
+        generator. Each discriminator step here draws fresh noise against this batch of real
+        images (as keras.io's WGAN-GP example does); the losses are `self.loss_fn`'s, plus the
+        WGAN-GP gradient penalty when the loss asks for it. A conditional model feeds the
+        batch's labels to both networks, for real and generated images alike (Mirza &
+        Osindero 2014, equation 2).
+        """
+        real_images, labels = self.unpack_batch(data)
+        batch_size = ops.shape(real_images)[0]
+
+        # 1. Discriminator, k steps: score real images as real and generated ones as fake.
+        for _ in range(self.discriminator_steps):
+
+            def discriminator_loss():
+                fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
+                real_logits = self.discriminator(self.conditioned(real_images, labels), training=True)
+                fake_logits = self.discriminator(self.conditioned(fake_images, labels), training=True)
+                loss = self.loss_fn.discriminator_loss(real_logits, fake_logits)
+                if self.loss_fn.gradient_penalty_weight:
+                    loss += self.loss_fn.gradient_penalty_weight * self.gradient_penalty(real_images, fake_images, labels)
+                return loss, (real_logits, fake_logits)
+
+            d_loss, (real_logits, fake_logits) = self.minimize(discriminator_loss, self.discriminator, self.d_optimizer)
+
+        # 2. Generator, one step: make fresh samples that the discriminator scores as real.
+        def generator_loss():
+            fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
+            fake_logits = self.discriminator(self.conditioned(fake_images, labels), training=True)
+            return self.loss_fn.generator_loss(fake_logits), None
+
+        g_loss, _ = self.minimize(generator_loss, self.generator, self.g_optimizer)
+        self.update_ema()
+
+        # 3. Report: the losses and the discriminator's mean belief that its inputs are real.
+        return self.update_trackers(d_loss, g_loss, real_logits, fake_logits)
+
+    def unpack_batch(self, data):
+        """Splits a batch from `fit` into `(images, labels)`; labels are None for an unconditional model."""
+        if isinstance(data, (tuple, list)):
+            images, labels = data[0], (data[1] if len(data) > 1 else None)
+        else:
+            images, labels = data, None
+        if not self.conditional:
+            return images, None
+        if labels is None:
+            raise ValueError(
+                f"{type(self).__name__} trains on (images, labels) batches; load the data with "
+                "`zoo.data.load_fashion_mnist(..., with_labels=True)`."
+            )
+        return images, labels
+
+    def conditioned(self, x, labels):
+        """A network's input: `x` alone, or `[x, labels]` for a conditional model."""
+        return x if labels is None else [x, labels]
+
     def sample_z(self, batch_size):
         """Draws a training batch of noise from N(0, 1) with the model's seed generator."""
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def update_ema(self):
+        """Moves `ema_generator` towards the generator: w_ema ← d·w_ema + (1 − d)·w.
+
+        Trainable weights are averaged; the rest (batch-norm statistics) are copied.
+        """
+        if self.ema_decay is None:
+            return
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            if weight.trainable:
+                average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * ops.cast(weight, average.dtype))
+            else:
+                average.assign(weight)
+
+    def update_trackers(self, d_loss, g_loss, real_logits, fake_logits):
+        """Updates the progress-bar metrics and returns them as `train_step`'s logs."""
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.p_real_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(real_logits, "float32"))))
+        self.p_fake_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(fake_logits, "float32"))))
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    # ----- backend plumbing: the only TensorFlow-specific code of the models ----------
 
     def minimize(self, compute_loss, network, optimizer):
         """Takes one optimizer step on `network`'s weights against `compute_loss()`.
@@ -127,18 +248,29 @@ class BaseGAN(keras.Model):
         optimizer.apply(gradients, network.trainable_weights)
         return loss, extras
 
-    def update_trackers(self, d_loss, g_loss, real_logits, fake_logits):
-        """Updates the progress-bar metrics and returns them as `train_step`'s logs."""
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        self.p_real_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(real_logits, "float32"))))
-        self.p_fake_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(fake_logits, "float32"))))
-        return {metric.name: metric.result() for metric in self.metrics}
+    def gradient_penalty(self, real_images, fake_images, labels=None):
+        """E[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] on x̂ = εx + (1 − ε)x̃, ε ~ U[0, 1] per image.
+
+        Gulrajani et al. 2017, equation 3 and Algorithm 1 (lines 6–7). Called inside
+        `minimize`'s tape, so the penalty's own gradient reaches the discriminator's weights.
+        """
+        import tensorflow as tf
+
+        real_images = ops.cast(real_images, "float32")
+        fake_images = ops.cast(fake_images, "float32")
+        epsilon = keras.random.uniform((ops.shape(real_images)[0], 1, 1, 1), seed=self.seed_generator)
+        interpolated = epsilon * real_images + (1.0 - epsilon) * fake_images
+        with tf.GradientTape() as tape:
+            tape.watch(interpolated)
+            scores = self.discriminator(self.conditioned(interpolated, labels), training=True)
+        gradients = tape.gradient(scores, interpolated)
+        norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
+        return ops.mean(ops.square(norms - 1.0))
 
     # ----- generating -----------------------------------------------------------------
 
-    def call(self, z, training=False):
-        return self.generator(z, training=training)
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
 
     def generate(self, n=None, seed=None, z=None, batch_size=256):
         """Returns `n` generated images as a float32 numpy array in [-1, 1], NHWC.
@@ -147,11 +279,15 @@ class BaseGAN(keras.Model):
         `zoo.runtime` draws, so a seed gives the same images from Keras and from ONNX.
         Pass `z` instead of `n` to choose the noise yourself.
         """
-        z = self._latent_input(n, seed, z)
+        return self.generate_from({"z": self._latent_input(n, seed, z)}, batch_size)
+
+    def generate_from(self, inputs, batch_size=256):
+        """Runs `export_call` on numpy `inputs` (keyed as in `export_inputs`) in batches."""
         batch_size = check_positive_int("batch_size", batch_size, 1 << 20)
+        rows = len(inputs["z"])
         batches = [
-            ops.convert_to_numpy(self.generator(z[start : start + batch_size], training=False))
-            for start in range(0, len(z), batch_size)
+            ops.convert_to_numpy(self.export_call({key: value[start : start + batch_size] for key, value in inputs.items()}))
+            for start in range(0, rows, batch_size)
         ]
         return np.concatenate(batches).astype(np.float32)
 
@@ -175,7 +311,7 @@ class BaseGAN(keras.Model):
 
     def export_call(self, inputs):
         """Maps the exported inputs (a dict named as in `export_inputs`) to images in [-1, 1]."""
-        return self.generator(inputs["z"], training=False)
+        return self.sampling_generator(inputs["z"], training=False)
 
     def export_example(self, n, seed=None):
         """Random inputs for the exported generator, keyed as in `export_inputs`, as numpy arrays."""
@@ -184,7 +320,7 @@ class BaseGAN(keras.Model):
     def card(self):
         """The facts of this generator that `card.json` and the ONNX metadata carry."""
         height, width, channels = self.image_shape
-        return {
+        card = {
             "family": self.family,
             "paper": self.paper,
             "latent_dim": self.latent_dim,
@@ -196,18 +332,24 @@ class BaseGAN(keras.Model):
                 "discriminator": int(self.discriminator.count_params()),
             },
         }
+        if self.ema_decay is not None:
+            card["weights"] = f"exponential moving average of the generator's weights, decay {self.ema_decay}"
+        return card
 
     # ----- configuration --------------------------------------------------------------
 
     def get_config(self):
         config = super().get_config()
-        config.update({"latent_dim": self.latent_dim, "image_shape": list(self.image_shape), "seed": self.seed})
+        config.update(
+            {"latent_dim": self.latent_dim, "image_shape": list(self.image_shape), "seed": self.seed, "ema_decay": self.ema_decay}
+        )
         return config
 
 
-def default_optimizer():
-    """Adam with the learning rate and momentum of Radford et al. 2015, section 3."""
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+def default_optimizer(loss_fn=None):
+    """Adam as the loss's paper sets it: Adam(2e-4, beta_1=0.5) of Radford et al. 2015, section 3,
+    or Adam(1e-4, 0, 0.9) for WGAN-GP (Gulrajani et al. 2017, Algorithm 1)."""
+    return keras.optimizers.Adam(**(loss_fn or losses.GANLoss).optimizer_defaults)
 
 
 def upsampling_plan(side):

@@ -17,10 +17,15 @@ KERNEL_SIZE = 4
 
 def build_generator(latent_dim, image_shape, filters=64):
     """z -> projected and reshaped to a small square, then doubled by transposed convolutions."""
+    z = keras.Input((latent_dim,), name="z")
+    return keras.Model(z, upsample_to_image(z, image_shape, filters), name="generator")
+
+
+def upsample_to_image(x, image_shape, filters):
+    """A flat tensor -> Dense -> a small square -> stride-2 transposed convolutions -> tanh image."""
     height, width, channels = image_shape
     start, steps = upsampling_plan(height)
-    z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(start * start * filters * 2 ** (steps - 1), use_bias=False)(z)
+    x = layers.Dense(start * start * filters * 2 ** (steps - 1), use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((start, start, filters * 2 ** (steps - 1)))(x)
@@ -28,24 +33,25 @@ def build_generator(latent_dim, image_shape, filters=64):
         x = layers.Conv2DTranspose(filters * 2 ** (steps - 2 - step), KERNEL_SIZE, 2, "same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
-    image = layers.Conv2DTranspose(channels, KERNEL_SIZE, 2, "same", activation="tanh", dtype="float32")(x)
-    return keras.Model(z, image, name="generator")
+    return layers.Conv2DTranspose(channels, KERNEL_SIZE, 2, "same", activation="tanh", dtype="float32")(x)
 
 
 def build_discriminator(image_shape, filters=64):
     """Image -> halved by strided convolutions -> one logit (real vs generated)."""
-    height, width, channels = image_shape
-    _, steps = upsampling_plan(height)
     image = keras.Input(image_shape, name="image")
-    x = image
+    logit = layers.Dense(1, dtype="float32")(downsample_to_features(image, image_shape, filters))
+    return keras.Model(image, logit, name="discriminator")
+
+
+def downsample_to_features(x, image_shape, filters):
+    """An image-sized tensor -> strided convolutions (BN after the first) -> flat features."""
+    _, steps = upsampling_plan(image_shape[0])
     for step in range(steps):
         x = layers.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0)(x)
         if step > 0:
             x = layers.BatchNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
-    x = layers.Flatten()(x)
-    logit = layers.Dense(1, dtype="float32")(x)
-    return keras.Model(image, logit, name="discriminator")
+    return layers.Flatten()(x)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -59,6 +65,10 @@ class DCGAN(BaseGAN):
         g_filters: filters of the generator's last hidden layer; doubled at each layer before it.
         d_filters: filters of the discriminator's first layer; doubled at each layer after it.
         seed: seed of the training noise.
+        ema_decay: keep a moving average of the generator for sampling (see `BaseGAN`).
+
+    Trained with `BaseGAN.train_step` (Goodfellow et al. 2014, Algorithm 1, k = 1), as the
+    paper does; any loss of `zoo.losses` can replace the default non-saturating one.
 
     Examples:
 
@@ -79,29 +89,10 @@ class DCGAN(BaseGAN):
             raise ValueError(f"DCGAN needs square images, got image_shape={self.image_shape}.")
         self.g_filters = check_positive_int("g_filters", g_filters, 4096)
         self.d_filters = check_positive_int("d_filters", d_filters, 4096)
-        self.generator = build_generator(self.latent_dim, self.image_shape, self.g_filters)
-        self.discriminator = build_discriminator(self.image_shape, self.d_filters)
-        self.built = True
-
-    def train_step(self, real_images):
-        batch_size = keras.ops.shape(real_images)[0]
-
-        # 1. Discriminator: score real images as real and generated ones as fake.
-        def discriminator_loss():
-            fake_images = self.generator(self.sample_z(batch_size), training=True)
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fake_images, training=True)
-            return self.loss_fn.discriminator_loss(real_logits, fake_logits), (real_logits, fake_logits)
-
-        d_loss, (real_logits, fake_logits) = self.minimize(discriminator_loss, self.discriminator, self.d_optimizer)
-
-        # 2. Generator: make fresh samples that the discriminator scores as real.
-        def generator_loss():
-            fake_logits = self.discriminator(self.generator(self.sample_z(batch_size), training=True), training=True)
-            return self.loss_fn.generator_loss(fake_logits), None
-
-        g_loss, _ = self.minimize(generator_loss, self.generator, self.g_optimizer)
-        return self.update_trackers(d_loss, g_loss, real_logits, fake_logits)
+        self.set_networks(
+            build_generator(self.latent_dim, self.image_shape, self.g_filters),
+            build_discriminator(self.image_shape, self.d_filters),
+        )
 
     def get_config(self):
         config = super().get_config()

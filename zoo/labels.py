@@ -1,0 +1,54 @@
+"""Class labels given by name or id, turned into the int64 ids a conditional generator takes.
+
+Shared by the Keras models and the command line; needs only numpy, so it also serves apps
+that run an exported generator with onnxruntime and read the class names from `card.json`.
+"""
+
+import numpy as np
+
+
+def class_list(class_names):
+    """`0 t-shirt/top, 1 trouser, ...`: the classes as a user can name them, for error messages."""
+    return ", ".join(f"{index} {name}" for index, name in enumerate(class_names))
+
+
+def parse_label(label, class_names):
+    """One label -> its class id. Accepts an id (int or digit string) or a class name (any case)."""
+    lowered = {name.lower(): index for index, name in enumerate(class_names)}
+    if isinstance(label, str):
+        text = label.strip()
+        if text.lower() in lowered:
+            return lowered[text.lower()]
+        if text.lstrip("-").isdigit():
+            label = int(text)
+        else:
+            raise ValueError(f"Unknown class {label!r}; the classes are: {class_list(class_names)}.")
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+        raise ValueError(f"A label must be a class id or name, got {label!r}; the classes are: {class_list(class_names)}.")
+    if not 0 <= label < len(class_names):
+        raise ValueError(f"Class id {label} is out of range; the classes are: {class_list(class_names)}.")
+    return int(label)
+
+
+def resolve_labels(labels, class_names, n=None):
+    """Returns labels as an int64 array of `n` class ids (or as many as given when `n` is None).
+
+    `labels` is one label or a sequence of them, each an id or a name; a comma-separated string
+    ("dress,coat") names several. Fewer labels than `n` are repeated in turn to fill `n` (one
+    label gives `n` images of that class); `labels=None` cycles through all classes.
+    """
+    if labels is None:
+        if n is None:
+            raise ValueError("Pass the number of images `n` or the `labels` to draw.")
+        return np.arange(n, dtype=np.int64) % len(class_names)
+    if isinstance(labels, str):
+        labels = labels.split(",")
+    elif np.ndim(labels) == 0:
+        labels = [labels]
+    labels = [item for label in labels for item in (label.split(",") if isinstance(label, str) else [label])]
+    if not labels:
+        raise ValueError(f"No labels given; the classes are: {class_list(class_names)}.")
+    ids = np.array([parse_label(label, class_names) for label in labels], dtype=np.int64)
+    if n is None or n == len(ids):
+        return ids
+    return np.resize(ids, n)

@@ -1,0 +1,173 @@
+"""Conditional GAN: a generator asked for a class (Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784).
+
+Both networks see the class label y, so the game becomes min_G max_D E[log D(x|y)] +
+E[log(1 − D(G(z|y)|y))] (equation 2). As in the paper, y enters each network through a
+hidden layer: a learned embedding concatenated with z in the generator, and a learned
+embedding reshaped to one extra image channel in the discriminator. The networks are
+convolutional, built from DCGAN's blocks (Radford et al. 2015).
+
+With `projection=True` the discriminator is instead the projection discriminator of Miyato &
+Koyama 2018 (https://arxiv.org/abs/1802.05637, section 3): D(x, y) = ψ(φ(x)) + embed(y)ᵀφ(x),
+the label's embedding dotted with the image's features rather than concatenated to the input.
+"""
+
+import keras
+import numpy as np
+from keras import layers
+
+from zoo import data
+from zoo.labels import resolve_labels
+from zoo.models.base import BaseGAN, check_positive_int
+from zoo.models.dcgan import downsample_to_features, upsample_to_image
+
+
+def build_generator(latent_dim, image_shape, num_classes, embedding_dim=50, filters=64):
+    """(z, label) -> [z, embed(label)] -> DCGAN's upsampling stack -> tanh image."""
+    z = keras.Input((latent_dim,), name="z")
+    label = keras.Input((), dtype="int32", name="label")
+    embedded = layers.Embedding(num_classes, embedding_dim)(label)
+    x = layers.Concatenate()([z, embedded])
+    return keras.Model([z, label], upsample_to_image(x, image_shape, filters), name="generator")
+
+
+def build_discriminator(image_shape, num_classes, filters=64, projection=False):
+    """(image, label) -> one logit: label as an extra input channel, or projected onto the features."""
+    height, width, _ = image_shape
+    image = keras.Input(image_shape, name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    if projection:
+        features = downsample_to_features(image, image_shape, filters)
+        embedded = layers.Embedding(num_classes, features.shape[-1])(label)
+        projected = layers.Dot(axes=1)([embedded, features])
+        logit = layers.Add(dtype="float32")([layers.Dense(1)(features), projected])
+    else:
+        label_map = layers.Reshape((height, width, 1))(layers.Embedding(num_classes, height * width)(label))
+        x = layers.Concatenate()([image, label_map])
+        logit = layers.Dense(1, dtype="float32")(downsample_to_features(x, image_shape, filters))
+    return keras.Model([image, label], logit, name="discriminator")
+
+
+def check_class_names(class_names, num_classes):
+    """The class names: given, numbered `0..num_classes-1`, or Fashion-MNIST's by default."""
+    if class_names is None:
+        if num_classes is None:
+            return tuple(data.CLASS_NAMES)
+        return tuple(str(index) for index in range(check_positive_int("num_classes", num_classes, 100_000)))
+    if isinstance(class_names, str) or not isinstance(class_names, (tuple, list)) or len(class_names) < 2:
+        raise ValueError(f"`class_names` must be a list of at least two names, got {class_names!r}.")
+    if not all(isinstance(name, str) and name.strip() for name in class_names):
+        raise ValueError(f"Every class name must be a non-empty string, got {class_names!r}.")
+    if len({name.lower() for name in class_names}) != len(class_names):
+        raise ValueError(f"Class names must differ (ignoring case), got {class_names!r}.")
+    if num_classes is not None and num_classes != len(class_names):
+        raise ValueError(f"`num_classes`={num_classes} but {len(class_names)} class names were given.")
+    return tuple(class_names)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ConditionalGAN(BaseGAN):
+    """Class-conditional convolutional GAN, trained with `fit` on `(images, labels)` batches.
+
+    Args:
+        latent_dim: size of the noise vector `z`.
+        image_shape: square `(side, side, channels)`, side as for DCGAN (28, 32, 64, ...).
+        class_names: names of the classes, in id order (default: Fashion-MNIST's ten).
+        num_classes: number of classes when they have no names (named "0", "1", ...).
+        embedding_dim: size of the generator's label embedding.
+        g_filters: filters of the generator's last hidden layer; doubled at each layer before it.
+        d_filters: filters of the discriminator's first layer; doubled at each layer after it.
+        projection: use the projection discriminator of Miyato & Koyama 2018.
+        seed: seed of the training noise.
+        ema_decay: keep a moving average of the generator for sampling (see `BaseGAN`).
+
+    Examples:
+
+    ```python
+    cgan = zoo.ConditionalGAN(projection=True)
+    cgan.compile(loss_fn="hinge")
+    cgan.fit(zoo.data.load_fashion_mnist(batch_size=128, with_labels=True), epochs=5)
+    dresses = cgan.generate(16, labels="dress", seed=0)  # (16, 28, 28, 1) in [-1, 1]
+    mixed = cgan.generate(labels=["sandal", 9, "bag"], seed=0)  # one image each
+    ```
+    """
+
+    family = "cgan"
+    paper = "Mirza & Osindero 2014, Conditional Generative Adversarial Nets, https://arxiv.org/abs/1411.1784"
+    conditional = True
+
+    def __init__(
+        self,
+        latent_dim=100,
+        image_shape=(28, 28, 1),
+        class_names=None,
+        num_classes=None,
+        embedding_dim=50,
+        g_filters=64,
+        d_filters=64,
+        projection=False,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(latent_dim=latent_dim, image_shape=image_shape, seed=seed, **kwargs)
+        if self.image_shape[0] != self.image_shape[1]:
+            raise ValueError(f"ConditionalGAN needs square images, got image_shape={self.image_shape}.")
+        self.class_names = check_class_names(class_names, num_classes)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim, 65_536)
+        self.g_filters = check_positive_int("g_filters", g_filters, 4096)
+        self.d_filters = check_positive_int("d_filters", d_filters, 4096)
+        self.projection = bool(projection)
+        num_classes = len(self.class_names)
+        self.set_networks(
+            build_generator(self.latent_dim, self.image_shape, num_classes, self.embedding_dim, self.g_filters),
+            build_discriminator(self.image_shape, num_classes, self.d_filters, self.projection),
+        )
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    def generate(self, n=None, seed=None, z=None, labels=None, batch_size=256):
+        """Returns generated images of the asked classes, float32 in [-1, 1], NHWC.
+
+        Args:
+            n: number of images; default: one per label given.
+            seed: seed of the noise (`zoo.latent.sample_latent`, as ONNX apps draw it).
+            z: the noise itself, instead of `n` and `seed`.
+            labels: class ids or names (`"dress"`, `3`, `["sandal", 9]`, `"dress,coat"`),
+                repeated in turn to fill `n`; default: all classes in turn.
+            batch_size: images per generator call.
+        """
+        if n is None and z is None and labels is not None:
+            n = len(resolve_labels(labels, self.class_names))
+        z = self._latent_input(n, seed, z)
+        return self.generate_from({"z": z, "label": resolve_labels(labels, self.class_names, len(z))}, batch_size)
+
+    def export_inputs(self):
+        return {"z": ((None, self.latent_dim), "float32"), "label": ((None,), "int64")}
+
+    def export_call(self, inputs):
+        return self.sampling_generator([inputs["z"], inputs["label"]], training=False)
+
+    def export_example(self, n, seed=None):
+        examples = super().export_example(n, seed)
+        examples["label"] = np.random.default_rng(seed).integers(0, self.num_classes, n, dtype=np.int64)
+        return examples
+
+    def card(self):
+        card = super().card()
+        card["classes"] = list(self.class_names)
+        card["discriminator"] = "projection (Miyato & Koyama 2018)" if self.projection else "label as an extra input channel"
+        return card
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "class_names": list(self.class_names),
+                "embedding_dim": self.embedding_dim,
+                "g_filters": self.g_filters,
+                "d_filters": self.d_filters,
+                "projection": self.projection,
+            }
+        )
+        return config

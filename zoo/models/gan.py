@@ -1,0 +1,102 @@
+"""GAN: the original generative adversarial nets (Goodfellow et al. 2014, https://arxiv.org/abs/1406.2661).
+
+Both networks are multilayer perceptrons (section 3): the generator maps noise through fully
+connected layers to a tanh image, the discriminator maps the flattened image through fully
+connected layers with dropout to one logit. Where the paper used ReLU/sigmoid units in G and
+maxout in D, these use LeakyReLU(0.2), as most reimplementations do. Training is the paper's
+Algorithm 1 (`BaseGAN.train_step`): k discriminator steps per generator step.
+"""
+
+import keras
+from keras import layers
+
+from zoo.models.base import BaseGAN, check_positive_int
+
+
+def build_generator(latent_dim, image_shape, units=(256, 512, 1024)):
+    """z -> fully connected LeakyReLU layers -> tanh pixels -> image."""
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    for width in units:
+        x = layers.Dense(width)(x)
+        x = layers.LeakyReLU(0.2)(x)
+    x = layers.Dense(image_shape[0] * image_shape[1] * image_shape[2], activation="tanh", dtype="float32")(x)
+    return keras.Model(z, layers.Reshape(image_shape)(x), name="generator")
+
+
+def build_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3):
+    """Image -> flattened -> fully connected LeakyReLU layers with dropout -> one logit."""
+    image = keras.Input(image_shape, name="image")
+    x = layers.Flatten()(image)
+    for width in units:
+        x = layers.Dense(width)(x)
+        x = layers.LeakyReLU(0.2)(x)
+        x = layers.Dropout(dropout)(x)
+    return keras.Model(image, layers.Dense(1, dtype="float32")(x), name="discriminator")
+
+
+def check_units(name, units):
+    if not isinstance(units, (tuple, list)) or not units:
+        raise ValueError(f"`{name}` must be a non-empty list of layer widths, got {units!r}.")
+    return tuple(check_positive_int(f"{name}[{i}]", width, 65_536) for i, width in enumerate(units))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class GAN(BaseGAN):
+    """The original GAN: MLP generator and discriminator, trained with `fit` on images in [-1, 1].
+
+    Args:
+        latent_dim: size of the noise vector `z`.
+        image_shape: `(height, width, channels)` of the images.
+        g_units: widths of the generator's hidden layers, input side first.
+        d_units: widths of the discriminator's hidden layers, input side first.
+        dropout: dropout rate after each of the discriminator's hidden layers.
+        d_steps: k of Algorithm 1, discriminator steps per generator step (paper: 1). The
+            `wgan_gp` loss's `n_critic` replaces it.
+        seed: seed of the training noise.
+        ema_decay: keep a moving average of the generator for sampling (see `BaseGAN`).
+
+    The generator's loss is chosen in `compile`: `loss_fn="non_saturating"` (maximise
+    log D(G(z)), the paper's practical choice, section 3) or `"minimax"` (minimise
+    log(1 − D(G(z))), equation 1), or any other of `zoo.losses`.
+
+    Examples:
+
+    ```python
+    gan = zoo.GAN(latent_dim=100, d_steps=1)
+    gan.compile(loss_fn="minimax")
+    gan.fit(zoo.data.load_fashion_mnist(batch_size=128), epochs=5)
+    images = gan.generate(16, seed=0)  # (16, 28, 28, 1) in [-1, 1]
+    ```
+    """
+
+    family = "gan"
+    paper = "Goodfellow et al. 2014, Generative Adversarial Nets, https://arxiv.org/abs/1406.2661"
+
+    def __init__(
+        self,
+        latent_dim=100,
+        image_shape=(28, 28, 1),
+        g_units=(256, 512, 1024),
+        d_units=(1024, 512, 256),
+        dropout=0.3,
+        d_steps=1,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(latent_dim=latent_dim, image_shape=image_shape, seed=seed, **kwargs)
+        self.g_units = check_units("g_units", g_units)
+        self.d_units = check_units("d_units", d_units)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"`dropout` must be a rate in [0, 1), got {dropout!r}.")
+        self.dropout = float(dropout)
+        self.d_steps = check_positive_int("d_steps", d_steps, 100)
+        self.set_networks(
+            build_generator(self.latent_dim, self.image_shape, self.g_units),
+            build_discriminator(self.image_shape, self.d_units, self.dropout),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"g_units": list(self.g_units), "d_units": list(self.d_units), "dropout": self.dropout, "d_steps": self.d_steps})
+        return config
