@@ -22,7 +22,7 @@ def make_grid(images, columns=None, padding=2):
     columns = columns or math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
     pixels = to_uint8(images)
-    grid = montage(pixels, grid_shape=(rows, columns), padding_width=padding, fill=0, channel_axis=-1)
+    grid = montage(pixels, grid_shape=(rows, columns), padding_width=padding, fill=(0,) * pixels.shape[-1], channel_axis=-1)
     return grid[..., 0] if grid.shape[-1] == 1 else grid
 
 
