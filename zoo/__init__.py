@@ -9,7 +9,9 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
+    "GAN": "zoo.models.gan",
     "DCGAN": "zoo.models.dcgan",
+    "ConditionalGAN": "zoo.models.cgan",
     "BaseGAN": "zoo.models.base",
     "list_models": "zoo.registry",
     "load_generator": "zoo.registry",
