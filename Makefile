@@ -1,18 +1,22 @@
-# ganzoo: `make demo` installs everything and runs the main job; `make test` runs the tests.
+# ganzoo: `make demo` installs everything and samples the published DCGAN; `make test` runs the tests.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# The apps in other languages (apps/node, apps/web) and their tests: Node.js and Debian's Chromium.
+NODE := $(or $(shell command -v node),/usr/bin/node)
+CHROMIUM := /usr/bin/chromium
+NODE_APPS := apps/node/node_modules/.installed apps/web/node_modules/.installed
 
 .PHONY: demo test setup clean
 
 demo: setup
-	$(PY) -m zoo demo
+	$(PY) -m zoo sample dcgan-fashion-mnist -n 64 -o samples.png
 
 test: setup
 	$(PY) -m pytest -q
 
-setup: $(VENV)/.installed $(DATA)
+setup: $(VENV)/.installed $(DATA) $(CHROMIUM) $(NODE_APPS)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +25,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
-$(DATA):
+$(DATA) $(CHROMIUM) $(NODE):
 	scripts/install_system_packages.sh
+
+# npm ci installs exactly the lock file; apps/node/.npmrc keeps onnxruntime-node from
+# downloading CUDA binaries (the CPU ones ship in the package). No test tool downloads a browser.
+apps/%/node_modules/.installed: apps/%/package.json apps/%/package-lock.json | $(NODE)
+	cd apps/$* && npm ci --no-audit --no-fund
+	touch $@
 
 clean:
 	rm -rf runs .pytest_cache

@@ -13,6 +13,7 @@ ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, s
   python -m zoo train dcgan --epochs 5            # writes runs/dcgan/ (resumes if it exists)
   python -m zoo export runs/dcgan/model.keras exports/my-dcgan
   python -m zoo sample exports/my-dcgan -n 64     # PNG grid through onnxruntime
+  python -m zoo sample dcgan-fashion-mnist -n 64  # a published generator, downloaded once and cached
   python -m zoo demo                              # all three, briefly, on Fashion-MNIST
   python -m zoo train cgan --loss hinge           # class-conditional GAN (also: gan, dcgan)
   python -m zoo sample cgan --label dress -n 16   # dresses from runs/cgan/model.keras
@@ -35,7 +36,7 @@ def build_parser():
     export.add_argument("--name", help="artifact name for card.json (default: the folder's name)")
 
     sample = commands.add_parser("sample", help="write a PNG grid of generated images", description="Generate images from an exported artifact (through onnxruntime) or a .keras file and write them as one PNG grid.")
-    sample.add_argument("source", help="artifact folder, generator.onnx or .keras file, or a model name (e.g. cgan) for what `train` wrote to runs/<model>/model.keras")
+    sample.add_argument("source", help="artifact folder, generator.onnx or .keras file, or a model name (e.g. cgan) for what `train` wrote to runs/<model>/model.keras, or a published name (e.g. dcgan-fashion-mnist: downloaded once, checked and cached; see zoo.list_models())")
     sample.add_argument("-n", "--num-images", type=int, default=64, help="number of images (default: 64)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     sample.add_argument("-o", "--output", default="samples.png", help="PNG to write (default: samples.png)")
@@ -182,7 +183,7 @@ def main(argv=None):
     handler = {"train": run_train, "export": run_export, "sample": run_sample, "demo": run_demo}[args.command]
     try:
         handler(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except (ValueError, OSError) as error:  # OSError: missing or existing files, zoo.registry.DownloadError
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

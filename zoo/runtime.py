@@ -2,7 +2,7 @@
 
 ```python
 from zoo import runtime
-generator = runtime.load("exports/dcgan-fashion-mnist")
+generator = runtime.load("exports/dcgan-fashion-mnist")  # or a published name: runtime.load("dcgan-fashion-mnist")
 images = generator.generate(16, seed=0)  # (16, 28, 28, 1) float32 in [-1, 1]
 for chunk in generator.iter_batches(1_000_000, seed=0):  # bounded memory for huge counts
     ...
@@ -167,5 +167,13 @@ class Generator:
 
 
 def load(path, **kwargs):
-    """Opens an exported generator; see `Generator`."""
+    """Opens an exported generator; see `Generator`.
+
+    `path` is an artifact folder or `.onnx` file, or the name of a published generator
+    (`zoo.list_models()`), which is downloaded once, checked and cached by `zoo.registry.fetch`.
+    """
+    if not Path(path).exists() and len(Path(path).parts) == 1 and Path(path).suffix != ".onnx":
+        from zoo import registry
+
+        path = registry.fetch(str(path))  # a bare name: published, or a ValueError listing those that are
     return Generator(path, **kwargs)

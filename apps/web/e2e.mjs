@@ -1,0 +1,53 @@
+// Drives the page in headless Chromium (Debian's, never a downloaded one) with playwright-core:
+// waits for the first grid, clicks "New samples" (typing a caption first when the model takes
+// text), and prints what it saw as JSON for tests/test_apps.py to check.
+//
+//   node apps/web/e2e.mjs URL [CAPTION]
+import { chromium } from "playwright-core";
+
+const [url, caption] = process.argv.slice(2);
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+// As root in a container, without a GPU, on a machine whose network is closed.
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+async function canvasPixels(page) {
+  return page.evaluate(() => {
+    const canvas = document.getElementById("samples");
+    const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    let sum = 0, squares = 0, hash = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      sum += data[i];
+      squares += data[i] * data[i];
+      hash = (Math.imul(hash, 31) + data[i] + data[i + 1] + data[i + 2]) | 0;
+    }
+    const n = data.length / 4;
+    return { width: canvas.width, height: canvas.height, mean: sum / n, std: Math.sqrt(squares / n - (sum / n) ** 2), hash };
+  });
+}
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+const result = { errors: [], requests: [] };
+try {
+  const page = await browser.newPage();
+  page.on("pageerror", (error) => result.errors.push(String(error)));
+  page.on("console", (message) => message.type() === "error" && result.errors.push(message.text()));
+  page.on("request", (request) => result.requests.push(request.url()));
+  page.on("response", (response) => response.status() >= 400 && result.errors.push(`HTTP ${response.status()} ${response.url()}`));
+  await page.goto(url);
+  await page.waitForSelector("body[data-draws='1'], body[data-failed]", { timeout: 60000 });
+  result.title = await page.textContent("#title");
+  result.about = await page.textContent("#about");
+  result.promptVisible = await page.isVisible("#prompt");
+  result.first = await canvasPixels(page);
+  if (caption !== undefined) await page.fill("#prompt", caption);
+  await page.click("#new-samples");
+  await page.waitForSelector("body[data-draws='2']", { timeout: 60000 });
+  result.second = await canvasPixels(page);
+  result.status = await page.textContent("#status");
+  result.error = await page.textContent("#error");
+} catch (error) {
+  result.errors.push(String(error));
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));
