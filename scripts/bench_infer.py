@@ -1,0 +1,150 @@
+"""Generator inference speed through every path the zoo offers, side by side in one run.
+
+    .venv/bin/python scripts/bench_infer.py              # the TF tutorial's DCGAN generator
+    .venv/bin/python scripts/bench_infer.py --quick      # a smoke run (tests use it)
+
+One generator (the TF tutorial's DCGAN, `zoo.models.tutorial`, exported with
+`zoo.export.export_generator`, so the ONNX and SavedModel files are parity-checked) runs
+through four paths: Keras `predict`, a direct Keras call (`generator(z, training=False)`), the
+SavedModel's `serving_default` signature, and onnxruntime with its default session options
+(`zoo.runtime`). At batch 1 each path is called many times for p50 and p99 latency; at batch
+256 it reports images/s (median over calls). Paths alternate call by call, so a busy machine
+slows them alike; the first calls (tracing, session warm-up) are not timed. FLOPs per image
+come from the layer shapes, the peak from numpy's fp32 GEMM in the same run. Writes
+`docs/results/bench_infer.json`.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PATHS = ("Keras `predict`", "Keras direct call", "SavedModel", "onnxruntime (defaults)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=200, help="timed batch-1 calls per path (default: 200)")
+    parser.add_argument("--batch", type=int, default=256, help="the large batch (default: 256)")
+    parser.add_argument("--batch-calls", type=int, default=10, help="timed large-batch calls per path (default: 10)")
+    parser.add_argument("--quick", action="store_true", help="5 batch-1 calls and 2 calls of batch 32: checks the script, not the speed")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "bench_infer.json"), help="JSON to write")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.calls, args.batch, args.batch_calls = 5, 32, 2
+    record = run(args.calls, args.batch, args.batch_calls)
+    record["settings"]["command"] = "python scripts/bench_infer.py" + (" --quick" if args.quick else "")
+    from zoo.files import atomic_write_text
+
+    atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
+    print(format_table(record))
+    print(f"Wrote {args.out}")
+
+
+def build_paths(directory):
+    """The generator and its four callables `f(z) -> numpy images`, keyed as `PATHS`."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from zoo import runtime
+    from zoo.export import export_generator
+    from zoo.models.tutorial import TutorialDCGAN
+
+    keras.utils.set_random_seed(0)
+    model = TutorialDCGAN(seed=0)
+    export_generator(model, directory, name="tf-tutorial-dcgan")
+    generator = model.generator
+    signature = tf.saved_model.load(str(Path(directory) / "saved_model")).signatures["serving_default"]
+    onnx_generator = runtime.load(directory, providers=["CPUExecutionProvider"])
+    paths = dict(
+        zip(
+            PATHS,
+            (
+                lambda z: generator.predict(z, batch_size=len(z), verbose=0),
+                lambda z: np.asarray(generator(z, training=False)),
+                lambda z: signature(z=tf.constant(z))["image"].numpy(),
+                onnx_generator,
+            ),
+        )
+    )
+    return model, paths
+
+
+def time_calls(paths, z, calls):
+    """Calls every path on `z` in turn, `calls` times after one untimed warm-up; returns seconds per call."""
+    seconds = {name: [] for name in paths}
+    for index in range(calls + 1):
+        for name, call in paths.items():
+            started = time.perf_counter()
+            call(z)
+            if index:
+                seconds[name].append(time.perf_counter() - started)
+    return seconds
+
+
+def run(calls, batch, batch_calls):
+    import numpy as np
+
+    from zoo import bench
+    from zoo.latent import sample_latent
+
+    peaks = [bench.measure_gemm_peak()]
+    with tempfile.TemporaryDirectory() as folder:
+        model, paths = build_paths(Path(folder) / "tutorial-dcgan")
+        flops = bench.model_flops(model.generator)
+        single = time_calls(paths, sample_latent(1, model.latent_dim, 0), calls)
+        large = time_calls(paths, sample_latent(batch, model.latent_dim, 1), batch_calls)
+        providers = paths["onnxruntime (defaults)"].providers
+    peaks.append(bench.measure_gemm_peak())
+    peak = max(peaks)
+    results = []
+    for name in PATHS:
+        rate = batch / float(np.median(large[name]))
+        results.append(
+            {
+                "path": name,
+                "batch_1": bench.percentiles_ms(single[name]),
+                f"batch_{batch}_images_per_second": round(rate, 1),
+                "gflops_per_second": round(rate * flops / 1e9, 1),
+                "fraction_of_peak": round(rate * flops / peak, 3),
+            }
+        )
+    for row in results:
+        row["vs_predict"] = round(row[f"batch_{batch}_images_per_second"] / results[0][f"batch_{batch}_images_per_second"], 2)
+    settings = {
+        "model": "TF tutorial DCGAN generator (zoo.models.tutorial), latent 100, 28×28×1, random weights",
+        "batch_1_calls": calls,
+        "batch": batch,
+        "batch_calls": batch_calls,
+        "flops_per_image": flops,
+        "onnxruntime_providers": providers,
+        "peaks_gflops": [round(p / 1e9, 1) for p in peaks],
+    }
+    return bench.record("infer", settings, results, peak)
+
+
+def format_table(record):
+    batch = record["settings"]["batch"]
+    key = f"batch_{batch}_images_per_second"
+    lines = [f"{'path':24} {'b1 p50 ms':>10} {'b1 p99 ms':>10} {f'b{batch} img/s':>11} {'vs predict':>10} {'of peak':>8}"]
+    for row in record["results"]:
+        lines.append(
+            f"{row['path']:24} {row['batch_1']['p50_ms']:10.2f} {row['batch_1']['p99_ms']:10.2f} {row[key]:11.1f} "
+            f"{row['vs_predict']:9.2f}× {row['fraction_of_peak']:8.1%}"
+        )
+    machine = record["machine"]
+    lines.append(
+        f"{record['settings']['flops_per_image'] / 1e6:.1f} MFLOP per image; peak {record['peak']['gflops']} GFLOP/s "
+        f"({record['peak']['how']}); {machine['cpu']}, {machine['cores']} cores"
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

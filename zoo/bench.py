@@ -1,0 +1,93 @@
+"""What the benchmark scripts share: FLOPs counted from layer shapes, the machine's measured peak,
+latency percentiles, and the record every benchmark JSON carries.
+
+FLOPs count multiply-adds as two operations and only the layers that dominate (Dense, Conv2D,
+Conv2DTranspose); normalisation, activations and the optimizer's update are left out, so the
+fraction of peak derived from them is a slight underestimate. The peak is not a datasheet
+figure: it is numpy's fp32 matrix product measured in the same run, on the same busy cores.
+"""
+
+import time
+
+import numpy as np
+
+GEMM_SIZE = 2048
+
+
+def layer_flops(layer):
+    """Forward FLOPs per example of one Keras layer (0 for layers not counted)."""
+    from keras import layers
+
+    if isinstance(layer, layers.Dense):
+        return 2 * int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
+    if isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)):
+        kernel_h, kernel_w, *_ = layer.kernel.shape
+        if isinstance(layer, layers.Conv2DTranspose):
+            # Each input pixel scatters a kernel_h × kernel_w × filters patch from its channels.
+            _, height, width, channels = layer.input.shape
+            return 2 * height * width * kernel_h * kernel_w * channels * layer.filters
+        _, height, width, filters = layer.output.shape
+        channels = layer.input.shape[-1]
+        return 2 * height * width * kernel_h * kernel_w * channels * filters
+    if hasattr(layer, "layers"):  # a nested model
+        return model_flops(layer)
+    return 0
+
+
+def model_flops(model):
+    """Forward FLOPs per example of a built Keras model: the sum over its Dense and conv layers."""
+    return int(sum(layer_flops(layer) for layer in model.layers))
+
+
+def gan_training_flops(generator_flops, discriminator_flops, loop):
+    """FLOPs per real image of one GAN training step, backward passes counted as twice the forward.
+
+    "tutorial": one generator pass and two discriminator passes (real, fake) under two tapes,
+    all back-propagated: 3G + 6D. "zoo": `BaseGAN.train_step` draws fresh noise for the
+    generator step (Algorithm 1): the discriminator step runs G forward only and D on real and
+    fake (G + 6D), the generator step runs G and D with both back-propagated (3G + 3D): 4G + 9D.
+    """
+    if loop == "tutorial":
+        return 3 * generator_flops + 6 * discriminator_flops
+    if loop == "zoo":
+        return 4 * generator_flops + 9 * discriminator_flops
+    raise ValueError(f"Unknown training loop {loop!r}; choose 'tutorial' or 'zoo'.")
+
+
+def measure_gemm_peak(size=GEMM_SIZE, repeats=5):
+    """The machine's fp32 matrix-product rate in FLOP/s (best of `repeats`), from numpy's BLAS."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    a @ b  # warm up the BLAS threads
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best
+
+
+def percentiles_ms(seconds):
+    """p50 and p99 of a list of durations in seconds, in milliseconds."""
+    values = np.asarray(seconds) * 1000.0
+    return {"p50_ms": round(float(np.percentile(values, 50)), 3), "p99_ms": round(float(np.percentile(values, 99)), 3)}
+
+
+def record(kind, settings, results, peak_flops):
+    """The JSON every benchmark writes: what, when, where, with which settings, and the results."""
+    import datetime
+
+    from zoo.training import machine_description
+
+    return {
+        "benchmark": kind,
+        "measured": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_description(),
+        "settings": settings,
+        "peak": {
+            "gflops": round(peak_flops / 1e9, 1),
+            "how": f"numpy fp32 {GEMM_SIZE}×{GEMM_SIZE} matmul, best of 5, measured in the same run",
+        },
+        "results": results,
+    }

@@ -1,0 +1,429 @@
+"""How good a generator is: FID, KID, precision and recall, and class accuracy, on one set of features.
+
+```python
+from zoo import metrics
+results = metrics.evaluate("exports/dcgan-fashion-mnist", n=10_000)  # or a zoo model, or a .keras file
+print(metrics.format_table([results]))
+```
+
+Every score compares generated images with real Fashion-MNIST images through a feature
+extractor: by default the zoo's own classifier (`zoo.classifier`, 128 features, trained on the
+real train split); any callable mapping NHWC images in [-1, 1] to an (n, d) array can replace
+it, e.g. `metrics.inception_features()` where the ImageNet weights can be downloaded. Each FID
+comes with its floor: the FID between real train and real test images on the same features and
+sample size, the best a generator can be expected to reach.
+
+- FID, Heusel et al. 2017 (https://arxiv.org/abs/1706.08500), equation 6:
+  ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½), the square root by `scipy.linalg.sqrtm`.
+- KID, Bińkowski et al. 2018 (https://arxiv.org/abs/1801.01401), section 3: the unbiased MMD²
+  with the kernel k(x, y) = (xᵀy / d + 1)³, averaged over random subsets.
+- Precision and recall, Kynkäänniemi et al. 2019 (https://arxiv.org/abs/1904.06991), equations
+  1–3: the share of generated samples inside the real manifold (each real sample's ball out to
+  its k-th nearest real neighbour, k = 3) and the share of real samples inside the generated one.
+- Class accuracy of a class-conditional generator: how often the classifier names the class
+  that was asked for.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.linalg
+
+DEFAULT_N = 10_000
+KID_SUBSET_SIZE = 1_000
+KID_SUBSETS = 50
+PR_NEIGHBOURS = 3
+
+
+# ----- the metrics on features ------------------------------------------------------------
+
+
+def check_features(features, name="features", min_rows=2):
+    """Returns `features` as a finite float64 (n, d) array, or raises ValueError naming the problem."""
+    features = np.asarray(features)
+    if features.dtype.kind not in "fiu":
+        raise ValueError(f"`{name}` must hold numbers, got dtype {features.dtype}.")
+    if features.ndim != 2:
+        raise ValueError(f"`{name}` must be a 2-d array (samples, features), got shape {features.shape}.")
+    if features.shape[0] < min_rows or features.shape[1] == 0:
+        raise ValueError(f"`{name}` needs at least {min_rows} samples of at least one feature, got shape {features.shape}.")
+    features = features.astype(np.float64)
+    if not np.all(np.isfinite(features)):
+        raise ValueError(f"`{name}` holds NaN or infinite values.")
+    return features
+
+
+def _check_pair(real, fake, min_rows=2):
+    real, fake = check_features(real, "real", min_rows), check_features(fake, "fake", min_rows)
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"`real` has {real.shape[1]} features per sample but `fake` has {fake.shape[1]}.")
+    return real, fake
+
+
+def feature_statistics(features):
+    """(μ, Σ): the mean and covariance (n − 1 normalised) of the rows of `features`."""
+    features = check_features(features)
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2):
+    """‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½) (Heusel et al. 2017, equation 6).
+
+    Where Σ₁Σ₂ is singular enough for `sqrtm` to fail, a tiny multiple of the identity is
+    added to both covariances, as the reference implementation (bioinf-jku/TTUR) does.
+    """
+    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
+    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (len(mu1), len(mu1)):
+        raise ValueError(f"Statistics do not match: means {mu1.shape} and {mu2.shape}, covariances {sigma1.shape} and {sigma2.shape}.")
+    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    if not np.all(np.isfinite(covmean)):
+        offset = np.eye(len(mu1)) * 1e-6
+        covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    if np.iscomplexobj(covmean):
+        # Round-off gives tiny imaginary parts; large ones mean the statistics are broken.
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3 * max(1.0, np.abs(covmean).max())):
+            raise ValueError(f"sqrtm(Σ₁Σ₂) has a large imaginary part ({np.abs(covmean.imag).max():.3g}).")
+        covmean = covmean.real
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
+
+
+def fid(real, fake):
+    """The Fréchet distance between two sets of features, each an (n, d) array."""
+    real, fake = _check_pair(real, fake)
+    return frechet_distance(*feature_statistics(real), *feature_statistics(fake))
+
+
+def kid(real, fake, subset_size=KID_SUBSET_SIZE, subsets=KID_SUBSETS, seed=0):
+    """Kernel Inception Distance: (mean, std) of the unbiased MMD² over `subsets` random subsets.
+
+    Bińkowski et al. 2018, section 3, with the cubic polynomial kernel (xᵀy / d + 1)³; each
+    subset draws `subset_size` rows (at most the smaller set's size) of each set, without
+    replacement. Unlike FID, it is unbiased: its expectation is 0 when both sets come from one
+    distribution, so small samples do not inflate it (and it can be slightly negative).
+    """
+    real, fake = _check_pair(real, fake)
+    m = min(subset_size, len(real), len(fake))
+    d = real.shape[1]
+    rng = np.random.default_rng(seed)
+    estimates = []
+    for _ in range(subsets):
+        x = real[rng.choice(len(real), m, replace=False)]
+        y = fake[rng.choice(len(fake), m, replace=False)]
+        k_xx, k_yy, k_xy = ((x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3)
+        within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+        estimates.append(within - 2.0 * k_xy.mean())
+    return float(np.mean(estimates)), float(np.std(estimates))
+
+
+def _squared_distances(a, b):
+    """‖aᵢ − bⱼ‖² for all pairs, by the BLAS product (‖a‖² + ‖b‖² − 2abᵀ), clipped at 0."""
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+
+
+def _kth_neighbour_radii(features, k, chunk=1024):
+    """Squared distance from each row to its k-th nearest other row (the row itself excluded)."""
+    radii = np.empty(len(features))
+    for start in range(0, len(features), chunk):
+        distances = _squared_distances(features[start : start + chunk], features)
+        radii[start : start + chunk] = np.partition(distances, k, axis=1)[:, k]  # column 0 is the row itself
+    return radii
+
+
+def _share_inside(points, centres, radii, chunk=1024):
+    """The fraction of `points` within some centre's ball (squared radius `radii`)."""
+    inside = 0
+    for start in range(0, len(points), chunk):
+        inside += int(np.any(_squared_distances(points[start : start + chunk], centres) <= radii[None, :], axis=1).sum())
+    return inside / len(points)
+
+
+def precision_recall(real, fake, k=PR_NEIGHBOURS):
+    """Improved precision and recall (Kynkäänniemi et al. 2019, equations 1–3), as a dict.
+
+    precision: the share of `fake` rows inside the real manifold, the union of balls around
+    each real row reaching its k-th nearest real neighbour (quality: are samples realistic?).
+    recall: the share of `real` rows inside the fake manifold, built the same way from the
+    generated rows (coverage: is every kind of real image generated?).
+    """
+    real, fake = _check_pair(real, fake, min_rows=k + 1)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"`k` must be a positive integer, got {k!r}.")
+    precision = _share_inside(fake, real, _kth_neighbour_radii(real, k))
+    recall = _share_inside(real, fake, _kth_neighbour_radii(fake, k))
+    return {"precision": precision, "recall": recall}
+
+
+def class_accuracy(logits, labels):
+    """The share of samples whose highest logit is the class in `labels`."""
+    logits, labels = np.asarray(logits), np.asarray(labels)
+    if logits.ndim != 2 or labels.shape != (len(logits),):
+        raise ValueError(f"Expected logits (n, classes) and labels (n,), got {logits.shape} and {labels.shape}.")
+    return float(np.mean(np.argmax(logits, axis=1) == labels))
+
+
+# ----- feature extractors -----------------------------------------------------------------
+
+
+def default_extractor():
+    """The zoo's Fashion-MNIST classifier as a feature extractor (loaded once per process)."""
+    global _DEFAULT_EXTRACTOR
+    if _DEFAULT_EXTRACTOR is None:
+        from zoo.classifier import ClassifierFeatures
+
+        _DEFAULT_EXTRACTOR = ClassifierFeatures()
+    return _DEFAULT_EXTRACTOR
+
+
+_DEFAULT_EXTRACTOR = None
+
+
+def inception_features(weights="imagenet", size=299, batch_size=64):
+    """InceptionV3's 2,048 pool features (the FID of the literature) as a feature extractor.
+
+    Grey images are repeated to three channels and resized to `size`×`size`; [-1, 1] is already
+    InceptionV3's input range. `weights="imagenet"` downloads the ImageNet weights through Keras
+    (needs internet once); `weights=None` gives an untrained network, for tests only.
+    """
+    import keras
+
+    network = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=weights, input_shape=(size, size, 3))
+
+    def extract(images):
+        images = np.asarray(images, np.float32)
+        rows = []
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size]
+            if batch.shape[-1] == 1:
+                batch = np.repeat(batch, 3, axis=-1)
+            batch = keras.ops.image.resize(batch, (size, size), interpolation="bilinear")
+            rows.append(np.asarray(network(batch, training=False), np.float64))
+        return np.concatenate(rows)
+
+    extract.name = f"InceptionV3 ({weights or 'untrained'}, pool 2048, {size}px)"
+    return extract
+
+
+def extract_features(extractor, images):
+    """Runs `extractor` (a `ClassifierFeatures`, a Keras model or a callable) on images in [-1, 1]."""
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"Expected NHWC images, got shape {images.shape}.")
+    if hasattr(extractor, "predict") and not hasattr(extractor, "features_and_logits"):
+        features = extractor.predict(images, batch_size=500, verbose=0)
+    else:
+        features = extractor(images)
+    features = np.asarray(features)
+    if features.ndim > 2:
+        features = features.reshape(len(features), -1)
+    return check_features(features, "extracted features")
+
+
+def extractor_name(extractor):
+    return getattr(extractor, "name", None) or type(extractor).__name__
+
+
+# ----- evaluating a generator -------------------------------------------------------------
+
+
+def real_images(split, n, seed=0, data_dir=None):
+    """`n` real Fashion-MNIST images of `split` in [-1, 1] (a random subset), and their labels."""
+    from zoo import data
+
+    images, labels = data.load_arrays(split, data_dir)
+    if n > len(images):
+        raise ValueError(f"Asked for {n} real {split} images; the split has {len(images)}.")
+    index = np.sort(np.random.default_rng(seed).choice(len(images), n, replace=False))
+    return data.to_unit_range(images[index]), labels[index]
+
+
+def open_generator(source):
+    """A zoo model, a `zoo.runtime.Generator`, or the path of an artifact folder, .onnx or .keras file."""
+    if not isinstance(source, (str, Path)):
+        return source
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"Nothing to evaluate at {path}: give an artifact folder, a generator.onnx or a .keras file.")
+    if path.suffix == ".keras":
+        from zoo.saving import load_model
+
+        return load_model(path)
+    from zoo import runtime
+
+    return runtime.load(path)
+
+
+def generate_images(generator, n, seed=0):
+    """`n` images from `generator` (Keras or onnxruntime) and the class ids asked for (or None).
+
+    A class-conditional generator is asked for every class in turn (ids `i % classes`).
+    """
+    from zoo.latent import sample_latent
+
+    if hasattr(generator, "session"):  # zoo.runtime.Generator
+        inputs = set(generator.inputs)
+        if inputs == {"z"}:
+            return generator.generate(n, seed=seed), None
+        if inputs == {"z", "label"}:
+            classes = generator.card.get("classes") or []
+            if not classes:
+                raise ValueError(f"{generator.path} takes a label but its card.json lists no classes.")
+            labels = np.arange(n, dtype=np.int64) % len(classes)
+            return generator(sample_latent(n, generator.latent_dim, seed), label=labels), labels
+        raise ValueError(f"{generator.path} takes the inputs {sorted(inputs)}; only z and z + label generators are evaluated.")
+    if not hasattr(generator, "generate") or not hasattr(generator, "latent_dim"):
+        raise ValueError(f"Cannot evaluate a {type(generator).__name__}: expected a zoo model, a runtime.Generator or a path.")
+    if getattr(generator, "conditional", False):
+        labels = np.arange(n, dtype=np.int64) % generator.num_classes
+        return generator.generate(n, seed=seed, labels=labels), labels
+    return generator.generate(n, seed=seed), None
+
+
+class Evaluator:
+    """Real-data features computed once, against which any number of generators are scored.
+
+    Args:
+        n: images per set: real train, real test and generated (FID is biased upwards at small
+            `n`, so only scores at the same `n` compare; the floor shows the bias).
+        extractor: the feature extractor (default: the zoo's classifier).
+        seed: seed of the real subsets and of the generated noise.
+        data_dir: folder of the Fashion-MNIST IDX files.
+    """
+
+    def __init__(self, n=DEFAULT_N, extractor=None, seed=0, data_dir=None):
+        from zoo.latent import check_count
+
+        self.n = check_count(n)
+        if self.n < PR_NEIGHBOURS + 1:
+            raise ValueError(f"`n` must be at least {PR_NEIGHBOURS + 1} for precision and recall, got {n}.")
+        self.extractor = extractor or default_extractor()
+        self.seed = seed
+        self.real_train = extract_features(self.extractor, real_images("train", self.n, seed, data_dir)[0])
+        self.real_test = extract_features(self.extractor, real_images("test", self.n, seed, data_dir)[0])
+        self.train_statistics = feature_statistics(self.real_train)
+        self.floor = {
+            "fid": frechet_distance(*self.train_statistics, *feature_statistics(self.real_test)),
+            "kid": kid(self.real_train, self.real_test, seed=seed)[0],
+        }
+
+    def fid_of(self, images):
+        """FID of `images` against the real train features."""
+        return frechet_distance(*self.train_statistics, *feature_statistics(extract_features(self.extractor, images)))
+
+    def score(self, images, labels=None):
+        """All the metrics of a set of generated images (and the class ids they were asked for)."""
+        if hasattr(self.extractor, "features_and_logits"):
+            features, logits = self.extractor.features_and_logits(np.asarray(images, np.float32))
+            features = check_features(features, "extracted features")
+        else:
+            features, logits = extract_features(self.extractor, images), None
+        kid_mean, kid_std = kid(self.real_train, features, seed=self.seed)
+        results = {
+            "fid": frechet_distance(*self.train_statistics, *feature_statistics(features)),
+            "fid_floor": self.floor["fid"],
+            "kid": kid_mean,
+            "kid_std": kid_std,
+            "kid_floor": self.floor["kid"],
+            **precision_recall(self.real_train, features),
+        }
+        if labels is not None:
+            if logits is None:
+                raise ValueError("Class accuracy needs a classifier's logits; the feature extractor gives none.")
+            results["class_accuracy"] = class_accuracy(logits, labels)
+        return results
+
+    def evaluate(self, source, name=None):
+        """Generates `n` images from `source` (see `open_generator`) and scores them; returns a dict."""
+        generator = open_generator(source)
+        started = time.perf_counter()
+        images, labels = generate_images(generator, self.n, self.seed)
+        results = {"name": name or _source_name(source, generator), **self.score(images, labels)}
+        results["seconds"] = round(time.perf_counter() - started, 1)
+        results["how"] = self.description()
+        return results
+
+    def description(self):
+        return {
+            "n": self.n,
+            "features": extractor_name(self.extractor),
+            "real": f"{self.n} random Fashion-MNIST train images (seed {self.seed})",
+            "floor": f"real train against {self.n} real test images, same features",
+            "kid": f"{KID_SUBSETS} subsets of {min(KID_SUBSET_SIZE, self.n)}, kernel (x·y/d + 1)^3",
+            "precision_recall": f"k = {PR_NEIGHBOURS} nearest neighbours",
+        }
+
+
+def _source_name(source, generator):
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        return path.parent.name if path.name in ("generator.onnx", "model.keras") else path.stem if path.is_file() else path.name
+    card = getattr(generator, "card", None)
+    return (card() if callable(card) else card or {}).get("name") or type(generator).__name__
+
+
+def evaluate(source, n=DEFAULT_N, extractor=None, seed=0, data_dir=None, name=None):
+    """Scores one generator (a zoo model, a `runtime.Generator`, or a path); see `Evaluator`."""
+    return Evaluator(n, extractor, seed, data_dir).evaluate(source, name)
+
+
+def measure(model, n=DEFAULT_N):
+    """The quality facts `card.json` carries (used by `scripts/publish.py`)."""
+    results = evaluate(model, n=n)
+    keys = ("fid", "fid_floor", "kid", "kid_floor", "precision", "recall", "class_accuracy")
+    return {
+        **{key: round(results[key], 4) for key in keys if key in results},
+        "how": results["how"],
+        "measured_with": "zoo.metrics.evaluate",
+    }
+
+
+# ----- reporting --------------------------------------------------------------------------
+
+COLUMNS = (
+    ("name", "generator", "{}"),
+    ("fid", "FID ↓", "{:.2f}"),
+    ("fid_floor", "FID floor", "{:.2f}"),
+    ("kid", "KID ×1000 ↓", None),
+    ("precision", "precision ↑", "{:.3f}"),
+    ("recall", "recall ↑", "{:.3f}"),
+    ("class_accuracy", "class acc. ↑", "{:.3f}"),
+)
+
+
+def table_rows(results):
+    """The rows of the quality table: a header and one row of strings per result."""
+    header = [title for _, title, _ in COLUMNS]
+    rows = []
+    for result in results:
+        row = []
+        for key, _, fmt in COLUMNS:
+            if key == "kid":
+                row.append(f"{1000 * result['kid']:.2f} ± {1000 * result['kid_std']:.2f}")
+            elif key not in result or result[key] is None:
+                row.append("–")
+            else:
+                row.append(fmt.format(result[key]))
+        rows.append(row)
+    return header, rows
+
+
+def format_table(results):
+    """The results as a plain-text table for a terminal."""
+    header, rows = table_rows(results)
+    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in [header, *rows]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    how = results[0]["how"] if results else {}
+    if how:
+        lines.append(f"n = {how['n']} per set; features: {how['features']}; floor: {how['floor']}.")
+    return "\n".join(lines)
+
+
+def write_json(results, path):
+    """Writes the results (a dict or a list of dicts) to `path` atomically."""
+    from zoo.files import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(results, indent=2) + "\n")
