@@ -71,3 +71,21 @@ def check_export(model, directory, batch_sizes=(1, 7, 300)):
         np.testing.assert_allclose(image, np.asarray(model.export_call(inputs)), atol=1e-4)
     assert image.min() >= -1.0 and image.max() <= 1.0
     return card
+
+
+def check_ema(model, dataset, decay):
+    """One generator step moves `ema_generator` to decay·before + (1 − decay)·after, and sampling uses it."""
+    trainable = [w.trainable for w in model.generator.weights]
+    averaged_before = [np.array(w) for w in model.ema_generator.weights]
+    for copy, weight in zip(averaged_before, model.generator.weights):
+        np.testing.assert_array_equal(copy, np.array(weight))  # starts as a copy
+    model.fit(dataset.take(1), epochs=1, verbose=0)
+    assert int(model.g_optimizer.iterations) == 1
+    for is_trainable, before, after, averaged in zip(trainable, averaged_before, model.generator.weights, model.ema_generator.weights):
+        expected = decay * before + (1 - decay) * np.array(after) if is_trainable else np.array(after)
+        np.testing.assert_allclose(np.array(averaged), expected, rtol=1e-5, atol=1e-6)
+    inputs = model.export_example(3, seed=0)
+    network_inputs = model.conditioned(inputs["z"], inputs.get("label"))
+    by_model = np.asarray(model.export_call(inputs))
+    np.testing.assert_allclose(by_model, np.asarray(model.ema_generator(network_inputs, training=False)), atol=1e-6)
+    assert np.max(np.abs(by_model - np.asarray(model.generator(network_inputs, training=False)))) > 1e-6, "sampling ignores the moving average"

@@ -1,0 +1,90 @@
+"""GAN (Goodfellow et al. 2014): MLP networks, Algorithm 1 with k steps, both generator losses."""
+
+import numpy as np
+import pytest
+
+from tests import harness
+from zoo.models import GAN
+
+
+def small_gan(**kwargs):
+    return GAN(latent_dim=16, g_units=(32, 64), d_units=(64, 32), seed=0, **kwargs)
+
+
+def test_a_few_real_training_steps_move_weights_with_finite_losses(real_batches):
+    gan = small_gan()
+    gan.compile()
+    history = harness.check_trains(gan, real_batches)
+    assert set(history.history) == {"d_loss", "g_loss", "p_real", "p_fake"}
+
+
+def test_k_discriminator_steps_per_generator_step(real_batches):
+    gan = small_gan(d_steps=3)
+    gan.compile()
+    gan.fit(real_batches.take(2), epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations) == 6 and int(gan.g_optimizer.iterations) == 2
+
+
+def test_minimax_and_non_saturating_generator_losses_are_both_selectable(real_batches):
+    logs = {}
+    for loss in ("minimax", "non_saturating"):
+        gan = small_gan()
+        gan.compile(loss_fn=loss)
+        logs[loss] = harness.check_trains(gan, real_batches, steps=2).history["g_loss"][-1]
+    assert logs["minimax"] < 0 < logs["non_saturating"]  # log(1 - D(G(z))) ≤ 0 ≤ -log D(G(z))
+
+
+def test_training_with_xla(real_batches):
+    gan = small_gan(d_steps=2)
+    gan.compile(jit_compile=True)
+    harness.check_trains(gan, real_batches, steps=2)
+
+
+def test_config_round_trips():
+    clone = harness.check_config_round_trip(
+        GAN(latent_dim=8, image_shape=(8, 8, 3), g_units=(16,), d_units=(16, 8), dropout=0.5, d_steps=2, ema_decay=0.99, seed=1)
+    )
+    assert clone.d_steps == 2 and clone.ema_decay == 0.99 and clone.generate(2, seed=0).shape == (2, 8, 8, 3)
+
+
+def test_moving_average_of_the_generator_is_used_and_saved(real_batches, tmp_path):
+    gan = small_gan(ema_decay=0.5)
+    gan.compile()
+    harness.check_ema(gan, real_batches, decay=0.5)
+    loaded = harness.check_save_load(gan, tmp_path / "gan.keras")  # compares export_call: the average
+    for saved, restored in zip(gan.ema_generator.weights, loaded.ema_generator.weights):
+        np.testing.assert_array_equal(np.array(saved), np.array(restored))
+
+
+def test_trained_model_saves_loads_and_exports_with_parity_at_any_batch(real_batches, tmp_path):
+    gan = small_gan()
+    gan.compile()
+    gan.fit(real_batches.take(2), epochs=1, verbose=0)
+    harness.check_save_load(gan, tmp_path / "gan.keras")
+    card = harness.check_export(gan, tmp_path / "artifact")
+    assert card["family"] == "gan" and "Goodfellow" in card["paper"]
+    assert "classes" not in card and list(card["inputs"]) == ["z"]
+
+
+def test_export_of_a_model_with_moving_average_matches_the_average(real_batches, tmp_path):
+    gan = small_gan(ema_decay=0.9)
+    gan.compile()
+    gan.fit(real_batches.take(2), epochs=1, verbose=0)
+    card = harness.check_export(gan, tmp_path / "artifact", batch_sizes=(1, 5))  # parity with export_call
+    assert "moving average" in card["weights"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"g_units": []}, "g_units"),
+        ({"d_units": (64, 0)}, r"d_units\[1\]"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"d_steps": 0}, "d_steps"),
+        ({"ema_decay": 1.0}, "ema_decay"),
+        ({"latent_dim": -1}, "latent_dim"),
+    ],
+)
+def test_bad_constructor_values_are_refused_with_the_argument_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GAN(**kwargs)
