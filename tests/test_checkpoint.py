@@ -1,8 +1,8 @@
 """A stopped run resumes from its last checkpoint with both optimizers' state."""
 
-import pytest
 import keras
 import numpy as np
+import pytest
 
 from tests.harness import weights_of
 from zoo.callbacks import GANCheckpoint, SampleGrid
