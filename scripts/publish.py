@@ -42,7 +42,8 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
         "dataset": training.get("dataset"),
         "training": training,
         "keras": {
-            "class": type(model).__name__,
+            "class": keras.saving.get_registered_name(type(model)),
+            "module": type(model).__module__,
             "config": model.get_config(),
             "weights": {network: f"{network}.weights.h5" for network in sampling_networks(model)},
             "keras_version": keras.__version__,

@@ -170,12 +170,20 @@ def load_generator(name, registry=None):
     `zoo.runtime.load(name).generate(n, seed=0)` gives. The discriminator is not published and
     is freshly initialised: this is for sampling, not for resuming the original training.
     """
-    from zoo import models
+    import importlib
+
+    import keras
 
     folder = fetch(name, registry)
     card = json.loads((folder / "card.json").read_text())
     keras_facts = card["keras"]
-    model = models.get(card["family"]).from_config(keras_facts["config"])
+    if not keras_facts["module"].startswith("zoo."):  # only the zoo's own classes are built
+        raise ValueError(f"{folder / 'card.json'} names a model class outside the zoo: {keras_facts['module']}.")
+    importlib.import_module(keras_facts["module"])  # registers the class with Keras
+    model_class = keras.saving.get_registered_object(keras_facts["class"])
+    if model_class is None:
+        raise ValueError(f"{folder / 'card.json'} names an unknown model class {keras_facts['class']!r}.")
+    model = model_class.from_config(keras_facts["config"])
     for network_name, weights_file in keras_facts["weights"].items():
         getattr(model, network_name).load_weights(folder / weights_file)
     if model.sampling_generator is not model.generator:  # a moving average starts from the same weights
