@@ -37,7 +37,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.last_path = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
+        if (epoch + 1) % self.every or not _all_finite(logs):
             return
         z = sample_latent(self.n, self.model.latent_dim, self.seed)
         images = self.model.generate(z=z)
@@ -100,7 +100,7 @@ class GANCheckpoint(keras.callbacks.Callback):
         self.model._initial_epoch = None  # a later `fit` on this model starts where it asks
 
     def on_epoch_end(self, epoch, logs=None):
-        if not all(np.isfinite(value) for value in _floats(logs).values()):
+        if not _all_finite(logs):
             print(f"Not saving a checkpoint for epoch {epoch + 1}: its metrics are not finite {_floats(logs)}.")
             return  # the last good checkpoint stays the latest
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -113,6 +113,11 @@ class GANCheckpoint(keras.callbacks.Callback):
 
 def _floats(logs):
     return {key: float(np.asarray(value)) for key, value in (logs or {}).items()}
+
+
+def _all_finite(logs):
+    """False when an epoch's metrics hold NaN or infinity (training diverged: nothing worth saving)."""
+    return all(np.isfinite(value) for value in _floats(logs).values())
 
 
 class EpochTimer(keras.callbacks.Callback):
