@@ -1,0 +1,179 @@
+"""Regenerates the README's results (between `<!-- results:start -->` and `<!-- results:end -->`).
+
+    .venv/bin/python scripts/update_readme_results.py --measure   # measure everything, then rewrite (make results)
+    .venv/bin/python scripts/update_readme_results.py             # rewrite from the JSON already in docs/results/
+
+`--measure` scores every published generator (`exports/*/generator.onnx`) with `zoo.metrics`
+into `docs/results/quality.json`, then runs `scripts/bench_train.py` and
+`scripts/bench_infer.py`, which write `docs/results/bench_train.json` and `bench_infer.json`.
+The tables are made from those files alone, with the machine and date each was measured on.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "docs" / "results"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def measure_quality(exports=ROOT / "exports", out=RESULTS / "quality.json", n=10_000):
+    """Scores every generator in `exports` on one set of real features; writes `out`."""
+    from zoo import metrics
+    from zoo.bench import record
+
+    evaluator = metrics.Evaluator(n)
+    rows = []
+    for folder in sorted(p.parent for p in Path(exports).glob("*/generator.onnx")):
+        try:
+            rows.append(evaluator.evaluate(folder))
+        except ValueError as error:  # e.g. a text-to-image generator: no class or noise-only input
+            rows.append({"name": folder.name, "skipped": str(error)})
+        print(f"{folder.name}: {rows[-1]}")
+    card = getattr(evaluator.extractor, "card", None) or {}
+    settings = {**evaluator.description(), "classifier_test_accuracy": card.get("test_accuracy"), "command": "python scripts/update_readme_results.py --measure"}
+    data = record("quality", settings, rows, peak_flops=float("nan"))
+    data.pop("peak")
+    data["floor"] = {key: round(value, 6) for key, value in evaluator.floor.items()}
+    from zoo.files import atomic_write_text
+
+    atomic_write_text(out, json.dumps(data, indent=2) + "\n")
+    return data
+
+
+def quality_section(data):
+    from zoo.metrics import table_rows
+
+    scored = [row for row in data["results"] if "fid" in row]
+    how = data["settings"]
+    lines = [
+        "### Quality",
+        "",
+        f"Measured {data['measured']} on {machine(data)}: `python -m zoo eval <artifact> -n {how['n']}` per generator. "
+        f"Features: {how['features']} (test accuracy {fmt_accuracy(how.get('classifier_test_accuracy'))}); "
+        f"the FID floor is {how['floor']}. KID: {how['kid']}; precision/recall: {how['precision_recall']}.",
+        "",
+    ]
+    if scored:
+        header, rows = table_rows(scored)
+        lines += markdown_table(header, rows)
+    else:
+        lines.append(f"No published generators in `exports/` yet. Real-data floor at n = {how['n']}: FID {data['floor']['fid']:.2f}.")
+    for row in data["results"]:
+        if "skipped" in row:
+            lines.append(f"\nNot scored: `{row['name']}` ({row['skipped']})")
+    return lines
+
+
+def train_section(data):
+    settings = data["settings"]
+    header = ["training loop", "images/s", "vs tutorial", "MFLOP/image", "GFLOP/s", "of peak"]
+    rows = [
+        [row["loop"], f"{row['images_per_second']:.0f}", f"{row['vs_tutorial']:.2f}×", f"{row['flops_per_image'] / 1e6:.0f}", f"{row['gflops_per_second']:.0f}", f"{row['fraction_of_peak']:.0%}"]
+        for row in data["results"]
+    ]
+    return [
+        "### Training speed",
+        "",
+        f"Measured {data['measured']} on {machine(data)}: `{settings['command']}`. {settings['model']}, batch {settings['batch_size']}, "
+        f"{settings['data']}; median of {settings['rounds']} rounds of {settings['steps_per_round']} steps, the loops alternating. "
+        f"FLOPs: {settings['flops_note']}. Peak: {data['peak']['gflops']} GFLOP/s ({data['peak']['how']}).",
+        "",
+        *markdown_table(header, rows),
+    ]
+
+
+def infer_section(data):
+    settings = data["settings"]
+    batch = settings["batch"]
+    header = ["path", "batch 1 p50 (ms)", "batch 1 p99 (ms)", f"batch {batch} images/s", "vs `predict`", "of peak"]
+    rows = [
+        [row["path"], f"{row['batch_1']['p50_ms']:.2f}", f"{row['batch_1']['p99_ms']:.2f}", f"{row[f'batch_{batch}_images_per_second']:.0f}", f"{row['vs_predict']:.2f}×", f"{row['fraction_of_peak']:.0%}"]
+        for row in data["results"]
+    ]
+    return [
+        "### Inference speed",
+        "",
+        f"Measured {data['measured']} on {machine(data)}: `{settings['command']}`. {settings['model']}, "
+        f"{settings['flops_per_image'] / 1e6:.1f} MFLOP per image; {settings['batch_1_calls']} calls at batch 1 and "
+        f"{settings['batch_calls']} at batch {batch} per path, the paths alternating call by call; onnxruntime on "
+        f"{', '.join(settings['onnxruntime_providers'])}. Peak: {data['peak']['gflops']} GFLOP/s ({data['peak']['how']}).",
+        "",
+        *markdown_table(header, rows),
+    ]
+
+
+def machine(data):
+    m = data["machine"]
+    gpus = f", GPUs {', '.join(m['gpus'])}" if m.get("gpus") else ", no GPU"
+    return f"{m['cpu']} ({m['cores']} cores{gpus}; Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']})"
+
+
+def fmt_accuracy(value):
+    return "–" if value is None else f"{value:.2%}"
+
+
+def markdown_table(header, rows):
+    return ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |", *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def results_markdown(results_dir=RESULTS):
+    """The README's results region, from the JSON files in `results_dir` (missing ones are named)."""
+    results_dir = Path(results_dir)
+    sections = {"quality.json": quality_section, "bench_train.json": train_section, "bench_infer.json": infer_section}
+    lines = [
+        "Every figure below is regenerated by `make results` (`python scripts/update_readme_results.py --measure`) "
+        "from the JSON files in `docs/results/`. The machine was shared with other jobs while measuring, so absolute "
+        "figures are noisy; the ratios come from runs side by side in one process and are the figures to compare.",
+    ]
+    for name, section in sections.items():
+        lines.append("")
+        path = results_dir / name
+        if path.is_file():
+            lines += section(json.loads(path.read_text()))
+        else:
+            lines.append(f"_{name} not measured yet: run `python scripts/update_readme_results.py --measure`._")
+    return "\n".join(lines)
+
+
+def rewrite_readme(readme=ROOT / "README.md", results_dir=RESULTS):
+    """Replaces the text between the markers of `readme` with `results_markdown`; returns the new text."""
+    from zoo.files import atomic_write_text
+
+    readme = Path(readme)
+    text = readme.read_text()
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f"{readme} must hold one {START} followed by one {END}.")
+    before, rest = text.split(START)
+    _, after = rest.split(END)
+    new = f"{before}{START}\n{results_markdown(results_dir)}\n{END}{after}"
+    atomic_write_text(readme, new)
+    return new
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--measure", action="store_true", help="measure quality and speed first (takes a while)")
+    parser.add_argument("--n", type=int, default=10_000, help="images per set for the quality table (default: 10000)")
+    parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    parser.add_argument("--results", default=str(RESULTS), help="folder of the JSON results")
+    args = parser.parse_args(argv)
+    if args.measure:
+        started = time.perf_counter()
+        measure_quality(out=Path(args.results) / "quality.json", n=args.n)
+        for script in ("bench_train.py", "bench_infer.py"):
+            out = Path(args.results) / script.replace(".py", ".json")
+            subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--out", str(out)], check=True)
+        print(f"Measured in {time.perf_counter() - started:.0f} s.")
+    rewrite_readme(args.readme, args.results)
+    print(f"Rewrote the results of {args.readme}.")
+
+
+if __name__ == "__main__":
+    main()

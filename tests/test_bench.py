@@ -1,0 +1,96 @@
+"""The benchmark scripts run end to end (quick mode; timings are not asserted), FLOPs are counted
+right, and the README's results are regenerated from their JSON."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+import tensorflow as tf
+
+from zoo import bench
+from zoo.models.tutorial import make_discriminator_model, make_generator_model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_script(name, *args):
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_layer_flops_by_hand():
+    dense = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+    conv = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.Conv2D(5, 3, padding="same")])
+    transposed = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same")])
+    assert bench.model_flops(dense) == 2 * 3 * 4
+    assert bench.model_flops(conv) == 2 * (4 * 4) * (3 * 3 * 2) * 5
+    assert bench.model_flops(transposed) == 2 * (2 * 2) * (3 * 3 * 3) * 4
+
+
+@pytest.mark.parametrize("build", [make_generator_model, make_discriminator_model])
+def test_flops_match_tensorflows_profiler(build):
+    """The count from layer shapes is within 1% of TF's profiler (which adds BN, bias and activations)."""
+    network = build()
+    spec = tf.TensorSpec([1, *network.inputs[0].shape[1:]])
+    graph = tf.function(lambda x: network(x, training=False)).get_concrete_function(spec).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    profiled = tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops
+    assert bench.model_flops(network) == pytest.approx(profiled, rel=0.01)
+
+
+def test_gemm_peak_is_a_plausible_rate():
+    assert 1e8 < bench.measure_gemm_peak(size=256, repeats=2) < 1e14
+
+
+@pytest.mark.inputs
+def test_unknown_training_loop_is_refused():
+    with pytest.raises(ValueError, match="Unknown training loop 'jax'"):
+        bench.gan_training_flops(1, 1, "jax")
+
+
+def test_benchmarks_run_and_the_readme_is_regenerated(tmp_path):
+    results = tmp_path / "results"
+    train_out = run_script("bench_train.py", "--quick", "--out", str(results / "bench_train.json"))
+    infer_out = run_script("bench_infer.py", "--quick", "--out", str(results / "bench_infer.json"))
+    assert "TF tutorial loop" in train_out and "onnxruntime" in infer_out
+
+    train = json.loads((results / "bench_train.json").read_text())
+    assert [row["loop"] for row in train["results"]][:2] == ["TF tutorial loop (`@tf.function`)", "zoo `fit`"]
+    for row in train["results"]:
+        assert row["images_per_second"] > 0 and 0 < row["fraction_of_peak"]
+    assert train["settings"]["generator_flops_per_image"] == 103_488_000
+    assert train["machine"]["cores"] >= 1 and train["peak"]["gflops"] > 0
+
+    infer = json.loads((results / "bench_infer.json").read_text())
+    assert [row["path"] for row in infer["results"]] == ["Keras `predict`", "Keras direct call", "SavedModel", "onnxruntime (defaults)"]
+    for row in infer["results"]:
+        assert 0 < row["batch_1"]["p50_ms"] <= row["batch_1"]["p99_ms"]
+        assert row["batch_32_images_per_second"] > 0
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\n## after\n")
+    run_script("update_readme_results.py", "--readme", str(readme), "--results", str(results))
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("# title") and text.endswith("## after\n")
+    assert "| zoo `fit` |" in text and "| onnxruntime (defaults) |" in text
+    assert train["machine"]["cpu"] in text and train["measured"] in text
+    assert "quality.json not measured yet" in text
+
+
+@pytest.mark.inputs
+def test_readme_without_markers_is_refused(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import update_readme_results
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    with pytest.raises(ValueError, match="must hold one <!-- results:start -->"):
+        update_readme_results.rewrite_readme(readme, tmp_path)
+    assert readme.read_text() == "# no markers\n"
