@@ -43,6 +43,7 @@ def build_parser():
     sample.add_argument("--scale", type=int, default=2, help="pixel scale of the PNG (default: 2)")
     sample.add_argument("--label", action="append", help="class-conditional models: class to draw, by name or id; repeat or comma-separate (--label dress --label 9, --label dress,coat); default: all classes in turn")
 
+    sample.add_argument("--prompt", help='text-to-image models: the caption to draw, e.g. "a red dress"')
     demo = commands.add_parser("demo", help="train briefly, export, sample through onnxruntime", description="Train a DCGAN briefly on Fashion-MNIST, export it, and sample a grid through onnxruntime.")
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
     demo.add_argument("--epochs", type=int, default=2, help="training epochs (default: 2)")
@@ -126,17 +127,22 @@ def run_sample(args):
         model = load_model_file(source)
         check_label_option(args.label, model.conditional, source)
         labels = {"labels": args.label} if model.conditional else {}
-        images = model.generate(args.num_images, seed=args.seed, **labels)
+        if args.prompt is not None and not hasattr(model, "tokenizer"):
+            raise ValueError(f"{source} is not a text-to-image model; --prompt applies to models such as t2i.")
+        text = {"prompt": args.prompt} if hasattr(model, "tokenizer") else {}
+        images = model.generate(args.num_images, seed=args.seed, **labels, **text)
         engine = "Keras"
     else:
         from zoo import runtime
 
+    if not source.exists() and args.source == "t2i":  # the export of scripts/eval_t2i.py, else what scripts/train_t2i.py wrote
+        source = next((p for p in (Path("exports/t2i-fashion-mnist"), Path("runs/t2i/model.keras")) if p.exists()), Path("exports/t2i-fashion-mnist"))
         generator = runtime.load(source)
         check_label_option(args.label, "label" in generator.inputs, source)
         if "label" in generator.inputs:
             images = sample_conditional_onnx(generator, args.num_images, args.seed, args.label)
         else:
-            images = generator.generate(args.num_images, seed=args.seed)
+            images = generator.generate(args.num_images, seed=args.seed, prompt=args.prompt)
         engine = f"onnxruntime ({generator.providers[0]})"
     seconds = time.perf_counter() - started
     path = save_grid(images, args.output, scale=args.scale)

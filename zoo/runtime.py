@@ -145,25 +145,56 @@ class Generator:
             raise ValueError("`z` holds NaN or infinite values.")
         return z
 
-    def iter_batches(self, n, seed=None, batch_size=256):
+    def iter_batches(self, n, seed=None, batch_size=256, prompt=None):
         """Yields `n` images in batches of `batch_size`, drawing the noise batch by batch.
 
         Memory stays bounded by one batch whatever `n` is; the images are the same as
-        `generate(n, seed)` gives.
+        `generate(n, seed)` gives. `prompt`: see `generate`.
         """
         n, batch_size = check_count(n), check_count(batch_size, "batch_size")
+        prompts = self._check_prompt(prompt, n)
         rng = np.random.default_rng(seed)
         for start in range(0, n, batch_size):
             rows = min(batch_size, n - start)
-            yield self(rng.standard_normal((rows, self.latent_dim), dtype=np.float32))
+            conditions = {} if prompts is None else {"tokens": self.tokenizer(prompts[start : start + rows] if isinstance(prompts, list) else [prompts] * rows)}
+            yield self(rng.standard_normal((rows, self.latent_dim), dtype=np.float32), **conditions)
 
-    def generate(self, n, seed=None, batch_size=256):
+    def generate(self, n, seed=None, batch_size=256, prompt=None):
         """Returns `n` images from noise drawn with `seed`, run in batches of `batch_size`.
 
         The noise is `zoo.latent.sample_latent`, the same the Keras models draw, so the same
-        seed gives the same images as `model.generate(n, seed=seed)`.
+        seed gives the same images as `model.generate(n, seed=seed)`. A text-to-image
+        generator (input `tokens`) needs `prompt`: one caption for all images or a list of
+        `n`, tokenized by the rules and vocabulary of its card.json (`zoo.text`).
         """
-        return np.concatenate(list(self.iter_batches(n, seed, batch_size)))
+        return np.concatenate(list(self.iter_batches(n, seed, batch_size, prompt)))
+
+    @property
+    def tokenizer(self):
+        """The `zoo.text.Tokenizer` of a text-to-image generator, from card.json's "tokenizer"."""
+        if getattr(self, "_tokenizer", None) is None:
+            from zoo.text import Tokenizer
+
+            if "tokenizer" not in self.card:
+                raise ValueError(f"{self.path} takes `tokens` but its card.json has no tokenizer spec.")
+            self._tokenizer = Tokenizer.from_spec(self.card["tokenizer"])
+        return self._tokenizer
+
+    def _check_prompt(self, prompt, n):
+        if "tokens" not in self.inputs:
+            if prompt is not None:
+                raise ValueError(f"{self.path} is not a text-to-image generator: it takes no prompt.")
+            return None
+        if prompt is None:
+            raise ValueError("This text-to-image generator needs a prompt, e.g. prompt='a red dress'.")
+        if isinstance(prompt, str):
+            self.tokenizer(prompt)  # a bad caption is refused before any image is made
+            return prompt
+        prompts = list(prompt)
+        if len(prompts) != n:
+            raise ValueError(f"Got {len(prompts)} prompts for {n} images: pass one prompt, or one per image.")
+        self.tokenizer(prompts)
+        return prompts
 
 
 def load(path, **kwargs):
