@@ -8,7 +8,7 @@ NODE := $(or $(shell command -v node),/usr/bin/node)
 CHROMIUM := /usr/bin/chromium
 NODE_APPS := apps/node/node_modules/.installed apps/web/node_modules/.installed
 
-.PHONY: demo test setup clean
+.PHONY: demo test setup clean results
 
 demo: setup
 	$(PY) -m zoo sample dcgan-fashion-mnist -n 64 -o samples.png
@@ -33,6 +33,10 @@ $(DATA) $(CHROMIUM) $(NODE):
 apps/%/node_modules/.installed: apps/%/package.json apps/%/package-lock.json | $(NODE)
 	cd apps/$* && npm ci --no-audit --no-fund
 	touch $@
+
+# Measures quality (exports/*) and speed, then rewrites the README's results tables (takes a while).
+results: setup
+	$(PY) scripts/update_readme_results.py --measure
 
 clean:
 	rm -rf runs .pytest_cache

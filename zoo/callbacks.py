@@ -184,3 +184,63 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         )
         print(self.message)
         self.model.stop_training = True
+
+
+class FIDMonitor(keras.callbacks.Callback):
+    """Logs the FID of the model's samples every `every` epochs during `fit` (see `zoo.metrics`).
+
+    The real images' features and the real-data floor (real train against real test) are
+    computed once when training begins. The FID goes into the epoch's logs as `fid` (so
+    `History`, `CSVLogger` and later callbacks see it) and, with `log_dir`, to TensorBoard as
+    the scalars `fid` and `fid_floor`. Samples come from fixed noise, `n` of them; a small `n`
+    keeps the cost low but biases FID upwards, which the floor at the same `n` shows.
+
+    Args:
+        every: measure after every `every` epochs.
+        n: images per set (real and generated).
+        extractor: feature extractor; default: the zoo's Fashion-MNIST classifier.
+        log_dir: TensorBoard log folder, or None.
+        seed: seed of the real subset and of the noise.
+        data_dir: folder of the Fashion-MNIST IDX files.
+        verbose: print one line per measurement.
+    """
+
+    def __init__(self, every=1, n=2000, extractor=None, log_dir=None, seed=0, data_dir=None, verbose=True):
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"`every` must be a positive number of epochs, got {every!r}.")
+        self.every = every
+        self.n = check_count(n)
+        self.extractor = extractor
+        self.log_dir = log_dir
+        self.seed = seed
+        self.data_dir = data_dir
+        self.verbose = verbose
+        self.evaluator = None
+        self.history = []  # (epoch, fid) pairs
+
+    def on_train_begin(self, logs=None):
+        if self.evaluator is None:
+            from zoo.metrics import Evaluator
+
+            self.evaluator = Evaluator(self.n, self.extractor, self.seed, self.data_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        from zoo.metrics import generate_images
+
+        images, _ = generate_images(self.model, self.n, self.seed)
+        fid = self.evaluator.fid_of(images)
+        floor = self.evaluator.floor["fid"]
+        self.history.append((epoch + 1, fid))
+        if logs is not None:
+            logs["fid"] = fid
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: FID {fid:.2f} (real-data floor {floor:.2f}, n = {self.n})")
+        if self.log_dir:
+            import tensorflow as tf
+
+            with tf.summary.create_file_writer(str(self.log_dir)).as_default():
+                tf.summary.scalar("fid", fid, step=epoch + 1)
+                tf.summary.scalar("fid_floor", floor, step=epoch + 1)
