@@ -17,6 +17,7 @@ ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, s
   python -m zoo demo                              # all three, briefly, on Fashion-MNIST
   python -m zoo train cgan --loss hinge           # class-conditional GAN (also: gan, dcgan)
   python -m zoo sample cgan --label dress -n 16   # dresses from runs/cgan/model.keras
+  python -m zoo eval exports/my-dcgan             # FID, KID, precision/recall beside the real-data floor
 """
 
 
@@ -24,7 +25,7 @@ def build_parser():
     from zoo.models import MODELS
 
     parser = argparse.ArgumentParser(prog="python -m zoo", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,export,sample,demo}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,export,sample,demo,eval}")
 
     train = commands.add_parser("train", help="train a model on Fashion-MNIST", description="Train a GAN on Fashion-MNIST with model.fit. Re-running on the same --out folder resumes from its last checkpoint.")
     train.add_argument("model", nargs="?", default="dcgan", choices=sorted(MODELS), help="model family (default: dcgan)")
@@ -49,6 +50,14 @@ def build_parser():
     demo.add_argument("--epochs", type=int, default=2, help="training epochs (default: 2)")
     demo.add_argument("--limit", type=int, help="train on the first N images only")
     demo.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
+
+    evaluate = commands.add_parser("eval", help="measure FID, KID, precision/recall (and class accuracy)", description="Score a generator against real Fashion-MNIST (zoo.metrics): FID and KID beside the real-data floor (real train against real test), precision and recall, class accuracy of class-conditional models. Prints a table and writes JSON.")
+    evaluate.add_argument("source", help="artifact folder, generator.onnx or .keras file")
+    evaluate.add_argument("-n", "--num-images", type=int, default=10_000, help="images per set, real and generated (default: 10000)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the noise and of the real subset (default: 0)")
+    evaluate.add_argument("--features", choices=("classifier", "inception"), default="classifier", help="feature extractor: the zoo's Fashion-MNIST classifier, or InceptionV3 with ImageNet weights (downloads them) (default: classifier)")
+    evaluate.add_argument("-o", "--output", help="JSON to write (default: eval-<name>.json)")
+    evaluate.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
     return parser
 
 
@@ -165,6 +174,16 @@ def sample_conditional_onnx(generator, n, seed, labels):
     return generator(sample_latent(n, generator.latent_dim, seed), label=resolve_labels(labels, class_names, n))
 
 
+def run_eval(args):
+    from zoo import metrics
+
+    extractor = metrics.inception_features() if args.features == "inception" else None
+    results = metrics.evaluate(args.source, n=args.num_images, extractor=extractor, seed=args.seed, data_dir=args.data_dir)
+    print(metrics.format_table([results]))
+    path = metrics.write_json(results, args.output or f"eval-{results['name']}.json")
+    print(f"Wrote {path}")
+
+
 def run_demo(args):
     from zoo import runtime
     from zoo.images import save_grid
@@ -186,7 +205,7 @@ def run_demo(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    handler = {"train": run_train, "export": run_export, "sample": run_sample, "demo": run_demo}[args.command]
+    handler = {"train": run_train, "export": run_export, "sample": run_sample, "demo": run_demo, "eval": run_eval}[args.command]
     try:
         handler(args)
     except (ValueError, OSError) as error:  # OSError: missing or existing files, zoo.registry.DownloadError
