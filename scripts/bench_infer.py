@@ -15,7 +15,6 @@ come from the layer shapes, the peak from numpy's fp32 GEMM in the same run. Wri
 """
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -38,10 +37,9 @@ def main(argv=None):
     if args.quick:
         args.calls, args.batch, args.batch_calls = 5, 32, 2
     record = run(args.calls, args.batch, args.batch_calls)
-    record["settings"]["command"] = "python scripts/bench_infer.py" + (" --quick" if args.quick else "")
-    from zoo.files import atomic_write_text
+    from zoo import bench
 
-    atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
+    bench.save(record, args.out, "scripts/bench_infer.py", argv)
     print(format_table(record))
     print(f"Wrote {args.out}")
 

@@ -15,7 +15,6 @@ README's table.
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -44,10 +43,9 @@ def main(argv=None):
         args.batch_size, args.steps, args.rounds = 32, 2, 1
         loops = [loop for loop in LOOPS if not loop[1]]  # XLA compiles take minutes on a busy machine
     record = run(args.batch_size, args.steps, args.rounds, loops)
-    record["settings"]["command"] = "python scripts/bench_train.py" + (" --quick" if args.quick else "")
-    from zoo.files import atomic_write_text
+    from zoo import bench
 
-    atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
+    bench.save(record, args.out, "scripts/bench_train.py", argv)
     print(format_table(record))
     print(f"Wrote {args.out}")
 

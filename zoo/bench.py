@@ -7,6 +7,9 @@ fraction of peak derived from them is a slight underestimate. The peak is not a 
 figure: it is numpy's fp32 matrix product measured in the same run, on the same busy cores.
 """
 
+import json
+import shlex
+import sys
 import time
 
 import numpy as np
@@ -91,3 +94,11 @@ def record(kind, settings, results, peak_flops):
         },
         "results": results,
     }
+
+
+def save(record, path, script, argv=None):
+    """Stamps the command that made `record` into its settings and writes it to `path` atomically."""
+    from zoo.files import atomic_write_text
+
+    record["settings"]["command"] = shlex.join(["python", script, *(sys.argv[1:] if argv is None else argv)])
+    return atomic_write_text(path, json.dumps(record, indent=2) + "\n")
