@@ -68,6 +68,7 @@ def main(argv=None):
     parser.add_argument("--latent-dim", type=int, default=64)
     parser.add_argument("--filters", type=int, default=32, help="g_filters and d_filters")
     parser.add_argument("--ema-decay", type=float, default=0.99, help="short: a CPU run takes only a few thousand steps")
+    parser.add_argument("--diversity-weight", type=float, default=1.0, help="mode-seeking term; 0: Reed et al. alone")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -82,6 +83,7 @@ def main(argv=None):
         g_filters=args.filters,
         d_filters=args.filters,
         ema_decay=args.ema_decay,
+        diversity_weight=args.diversity_weight,
         seed=args.seed,
     )
     started = time.perf_counter()

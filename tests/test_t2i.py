@@ -112,8 +112,23 @@ def test_matching_aware_loss_weighs_mismatched_and_generated_pairs_by_half_in_an
     assert combined == pytest.approx(expected)
 
 
+def test_mode_seeking_penalty_is_large_when_two_noises_give_one_image():
+    from zoo.models.t2i import mode_seeking_penalty
+
+    z, other_z = np.zeros((2, 4), np.float32), np.full((2, 4), 2.0, np.float32)
+    images = np.zeros((2, 3, 3, 1), np.float32)
+    assert float(mode_seeking_penalty(images, images + 0.5, z, other_z)) == pytest.approx(1.0 / (0.25 + 1e-5))
+    assert float(mode_seeking_penalty(images, images, z, other_z)) == pytest.approx(1e5)
+
+
+def test_paper_loss_alone_trains_too(tokenizer, batches):
+    gan = small_t2i(tokenizer, diversity_weight=0.0)
+    gan.compile(jit_compile=False)
+    harness.check_trains(gan, batches, steps=2)
+
+
 def test_config_round_trips(tokenizer):
-    clone = harness.check_config_round_trip(small_t2i(tokenizer, ema_decay=0.99))
+    clone = harness.check_config_round_trip(small_t2i(tokenizer, ema_decay=0.99, diversity_weight=0.5))
     assert clone.tokenizer.vocabulary == tokenizer.vocabulary
 
 
@@ -190,3 +205,10 @@ def test_cli_refuses_a_missing_or_empty_prompt_for_t2i_and_a_prompt_for_others(e
 def test_a_vocabulary_without_padding_and_unknown_words_is_refused():
     with pytest.raises(ValueError, match="must start"):
         TextToImageGAN(["red", "dress"], 4)
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("kwargs, message", [({"diversity_weight": -1}, "diversity_weight"), ({"image_shape": (28, 32, 3)}, "square"), ({"embedding_dim": 0}, "embedding_dim")])
+def test_absurd_constructor_values_are_refused_with_the_argument_named(tokenizer, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TextToImageGAN(tokenizer.vocabulary, tokenizer.max_length, **kwargs)

@@ -17,6 +17,9 @@ Training (`train_step`) is Algorithm 1 of the paper with both of its additions:
 - INT, manifold interpolation: the generator step also sees β = 0.5 averages of pairs of
   the batch's text embeddings (section 4.3), B real + B/2 interpolated.
 
+One addition to the paper: a mode-seeking term in the generator's loss (Mao et al. 2019), so
+that the noise `z` keeps mattering once the caption fixes class and colour.
+
 The exported generator takes `z` float32 [batch, latent_dim] and `tokens` int64 [batch, T]:
 the text encoder is inside the graph, so an app needs only the tokenizer spec of card.json.
 """
@@ -123,6 +126,13 @@ def pretrain_text_encoder(text_encoder, tokens, targets, epochs=3, batch_size=25
     return history
 
 
+def mode_seeking_penalty(images, other_images, z, other_z, epsilon=1e-5):
+    """Mao et al. 2019 (MSGAN, https://arxiv.org/abs/1903.05628), equation 3, as a loss to minimise:
+    1 / (mean|G(z₁, t) − G(z₂, t)| / mean|z₁ − z₂| + ε). Large when two noises give one image."""
+    ratio = ops.mean(ops.abs(images - other_images)) / ops.mean(ops.abs(z - other_z))
+    return 1.0 / (ratio + epsilon)
+
+
 def matching_aware_discriminator_loss(loss_fn, real_logits, mismatch_logits, fake_logits):
     """Reed et al. 2016, Algorithm 1: L_D = s_r + ½(s_w + s_f) in the loss `loss_fn`.
 
@@ -145,6 +155,9 @@ class TextToImageGAN(BaseGAN):
         embedding_dim: size of the text embedding.
         condition_dim: size of the projected text (the paper: 128).
         g_filters, d_filters: widths of the networks, as in `DCGAN`.
+        diversity_weight: λ of a mode-seeking term in the generator's loss (Mao et al. 2019);
+            0 trains Reed et al.'s loss alone, which on this data learns to ignore `z` (one
+            image per caption).
         seed: seed of the training noise.
         **kwargs: `ema_decay` and the rest of `BaseGAN`'s arguments.
 
@@ -177,6 +190,7 @@ class TextToImageGAN(BaseGAN):
         condition_dim=64,
         g_filters=32,
         d_filters=32,
+        diversity_weight=1.0,
         seed=None,
         **kwargs,
     ):
@@ -188,6 +202,9 @@ class TextToImageGAN(BaseGAN):
         self.condition_dim = check_positive_int("condition_dim", condition_dim, 4096)
         self.g_filters = check_positive_int("g_filters", g_filters, 4096)
         self.d_filters = check_positive_int("d_filters", d_filters, 4096)
+        if isinstance(diversity_weight, bool) or not isinstance(diversity_weight, (int, float)) or not 0 <= diversity_weight < 1e3:
+            raise ValueError(f"`diversity_weight` must be a number in [0, 1000), got {diversity_weight!r}.")
+        self.diversity_weight = float(diversity_weight)
         self.text_encoder = build_text_encoder(self.tokenizer.vocabulary_size, self.tokenizer.max_length, self.embedding_dim)
         self.p_mismatch_tracker = keras.metrics.Mean(name="p_mismatch")
         self.set_networks(
@@ -228,8 +245,14 @@ class TextToImageGAN(BaseGAN):
         texts = ops.concatenate([right, 0.5 * (right[:half] + right[half : 2 * half])], axis=0)
 
         def generator_loss():
-            fake_images = self.generator([self.sample_z(ops.shape(texts)[0]), texts], training=True)
-            return self.loss_fn.generator_loss(self.discriminator([fake_images, texts], training=True)), None
+            z = self.sample_z(ops.shape(texts)[0])
+            fake_images = self.generator([z, texts], training=True)
+            loss = self.loss_fn.generator_loss(self.discriminator([fake_images, texts], training=True))
+            if self.diversity_weight:  # the same texts from other noise must give other images
+                z_other = self.sample_z(half)
+                others = self.generator([z_other, right[:half]], training=True)
+                loss += self.diversity_weight * mode_seeking_penalty(fake_images[:half], others, z[:half], z_other)
+            return loss, None
 
         g_loss, _ = self.minimize(generator_loss, self.generator, self.g_optimizer)
         self.update_ema()
@@ -298,6 +321,7 @@ class TextToImageGAN(BaseGAN):
                 "condition_dim": self.condition_dim,
                 "g_filters": self.g_filters,
                 "d_filters": self.d_filters,
+                "diversity_weight": self.diversity_weight,
             }
         )
         return config
