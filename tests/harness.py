@@ -74,7 +74,11 @@ def check_export(model, directory, batch_sizes=(1, 7, 300)):
 
 
 def check_ema(model, dataset, decay):
-    """One generator step moves `ema_generator` to decay·before + (1 − decay)·after, and sampling uses it."""
+    """One generator step moves `ema_generator` to d·before + (1 − d)·after, and sampling uses it.
+
+    d is `decay` held to the warm-up (1 + t) / (10 + t) at the first step, t = 1.
+    """
+    decay = min(decay, 2 / 11)
     trainable = [w.trainable for w in model.generator.weights]
     averaged_before = [np.array(w) for w in model.ema_generator.weights]
     for copy, weight in zip(averaged_before, model.generator.weights):

@@ -214,13 +214,18 @@ class BaseGAN(keras.Model):
     def update_ema(self):
         """Moves `ema_generator` towards the generator: w_ema ← d·w_ema + (1 − d)·w.
 
-        Trainable weights are averaged; the rest (batch-norm statistics) are copied.
+        d = min(ema_decay, (1 + t) / (10 + t)) at generator step t, the warm-up of
+        `tf.train.ExponentialMovingAverage(num_updates=t)`, so that early on the average is not
+        held back by the random initial weights. Trainable weights are averaged; the rest
+        (batch-norm statistics) are copied.
         """
         if self.ema_decay is None:
             return
+        step = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
             if weight.trainable:
-                average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * ops.cast(weight, average.dtype))
+                average.assign(decay * average + (1.0 - decay) * ops.cast(weight, average.dtype))
             else:
                 average.assign(weight)
 
