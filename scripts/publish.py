@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 SAMPLING_NETWORKS = ("text_encoder",)
 
 
-def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, command=None):
+def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, command=None, quality=True):
     """Exports `run_dir/model.keras` to `exports_dir/name`; returns the card."""
     import keras
 
@@ -56,7 +56,7 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
         card = export_generator(model, artifact, name=name, card=facts)
         for network_name, network in sampling_networks(model).items():
             network.save_weights(artifact / f"{network_name}.weights.h5")
-        card["quality"] = measure_quality(model, artifact)
+        card["quality"] = measure_quality(model, artifact) if quality else None
         card["files"] = {path: sha256(artifact / path) for path in _artifact_files(artifact)}
         atomic_write_text(artifact / "card.json", json.dumps(card, indent=2) + "\n")
         _move_into_place(artifact, exports_dir / name)
@@ -112,7 +112,8 @@ def models_table(data):
         lines.append(f"| `{name}` | {entry['family']} | {fid} | {pr} | {accuracy} | {size} | {trained} |")
     total = sum(entry["size_bytes"] for entry in data["models"].values()) / 2**20
     lines.append("")
-    lines.append(f"{len(data['models'])} generators, {total:.1f} MiB in all (each: `generator.onnx`, `saved_model/`, Keras weights, `card.json`).")
+    count = len(data["models"])
+    lines.append(f"{count} generator{'s' * (count != 1)}, {total:.1f} MiB in all (each: `generator.onnx`, `saved_model/`, Keras weights, `card.json`).")
     return "\n".join(lines)
 
 
@@ -142,13 +143,14 @@ def main(argv=None):
     parser.add_argument("--exports", default=str(ROOT / "exports"), help="the exports folder (default: exports/)")
     parser.add_argument("--registry", help="registry file to write (default: zoo/registry.json)")
     parser.add_argument("--registry-only", action="store_true", help="only rebuild the registry from the exports folder")
+    parser.add_argument("--no-quality", action="store_true", help="publish without measuring quality (card.json's quality: null)")
     args = parser.parse_args(argv)
     if not args.registry_only:
         if not (args.run_dir and args.name):
             parser.error("give a run folder and --name (or --registry-only)")
         started = time.perf_counter()
         command = shlex.join(["python", "scripts/publish.py", *(argv if argv is not None else sys.argv[1:])])
-        card = publish(args.run_dir, args.name, args.exports, args.description, command)
+        card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=not args.no_quality)
         print(f"Published {card['name']} to {Path(args.exports) / card['name']} in {time.perf_counter() - started:.0f} s.")
     data = write_registry(args.exports, args.registry)
     if not args.registry:  # the project's own registry: its README table follows it

@@ -1,0 +1,226 @@
+"""Published generators by name, downloaded from a real HTTP server on 127.0.0.1.
+
+The server serves a copy of `exports/`, as the project's published location would; faults
+(tampered bytes, a transfer cut short, HTTP errors, a dropped connection) are made on it.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import zoo
+from zoo import registry, runtime
+from zoo.export import sha256
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPORTS = ROOT / "exports"
+
+
+class ArtifactHandler(SimpleHTTPRequestHandler):
+    """Serves the server's folder; `server.faults[url path]` makes that file fail on purpose."""
+
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        fault = self.server.faults.get(self.path)
+        if fault in (404, 500):
+            self.send_error(fault)
+        elif fault == "truncate":  # promise the whole file, send a third of it, hang up
+            body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 3])
+            self.wfile.flush()
+            self.close_connection = True
+        elif fault == "drop":  # close the connection without any response
+            self.close_connection = True
+        else:
+            super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+class Server:
+    def __init__(self, directory):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: ArtifactHandler(*a, directory=str(directory)))
+        self.httpd.faults, self.httpd.requests = {}, []
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def faults(self):
+        return self.httpd.faults
+
+    @property
+    def requests(self):
+        return self.httpd.requests
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def name():
+    names = registry.names()
+    assert names, "zoo/registry.json lists no published generator"
+    return "dcgan-fashion-mnist" if "dcgan-fashion-mnist" in names else names[0]
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A copy of exports/ served on 127.0.0.1; the zoo downloads from it into a fresh cache."""
+    served = tmp_path / "served"
+    shutil.copytree(EXPORTS, served)
+    server = Server(served)
+    server.folder = served
+    monkeypatch.setenv("GANZOO_BASE_URL", server.url)
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANZOO_EXPORTS", "")  # download, even from a checkout that holds exports/
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    yield server
+    server.stop()
+
+
+def cache_listing(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def test_registry_is_the_data_of_the_published_cards():
+    data = registry.load_registry()
+    assert data == registry.build_registry(EXPORTS, data["base_url"]), "run scripts/publish.py --registry-only"
+    for entry in registry.list_models():
+        card = json.loads((EXPORTS / entry["name"] / "card.json").read_text())
+        files = data["models"][entry["name"]]["files"]
+        assert files == {**card["files"], "card.json": sha256(EXPORTS / entry["name"] / "card.json")}
+        assert {"generator.onnx", "saved_model/saved_model.pb", "generator.weights.h5"} <= set(files)
+        assert entry["size_bytes"] == sum((EXPORTS / entry["name"] / f).stat().st_size for f in files)
+        assert entry["training"]["command"] and entry["training"]["seconds"] > 0 and entry["training"]["machine"]
+        assert "quality" in entry
+
+
+def test_first_download_then_cached_use_with_the_server_stopped(server, name, tmp_path, monkeypatch):
+    folder = registry.fetch(name)
+    assert folder == tmp_path / "cache" / name
+    files = registry.entry(name)["files"]
+    assert {f"/{name}/{relative}" for relative in files} <= set(server.requests)
+    for relative, digest in files.items():
+        assert sha256(folder / relative) == digest
+    images = runtime.load(name).generate(4, seed=0)
+    assert images.shape[0] == 4 and np.abs(images).max() <= 1.0 + 1e-6  # tanh in float32: ±1 within an ulp
+
+    server.stop()  # offline from here on: only the cache can answer
+    requests_before = len(server.requests)
+    assert registry.fetch(name) == folder
+    np.testing.assert_array_equal(runtime.load(name).generate(4, seed=0), images)
+    assert len(server.requests) == requests_before
+
+
+def test_cache_folder_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("GANZOO_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert registry.cache_dir() == tmp_path / "xdg" / "ganzoo"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert registry.cache_dir() == tmp_path / "home" / ".cache" / "ganzoo"
+
+
+def test_tampered_file_is_refused_and_not_cached(server, name, tmp_path):
+    onnx_path = server.folder / name / "generator.onnx"
+    data = bytearray(onnx_path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    onnx_path.write_bytes(bytes(data))
+    with pytest.raises(registry.DownloadError, match="sha256"):
+        registry.fetch(name)
+    cache = tmp_path / "cache" / name
+    assert not (cache / "generator.onnx").exists()
+    assert set(cache_listing(cache)) < set(registry.entry(name)["files"])  # no temporary files left either
+
+
+def test_truncated_transfer_is_refused_and_leaves_the_cache_as_it_was(server, name, tmp_path):
+    server.faults[f"/{name}/generator.onnx"] = "truncate"
+    with pytest.raises(registry.DownloadError, match="generator.onnx: .*Connection broken"):
+        registry.fetch(name)
+    cache = tmp_path / "cache" / name
+    assert "generator.onnx" not in cache_listing(cache)
+
+    # A cached copy that no longer matches the registry (an older release, say) stays as it
+    # was when its replacement's transfer breaks: nothing half-written takes its place.
+    (cache / "generator.onnx").write_bytes(b"an older release")
+    before = cache_listing(cache)
+    with pytest.raises(registry.DownloadError):
+        registry.fetch(name)
+    assert cache_listing(cache) == before
+
+
+@pytest.mark.parametrize("fault, message", [(404, "404"), (500, "500"), ("drop", "Could not download")])
+def test_http_errors_and_dropped_connections_give_clear_errors(server, name, tmp_path, fault, message):
+    server.faults[f"/{name}/card.json"] = fault
+    with pytest.raises(registry.DownloadError, match=message) as error:
+        registry.fetch(name)
+    assert f"{server.url}/{name}/card.json" in str(error.value)
+    assert "card.json" not in cache_listing(tmp_path / "cache" / name)
+
+
+def test_unknown_name_lists_the_known_ones(server, name):
+    with pytest.raises(ValueError, match=f"No published generator named 'dcgan-fashon-mnist'. Known names: .*{name}"):
+        registry.fetch("dcgan-fashon-mnist")
+    with pytest.raises(ValueError, match=name):
+        runtime.load("dcgan-fashon-mnist")
+    assert server.requests == []
+
+
+def test_a_checkout_uses_its_own_verified_exports_without_download(name, tmp_path, monkeypatch):
+    monkeypatch.delenv("GANZOO_EXPORTS", raising=False)
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANZOO_BASE_URL", "http://127.0.0.1:9")  # nothing listens: a download would fail
+    assert registry.fetch(name) == EXPORTS / name
+    local = tmp_path / "exports"
+    shutil.copytree(EXPORTS / name, local / name)
+    (local / name / "generator.onnx").write_bytes(b"altered")
+    monkeypatch.setenv("GANZOO_EXPORTS", str(local))
+    with pytest.raises(registry.DownloadError):  # an altered local copy is not used: download instead
+        registry.fetch(name)
+
+
+def test_list_models_shows_quality_before_download(name):
+    models = zoo.list_models()
+    assert name in [model["name"] for model in models]
+    entry = next(model for model in models if model["name"] == name)
+    assert entry["family"] and entry["dataset"] and entry["size_bytes"] > 0
+
+
+def test_cli_samples_a_published_name(server, name, tmp_path):
+    out = tmp_path / "grid.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", "sample", name, "-n", "64", "-o", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote 64 samples to {out}" in result.stdout
+    grid = np.asarray(Image.open(out))
+    assert grid.std() > 10  # 64 generated garments, not a blank picture
+
+    unknown = subprocess.run([sys.executable, "-m", "zoo", "sample", "no-such-model"], capture_output=True, text=True, timeout=300)
+    assert unknown.returncode == 2 and name in unknown.stderr
+
+
+def test_load_generator_gives_the_keras_model_of_the_onnx_artifact(server, name):
+    model = zoo.load_generator(name)
+    generator = runtime.load(name)
+    card = generator.card
+    assert model.family == card["family"] and model.latent_dim == card["latent_dim"]
+    if set(generator.inputs) == {"z"}:
+        np.testing.assert_allclose(model.generate(8, seed=0), generator.generate(8, seed=0), atol=1e-4)
+    inputs = model.export_example(8, seed=1)
+    np.testing.assert_allclose(np.asarray(model.export_call(inputs)), generator(**inputs), atol=1e-4)
