@@ -241,6 +241,12 @@ class FIDMonitor(keras.callbacks.Callback):
         if self.log_dir:
             import tensorflow as tf
 
+            from tensorflow.core.framework import summary_pb2
+
+            # tf.summary.scalar needs the tensorboard package; the core op with the scalars
+            # plugin's metadata writes the same event without it.
+            metadata = summary_pb2.SummaryMetadata()
+            metadata.plugin_data.plugin_name = "scalars"
             with tf.summary.create_file_writer(str(self.log_dir)).as_default():
-                tf.summary.scalar("fid", fid, step=epoch + 1)
-                tf.summary.scalar("fid_floor", floor, step=epoch + 1)
+                for tag, value in (("fid", fid), ("fid_floor", floor)):
+                    tf.summary.write(tag, tf.constant(value, tf.float32), step=epoch + 1, metadata=metadata.SerializeToString())

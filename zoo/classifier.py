@@ -140,7 +140,7 @@ class ClassifierFeatures:
         self.model = model
         self.name = self.card["name"] if self.card else model.name
         self.batch_size = batch_size
-        self._both = keras.Model(model.inputs, [model.get_layer(layer).output, model.outputs[0]])
+        self._both = keras.Model(model.input, [model.get_layer(layer).output, model.output])
 
     def features_and_logits(self, images):
         images = np.asarray(images, np.float32)

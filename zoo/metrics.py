@@ -366,6 +366,9 @@ def _source_name(source, generator):
 
 def evaluate(source, n=DEFAULT_N, extractor=None, seed=0, data_dir=None, name=None):
     """Scores one generator (a zoo model, a `runtime.Generator`, or a path); see `Evaluator`."""
+    from zoo.latent import check_count
+
+    check_count(n)
     generator = open_generator(source)  # a missing or broken file fails before the real features are computed
     return Evaluator(n, extractor, seed, data_dir).evaluate(generator, name or _source_name(source, generator))
 

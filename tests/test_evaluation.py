@@ -1,0 +1,139 @@
+"""Scoring generators: the shipped classifier, `Evaluator` on Keras and ONNX generators, the FID
+callback during `fit`, and `python -m zoo eval`."""
+
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import cli, data, metrics
+from zoo.callbacks import FIDMonitor
+from zoo.classifier import DEFAULT_DIR, ClassifierFeatures, load_classifier
+from zoo.export import export_generator
+from zoo.models import DCGAN
+
+N = 64
+
+
+class RealImages:
+    """A "generator" that returns real test images of the classes asked for: it should score at the floor."""
+
+    conditional = True
+    num_classes = 10
+    latent_dim = 1
+
+    def __init__(self):
+        self.images, self.labels = data.load_arrays("test")
+
+    def generate(self, n, seed=None, labels=None):
+        rng = np.random.default_rng(1000 + seed)
+        picks = [rng.choice(np.flatnonzero(self.labels == label)) for label in labels]
+        return data.to_unit_range(self.images[picks])
+
+
+@pytest.fixture(scope="module")
+def evaluator(fashion_dir):
+    return metrics.Evaluator(n=500)
+
+
+@pytest.fixture(scope="module")
+def tiny_dcgan():
+    keras.utils.set_random_seed(0)
+    return DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+
+
+def test_shipped_classifier_is_small_checked_and_accurate():
+    model, card = load_classifier()
+    assert card["test_accuracy"] >= 0.88
+    assert (DEFAULT_DIR / "classifier.keras").stat().st_size < 2_000_000
+    features = ClassifierFeatures(model)(np.zeros((3, 28, 28, 1), np.float32))
+    assert features.shape == (3, card["features"]["dim"])
+
+
+@pytest.mark.files
+def test_a_tampered_classifier_is_refused(tmp_path):
+    shutil.copytree(DEFAULT_DIR, tmp_path / "classifier")
+    with open(tmp_path / "classifier" / "classifier.keras", "r+b") as f:
+        f.seek(-10, 2)
+        f.write(b"0123456789")
+    with pytest.raises(ValueError, match="has sha256 .* the file was altered or is partial"):
+        load_classifier(tmp_path / "classifier")
+    with pytest.raises(FileNotFoundError, match="No feature classifier in"):
+        load_classifier(tmp_path / "missing")
+
+
+def test_real_images_score_at_the_floor_and_are_classified(evaluator):
+    results = evaluator.evaluate(RealImages(), name="real test images")
+    assert evaluator.floor["fid"] > 0
+    assert results["fid"] < 2 * evaluator.floor["fid"] + 1.0
+    assert results["class_accuracy"] > 0.85
+    assert results["precision"] > 0.6 and results["recall"] > 0.6
+
+
+def test_an_untrained_generator_scores_far_from_the_floor_through_keras_and_onnx_alike(evaluator, tiny_dcgan, tmp_path):
+    keras_results = evaluator.evaluate(tiny_dcgan)
+    export_generator(tiny_dcgan, tmp_path / "tiny")
+    onnx_results = evaluator.evaluate(tmp_path / "tiny")
+    assert onnx_results["name"] == "tiny"
+    assert keras_results["fid"] > 10 * evaluator.floor["fid"]
+    # Its images are all nearly the same grey: none of the real variety is covered (recall 0),
+    # while precision, which asks only whether samples fall inside the real manifold, need not be low.
+    assert keras_results["recall"] < 0.05
+    assert onnx_results["fid"] == pytest.approx(keras_results["fid"], rel=1e-3)
+    assert "class_accuracy" not in keras_results
+
+
+def test_any_feature_extractor_can_be_plugged_in(tiny_dcgan):
+    pixels = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])
+    by_model = metrics.evaluate(tiny_dcgan, n=N, extractor=pixels)
+    by_callable = metrics.evaluate(tiny_dcgan, n=N, extractor=lambda images: images.reshape(len(images), -1))
+    assert by_model["fid"] == pytest.approx(by_callable["fid"], rel=1e-5)
+    assert by_model["fid_floor"] < by_model["fid"]
+
+
+def test_inception_features_shape():
+    extract = metrics.inception_features(weights=None, size=75)
+    features = extract(np.zeros((3, 28, 28, 1), np.float32))
+    assert features.shape == (3, 2048) and "InceptionV3" in extract.name
+
+
+def test_fid_monitor_logs_to_history_and_tensorboard(tiny_dcgan, real_batches, tmp_path):
+    tiny_dcgan.compile(jit_compile=False)
+    monitor = FIDMonitor(every=1, n=N, log_dir=tmp_path / "logs", verbose=False)
+    history = tiny_dcgan.fit(real_batches.take(2), epochs=2, callbacks=[monitor], verbose=0)
+    assert len(history.history["fid"]) == 2 and all(np.isfinite(history.history["fid"]))
+    assert [epoch for epoch, _ in monitor.history] == [1, 2]
+    logged = {}
+    for event_file in (tmp_path / "logs").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            for value in event.summary.value:
+                logged[(value.tag, event.step)] = float(tf.make_ndarray(value.tensor))
+    assert logged[("fid", 2)] == pytest.approx(history.history["fid"][1], rel=1e-6)
+    assert logged[("fid_floor", 1)] == pytest.approx(monitor.evaluator.floor["fid"], rel=1e-6)
+
+
+@pytest.mark.inputs
+def test_fid_monitor_refuses_a_bad_period():
+    with pytest.raises(ValueError, match="`every` must be a positive number of epochs"):
+        FIDMonitor(every=0)
+
+
+def test_cli_eval_prints_a_table_and_writes_json(tiny_dcgan, tmp_path, capsys):
+    export_generator(tiny_dcgan, tmp_path / "tiny")
+    out = tmp_path / "eval.json"
+    assert cli.main(["eval", str(tmp_path / "tiny"), "-n", str(N), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "FID floor" in printed and "tiny" in printed
+    results = json.loads(out.read_text())
+    assert results["how"]["n"] == N and results["fid"] > results["fid_floor"] > 0
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("args, message", [(["missing-folder"], "Nothing to evaluate at missing-folder"), (["{tmp}", "-n", "0"], "`n` must be a positive integer")])
+def test_cli_eval_bad_input_exits_2(args, message, tmp_path, capsys):
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
+    assert cli.main(["eval", *args]) == 2
+    assert message in capsys.readouterr().err
