@@ -26,8 +26,13 @@ sys.path.insert(0, str(ROOT))
 SAMPLING_NETWORKS = ("text_encoder",)
 
 
-def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, command=None, quality=True):
-    """Exports `run_dir/model.keras` to `exports_dir/name`; returns the card."""
+def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, command=None, quality=True, card=None):
+    """Exports `run_dir/model.keras` to `exports_dir/name`; returns the card.
+
+    `quality`: True to measure it with `zoo.metrics.measure`, a dict to record as it is (a
+    family's own evaluation, e.g. scripts/eval_t2i.py's), or None. `card`: more facts for
+    card.json (classes, caption templates, ...).
+    """
     import keras
 
     from zoo.export import _artifact_files, _move_into_place, export_generator, sha256
@@ -49,18 +54,19 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
             "keras_version": keras.__version__,
         },
         "published_with": command,
+        **(card or {}),
     }
     exports_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=exports_dir, prefix=f".{name}.publish-") as staging:
         artifact = Path(staging) / name
-        card = export_generator(model, artifact, name=name, card=facts)
+        published = export_generator(model, artifact, name=name, card=facts)
         for network_name, network in sampling_networks(model).items():
             network.save_weights(artifact / f"{network_name}.weights.h5")
-        card["quality"] = measure_quality(model, artifact) if quality else None
-        card["files"] = {path: sha256(artifact / path) for path in _artifact_files(artifact)}
-        atomic_write_text(artifact / "card.json", json.dumps(card, indent=2) + "\n")
+        published["quality"] = measure_quality(model) if quality is True else quality or None
+        published["files"] = {path: sha256(artifact / path) for path in _artifact_files(artifact)}
+        atomic_write_text(artifact / "card.json", json.dumps(published, indent=2) + "\n")
         _move_into_place(artifact, exports_dir / name)
-    return card
+    return published
 
 
 def sampling_networks(model):
@@ -71,7 +77,7 @@ def sampling_networks(model):
     return networks
 
 
-def measure_quality(model, artifact):
+def measure_quality(model):
     """The card's `quality`: `zoo.metrics.measure` on the exported generator, if that module exists."""
     try:
         from zoo import metrics
@@ -103,7 +109,7 @@ def models_table(data):
     ]
     for name, entry in sorted(data["models"].items()):
         quality = entry.get("quality") or {}
-        fid = f"{quality['fid']:.2f} ({quality['fid_floor']:.2f})" if "fid" in quality else "not measured"
+        fid = f"{quality['fid']:.2f} ({quality['fid_floor']:.2f})" if "fid" in quality else "–" if quality else "not measured"
         pr = f"{quality['precision']:.3f} / {quality['recall']:.3f}" if "precision" in quality else "–"
         accuracy = f"{quality['class_accuracy']:.3f}" if "class_accuracy" in quality else "–"
         training = entry.get("training") or {}
@@ -144,18 +150,20 @@ def main(argv=None):
     parser.add_argument("--registry", help="registry file to write (default: zoo/registry.json)")
     parser.add_argument("--registry-only", action="store_true", help="only rebuild the registry from the exports folder")
     parser.add_argument("--no-quality", action="store_true", help="publish without measuring quality (card.json's quality: null)")
+    parser.add_argument("--quality", help="a JSON file of quality measured by the family's own evaluation, recorded instead of zoo.metrics")
     args = parser.parse_args(argv)
     if not args.registry_only:
         if not (args.run_dir and args.name):
             parser.error("give a run folder and --name (or --registry-only)")
         started = time.perf_counter()
         command = shlex.join(["python", "scripts/publish.py", *(argv if argv is not None else sys.argv[1:])])
-        card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=not args.no_quality)
+        quality = json.loads(Path(args.quality).read_text()) if args.quality else not args.no_quality
+        card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=quality)
         print(f"Published {card['name']} to {Path(args.exports) / card['name']} in {time.perf_counter() - started:.0f} s.")
     data = write_registry(args.exports, args.registry)
     if not args.registry:  # the project's own registry: its README table follows it
         update_readme(data)
-    print(f"Registry lists {len(data['models'])} generators: {', '.join(sorted(data['models'])) or 'none'}.")
+    print(f"Registry lists {len(data['models'])} generator(s): {', '.join(sorted(data['models'])) or 'none'}.")
 
 
 if __name__ == "__main__":

@@ -176,6 +176,8 @@ def load_generator(name, registry=None):
 
     folder = fetch(name, registry)
     card = json.loads((folder / "card.json").read_text())
+    if "keras" not in card:
+        raise ValueError(f"{name} was published without Keras weights; run it with zoo.runtime.load({name!r}).")
     keras_facts = card["keras"]
     if not keras_facts["module"].startswith("zoo."):  # only the zoo's own classes are built
         raise ValueError(f"{folder / 'card.json'} names a model class outside the zoo: {keras_facts['module']}.")

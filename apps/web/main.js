@@ -17,7 +17,8 @@ let draws = 0;
 
 function describe(card) {
   $("title").textContent = card.name;
-  const quality = card.quality ? ` Quality: ${JSON.stringify(card.quality.summary ?? card.quality)}.` : "";
+  const q = card.quality;
+  const quality = !q ? "" : q.fid !== undefined ? ` FID ${q.fid.toFixed(2)} (floor ${q.fid_floor.toFixed(2)}), precision ${q.precision.toFixed(2)}, recall ${q.recall.toFixed(2)} (${q.how.features} features).` : ` Quality: ${q.metric || "see card.json"}.`;
   $("about").textContent = `${card.description || card.family} — ${card.image_shape.join("×")} images, ${card.family}.${quality}`;
   if (card.inputs.tokens) $("prompt").hidden = false;
   if (card.inputs.label) {
