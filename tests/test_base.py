@@ -31,3 +31,9 @@ def test_every_model_takes_the_shared_arguments(family):
     config = model.get_config()
     assert (config["latent_dim"], config["seed"], config["ema_decay"]) == (8, 3, 0.5)
     assert model.sampling_generator is model.ema_generator and model.ema_generator is not model.generator
+
+
+@pytest.mark.parametrize("family", ["gan", "dcgan"])
+def test_an_unconditional_model_refuses_labels_clearly(family):
+    with pytest.raises(ValueError, match="not class-conditional"):
+        MODELS[family](latent_dim=8).generate(2, labels="dress")

@@ -277,13 +277,16 @@ class BaseGAN(keras.Model):
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    def generate(self, n=None, seed=None, z=None, batch_size=256):
+    def generate(self, n=None, seed=None, z=None, batch_size=256, labels=None):
         """Returns `n` generated images as a float32 numpy array in [-1, 1], NHWC.
 
         The noise is `zoo.latent.sample_latent(n, latent_dim, seed)`, the same that
         `zoo.runtime` draws, so a seed gives the same images from Keras and from ONNX.
-        Pass `z` instead of `n` to choose the noise yourself.
+        Pass `z` instead of `n` to choose the noise yourself. `labels` are for
+        class-conditional models (`ConditionalGAN`), which override this method.
         """
+        if labels is not None:
+            raise ValueError(f"{type(self).__name__} is not class-conditional: it takes no `labels`.")
         return self.generate_from({"z": self._latent_input(n, seed, z)}, batch_size)
 
     def generate_from(self, inputs, batch_size=256):
