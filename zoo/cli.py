@@ -131,6 +131,8 @@ def run_sample(args):
     source = Path(args.source)
     if not source.exists() and args.source in MODELS:  # `sample cgan`: the model `train cgan` wrote
         source = Path("runs") / args.source / "model.keras"
+    if not source.exists() and args.source == "t2i":  # the export of scripts/eval_t2i.py, else what scripts/train_t2i.py wrote
+        source = next((p for p in (Path("exports/t2i-fashion-mnist"), Path("runs/t2i/model.keras")) if p.exists()), Path("exports/t2i-fashion-mnist"))
     started = time.perf_counter()
     if source.suffix == ".keras":
         model = load_model_file(source)
@@ -144,8 +146,6 @@ def run_sample(args):
     else:
         from zoo import runtime
 
-    if not source.exists() and args.source == "t2i":  # the export of scripts/eval_t2i.py, else what scripts/train_t2i.py wrote
-        source = next((p for p in (Path("exports/t2i-fashion-mnist"), Path("runs/t2i/model.keras")) if p.exists()), Path("exports/t2i-fashion-mnist"))
         generator = runtime.load(source)
         check_label_option(args.label, "label" in generator.inputs, source)
         if "label" in generator.inputs:
