@@ -11,6 +11,7 @@ A run folder holds everything of one training run:
 Calling `train` again on the same folder resumes from the last checkpoint.
 """
 
+import contextlib
 import json
 import os
 import platform
@@ -41,8 +42,12 @@ def train(
     verbose="auto",
     resume=True,
     command=None,
+    strategy=None,
 ):
     """Trains `family` on Fashion-MNIST into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`).
+
+    `strategy`: a `tf.distribute.Strategy` (e.g. `MirroredStrategy()` for all local GPUs) to
+    train on several devices; `batch_size` is then the global batch, split across them.
 
     Returns the trained model. Raises `zoo.callbacks.TrainingDiverged` when `d_loss` or
     `g_loss` becomes NaN or infinite; the checkpoints then hold the last good epoch.
@@ -57,8 +62,9 @@ def train(
         with_labels=model_class.conditional,
     )
     keras.utils.set_random_seed(seed)
-    model = model_class(seed=seed, **(model_kwargs or {}))
-    model.compile(loss_fn=loss, jit_compile=jit_compile)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = model_class(seed=seed, **(model_kwargs or {}))
+        model.compile(loss_fn=loss, jit_compile=jit_compile and strategy is None)
     timer = EpochTimer(batch_size)
     guard = StopOnNonFiniteLoss()
     callbacks = [

@@ -116,6 +116,7 @@ class BaseGAN(keras.Model):
         self.loss_fn = losses.get(loss_fn, **options)
         self.d_optimizer = keras.optimizers.get(d_optimizer) or default_optimizer(self.loss_fn)
         self.g_optimizer = keras.optimizers.get(g_optimizer) or default_optimizer(self.loss_fn)
+        self.build_optimizers()  # now, not inside the first step: a tf.distribute strategy needs it
         self._gan_compile_config = {
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
@@ -209,7 +210,7 @@ class BaseGAN(keras.Model):
 
     def sample_z(self, batch_size):
         """Draws a training batch of noise from N(0, 1) with the model's seed generator."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return self.replica_share(lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch_size)
 
     def update_ema(self):
         """Moves `ema_generator` towards the generator: w_ema ← d·w_ema + (1 − d)·w.
@@ -242,16 +243,33 @@ class BaseGAN(keras.Model):
     def minimize(self, compute_loss, network, optimizer):
         """Takes one optimizer step on `network`'s weights against `compute_loss()`.
 
-        `compute_loss` returns `(loss, extras)`; this returns the same pair.
+        `compute_loss` returns `(loss, extras)`; this returns the same pair. Under a
+        `tf.distribute` strategy each replica's loss is a mean over its share of the batch and
+        the optimizer sums the replicas' gradients, so the loss is divided by the number of
+        replicas: the step is then the one a single device takes on the global batch.
         """
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
             loss, extras = compute_loss()
-            scaled_loss = optimizer.scale_loss(loss)
+            scaled_loss = optimizer.scale_loss(loss / replicas_in_sync())
         gradients = tape.gradient(scaled_loss, network.trainable_weights)
         optimizer.apply(gradients, network.trainable_weights)
         return loss, extras
+
+    def replica_share(self, draw, batch_size):
+        """Returns `draw(batch_size)`, or this replica's rows of `draw(global batch)` under a strategy.
+
+        Every replica draws the same global batch from the shared seed state and keeps its own
+        slice, so noise on N devices is the noise one device would draw for the global batch.
+        """
+        replicas = replicas_in_sync()
+        if replicas == 1:
+            return draw(batch_size)
+        import tensorflow as tf
+
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return draw(batch_size * replicas)[replica * batch_size : (replica + 1) * batch_size]
 
     def gradient_penalty(self, real_images, fake_images, labels=None):
         """E[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] on x̂ = εx + (1 − ε)x̃, ε ~ U[0, 1] per image.
@@ -263,7 +281,7 @@ class BaseGAN(keras.Model):
 
         real_images = ops.cast(real_images, "float32")
         fake_images = ops.cast(fake_images, "float32")
-        epsilon = keras.random.uniform((ops.shape(real_images)[0], 1, 1, 1), seed=self.seed_generator)
+        epsilon = self.replica_share(lambda n: keras.random.uniform((n, 1, 1, 1), seed=self.seed_generator), ops.shape(real_images)[0])
         interpolated = epsilon * real_images + (1.0 - epsilon) * fake_images
         with tf.GradientTape() as tape:
             tape.watch(interpolated)
@@ -352,6 +370,30 @@ class BaseGAN(keras.Model):
             {"latent_dim": self.latent_dim, "image_shape": list(self.image_shape), "seed": self.seed, "ema_decay": self.ema_decay}
         )
         return config
+
+
+def replicas_in_sync():
+    """Replicas training in step under a `tf.distribute` strategy (1 outside of one)."""
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    return context.num_replicas_in_sync if context is not None else 1
+
+
+def batch_norm():
+    """Batch normalisation whose statistics span every replica when built under a strategy.
+
+    Local statistics would make N devices train a different model from one device on the
+    same global batch; synchronising them (TensorFlow only) keeps the two the same.
+    """
+    synchronized = False
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        synchronized = tf.distribute.has_strategy()
+    return keras.layers.BatchNormalization(synchronized=synchronized)
 
 
 def default_optimizer(loss_fn=None):

@@ -10,7 +10,7 @@ each stride-2 transposed convolution covers every output pixel evenly (no checke
 import keras
 from keras import layers
 
-from zoo.models.base import BaseGAN, check_positive_int, upsampling_plan
+from zoo.models.base import BaseGAN, batch_norm, check_positive_int, upsampling_plan
 
 KERNEL_SIZE = 4
 
@@ -26,12 +26,12 @@ def upsample_to_image(x, image_shape, filters):
     height, width, channels = image_shape
     start, steps = upsampling_plan(height)
     x = layers.Dense(start * start * filters * 2 ** (steps - 1), use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((start, start, filters * 2 ** (steps - 1)))(x)
     for step in range(steps - 1):
         x = layers.Conv2DTranspose(filters * 2 ** (steps - 2 - step), KERNEL_SIZE, 2, "same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = batch_norm()(x)
         x = layers.ReLU()(x)
     return layers.Conv2DTranspose(channels, KERNEL_SIZE, 2, "same", activation="tanh", dtype="float32")(x)
 
@@ -49,7 +49,7 @@ def downsample_to_features(x, image_shape, filters):
     for step in range(steps):
         x = layers.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0)(x)
         if step > 0:
-            x = layers.BatchNormalization()(x)
+            x = batch_norm()(x)
         x = layers.LeakyReLU(0.2)(x)
     return layers.Flatten()(x)
 
