@@ -14,3 +14,7 @@ if ! command -v apt-get >/dev/null; then
 fi
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
+# playwright-core (the web example's tests) needs Node.js 20 or newer; Debian 12's nodejs is 18.
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "warning: Node.js $(node --version) is older than 20: install Node.js 20+ (e.g. from nodejs.org) for apps/web's tests." >&2
+fi
