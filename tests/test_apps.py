@@ -99,4 +99,7 @@ def test_web_page_draws_new_samples_in_headless_chromium(artifact):
     for grid in (seen["first"], seen["second"]):
         assert grid["std"] > 2  # generated pictures, not a blank canvas (a dark garment on black is faint)
     assert seen["second"]["hash"] != seen["first"]["hash"]  # the button drew new samples
+    assert seen["labelVisible"] == ("label" in card["inputs"])
+    if "label" in card["inputs"]:
+        assert seen["third"]["std"] > 2 and seen["third"]["hash"] != seen["second"]["hash"]
     assert "16 samples" in seen["status"]

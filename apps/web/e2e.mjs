@@ -43,6 +43,12 @@ try {
   await page.click("#new-samples");
   await page.waitForSelector("body[data-draws='2']", { timeout: 60000 });
   result.second = await canvasPixels(page);
+  result.labelVisible = await page.isVisible("#label");
+  if (result.labelVisible) {  // a class-conditional model: asking for one class draws again
+    await page.selectOption("#label", "1");
+    await page.waitForSelector("body[data-draws='3']", { timeout: 60000 });
+    result.third = await canvasPixels(page);
+  }
   result.status = await page.textContent("#status");
   result.error = await page.textContent("#error");
 } catch (error) {
