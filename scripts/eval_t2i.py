@@ -14,6 +14,7 @@ the GAN's. Generated images are scored on three prompt sets:
 - held-out phrasing: seen pairs in the phrasings of `HELD_OUT_TEMPLATES` (new wording).
 
 Accuracy is the share of generated images whose predicted class (colour) is the prompt's.
+Diversity is the per-pixel spread of many samples of one caption against real garments'.
 With `--export`, the generator is exported (`zoo.export`) with these figures in card.json;
 with `--figure`, a PNG of samples for a few prompts is drawn through the exported ONNX file.
 """
@@ -112,7 +113,21 @@ def evaluate(model, classifier, seed=0):
         results[name] = accuracies(classifier, images, labels, colours)
     real = captions.colourised_fashion_mnist("test", combos="all", seed=seed + 7)
     results["real_test_images"] = accuracies(classifier, to_unit_range(real.images), real.labels, real.colours)
+    results["diversity"] = diversity(model, real, seed)
     return results
+
+
+def diversity(model, real, seed=0, per_pair=16):
+    """Mean per-pixel standard deviation over `per_pair` samples of one caption, averaged over
+    the seen pairs, beside the same over real test garments of each pair (1.0 = as varied as real)."""
+    generated, reference = [], []
+    for label, colour in captions.combinations(held_out=False):
+        text = captions.caption(label, colour, captions.TRAIN_TEMPLATES[0])
+        generated.append(model.generate(per_pair, seed=seed, prompt=text).std(axis=0).mean())
+        rows = np.flatnonzero((real.labels == label) & (real.colours == colour))[:per_pair]
+        reference.append(to_unit_range(real.images[rows]).std(axis=0).mean())
+    samples, real_std = float(np.mean(generated)), float(np.mean(reference))
+    return {"samples_pixel_std": round(samples, 4), "real_pixel_std": round(real_std, 4), "ratio": round(samples / real_std, 3)}
 
 
 def draw_figure(generator, path, per_prompt=8, seed=0, scale=3):
@@ -179,7 +194,8 @@ def export(model, directory, results, training_record):
             "held_out_combinations": [list(pair) for pair in captions.HELD_OUT_COMBINATIONS],
             "quality": {
                 "metric": "class and colour accuracy of generated images under an independent attribute classifier",
-                "value": {key: value for key, value in results.items() if key != "real_test_images"},
+                "value": {key: value for key, value in results.items() if key not in ("real_test_images", "diversity")},
+                "diversity": results["diversity"],
                 "how": (
                     "scripts/eval_t2i.py: a CNN trained on real colourised Fashion-MNIST (all class-colour pairs) "
                     "classifies samples for seen pairs, held-out pairs and held-out phrasings; "

@@ -14,6 +14,7 @@ A session serves concurrent calls from many threads.
 
 import ctypes.util
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -187,13 +188,13 @@ class Generator:
             return None
         if prompt is None:
             raise ValueError("This text-to-image generator needs a prompt, e.g. prompt='a red dress'.")
-        if isinstance(prompt, str):
-            self.tokenizer(prompt)  # a bad caption is refused before any image is made
-            return prompt
-        prompts = list(prompt)
-        if len(prompts) != n:
+        prompts = prompt if isinstance(prompt, str) else list(prompt)
+        if not isinstance(prompt, str) and len(prompts) != n:
             raise ValueError(f"Got {len(prompts)} prompts for {n} images: pass one prompt, or one per image.")
-        self.tokenizer(prompts)
+        self.tokenizer(prompts)  # a bad caption is refused before any image is made
+        unknown = sorted({word for text in ([prompts] if isinstance(prompts, str) else prompts) for word in self.tokenizer.unknown_words(text)})
+        if unknown:
+            warnings.warn(f"Words not in this generator's vocabulary, read as <unk>: {', '.join(unknown)}.", stacklevel=3)
         return prompts
 
 
