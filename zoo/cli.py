@@ -18,6 +18,7 @@ ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, s
   python -m zoo train cgan --loss hinge           # class-conditional GAN (also: gan, dcgan)
   python -m zoo sample cgan --label dress -n 16   # dresses from runs/cgan/model.keras
   python -m zoo eval exports/my-dcgan             # FID, KID, precision/recall beside the real-data floor
+  python -m zoo sample t2i --prompt "a red dress" -n 16  # text to image: exports/t2i-fashion-mnist
 """
 
 
