@@ -5,9 +5,10 @@
 
 One generator (the TF tutorial's DCGAN, `zoo.models.tutorial`, exported with
 `zoo.export.export_generator`, so the ONNX and SavedModel files are parity-checked) runs
-through four paths: Keras `predict`, a direct Keras call (`generator(z, training=False)`), the
-SavedModel's `serving_default` signature, and onnxruntime with its default session options
-(`zoo.runtime`). At batch 1 each path is called many times for p50 and p99 latency; at batch
+through these paths: Keras `predict`, a direct Keras call (`generator(z, training=False)`), the
+SavedModel's `serving_default` signature, and onnxruntime (`zoo.runtime`) with its default session
+options and with `session.intra_op.allow_spinning` off (its idle threads spin by default, which
+costs time on cores shared with other work), and with one intra-op thread. At batch 1 each path is called many times for p50 and p99 latency; at batch
 256 it reports images/s (median over calls). Paths alternate call by call, so a busy machine
 slows them alike; the first calls (tracing, session warm-up) are not timed. FLOPs per image
 come from the layer shapes, the peak from numpy's fp32 GEMM in the same run. Writes
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PATHS = ("Keras `predict`", "Keras direct call", "SavedModel", "onnxruntime (defaults)")
+PATHS = ("Keras `predict`", "Keras direct call", "SavedModel", "onnxruntime (defaults)", "onnxruntime (no spinning)", "onnxruntime (1 thread)")
 
 
 def main(argv=None):
@@ -45,9 +46,10 @@ def main(argv=None):
 
 
 def build_paths(directory):
-    """The generator and its four callables `f(z) -> numpy images`, keyed as `PATHS`."""
+    """The generator and its callables `f(z) -> numpy images`, keyed as `PATHS`."""
     import keras
     import numpy as np
+    import onnxruntime
     import tensorflow as tf
 
     from zoo import runtime
@@ -60,6 +62,12 @@ def build_paths(directory):
     generator = model.generator
     signature = tf.saved_model.load(str(Path(directory) / "saved_model")).signatures["serving_default"]
     onnx_generator = runtime.load(directory, providers=["CPUExecutionProvider"])
+    no_spinning = onnxruntime.SessionOptions()
+    no_spinning.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    quiet_generator = runtime.load(directory, providers=["CPUExecutionProvider"], session_options=no_spinning)
+    one_thread = onnxruntime.SessionOptions()
+    one_thread.intra_op_num_threads = 1
+    single_generator = runtime.load(directory, providers=["CPUExecutionProvider"], session_options=one_thread)
     paths = dict(
         zip(
             PATHS,
@@ -68,6 +76,8 @@ def build_paths(directory):
                 lambda z: np.asarray(generator(z, training=False)),
                 lambda z: signature(z=tf.constant(z))["image"].numpy(),
                 onnx_generator,
+                quiet_generator,
+                single_generator,
             ),
         )
     )

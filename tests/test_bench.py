@@ -67,7 +67,7 @@ def test_benchmarks_run_and_the_readme_is_regenerated(tmp_path):
     assert train["machine"]["cores"] >= 1 and train["peak"]["gflops"] > 0
 
     infer = json.loads((results / "bench_infer.json").read_text())
-    assert [row["path"] for row in infer["results"]] == ["Keras `predict`", "Keras direct call", "SavedModel", "onnxruntime (defaults)"]
+    assert [row["path"] for row in infer["results"]] == ["Keras `predict`", "Keras direct call", "SavedModel", "onnxruntime (defaults)", "onnxruntime (no spinning)", "onnxruntime (1 thread)"]
     for row in infer["results"]:
         assert 0 < row["batch_1"]["p50_ms"] <= row["batch_1"]["p99_ms"]
         assert row["batch_32_images_per_second"] > 0

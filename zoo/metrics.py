@@ -26,6 +26,7 @@ sample size, the best a generator can be expected to reach.
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -78,10 +79,14 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (len(mu1), len(mu1)):
         raise ValueError(f"Statistics do not match: means {mu1.shape} and {mu2.shape}, covariances {sigma1.shape} and {sigma2.shape}.")
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.all(np.isfinite(covmean)):
-        offset = np.eye(len(mu1)) * 1e-6
-        covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    with warnings.catch_warnings():
+        # Features that never fire (dead ReLUs) make Σ singular, and sqrtm warns; the result
+        # is checked below instead (finite, negligible imaginary part).
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+        if not np.all(np.isfinite(covmean)):
+            offset = np.eye(len(mu1)) * 1e-6
+            covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):
         # Round-off gives tiny imaginary parts; large ones mean the statistics are broken.
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3 * max(1.0, np.abs(covmean).max())):
@@ -390,7 +395,7 @@ COLUMNS = (
     ("name", "generator", "{}"),
     ("fid", "FID ↓", "{:.2f}"),
     ("fid_floor", "FID floor", "{:.2f}"),
-    ("kid", "KID ×1000 ↓", None),
+    ("kid", "KID ↓", None),
     ("precision", "precision ↑", "{:.3f}"),
     ("recall", "recall ↑", "{:.3f}"),
     ("class_accuracy", "class acc. ↑", "{:.3f}"),
@@ -405,7 +410,7 @@ def table_rows(results):
         row = []
         for key, _, fmt in COLUMNS:
             if key == "kid":
-                row.append(f"{1000 * result['kid']:.2f} ± {1000 * result['kid_std']:.2f}")
+                row.append(f"{result['kid']:.4g} ± {result['kid_std']:.2g} (floor {result['kid_floor']:.2g})")
             elif key not in result or result[key] is None:
                 row.append("–")
             else:
