@@ -43,9 +43,9 @@ def build_parser():
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     sample.add_argument("-o", "--output", default="samples.png", help="PNG to write (default: samples.png)")
     sample.add_argument("--scale", type=int, default=2, help="pixel scale of the PNG (default: 2)")
+    sample.add_argument("--prompt", help='text-to-image models: the caption to draw, e.g. "a red dress"')
     sample.add_argument("--label", action="append", help="class-conditional models: class to draw, by name or id; repeat or comma-separate (--label dress --label 9, --label dress,coat); default: all classes in turn")
 
-    sample.add_argument("--prompt", help='text-to-image models: the caption to draw, e.g. "a red dress"')
     demo = commands.add_parser("demo", help="train briefly, export, sample through onnxruntime", description="Train a DCGAN briefly on Fashion-MNIST, export it, and sample a grid through onnxruntime.")
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
     demo.add_argument("--epochs", type=int, default=2, help="training epochs (default: 2)")
@@ -75,6 +75,7 @@ def add_training_options(parser):
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--log-dir", help="TensorBoard log folder (losses and sample images)")
     parser.add_argument("--no-jit", action="store_true", help="do not compile the training step with XLA")
+    parser.add_argument("--mirrored", action="store_true", help="train on every local GPU with tf.distribute.MirroredStrategy (--batch-size is the global batch)")
     parser.add_argument("--loss", default="non_saturating", choices=sorted(LOSSES), help="adversarial loss (default: non_saturating)")
     parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
 
@@ -96,9 +97,18 @@ def run_train(args):
         loss=args.loss,
         jit_compile=not args.no_jit,
         log_dir=args.log_dir,
+        strategy=mirrored_strategy() if args.mirrored else None,
         command=shlex.join(["python", "-m", "zoo", *sys.argv[1:]]),
     )
     print(f"Trained model: {out}/model.keras  (samples per epoch in {out}/samples/)")
+
+
+def mirrored_strategy():
+    import tensorflow as tf
+
+    strategy = tf.distribute.MirroredStrategy()
+    print(f"Training on {strategy.num_replicas_in_sync} device(s) with MirroredStrategy.")
+    return strategy
 
 
 def run_export(args):
