@@ -1,6 +1,7 @@
 """Regenerates the README's results (between `<!-- results:start -->` and `<!-- results:end -->`).
 
     .venv/bin/python scripts/update_readme_results.py --measure   # measure everything, then rewrite (make results)
+    .venv/bin/python scripts/update_readme_results.py --measure quality   # after publishing a generator
     .venv/bin/python scripts/update_readme_results.py             # rewrite from the JSON already in docs/results/
 
 `--measure` scores every published generator (`exports/*/generator.onnx`) with `zoo.metrics`
@@ -168,17 +169,21 @@ def rewrite_readme(readme=ROOT / "README.md", results_dir=RESULTS):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--measure", action="store_true", help="measure quality and speed first (takes a while)")
+    parser.add_argument("--measure", nargs="?", const="quality,train,infer", default="", metavar="WHAT", help="measure first (takes a while): all, or a comma list of quality, train, infer (e.g. --measure quality after publishing a model)")
     parser.add_argument("--n", type=int, default=10_000, help="images per set for the quality table (default: 10000)")
     parser.add_argument("--readme", default=str(ROOT / "README.md"))
     parser.add_argument("--results", default=str(RESULTS), help="folder of the JSON results")
     args = parser.parse_args(argv)
-    if args.measure:
-        started = time.perf_counter()
+    what = set(filter(None, args.measure.replace("all", "quality,train,infer").split(",")))
+    if what - {"quality", "train", "infer"}:
+        parser.error(f"--measure takes quality, train and/or infer, got {args.measure!r}")
+    started = time.perf_counter()
+    if "quality" in what:
         measure_quality(out=Path(args.results) / "quality.json", n=args.n)
-        for script in ("bench_train.py", "bench_infer.py"):
-            out = [] if Path(args.results) == RESULTS else ["--out", str(Path(args.results) / script.replace(".py", ".json"))]
-            subprocess.run([sys.executable, str(ROOT / "scripts" / script), *out], check=True)
+    for script in (f"bench_{kind}.py" for kind in ("train", "infer") if kind in what):
+        out = [] if Path(args.results) == RESULTS else ["--out", str(Path(args.results) / script.replace(".py", ".json"))]
+        subprocess.run([sys.executable, str(ROOT / "scripts" / script), *out], check=True)
+    if what:
         print(f"Measured in {time.perf_counter() - started:.0f} s.")
     rewrite_readme(args.readme, args.results)
     print(f"Rewrote the results of {args.readme}.")
