@@ -14,6 +14,7 @@ every file. Everything is written in a staging folder and renamed into place at 
 import argparse
 import json
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -33,10 +34,7 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
     family's own evaluation, e.g. scripts/eval_t2i.py's), or None. `card`: more facts for
     card.json (classes, caption templates, ...).
     """
-    import keras
-
-    from zoo.export import _artifact_files, _move_into_place, export_generator, sha256
-    from zoo.files import atomic_write_text
+    from zoo.export import _move_into_place, export_generator
     from zoo.saving import load_model
 
     run_dir, exports_dir = Path(run_dir), Path(exports_dir)
@@ -46,13 +44,7 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
         "description": description or f"{type(model).__name__} trained on {training.get('dataset', 'Fashion-MNIST')}",
         "dataset": training.get("dataset"),
         "training": training,
-        "keras": {
-            "class": keras.saving.get_registered_name(type(model)),
-            "module": type(model).__module__,
-            "config": model.get_config(),
-            "weights": {network: f"{network}.weights.h5" for network in sampling_networks(model)},
-            "keras_version": keras.__version__,
-        },
+        "keras": keras_facts(model),
         "published_with": command,
         **(card or {}),
     }
@@ -60,13 +52,61 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
     with tempfile.TemporaryDirectory(dir=exports_dir, prefix=f".{name}.publish-") as staging:
         artifact = Path(staging) / name
         published = export_generator(model, artifact, name=name, card=facts)
-        for network_name, network in sampling_networks(model).items():
-            network.save_weights(artifact / f"{network_name}.weights.h5")
         published["quality"] = measure_quality(model) if quality is True else quality or None
-        published["files"] = {path: sha256(artifact / path) for path in _artifact_files(artifact)}
-        atomic_write_text(artifact / "card.json", json.dumps(published, indent=2) + "\n")
+        write_keras_weights(model, artifact, published)
         _move_into_place(artifact, exports_dir / name)
     return published
+
+
+def add_keras_weights(run_dir, name, exports_dir=ROOT / "exports", command=None):
+    """Adds the Keras weights of `run_dir/model.keras` to `exports_dir/name`, an artifact exported
+    without them (e.g. by a family's own evaluation script), keeping its files and card facts.
+
+    The run's model must give the artifact's images (ONNX and SavedModel within the export's
+    parity tolerance), or `zoo.export.ExportError` is raised and nothing changes.
+    """
+    import numpy as np
+
+    from zoo.export import _move_into_place, check_parity
+    from zoo.saving import load_model
+
+    folder = Path(exports_dir) / name
+    model = load_model(Path(run_dir) / "model.keras")
+    examples = model.export_example(5, seed=0)
+    check_parity(folder, examples, np.asarray(model.export_call(examples)))
+    card = json.loads((folder / "card.json").read_text())
+    card["keras"] = keras_facts(model)
+    card["keras_weights_added_with"] = command
+    with tempfile.TemporaryDirectory(dir=exports_dir, prefix=f".{name}.publish-") as staging:
+        artifact = Path(staging) / name
+        shutil.copytree(folder, artifact)
+        write_keras_weights(model, artifact, card)
+        _move_into_place(artifact, folder)
+    return card
+
+
+def keras_facts(model):
+    """The card's `keras`: how `zoo.load_generator` rebuilds the model and which weights it loads."""
+    import keras
+
+    return {
+        "class": keras.saving.get_registered_name(type(model)),
+        "module": type(model).__module__,
+        "config": model.get_config(),
+        "weights": {network: f"{network}.weights.h5" for network in sampling_networks(model)},
+        "keras_version": keras.__version__,
+    }
+
+
+def write_keras_weights(model, artifact, card):
+    """Saves the sampling networks' weights into `artifact`, then its card with every file's sha256."""
+    from zoo.export import _artifact_files, sha256
+    from zoo.files import atomic_write_text
+
+    for network_name, network in sampling_networks(model).items():
+        network.save_weights(artifact / f"{network_name}.weights.h5")
+    card["files"] = {path: sha256(artifact / path) for path in _artifact_files(artifact)}
+    atomic_write_text(artifact / "card.json", json.dumps(card, indent=2) + "\n")
 
 
 def sampling_networks(model):
@@ -112,6 +152,9 @@ def models_table(data):
         fid = f"{quality['fid']:.2f} ({quality['fid_floor']:.2f})" if "fid" in quality else "–" if quality else "not measured"
         pr = f"{quality['precision']:.3f} / {quality['recall']:.3f}" if "precision" in quality else "–"
         accuracy = f"{quality['class_accuracy']:.3f}" if "class_accuracy" in quality else "–"
+        seen = (quality.get("value") or {}).get("seen")  # scripts/eval_t2i.py's attribute accuracies
+        if seen:
+            accuracy = f"{seen['class']:.3f} class, {seen['colour']:.3f} colour (seen captions)"
         training = entry.get("training") or {}
         trained = f"{training.get('epochs')} epochs, {training.get('seconds', 0) / 60:.0f} min on {describe_machine(training.get('machine'))}"
         size = f"{entry['size_bytes'] / 2**20:.1f} MiB"
@@ -150,6 +193,7 @@ def main(argv=None):
     parser.add_argument("--registry", help="registry file to write (default: zoo/registry.json)")
     parser.add_argument("--registry-only", action="store_true", help="only rebuild the registry from the exports folder")
     parser.add_argument("--no-quality", action="store_true", help="publish without measuring quality (card.json's quality: null)")
+    parser.add_argument("--add-keras-weights", action="store_true", help="add the run's Keras weights to an existing exports/<name>/ made without them (checked for parity), keeping its card")
     parser.add_argument("--quality", help="a JSON file of quality measured by the family's own evaluation, recorded instead of zoo.metrics")
     args = parser.parse_args(argv)
     if not args.registry_only:
@@ -158,7 +202,10 @@ def main(argv=None):
         started = time.perf_counter()
         command = shlex.join(["python", "scripts/publish.py", *(argv if argv is not None else sys.argv[1:])])
         quality = json.loads(Path(args.quality).read_text()) if args.quality else not args.no_quality
-        card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=quality)
+        if args.add_keras_weights:
+            card = add_keras_weights(args.run_dir, args.name, args.exports, command)
+        else:
+            card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=quality)
         print(f"Published {card['name']} to {Path(args.exports) / card['name']} in {time.perf_counter() - started:.0f} s.")
     data = write_registry(args.exports, args.registry)
     if not args.registry:  # the project's own registry: its README table follows it
