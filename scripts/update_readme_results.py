@@ -35,7 +35,7 @@ def measure_quality(exports=ROOT / "exports", out=RESULTS / "quality.json", n=10
         try:
             rows.append(evaluator.evaluate(folder))
         except ValueError as error:  # e.g. a text-to-image generator: no class or noise-only input
-            rows.append({"name": folder.name, "skipped": str(error)})
+            rows.append({"name": folder.name, "skipped": str(error).replace(f"{ROOT}/", "")})
         print(f"{folder.name}: {rows[-1]}")
     card = getattr(evaluator.extractor, "card", None) or {}
     settings = {**evaluator.description(), "classifier_test_accuracy": card.get("test_accuracy"), "command": "python scripts/update_readme_results.py --measure"}
@@ -68,7 +68,7 @@ def quality_section(data):
         lines.append(f"No published generators in `exports/` yet. Real-data floor at n = {how['n']}: FID {data['floor']['fid']:.2f}.")
     for row in data["results"]:
         if "skipped" in row:
-            lines.append(f"\nNot scored: `{row['name']}` ({row['skipped']})")
+            lines.append(f"\nNot scored here: `{row['name']}` ({row['skipped']} Text-to-image generators are measured by `scripts/eval_t2i.py`.)")
     return lines
 
 
