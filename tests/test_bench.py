@@ -94,3 +94,18 @@ def test_readme_without_markers_is_refused(tmp_path):
     with pytest.raises(ValueError, match="must hold one <!-- results:start -->"):
         update_readme_results.rewrite_readme(readme, tmp_path)
     assert readme.read_text() == "# no markers\n"
+
+
+def test_tutorial_networks_train_through_fit_and_the_tutorial_loop(real_batches):
+    from tests.harness import check_config_round_trip, check_trains
+    from zoo.models.tutorial import TutorialDCGAN, make_tutorial_train_step
+
+    generator, discriminator = make_generator_model(), make_discriminator_model()
+    model = TutorialDCGAN(generator, discriminator, seed=0)
+    assert model.generator is generator and model.discriminator is discriminator
+    model.compile_like_tutorial(jit_compile=False)
+    check_trains(model, real_batches, steps=2)
+    check_config_round_trip(model)
+    step, _ = make_tutorial_train_step(generator, discriminator, batch_size=32)
+    gen_loss, disc_loss = step(next(iter(real_batches)))
+    assert float(gen_loss) > 0 and float(disc_loss) > 0
