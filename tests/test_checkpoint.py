@@ -16,6 +16,7 @@ def fresh_dcgan():
     return gan
 
 
+@pytest.mark.backend
 @pytest.mark.faults
 def test_stopped_after_one_epoch_resumes_at_the_second_with_the_same_result(real_batches, tmp_path):
     data = real_batches.take(3)
@@ -56,3 +57,20 @@ def test_sample_grid_writes_one_png_per_epoch(real_batches, tmp_path):
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     picture = Image.open(grid.last_path)
     assert picture.size == (3 * 28 + 4 * 2, 3 * 28 + 4 * 2) or picture.size[0] >= 3 * 28
+
+
+def test_sample_grid_and_losses_reach_tensorboard(real_batches, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    gan = fresh_dcgan()
+    callbacks = [SampleGrid(tmp_path / "samples", n=4, log_dir=tmp_path / "logs"), keras.callbacks.TensorBoard(tmp_path / "logs")]
+    gan.fit(real_batches.take(1), epochs=1, verbose=0, callbacks=callbacks)
+    tags = {}
+    for events in (tmp_path / "logs").rglob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(events), size_guidance={"tensors": 0, "images": 0})
+        accumulator.Reload()
+        for kind, names in accumulator.Tags().items():
+            if isinstance(names, list):
+                tags.setdefault(kind, set()).update(names)
+    assert "samples" in tags.get("tensors", set()) | tags.get("images", set())
+    assert {"epoch_d_loss", "epoch_g_loss"} <= tags.get("tensors", set()) | tags.get("scalars", set())
