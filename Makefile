@@ -13,8 +13,10 @@ NODE_APPS := apps/node/node_modules/.installed apps/web/node_modules/.installed
 demo: setup
 	$(PY) -m zoo sample dcgan-fashion-mnist -n 64 -o samples.png
 
+# Every test on TensorFlow, then the tests marked `backend` (needing only Keras) again on JAX.
 test: setup
 	$(PY) -m pytest -q
+	KERAS_BACKEND=jax $(PY) -m pytest -q -m backend
 
 setup: $(VENV)/.installed $(DATA) $(CHROMIUM) $(NODE_APPS)
 

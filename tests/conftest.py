@@ -36,9 +36,28 @@ RELIABILITY_KINDS = {
 }
 
 
+# Tests marked `@pytest.mark.backend` need only Keras (training, config, saving, losses,
+# checkpoints): `make test` runs them a second time under KERAS_BACKEND=jax. The others need
+# TensorFlow itself (SavedModel/ONNX export, tf.distribute, the CLI's TensorFlow paths) and are
+# skipped under any other backend.
+BACKEND_MARKER = "backend: needs only Keras, so it also runs under KERAS_BACKEND=jax (make test)"
+
+
 def pytest_configure(config):
     for kind, meaning in RELIABILITY_KINDS.items():
         config.addinivalue_line("markers", f"{kind}: reliability check: {meaning}")
+    config.addinivalue_line("markers", BACKEND_MARKER)
+
+
+def pytest_collection_modifyitems(config, items):
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        return
+    skip = pytest.mark.skip(reason=f"needs the TensorFlow backend (not marked `backend`); running on {keras.backend.backend()}")
+    for item in items:
+        if "backend" not in item.keywords:
+            item.add_marker(skip)
 
 
 def pytest_terminal_summary(terminalreporter):

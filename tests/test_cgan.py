@@ -44,12 +44,14 @@ def test_the_projection_discriminator_projects_the_label_onto_the_features():
     assert np.max(np.abs(scores[0] - scores[1])) > 0  # the score depends on the label
 
 
+@pytest.mark.backend
 def test_the_moving_average_takes_labels_like_the_generator(labelled_batches):
     cgan = small_cgan(ema_decay=0.9)
     cgan.compile()
     harness.check_ema(cgan, labelled_batches, decay=0.9)
 
 
+@pytest.mark.backend
 def test_unlabelled_batches_are_refused_with_a_hint(real_batches):
     cgan = small_cgan()
     cgan.compile()

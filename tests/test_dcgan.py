@@ -29,6 +29,7 @@ def test_config_round_trips():
     harness.check_config_round_trip(DCGAN(latent_dim=32, image_shape=(32, 32, 3), g_filters=16, d_filters=8, seed=3))
 
 
+@pytest.mark.backend
 def test_trained_model_saves_and_loads_as_keras_file(real_batches, tmp_path):
     gan = small_dcgan()
     gan.compile()

@@ -11,6 +11,7 @@ def small_gan(**kwargs):
     return GAN(latent_dim=16, g_units=(32, 64), d_units=(64, 32), seed=0, **kwargs)
 
 
+@pytest.mark.backend
 def test_a_few_real_training_steps_move_weights_with_finite_losses(real_batches):
     gan = small_gan()
     gan.compile()
@@ -18,6 +19,7 @@ def test_a_few_real_training_steps_move_weights_with_finite_losses(real_batches)
     assert set(history.history) == {"d_loss", "g_loss", "p_real", "p_fake"}
 
 
+@pytest.mark.backend
 def test_k_discriminator_steps_per_generator_step(real_batches):
     gan = small_gan(d_steps=3)
     gan.compile()
@@ -25,6 +27,7 @@ def test_k_discriminator_steps_per_generator_step(real_batches):
     assert int(gan.d_optimizer.iterations) == 6 and int(gan.g_optimizer.iterations) == 2
 
 
+@pytest.mark.backend
 def test_minimax_and_non_saturating_generator_losses_are_both_selectable(real_batches):
     logs = {}
     for loss in ("minimax", "non_saturating"):
@@ -40,6 +43,7 @@ def test_training_with_xla(real_batches):
     harness.check_trains(gan, real_batches, steps=2)
 
 
+@pytest.mark.backend
 def test_config_round_trips():
     clone = harness.check_config_round_trip(
         GAN(latent_dim=8, image_shape=(8, 8, 3), g_units=(16,), d_units=(16, 8), dropout=0.5, d_steps=2, ema_decay=0.99, seed=1)
@@ -47,6 +51,7 @@ def test_config_round_trips():
     assert clone.d_steps == 2 and clone.ema_decay == 0.99 and clone.generate(2, seed=0).shape == (2, 8, 8, 3)
 
 
+@pytest.mark.backend
 @pytest.mark.parametrize("decay", [0.1, 0.5])  # below and above the first step's warm-up bound 2/11
 def test_moving_average_of_the_generator_is_used_and_saved(real_batches, tmp_path, decay):
     gan = small_gan(ema_decay=decay)

@@ -117,6 +117,8 @@ class BaseGAN(keras.Model):
         self.d_optimizer = keras.optimizers.get(d_optimizer) or default_optimizer(self.loss_fn)
         self.g_optimizer = keras.optimizers.get(g_optimizer) or default_optimizer(self.loss_fn)
         self.build_optimizers()  # now, not inside the first step: a tf.distribute strategy needs it
+        if keras.backend.backend() == "jax":
+            self.optimizer = OptimizerPair(self.d_optimizer, self.g_optimizer)
         self._gan_compile_config = {
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
@@ -149,7 +151,7 @@ class BaseGAN(keras.Model):
         """Discriminator steps per generator step: the loss's `n_critic` if it has one, else `d_steps`."""
         return self.loss_fn.n_critic or self.d_steps
 
-    def train_step(self, data):
+    def train_step(self, *args):
         """One generator step of Goodfellow et al. 2014, Algorithm 1, with the loss of `compile`.
 
         Algorithm 1 alternates k steps of the discriminator, ascending
@@ -159,7 +161,13 @@ class BaseGAN(keras.Model):
         WGAN-GP gradient penalty when the loss asks for it. A conditional model feeds the
         batch's labels to both networks, for real and generated images alike (Mirza &
         Osindero 2014, equation 2).
+
+        TensorFlow calls `train_step(data)`; JAX calls `train_step(state, data)` and wants the
+        new state back: `run_stateless` runs this same step on the state's values.
         """
+        if len(args) == 2:
+            return run_stateless(self, self.train_step, *args)
+        (data,) = args
         real_images, labels = self.unpack_batch(data)
         batch_size = ops.shape(real_images)[0]
 
@@ -238,7 +246,7 @@ class BaseGAN(keras.Model):
         self.p_fake_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(fake_logits, "float32"))))
         return {metric.name: metric.result() for metric in self.metrics}
 
-    # ----- backend plumbing: the only TensorFlow-specific code of the models ----------
+    # ----- backend plumbing: the only backend-specific code of the models -------------
 
     def minimize(self, compute_loss, network, optimizer):
         """Takes one optimizer step on `network`'s weights against `compute_loss()`.
@@ -247,7 +255,11 @@ class BaseGAN(keras.Model):
         `tf.distribute` strategy each replica's loss is a mean over its share of the batch and
         the optimizer sums the replicas' gradients, so the loss is divided by the number of
         replicas: the step is then the one a single device takes on the global batch.
+        On JAX the gradient is `jax.value_and_grad` of the loss as a function of the weights'
+        values (see `run_stateless`).
         """
+        if keras.backend.backend() == "jax":
+            return jax_minimize(self, compute_loss, network, optimizer)
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
@@ -275,18 +287,22 @@ class BaseGAN(keras.Model):
         """E[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] on x̂ = εx + (1 − ε)x̃, ε ~ U[0, 1] per image.
 
         Gulrajani et al. 2017, equation 3 and Algorithm 1 (lines 6–7). Called inside
-        `minimize`'s tape, so the penalty's own gradient reaches the discriminator's weights.
+        `minimize`'s tape (JAX: inside the function it differentiates), so the penalty's own
+        gradient reaches the discriminator's weights.
         """
-        import tensorflow as tf
-
         real_images = ops.cast(real_images, "float32")
         fake_images = ops.cast(fake_images, "float32")
         epsilon = self.replica_share(lambda n: keras.random.uniform((n, 1, 1, 1), seed=self.seed_generator), ops.shape(real_images)[0])
         interpolated = epsilon * real_images + (1.0 - epsilon) * fake_images
-        with tf.GradientTape() as tape:
-            tape.watch(interpolated)
-            scores = self.discriminator(self.conditioned(interpolated, labels), training=True)
-        gradients = tape.gradient(scores, interpolated)
+        if keras.backend.backend() == "jax":
+            gradients = jax_input_gradient(self, lambda x: self.discriminator(self.conditioned(x, labels), training=True), interpolated)
+        else:
+            import tensorflow as tf
+
+            with tf.GradientTape() as tape:
+                tape.watch(interpolated)
+                scores = self.discriminator(self.conditioned(interpolated, labels), training=True)
+            gradients = tape.gradient(scores, interpolated)
         norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
         return ops.mean(ops.square(norms - 1.0))
 
@@ -380,6 +396,89 @@ def replicas_in_sync():
 
     context = tf.distribute.get_replica_context()
     return context.num_replicas_in_sync if context is not None else 1
+
+
+# JAX: `fit` calls the stateless `train_step(state, data)` with the values of every variable
+# (trainable, non-trainable, `model.optimizer.variables`, metrics) and wants them back updated.
+# `run_stateless` runs the same stateful step inside a `keras.StatelessScope` holding those
+# values, so every `assign` (optimizer steps, batch-norm statistics, the seed generator, the
+# moving average, the trackers) lands in the scope, and reads the new values out of it.
+
+
+class OptimizerPair:
+    """Stands in `model.optimizer` on JAX so that `fit` carries both optimizers' variables in its state."""
+
+    built = True
+
+    def __init__(self, d_optimizer, g_optimizer):
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    @property
+    def variables(self):
+        return self.d_optimizer.variables + self.g_optimizer.variables
+
+
+def state_variables(model):
+    """The variables of the JAX trainer's state, in its order."""
+    optimizer = getattr(model, "optimizer", None)  # an OptimizerPair once compiled
+    return (model.trainable_variables, model.non_trainable_variables, optimizer.variables if optimizer else [], model.metrics_variables)
+
+
+def run_stateless(model, step, state, data):
+    """Runs the stateful `step(data)` on `state`'s values; returns `(logs, new state)`."""
+    groups = state_variables(model)
+    mapping = [(variable, value) for variables, values in zip(groups, state) for variable, value in zip(variables, values)]
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        logs = step(data)
+    return logs, tuple([scope.get_current_value(variable) for variable in variables] for variables in groups)
+
+
+def with_values(model, compute, values):
+    """Runs `compute()` in a scope where `values` ((variable, value) pairs) replace current values.
+
+    Returns `compute()`'s result and the new values of the model's non-trainable variables
+    (batch-norm statistics, seed generators), for the caller to assign outside the function
+    that JAX differentiates: values made inside it may not leave it otherwise.
+    """
+    replaced = {id(variable): value for variable, value in values}
+    mapping = [(v, replaced.get(id(v), v.value)) for variables in state_variables(model) for v in variables]
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        result = compute()
+    return result, [scope.get_current_value(variable) for variable in model.non_trainable_variables]
+
+
+def assign_all(variables, values):
+    for variable, value in zip(variables, values):
+        variable.assign(value)
+
+
+def jax_minimize(model, compute_loss, network, optimizer):
+    """`BaseGAN.minimize` on JAX: `jax.value_and_grad` over `network`'s trainable values."""
+    import jax
+
+    weights = network.trainable_variables
+
+    def scaled_loss(values):
+        (loss, extras), updates = with_values(model, compute_loss, zip(weights, values))
+        return optimizer.scale_loss(loss), (loss, extras, updates)
+
+    (_, (loss, extras, updates)), gradients = jax.value_and_grad(scaled_loss, has_aux=True)([w.value for w in weights])
+    assign_all(model.non_trainable_variables, updates)
+    optimizer.apply(gradients, weights)
+    return loss, extras
+
+
+def jax_input_gradient(model, score, x):
+    """∇ₓ Σ score(x) on JAX (the gradient penalty's), keeping `score`'s variable updates."""
+    import jax
+
+    def total(x):
+        scores, updates = with_values(model, lambda: score(x), ())
+        return ops.sum(scores), updates
+
+    gradient, updates = jax.grad(total, has_aux=True)(x)
+    assign_all(model.non_trainable_variables, updates)
+    return gradient
 
 
 def batch_norm():

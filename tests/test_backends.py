@@ -1,0 +1,81 @@
+"""The same model code on Keras's JAX and TensorFlow backends.
+
+The backend is fixed when Keras is imported, so the JAX side runs in a process of its own. From
+the same starting weights and the same noise, one `fit` step on JAX gives the weights, batch-norm
+statistics and losses that it gives on TensorFlow, and the JAX-trained model, saved as `.keras`,
+loads on TensorFlow and exports. `make test` also runs every test marked `backend` under JAX.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from tests import harness
+from zoo.models import DCGAN, GAN
+
+# Loads a model, trains it one step on the first 32 images with the noise given, saves it.
+ONE_STEP = textwrap.dedent("""
+    import json, sys
+    import keras, numpy as np
+    from zoo import data, models  # models: registers the classes the file names
+    gan = keras.models.load_model(sys.argv[1], safe_mode=True)
+    z = np.load(sys.argv[2])
+    gan.sample_z = lambda n: z[:n]
+    history = gan.fit(data.load_fashion_mnist(batch_size=32, limit=32, shuffle=False), epochs=1, verbose=0)
+    gan.save(sys.argv[3])
+    print(json.dumps({"backend": keras.backend.backend(), **{k: v[-1] for k, v in history.history.items()}}))
+""")
+
+
+def one_step_on(backend, start, z, end):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", ONE_STEP, str(start), str(z), str(end)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="compares a JAX process with this TensorFlow one")
+def test_one_jax_step_is_the_tensorflow_step_and_the_jax_model_exports_from_tensorflow(real_batches, tmp_path):
+    pytest.importorskip("jax")
+    gan = DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
+    # Plain SGD keeps the comparison sharp: Adam's first step is lr·sign(g), which magnifies
+    # the rounding of gradients near zero.
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+    gan.save(tmp_path / "start.keras")
+    z = np.random.default_rng(0).standard_normal((32, 16)).astype(np.float32)
+    np.save(tmp_path / "z.npy", z)
+
+    on_jax = one_step_on("jax", tmp_path / "start.keras", tmp_path / "z.npy", tmp_path / "jax.keras")
+    assert on_jax["backend"] == "jax"
+    gan.sample_z = lambda n: z[:n]
+    history = gan.fit(real_batches.take(1), epochs=1, verbose=0)
+
+    from_jax = keras.models.load_model(tmp_path / "jax.keras", safe_mode=True)
+    for key in ("d_loss", "g_loss", "p_real", "p_fake"):
+        assert on_jax[key] == pytest.approx(history.history[key][-1], rel=1e-4, abs=1e-6), key
+    for network in ("generator", "discriminator"):
+        mine, theirs = getattr(gan, network).weights, getattr(from_jax, network).weights
+        assert len(mine) == len(theirs)
+        for a, b in zip(mine, theirs):  # trainable weights and batch-norm statistics alike
+            np.testing.assert_allclose(np.array(b), np.array(a), atol=1e-5, err_msg=f"{network} {a.path}")
+    assert int(from_jax.d_optimizer.iterations) == int(from_jax.g_optimizer.iterations) == 1
+    harness.check_export(from_jax, tmp_path / "artifact", batch_sizes=(1, 5))  # SavedModel + ONNX from TensorFlow
+
+
+@pytest.mark.backend
+def test_fit_carries_both_optimizers_state_on_every_backend(real_batches):
+    """JAX's `fit` passes `model.optimizer.variables` through its state: there, both optimizers'."""
+    gan = GAN(latent_dim=8, g_units=(16,), d_units=(16,), d_steps=2, seed=0)
+    gan.compile()
+    gan.fit(real_batches.take(1), epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations) == 2 and int(gan.g_optimizer.iterations) == 1
+    if keras.backend.backend() == "jax":
+        assert gan.optimizer.variables == gan.d_optimizer.variables + gan.g_optimizer.variables
