@@ -13,10 +13,13 @@ NODE_APPS := apps/node/node_modules/.installed apps/web/node_modules/.installed
 demo: setup
 	$(PY) -m zoo sample dcgan-fashion-mnist -n 64 -o samples.png
 
-# Every test on TensorFlow, then the tests marked `backend` (needing only Keras) again on JAX.
+# Every test on TensorFlow, then the tests marked `backend` (needing only Keras) again on JAX,
+# and on PyTorch where torch is installed (it is not in requirements.txt: a ~190 MB wheel).
 test: setup
 	$(PY) -m pytest -q
 	KERAS_BACKEND=jax $(PY) -m pytest -q -m backend
+	@if $(PY) -c "import torch" 2>/dev/null; then KERAS_BACKEND=torch $(PY) -m pytest -q -m backend; \
+	else echo "torch is not installed: the PyTorch backend session is skipped"; fi
 
 setup: $(VENV)/.installed $(DATA) $(CHROMIUM) $(NODE_APPS)
 

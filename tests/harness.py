@@ -44,7 +44,7 @@ def check_save_load(model, path):
     loaded = keras.models.load_model(path, safe_mode=True)
     assert type(loaded) is type(model)
     inputs = model.export_example(4, seed=1)
-    np.testing.assert_allclose(np.asarray(loaded.export_call(inputs)), np.asarray(model.export_call(inputs)), atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded.export_call(inputs)), keras.ops.convert_to_numpy(model.export_call(inputs)), atol=1e-6)
     for name in ("d_optimizer", "g_optimizer"):
         assert int(getattr(loaded, name).iterations) == int(getattr(model, name).iterations)
     return loaded
@@ -68,7 +68,7 @@ def check_export(model, directory, batch_sizes=(1, 7, 300)):
         inputs = model.export_example(batch_size, seed=batch_size)
         image = session.run(["image"], inputs)[0]
         assert image.shape == (batch_size, *model.image_shape)
-        np.testing.assert_allclose(image, np.asarray(model.export_call(inputs)), atol=1e-4)
+        np.testing.assert_allclose(image, keras.ops.convert_to_numpy(model.export_call(inputs)), atol=1e-4)
     assert image.min() >= -1.0 and image.max() <= 1.0
     return card
 
@@ -90,6 +90,6 @@ def check_ema(model, dataset, decay):
         np.testing.assert_allclose(np.array(averaged), expected, rtol=1e-5, atol=1e-6)
     inputs = model.export_example(3, seed=0)
     network_inputs = model.conditioned(inputs["z"], inputs.get("label"))
-    by_model = np.asarray(model.export_call(inputs))
-    np.testing.assert_allclose(by_model, np.asarray(model.ema_generator(network_inputs, training=False)), atol=1e-6)
-    assert np.max(np.abs(by_model - np.asarray(model.generator(network_inputs, training=False)))) > 1e-6, "sampling ignores the moving average"
+    by_model = keras.ops.convert_to_numpy(model.export_call(inputs))
+    np.testing.assert_allclose(by_model, keras.ops.convert_to_numpy(model.ema_generator(network_inputs, training=False)), atol=1e-6)
+    assert np.max(np.abs(by_model - keras.ops.convert_to_numpy(model.generator(network_inputs, training=False)))) > 1e-6, "sampling ignores the moving average"

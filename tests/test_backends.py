@@ -1,9 +1,10 @@
 """The same model code on Keras's JAX and TensorFlow backends.
 
-The backend is fixed when Keras is imported, so the JAX side runs in a process of its own. From
-the same starting weights and the same noise, one `fit` step on JAX gives the weights, batch-norm
-statistics and losses that it gives on TensorFlow, and the JAX-trained model, saved as `.keras`,
-loads on TensorFlow and exports. `make test` also runs every test marked `backend` under JAX.
+The backend is fixed when Keras is imported, so the other backend runs in a process of its own.
+From the same starting weights and the same noise, one `fit` step on JAX (and on PyTorch, when
+it is installed) gives the weights, batch-norm statistics and losses that it gives on
+TensorFlow, and the model it trained, saved as `.keras`, loads on TensorFlow and exports.
+`make test` also runs every test marked `backend` under JAX.
 """
 
 import json
@@ -42,9 +43,10 @@ def one_step_on(backend, start, z, end):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="compares a JAX process with this TensorFlow one")
-def test_one_jax_step_is_the_tensorflow_step_and_the_jax_model_exports_from_tensorflow(real_batches, tmp_path):
-    pytest.importorskip("jax")
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="compares another backend's process with this TensorFlow one")
+@pytest.mark.parametrize("backend", ["jax", "torch"])  # torch: when installed (not in requirements.txt)
+def test_one_step_on_another_backend_is_the_tensorflow_step_and_its_model_exports_from_tensorflow(backend, real_batches, tmp_path):
+    pytest.importorskip(backend)
     gan = DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
     # Plain SGD keeps the comparison sharp: Adam's first step is lr·sign(g), which magnifies
     # the rounding of gradients near zero.
@@ -53,21 +55,21 @@ def test_one_jax_step_is_the_tensorflow_step_and_the_jax_model_exports_from_tens
     z = np.random.default_rng(0).standard_normal((32, 16)).astype(np.float32)
     np.save(tmp_path / "z.npy", z)
 
-    on_jax = one_step_on("jax", tmp_path / "start.keras", tmp_path / "z.npy", tmp_path / "jax.keras")
-    assert on_jax["backend"] == "jax"
+    on_other = one_step_on(backend, tmp_path / "start.keras", tmp_path / "z.npy", tmp_path / "other.keras")
+    assert on_other["backend"] == backend
     gan.sample_z = lambda n: z[:n]
     history = gan.fit(real_batches.take(1), epochs=1, verbose=0)
 
-    from_jax = keras.models.load_model(tmp_path / "jax.keras", safe_mode=True)
+    from_other = keras.models.load_model(tmp_path / "other.keras", safe_mode=True)
     for key in ("d_loss", "g_loss", "p_real", "p_fake"):
-        assert on_jax[key] == pytest.approx(history.history[key][-1], rel=1e-4, abs=1e-6), key
+        assert on_other[key] == pytest.approx(history.history[key][-1], rel=1e-4, abs=1e-6), key
     for network in ("generator", "discriminator"):
-        mine, theirs = getattr(gan, network).weights, getattr(from_jax, network).weights
+        mine, theirs = getattr(gan, network).weights, getattr(from_other, network).weights
         assert len(mine) == len(theirs)
         for a, b in zip(mine, theirs):  # trainable weights and batch-norm statistics alike
             np.testing.assert_allclose(np.array(b), np.array(a), atol=1e-5, err_msg=f"{network} {a.path}")
-    assert int(from_jax.d_optimizer.iterations) == int(from_jax.g_optimizer.iterations) == 1
-    harness.check_export(from_jax, tmp_path / "artifact", batch_sizes=(1, 5))  # SavedModel + ONNX from TensorFlow
+    assert int(from_other.d_optimizer.iterations) == int(from_other.g_optimizer.iterations) == 1
+    harness.check_export(from_other, tmp_path / "artifact", batch_sizes=(1, 5))  # SavedModel + ONNX from TensorFlow
 
 
 @pytest.mark.backend

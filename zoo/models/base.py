@@ -260,6 +260,8 @@ class BaseGAN(keras.Model):
         """
         if keras.backend.backend() == "jax":
             return jax_minimize(self, compute_loss, network, optimizer)
+        if keras.backend.backend() == "torch":
+            return torch_minimize(compute_loss, network, optimizer)
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
@@ -296,6 +298,8 @@ class BaseGAN(keras.Model):
         interpolated = epsilon * real_images + (1.0 - epsilon) * fake_images
         if keras.backend.backend() == "jax":
             gradients = jax_input_gradient(self, lambda x: self.discriminator(self.conditioned(x, labels), training=True), interpolated)
+        elif keras.backend.backend() == "torch":
+            gradients = torch_input_gradient(lambda x: self.discriminator(self.conditioned(x, labels), training=True), interpolated)
         else:
             import tensorflow as tf
 
@@ -478,6 +482,31 @@ def jax_input_gradient(model, score, x):
 
     gradient, updates = jax.grad(total, has_aux=True)(x)
     assign_all(model.non_trainable_variables, updates)
+    return gradient
+
+
+# PyTorch: `fit` calls `train_step(data)` statefully, as TensorFlow does; gradients come from
+# `torch.autograd.grad` on the loss built in `compute_loss`.
+
+
+def torch_minimize(compute_loss, network, optimizer):
+    """`BaseGAN.minimize` on PyTorch."""
+    import torch
+
+    weights = network.trainable_variables
+    loss, extras = compute_loss()
+    gradients = torch.autograd.grad(optimizer.scale_loss(loss), [w.value for w in weights])
+    with torch.no_grad():
+        optimizer.apply(list(gradients), weights)
+    return loss, extras
+
+
+def torch_input_gradient(score, x):
+    """∇ₓ Σ score(x) on PyTorch, kept differentiable (create_graph) for the penalty's own gradient."""
+    import torch
+
+    x = x.detach().requires_grad_(True)  # the critic's weights are all that the penalty trains
+    (gradient,) = torch.autograd.grad(ops.sum(score(x)), x, create_graph=True)
     return gradient
 
 
