@@ -51,6 +51,7 @@ def test_the_moving_average_takes_labels_like_the_generator(labelled_batches):
     harness.check_ema(cgan, labelled_batches, decay=0.9)
 
 
+@pytest.mark.inputs
 @pytest.mark.backend
 def test_unlabelled_batches_are_refused_with_a_hint(real_batches):
     cgan = small_cgan()
@@ -81,6 +82,7 @@ def test_without_labels_the_classes_come_in_turn(trained_cgan):
     np.testing.assert_array_equal(trained_cgan.generate(z=z), trained_cgan.generate(z=z, labels=list(range(10)) + [0, 1]))
 
 
+@pytest.mark.inputs
 @pytest.mark.parametrize(
     "labels, message",
     [
@@ -126,6 +128,7 @@ def test_config_round_trips_with_custom_classes():
     assert numbered.class_names == ("0", "1", "2") and numbered.generate(labels="2", seed=0).shape == (1, 28, 28, 1)
 
 
+@pytest.mark.inputs
 @pytest.mark.parametrize(
     "kwargs, message",
     [

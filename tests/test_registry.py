@@ -112,6 +112,7 @@ def test_registry_is_the_data_of_the_published_cards():
         assert "quality" in entry
 
 
+@pytest.mark.faults
 def test_first_download_then_cached_use_with_the_server_stopped(server, name, tmp_path, monkeypatch):
     folder = registry.fetch(name)
     assert folder == tmp_path / "cache" / name
@@ -138,6 +139,7 @@ def test_cache_folder_follows_xdg(monkeypatch, tmp_path):
     assert registry.cache_dir() == tmp_path / "home" / ".cache" / "ganzoo"
 
 
+@pytest.mark.files
 def test_tampered_file_is_refused_and_not_cached(server, name, tmp_path):
     onnx_path = server.folder / name / "generator.onnx"
     data = bytearray(onnx_path.read_bytes())
@@ -150,6 +152,7 @@ def test_tampered_file_is_refused_and_not_cached(server, name, tmp_path):
     assert set(cache_listing(cache)) < set(registry.entry(name)["files"])  # no temporary files left either
 
 
+@pytest.mark.faults
 def test_truncated_transfer_is_refused_and_leaves_the_cache_as_it_was(server, name, tmp_path):
     server.faults[f"/{name}/generator.onnx"] = "truncate"
     with pytest.raises(registry.DownloadError, match="generator.onnx: .*Connection broken"):
@@ -166,6 +169,7 @@ def test_truncated_transfer_is_refused_and_leaves_the_cache_as_it_was(server, na
     assert cache_listing(cache) == before
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("fault, message", [(404, "404"), (500, "500"), ("drop", "Could not download")])
 def test_http_errors_and_dropped_connections_give_clear_errors(server, name, tmp_path, fault, message):
     server.faults[f"/{name}/card.json"] = fault
@@ -175,6 +179,7 @@ def test_http_errors_and_dropped_connections_give_clear_errors(server, name, tmp
     assert "card.json" not in cache_listing(tmp_path / "cache" / name)
 
 
+@pytest.mark.inputs
 def test_unknown_name_lists_the_known_ones(server, name):
     with pytest.raises(ValueError, match=f"No published generator named 'dcgan-fashon-mnist'. Known names: .*{name}"):
         registry.fetch("dcgan-fashon-mnist")

@@ -32,6 +32,7 @@ def with_a_nan_pixel_in_batch(batches, index):
     return poisoned
 
 
+@pytest.mark.faults
 def test_a_nan_loss_stops_training_at_its_step_and_keeps_the_last_good_checkpoint(four_batches, tmp_path, capsys):
     tiny_gan().fit(batches_of(four_batches), epochs=1, verbose=0, callbacks=[StopOnNonFiniteLoss(), GANCheckpoint(tmp_path)])
     good = (tmp_path / "epoch_0001.weights.h5").read_bytes()
@@ -67,6 +68,7 @@ class ExplodingGeneratorLoss(losses.NonSaturatingLoss):
         return super().generator_loss(fake_logits) * np.float32(np.inf)
 
 
+@pytest.mark.faults
 def test_train_raises_naming_g_loss_and_writes_no_model(fashion_dir, tmp_path):
     with pytest.raises(TrainingDiverged, match=r"g_loss is inf at epoch 1, step 1 of the epoch") as raised:
         train(
