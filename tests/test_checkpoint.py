@@ -74,3 +74,12 @@ def test_sample_grid_and_losses_reach_tensorboard(real_batches, tmp_path):
                 tags.setdefault(kind, set()).update(names)
     assert "samples" in tags.get("tensors", set()) | tags.get("images", set())
     assert {"epoch_d_loss", "epoch_g_loss"} <= tags.get("tensors", set()) | tags.get("scalars", set())
+
+
+@pytest.mark.files
+def test_a_corrupt_checkpoint_gives_an_error_naming_it(real_batches, tmp_path):
+    fresh_dcgan().fit(real_batches.take(1), epochs=1, verbose=0, callbacks=[GANCheckpoint(tmp_path)])
+    checkpoint = tmp_path / "epoch_0001.weights.h5"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:2000])
+    with pytest.raises(ValueError, match="Cannot resume from checkpoint .*epoch_0001.weights.h5"):
+        fresh_dcgan().fit(real_batches.take(1), epochs=2, verbose=0, callbacks=[GANCheckpoint(tmp_path)])

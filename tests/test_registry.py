@@ -231,3 +231,37 @@ def test_load_generator_gives_the_keras_model_of_the_onnx_artifact(server, name)
         np.testing.assert_allclose(model.generate(8, seed=0), generator.generate(8, seed=0), atol=1e-4)
     inputs = model.export_example(8, seed=1)
     np.testing.assert_allclose(np.asarray(model.export_call(inputs)), generator(**inputs), atol=1e-4)
+
+
+FETCH = "import sys; from zoo import registry; print(registry.fetch(sys.argv[1]))"
+
+
+@pytest.mark.faults
+def test_two_processes_fetching_the_same_model_at_once_both_get_a_valid_cache(server, name, tmp_path):
+    processes = [subprocess.Popen([sys.executable, "-c", FETCH, name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0], [err[-1500:] for _, err in outputs]
+    folder = tmp_path / "cache" / name
+    assert {out.strip() for out, _ in outputs} == {str(folder)}
+    for relative, digest in registry.entry(name, registry.load_registry())["files"].items():
+        assert sha256(folder / relative) == digest
+
+
+@pytest.mark.faults
+def test_a_partial_file_left_by_a_killed_process_is_replaced_by_a_whole_one(server, name, tmp_path):
+    folder = registry.fetch(name)
+    whole = (folder / "generator.onnx").read_bytes()
+    (folder / "generator.onnx").write_bytes(whole[: len(whole) // 2])  # as a non-atomic writer killed mid-file leaves it
+    (folder / "tmpabc123").write_bytes(whole[:1000])  # and a temporary file nobody renamed
+    assert registry.fetch(name) == folder
+    assert (folder / "generator.onnx").read_bytes() == whole
+    np.testing.assert_array_equal(runtime.load(folder).generate(2, seed=0).shape, (2, *runtime.load(folder).image_shape))
+
+
+@pytest.mark.faults
+def test_offline_without_a_cached_copy_gives_a_clear_error(server, name, tmp_path):
+    server.stop()
+    with pytest.raises(registry.DownloadError, match="Could not download"):
+        registry.fetch(name)
+    assert not any(p.is_file() and not p.name.startswith("tmp") for p in (tmp_path / "cache").rglob("*"))
