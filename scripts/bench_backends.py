@@ -4,8 +4,10 @@
 
 Keras fixes its backend at import, so each backend trains in a subprocess of its own, one after
 the other: the same model (DCGAN, default sizes, seed 0), the same real Fashion-MNIST batches
-of 128, an XLA-compiled step on both (`jit_compile=True`). The first epoch (tracing and
-compiling) is timed apart; images/s is over the epochs after it. Prints a table and writes
+of 128, an XLA-compiled step on TensorFlow and JAX (`jit_compile=True`); PyTorch, when asked for
+with `--backends tensorflow,jax,torch` (torch is not in requirements.txt), runs eagerly, Keras's
+default there. The first epoch (tracing and compiling) is timed apart; images/s is over the
+epochs after it. Prints a table and writes
 `docs/results/backends.json`. Other work on the machine slows a run: the load average before
 each run is recorded beside it.
 """
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def measure(epochs, steps, batch_size):
@@ -33,13 +35,14 @@ def measure(epochs, steps, batch_size):
     load_before = os.getloadavg()[0]
     dataset = data.load_fashion_mnist(batch_size=batch_size, seed=0).repeat()
     gan = DCGAN(seed=0)
-    gan.compile(jit_compile=True)
+    gan.compile(jit_compile=keras.backend.backend() != "torch")
     timer = EpochTimer(batch_size)
     history = gan.fit(dataset, epochs=epochs + 1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
     first_seconds, _ = timer.epochs[0]
     return {
         "backend": keras.backend.backend(),
-        "version": keras.backend.backend() == "jax" and __import__("jax").__version__ or __import__("tensorflow").__version__,
+        "version": __import__(keras.backend.backend()).__version__.split("+")[0],
+        "jit_compile": bool(gan.jit_compile),
         "keras": keras.__version__,
         "batch_size": batch_size,
         "images_per_second": round(timer.images_per_second(), 1),
@@ -57,6 +60,7 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="steps per epoch")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "backends.json")
+    parser.add_argument("--backends", default="tensorflow,jax", help="comma-separated, run in this order")
     parser.add_argument("--child", choices=BACKENDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -64,8 +68,8 @@ def main():
         return
 
     rows = []
-    for backend in BACKENDS:
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    for backend in args.backends.split(","):
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         command = [sys.executable, __file__, "--child", backend, "--epochs", str(args.epochs), "--steps", str(args.steps), "--batch-size", str(args.batch_size)]
         started = time.perf_counter()
         result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -75,14 +79,14 @@ def main():
         row["process_seconds"] = round(time.perf_counter() - started, 1)
         rows.append(row)
 
-    print(f"{'backend':<11} {'version':<8} {'images/s':>9} {'first epoch s':>14} {'load before':>12}")
+    print(f"{'backend':<11} {'version':<8} {'jit':<5} {'images/s':>9} {'first epoch s':>14} {'load before':>12}")
     for row in rows:
-        print(f"{row['backend']:<11} {row['version']:<8} {row['images_per_second']:>9} {row['first_epoch_seconds']:>14} {row['load_average_before']:>12}")
+        print(f"{row['backend']:<11} {row['version']:<8} {str(row['jit_compile']):<5} {row['images_per_second']:>9} {row['first_epoch_seconds']:>14} {row['load_average_before']:>12}")
     from zoo.training import machine_description
 
     report = {
-        "what": "DCGAN (default sizes) training images/s through fit, XLA-compiled step, real Fashion-MNIST, CPU",
-        "command": " ".join(["python", "scripts/bench_backends.py", "--epochs", str(args.epochs), "--steps", str(args.steps), "--batch-size", str(args.batch_size)]),
+        "what": "DCGAN (default sizes) training images/s through fit, real Fashion-MNIST, CPU",
+        "command": " ".join(["python", "scripts/bench_backends.py", "--epochs", str(args.epochs), "--steps", str(args.steps), "--batch-size", str(args.batch_size), "--backends", args.backends]),
         "machine": machine_description(),
         "note": "Backends run one after the other on a shared machine; compare rows of one run only.",
         "rows": rows,
