@@ -129,7 +129,20 @@ def fetch(name, registry=None):
             ) from error
         if sha256(target) != digest:  # our own check of what is on disk, whatever pooch did
             raise DownloadError(f"{target} does not match its published sha256; delete it and fetch again.")
+    check_onnx_files(folder, files)
     return folder
+
+
+def check_onnx_files(folder, files):
+    """Runs onnx.checker (full check) on every downloaded ONNX file; raises DownloadError if one fails."""
+    import onnx
+
+    for relative in files:
+        if relative.endswith(".onnx"):
+            try:
+                onnx.checker.check_model(onnx.load(str(folder / relative)), full_check=True)
+            except Exception as error:  # onnx raises several types for a malformed model
+                raise DownloadError(f"{folder / relative} matches its sha256 but is not a valid ONNX model: {error}") from error
 
 
 def _check_relative(name, relative):
