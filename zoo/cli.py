@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from zoo.saving import load_model
+
 DESCRIPTION = """\
 ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, sample them.
 
@@ -120,18 +122,12 @@ def export_model_file(model_file, directory, name=None):
     """Loads a trained `.keras` file (safe mode) and exports its generator; returns the card."""
     from zoo.export import export_generator
 
-    model = load_model_file(model_file)
+    model = load_model(model_file)
     training_record = Path(model_file).with_name("training.json")
     card = {"training": json.loads(training_record.read_text())} if training_record.is_file() else {}
     if "training" in card:
         card["dataset"] = card["training"].get("dataset")
     return export_generator(model, directory, name=name, card=card)
-
-
-def load_model_file(path):
-    from zoo.saving import load_model
-
-    return load_model(path)
 
 
 def run_sample(args):
@@ -146,7 +142,7 @@ def run_sample(args):
         source = next((p for p in (Path("exports/t2i-fashion-mnist"), Path("runs/t2i/model.keras")) if p.exists()), Path("exports/t2i-fashion-mnist"))
     started = time.perf_counter()
     if source.suffix == ".keras":
-        model = load_model_file(source)
+        model = load_model(source)
         check_label_option(args.label, model.conditional, source)
         labels = {"labels": args.label} if model.conditional else {}
         if args.prompt is not None and not hasattr(model, "tokenizer"):

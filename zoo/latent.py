@@ -14,6 +14,21 @@ def sample_latent(n, latent_dim, seed=None):
     return np.random.default_rng(seed).standard_normal((n, latent_dim), dtype=np.float32)
 
 
+def check_latent(z, latent_dim):
+    """Returns `z` as float32 (n, latent_dim), n > 0, all finite; or raises ValueError naming the problem."""
+    z = np.asarray(z)
+    if z.dtype.kind not in "fiu":
+        raise ValueError(f"`z` must hold real numbers, got dtype {z.dtype}.")
+    if z.ndim != 2 or z.shape[1] != latent_dim:
+        raise ValueError(f"`z` must have shape (n, {latent_dim}), got {z.shape}.")
+    if z.shape[0] == 0:
+        raise ValueError("`z` holds no rows: ask for at least one image.")
+    z = z.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(z)):
+        raise ValueError("`z` holds NaN or infinite values.")
+    return z
+
+
 def check_count(n, name="n"):
     """Returns `n` as an int, or raises ValueError when it is not a positive whole number."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:

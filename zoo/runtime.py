@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 import onnxruntime
 
-from zoo.latent import check_count
+from zoo.latent import check_count, check_latent
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 MAX_BATCH = 1024  # rows per onnxruntime call: bounds the memory of one call on huge inputs
@@ -119,7 +119,7 @@ class Generator:
         Extra inputs of conditional generators (e.g. `label`) are passed by name. Inputs larger
         than `MAX_BATCH` rows run in chunks.
         """
-        z = self._check_latent(z)
+        z = check_latent(z, self.latent_dim)
         feeds = {"z": z, **{name: np.asarray(value) for name, value in conditions.items()}}
         missing, unknown = set(self.inputs) - set(feeds), set(feeds) - set(self.inputs)
         if missing or unknown:
@@ -132,19 +132,6 @@ class Generator:
             for start in range(0, len(z), MAX_BATCH)
         ]
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-
-    def _check_latent(self, z):
-        z = np.asarray(z)
-        if z.dtype.kind not in "fiu":
-            raise ValueError(f"`z` must hold real numbers, got dtype {z.dtype}.")
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"`z` must have shape (n, {self.latent_dim}), got {z.shape}.")
-        if z.shape[0] == 0:
-            raise ValueError("`z` holds no rows: ask for at least one image.")
-        z = z.astype(np.float32, copy=False)
-        if not np.all(np.isfinite(z)):
-            raise ValueError("`z` holds NaN or infinite values.")
-        return z
 
     def iter_batches(self, n, seed=None, batch_size=256, prompt=None):
         """Yields `n` images in batches of `batch_size`, drawing the noise batch by batch.

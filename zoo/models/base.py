@@ -13,7 +13,7 @@ import numpy as np
 from keras import ops
 
 from zoo import losses
-from zoo.latent import check_count, sample_latent
+from zoo.latent import check_count, check_latent, sample_latent
 
 # Sizes above these are typos, not models: they are refused before anything is allocated.
 MAX_LATENT_DIM = 65_536
@@ -342,12 +342,7 @@ class BaseGAN(keras.Model):
             if n is None:
                 raise ValueError("Pass the number of images `n` (or the noise `z`).")
             return sample_latent(check_count(n), self.latent_dim, seed)
-        z = np.asarray(z, dtype=np.float32)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim or z.shape[0] == 0:
-            raise ValueError(f"`z` must have shape (n, {self.latent_dim}) with n > 0, got {z.shape}.")
-        if not np.all(np.isfinite(z)):
-            raise ValueError("`z` holds NaN or infinite values.")
-        return z
+        return check_latent(z, self.latent_dim)
 
     # ----- export hooks ---------------------------------------------------------------
 
