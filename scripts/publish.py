@@ -1,31 +1,25 @@
 """Publishes a trained run as `exports/<name>/` and refreshes the registry (`zoo/registry.json`).
 
     .venv/bin/python scripts/publish.py runs/publish/dcgan --name dcgan-fashion-mnist
+    .venv/bin/python scripts/publish.py --reexport dcgan-fashion-mnist  # again, from its own weights, with today's exporter
     .venv/bin/python scripts/publish.py --registry-only      # rebuild zoo/registry.json from exports/
 
-The artifact (ARTIFACTS.md): `generator.onnx` and `saved_model/` by `zoo.export.export_generator`
-(parity-checked against Keras), `<network>.weights.h5` (the Keras weights of the
-networks the export runs: the generator, and the text encoder of text-to-image models; the
-model's config is in the card), and `card.json` with the run's training command, time and
-hardware from its `training.json`, the quality measured by `zoo.metrics`, and the sha256 of
-every file. Everything is written in a staging folder and renamed into place at the end.
+The artifact (ARTIFACTS.md) is written by `zoo.export.export_generator`: `generator.onnx` and
+`saved_model/` (parity-checked against Keras; the SavedModel's variables are also the Keras
+weights, which `zoo.load_generator` reads back), and `card.json` with the run's training
+command, time and hardware from its `training.json`, the quality measured by `zoo.metrics`, and
+the sha256 of every file. Everything is written in a staging folder and renamed into place.
 """
 
 import argparse
 import json
 import shlex
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-# Networks besides the generator that the exported graph runs (and `load_generator` must restore).
-SAMPLING_NETWORKS = ("text_encoder",)
-
 
 def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, command=None, quality=True, card=None):
     """Exports `run_dir/model.keras` to `exports_dir/name`; returns the card.
@@ -34,87 +28,51 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
     family's own evaluation, e.g. scripts/eval_t2i.py's), or None. `card`: more facts for
     card.json (classes, caption templates, ...).
     """
-    from zoo.export import _move_into_place, export_generator
+    from zoo.export import export_generator
     from zoo.saving import load_model
 
-    run_dir, exports_dir = Path(run_dir), Path(exports_dir)
+    run_dir = Path(run_dir)
     model = load_model(run_dir / "model.keras")
     training = json.loads((run_dir / "training.json").read_text())
     facts = {
         "description": description or f"{type(model).__name__} trained on {training.get('dataset', 'Fashion-MNIST')}",
         "dataset": training.get("dataset"),
         "training": training,
-        "keras": keras_facts(model),
         "published_with": command,
         **(card or {}),
+        "quality": measure_quality(model) if quality is True else quality or None,
     }
-    exports_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=exports_dir, prefix=f".{name}.publish-") as staging:
-        artifact = Path(staging) / name
-        published = export_generator(model, artifact, name=name, card=facts)
-        published["quality"] = measure_quality(model) if quality is True else quality or None
-        write_keras_weights(model, artifact, published)
-        _move_into_place(artifact, exports_dir / name)
-    return published
+    return export_generator(model, Path(exports_dir) / name, name=name, card=facts)
 
 
-def add_keras_weights(run_dir, name, exports_dir=ROOT / "exports", command=None):
-    """Adds the Keras weights of `run_dir/model.keras` to `exports_dir/name`, an artifact exported
-    without them (e.g. by a family's own evaluation script), keeping its files and card facts.
+# Facts that `export_generator` writes anew; a re-export keeps every other fact of the card.
+EXPORT_FACTS = ("inputs", "outputs", "keras", "format_version", "parity", "files")
 
-    The run's model must give the artifact's images (ONNX and SavedModel within the export's
-    parity tolerance), or `zoo.export.ExportError` is raised and nothing changes.
+
+def reexport(name, exports_dir=ROOT / "exports", command=None, model=None):
+    """Exports the published `name` again from its own Keras weights with the current exporter.
+
+    For changes of the artifact format: `model` is the artifact's Keras model (default: read
+    back from the artifact), the card's facts (training, quality, ...) are kept, and
+    the new files must give the old `generator.onnx`'s images (within the export's parity
+    tolerance), or `zoo.export.ExportError` is raised and the artifact stays as it was.
     """
     import numpy as np
+    import onnxruntime
 
-    from zoo.export import _move_into_place, check_parity
-    from zoo.saving import load_model
+    from zoo.export import ExportError, export_generator, load_keras_model
 
     folder = Path(exports_dir) / name
-    model = load_model(Path(run_dir) / "model.keras")
-    examples = model.export_example(5, seed=0)
-    check_parity(folder, examples, np.asarray(model.export_call(examples)))
-    card = json.loads((folder / "card.json").read_text())
-    card["keras"] = keras_facts(model)
-    card["keras_weights_added_with"] = command
-    with tempfile.TemporaryDirectory(dir=exports_dir, prefix=f".{name}.publish-") as staging:
-        artifact = Path(staging) / name
-        shutil.copytree(folder, artifact)
-        write_keras_weights(model, artifact, card)
-        _move_into_place(artifact, folder)
-    return card
-
-
-def keras_facts(model):
-    """The card's `keras`: how `zoo.load_generator` rebuilds the model and which weights it loads."""
-    import keras
-
-    return {
-        "class": keras.saving.get_registered_name(type(model)),
-        "module": type(model).__module__,
-        "config": model.get_config(),
-        "weights": {network: f"{network}.weights.h5" for network in sampling_networks(model)},
-        "keras_version": keras.__version__,
-    }
-
-
-def write_keras_weights(model, artifact, card):
-    """Saves the sampling networks' weights into `artifact`, then its card with every file's sha256."""
-    from zoo.export import _artifact_files, sha256
-    from zoo.files import atomic_write_text
-
-    for network_name, network in sampling_networks(model).items():
-        network.save_weights(artifact / f"{network_name}.weights.h5")
-    card["files"] = {path: sha256(artifact / path) for path in _artifact_files(artifact)}
-    atomic_write_text(artifact / "card.json", json.dumps(card, indent=2) + "\n")
-
-
-def sampling_networks(model):
-    """The networks the export runs, by name: the generator (its moving average when kept), and a
-    text encoder when there is one. The discriminator is not published."""
-    networks = {"generator": model.sampling_generator}
-    networks.update({name: getattr(model, name) for name in SAMPLING_NETWORKS if hasattr(model, name)})
-    return networks
+    old_card = json.loads((folder / "card.json").read_text())
+    model = model or load_keras_model(folder)
+    examples = model.export_example(16, seed=0)
+    old_images = onnxruntime.InferenceSession(str(folder / "generator.onnx"), providers=["CPUExecutionProvider"]).run(["image"], examples)[0]
+    difference = float(np.max(np.abs(np.asarray(model.export_call(examples)) - old_images)))
+    if not difference <= 1e-4:
+        raise ExportError(f"{name}'s Keras weights give images up to {difference:.3g} away from its published ONNX file; not re-exported.")
+    facts = {key: value for key, value in old_card.items() if key not in EXPORT_FACTS and key != "name"}
+    facts["reexported_with"] = command
+    return export_generator(model, folder, name=name, card=facts)
 
 
 def measure_quality(model):
@@ -162,7 +120,7 @@ def models_table(data):
     total = sum(entry["size_bytes"] for entry in data["models"].values()) / 2**20
     lines.append("")
     count = len(data["models"])
-    lines.append(f"{count} generator{'s' * (count != 1)}, {total:.1f} MiB in all (each: `generator.onnx`, `saved_model/`, Keras weights, `card.json`).")
+    lines.append(f"{count} generator{'s' * (count != 1)}, {total:.1f} MiB in all (each: `generator.onnx`, `saved_model/` whose variables are also the Keras weights, `card.json`).")
     return "\n".join(lines)
 
 
@@ -193,17 +151,17 @@ def main(argv=None):
     parser.add_argument("--registry", help="registry file to write (default: zoo/registry.json)")
     parser.add_argument("--registry-only", action="store_true", help="only rebuild the registry from the exports folder")
     parser.add_argument("--no-quality", action="store_true", help="publish without measuring quality (card.json's quality: null)")
-    parser.add_argument("--add-keras-weights", action="store_true", help="add the run's Keras weights to an existing exports/<name>/ made without them (checked for parity), keeping its card")
+    parser.add_argument("--reexport", metavar="NAME", help="export the published NAME again from its own weights with the current exporter, keeping its card's facts")
     parser.add_argument("--quality", help="a JSON file of quality measured by the family's own evaluation, recorded instead of zoo.metrics")
     args = parser.parse_args(argv)
     if not args.registry_only:
-        if not (args.run_dir and args.name):
-            parser.error("give a run folder and --name (or --registry-only)")
+        if not (args.reexport or (args.run_dir and args.name)):
+            parser.error("give a run folder and --name (or --reexport NAME, or --registry-only)")
         started = time.perf_counter()
         command = shlex.join(["python", "scripts/publish.py", *(argv if argv is not None else sys.argv[1:])])
         quality = json.loads(Path(args.quality).read_text()) if args.quality else not args.no_quality
-        if args.add_keras_weights:
-            card = add_keras_weights(args.run_dir, args.name, args.exports, command)
+        if args.reexport:
+            card = reexport(args.reexport, args.exports, command)
         else:
             card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=quality)
         print(f"Published {card['name']} to {Path(args.exports) / card['name']} in {time.perf_counter() - started:.0f} s.")

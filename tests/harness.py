@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import onnxruntime
 
-from zoo.export import export_generator, sha256
+from zoo.export import export_generator, load_keras_model, sha256
 
 
 def weights_of(network):
@@ -70,6 +70,12 @@ def check_export(model, directory, batch_sizes=(1, 7, 300)):
         assert image.shape == (batch_size, *model.image_shape)
         np.testing.assert_allclose(image, keras.ops.convert_to_numpy(model.export_call(inputs)), atol=1e-4)
     assert image.min() >= -1.0 and image.max() <= 1.0
+    reloaded = load_keras_model(directory)  # Keras rebuilt from the card and saved_model/'s variables
+    assert type(reloaded) is type(model)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded.export_call(inputs)), keras.ops.convert_to_numpy(model.export_call(inputs)), atol=1e-6)
+    exported_bytes = sum(np.asarray(w).nbytes for network in model.sampling_networks().values() for w in network.weights)
+    variables_bytes = (directory / "saved_model" / "variables" / "variables.data-00000-of-00001").stat().st_size
+    assert variables_bytes < 1.05 * exported_bytes + 4096, "the SavedModel stores weights twice"
     return card
 
 

@@ -52,6 +52,24 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     assert ".keras" in capsys.readouterr().err
 
 
+def test_train_gan_with_chosen_generator_widths(tmp_path, fashion_dir):
+    from zoo.saving import load_model
+
+    run = tmp_path / "gan"
+    assert main(["train", "gan", "--g-units", "32,64", "--epochs", "1", "--limit", "64", "--batch-size", "32", "--out", str(run)]) == 0
+    gan = load_model(run / "model.keras")
+    assert gan.g_units == (32, 64) and [layer.units for layer in gan.generator.layers if hasattr(layer, "units")] == [32, 64, 784]
+
+
+@pytest.mark.inputs
+def test_generator_widths_are_checked(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "gan", "--g-units", "256,wide"])
+    assert exit_info.value.code == 2 and "256,wide" in capsys.readouterr().err
+    assert main(["train", "dcgan", "--g-units", "64", "--out", str(tmp_path / "run")]) == 2
+    assert "--g-units" in capsys.readouterr().err
+
+
 @pytest.mark.inputs
 def test_an_unknown_model_is_refused_by_argparse():
     with pytest.raises(SystemExit) as exit_info:

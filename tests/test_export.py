@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests import harness
-from zoo.export import ExportError, export_generator
+from zoo.export import ExportError, export_generator, load_keras_model
 from zoo.models import DCGAN
 
 
@@ -58,3 +58,16 @@ def test_refuses_to_replace_an_artifact_unless_asked(trained_dcgan, tmp_path):
     export_generator(trained_dcgan, tmp_path / "dcgan")
     with pytest.raises(FileExistsError):
         export_generator(trained_dcgan, tmp_path / "dcgan", overwrite=False)
+
+
+@pytest.mark.files
+def test_reloading_refuses_cards_that_name_classes_outside_the_zoo_or_carry_no_keras_weights(trained_dcgan, tmp_path):
+    card = export_generator(trained_dcgan, tmp_path / "dcgan")
+    for change, message in (
+        ({"keras": {**card["keras"], "module": "os"}}, "outside the zoo"),
+        ({"keras": {**card["keras"], "class": "zoo>NoSuchGAN"}}, "unknown model class"),
+        ({"format_version": 1}, "no Keras weights"),
+    ):
+        (tmp_path / "dcgan" / "card.json").write_text(json.dumps({**card, **change}))
+        with pytest.raises(ValueError, match=message):
+            load_keras_model(tmp_path / "dcgan")

@@ -105,8 +105,7 @@ def test_registry_is_the_data_of_the_published_cards():
         files = data["models"][entry["name"]]["files"]
         assert files == {**card["files"], "card.json": sha256(EXPORTS / entry["name"] / "card.json")}
         assert {"generator.onnx", "saved_model/saved_model.pb"} <= set(files)
-        for weights in card.get("keras", {}).get("weights", {}).values():  # scripts/publish.py's artifacts
-            assert weights in files
+        assert card["format_version"] == 2 and set(card["keras"]["weights"]) >= {"generator"}  # Keras weights in saved_model/
         assert entry["size_bytes"] == sum((EXPORTS / entry["name"] / f).stat().st_size for f in files)
         assert entry["training"]["command"] and entry["training"]["seconds"] > 0 and entry["training"]["machine"]
         assert "quality" in entry

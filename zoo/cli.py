@@ -80,12 +80,26 @@ def add_training_options(parser):
     parser.add_argument("--mirrored", action="store_true", help="train on every local GPU with tf.distribute.MirroredStrategy (--batch-size is the global batch)")
     parser.add_argument("--loss", default="non_saturating", choices=sorted(LOSSES), help="adversarial loss (default: non_saturating)")
     parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
+    parser.add_argument("--g-units", type=layer_widths, help="gan only: widths of the generator's hidden layers, input side first (default: 256,512,1024)")
+
+
+def layer_widths(text):
+    """`--g-units 256,512,512` -> (256, 512, 512)."""
+    try:
+        return tuple(int(width) for width in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths such as 256,512,512, got {text!r}") from None
 
 
 def run_train(args):
     from zoo.training import train
 
     out = args.out or f"runs/{args.model}"
+    model_kwargs = {"latent_dim": args.latent_dim, "ema_decay": args.ema_decay}
+    if args.g_units is not None:
+        if args.model != "gan":
+            raise ValueError(f"--g-units sets the widths of the GAN's MLP layers; {args.model} has convolutional layers.")
+        model_kwargs["g_units"] = args.g_units
     train(
         args.model,
         out,
@@ -95,7 +109,7 @@ def run_train(args):
         source=args.source,
         limit=args.limit,
         seed=args.seed,
-        model_kwargs={"latent_dim": args.latent_dim, "ema_decay": args.ema_decay},
+        model_kwargs=model_kwargs,
         loss=args.loss,
         jit_compile=not args.no_jit,
         log_dir=args.log_dir,

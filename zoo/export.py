@@ -6,8 +6,12 @@ only when everything checked out:
 - `generator.onnx`: inputs as in `model.export_inputs()` (`z`: float32 [batch, latent_dim]),
   output `image`: float32 [batch, H, W, C] in [-1, 1], dynamic batch, the card's key facts in
   the ONNX metadata;
-- `saved_model/`: the same function as a TF SavedModel, signature `serving_default`;
-- `card.json`: what the generator is, how it was made and the sha256 of every file.
+- `saved_model/`: the same function as a TF SavedModel, signature `serving_default`; its
+  variables are also the Keras weights: one variable collection per network the export runs
+  (`generator_weights`, ...), in the order of the network's `weights`, from which
+  `load_keras_model` rebuilds the Keras model without a second copy of the weights;
+- `card.json`: what the generator is, how it was made (and how Keras rebuilds it) and the
+  sha256 of every file.
 
 The ONNX and SavedModel outputs must match the Keras generator within `atol` on random inputs,
 or `ExportError` is raised and nothing is written.
@@ -23,7 +27,8 @@ import numpy as np
 
 from zoo.files import atomic_write_text, current_umask
 
-FORMAT_VERSION = 1
+# 2: the Keras weights live in saved_model/'s variable collections (1: separate .weights.h5 files).
+FORMAT_VERSION = 2
 ONNX_OPSET = 17
 PARITY_ATOL = 1e-4
 # Facts copied from card.json into the ONNX metadata_props, so a bare .onnx explains itself.
@@ -57,6 +62,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         **(card or {}),
         "inputs": {key: {"shape": ["batch", *shape[1:]], "dtype": _onnx_dtype(dtype)} for key, (shape, dtype) in model.export_inputs().items()},
         "outputs": {"image": {"shape": ["batch", *model.image_shape], "dtype": "float32"}},
+        "keras": keras_facts(model),
         "format_version": FORMAT_VERSION,
     }
     input_signature = [
@@ -89,11 +95,70 @@ def _write_saved_model(model, serve, input_signature, path):
     import keras
 
     # The endpoint tracks the variables it uses (the moving average's, when the model keeps
-    # one); `archive.track(...)` as well would store every weight twice (Keras wrappers and
-    # their tf.Variables), doubling the folder's size.
+    # one). The collections name those same tf.Variables (stored once) in Keras's order;
+    # `archive.track(...)` or collections of the Keras wrappers would store every weight twice.
     archive = keras.export.ExportArchive()
     archive.add_endpoint("serving_default", serve, input_signature=input_signature)
+    for network_name, network in model.sampling_networks().items():
+        archive.add_variable_collection(f"{network_name}_weights", [weight.value for weight in network.weights])
     archive.write_out(str(path), verbose=False)
+
+
+def keras_facts(model):
+    """card.json's `keras`: the registered class and config that rebuild the model, and the
+    saved_model/ variable collection holding each exported network's weights."""
+    import keras
+
+    return {
+        "class": keras.saving.get_registered_name(type(model)),
+        "module": type(model).__module__,
+        "config": model.get_config(),
+        "weights": {network_name: f"{network_name}_weights" for network_name in model.sampling_networks()},
+        "weights_layout": (
+            "variable collections of saved_model/: tf.train.load_checkpoint('saved_model/variables/variables') "
+            "keys '<collection>/<i>/.ATTRIBUTES/VARIABLE_VALUE', i in the order of the network's Keras `weights`"
+        ),
+        "keras_version": keras.__version__,
+    }
+
+
+def load_keras_model(directory):
+    """The zoo model of an exported artifact folder, with its exported networks' weights restored.
+
+    Built from the card's `keras` facts (only the zoo's own registered classes) and the weights
+    in `saved_model/`'s variable collections; the discriminator is not exported and is freshly
+    initialised: this is for sampling, fine-tuning the generator or re-exporting, not for
+    resuming the original training.
+    """
+    import importlib
+
+    import keras
+    import tensorflow as tf
+
+    directory = Path(directory)
+    card = json.loads((directory / "card.json").read_text())
+    facts = card.get("keras")
+    if not facts or card.get("format_version", 1) < FORMAT_VERSION:
+        raise ValueError(f"{directory} holds no Keras weights in its saved_model/ (card format {card.get('format_version', 1)}); run it with zoo.runtime.load.")
+    if not facts["module"].startswith("zoo."):  # only the zoo's own classes are built
+        raise ValueError(f"{directory / 'card.json'} names a model class outside the zoo: {facts['module']}.")
+    importlib.import_module(facts["module"])  # registers the class with Keras
+    model_class = keras.saving.get_registered_object(facts["class"])
+    if model_class is None:
+        raise ValueError(f"{directory / 'card.json'} names an unknown model class {facts['class']!r}.")
+    model = model_class.from_config(facts["config"])
+    reader = tf.train.load_checkpoint(str(directory / "saved_model" / "variables" / "variables"))
+    networks = model.sampling_networks()
+    for network_name, collection in facts["weights"].items():
+        network = networks[network_name]
+        keys = [f"{collection}/{i}/.ATTRIBUTES/VARIABLE_VALUE" for i in range(len(network.weights))]
+        missing = [key for key in keys if not reader.has_tensor(key)]
+        if missing:
+            raise ValueError(f"{directory / 'saved_model'} lacks {len(missing)} of the {len(keys)} weights of `{network_name}` (first: {missing[0]}).")
+        network.set_weights([reader.get_tensor(key) for key in keys])
+    if model.sampling_generator is not model.generator:  # training would continue from the exported average
+        model.generator.set_weights(model.sampling_generator.get_weights())
+    return model
 
 
 def _write_onnx(serve, input_signature, path, card):

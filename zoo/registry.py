@@ -175,32 +175,15 @@ def build_registry(exports_dir, base=DEFAULT_BASE_URL):
 
 
 def load_generator(name, registry=None):
-    """The published generator `name` as a Keras model, from its Keras weights.
+    """The published generator `name` as a Keras model, rebuilt from its artifact.
 
     Returns the zoo model of the artifact's family (e.g. a `DCGAN`) built from the config in
-    its card, with the published weights loaded (the generator's, and a text encoder's if the
-    model has one): `model.generate(n, seed=0)` gives the images that
-    `zoo.runtime.load(name).generate(n, seed=0)` gives. The discriminator is not published and
-    is freshly initialised: this is for sampling, not for resuming the original training.
+    its card, with the weights of the networks the export runs (the generator, and a text
+    encoder if the model has one) read from its `saved_model/` (`zoo.export.load_keras_model`):
+    `model.generate(n, seed=0)` gives the images that `zoo.runtime.load(name).generate(n, seed=0)`
+    gives. The discriminator is not published and is freshly initialised: this is for
+    sampling, not for resuming the original training.
     """
-    import importlib
+    from zoo.export import load_keras_model
 
-    import keras
-
-    folder = fetch(name, registry)
-    card = json.loads((folder / "card.json").read_text())
-    if "keras" not in card:
-        raise ValueError(f"{name} was published without Keras weights; run it with zoo.runtime.load({name!r}).")
-    keras_facts = card["keras"]
-    if not keras_facts["module"].startswith("zoo."):  # only the zoo's own classes are built
-        raise ValueError(f"{folder / 'card.json'} names a model class outside the zoo: {keras_facts['module']}.")
-    importlib.import_module(keras_facts["module"])  # registers the class with Keras
-    model_class = keras.saving.get_registered_object(keras_facts["class"])
-    if model_class is None:
-        raise ValueError(f"{folder / 'card.json'} names an unknown model class {keras_facts['class']!r}.")
-    model = model_class.from_config(keras_facts["config"])
-    for network_name, weights_file in keras_facts["weights"].items():
-        getattr(model, network_name).load_weights(folder / weights_file)
-    if model.sampling_generator is not model.generator:  # a moving average starts from the same weights
-        model.sampling_generator.set_weights(model.generator.get_weights())
-    return model
+    return load_keras_model(fetch(name, registry))

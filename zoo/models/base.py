@@ -95,6 +95,11 @@ class BaseGAN(keras.Model):
         ema_generator = getattr(self, "ema_generator", None)
         return self.generator if ema_generator is None else ema_generator
 
+    def sampling_networks(self):
+        """The networks that `export_call` runs, by name: what an export must carry to be reloaded
+        into Keras (the discriminator is not among them)."""
+        return {"generator": self.sampling_generator}
+
     # ----- training -------------------------------------------------------------------
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss_fn="non_saturating", label_smoothing=None, **kwargs):

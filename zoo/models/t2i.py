@@ -302,6 +302,9 @@ class TextToImageGAN(BaseGAN):
         tokens = np.where(np.arange(self.tokenizer.max_length) < lengths[:, None], ids, PAD_ID).astype(np.int64)
         return {"z": sample_latent(n, self.latent_dim, seed), "tokens": tokens}
 
+    def sampling_networks(self):
+        return {**super().sampling_networks(), "text_encoder": self.text_encoder}
+
     def card(self):
         card = super().card()
         card["parameters"]["text_encoder"] = int(self.text_encoder.count_params())
