@@ -8,7 +8,10 @@ for chunk in generator.iter_batches(1_000_000, seed=0):  # bounded memory for hu
     ...
 ```
 
-CUDA is used when onnxruntime offers it and an NVIDIA driver is present; the CPU otherwise.
+CUDA is used when onnxruntime offers it and an NVIDIA driver is present (cuDNN's exhaustive
+algorithm search, inputs and outputs bound to the device with IO binding); the CPU otherwise.
+Sessions run the tuned graph of `zoo.onnx_tuning` (`generator.optimized.onnx`, made beside
+the artifact's `generator.onnx` on first use), or its float16 variant with `precision="float16"`.
 A session serves concurrent calls from many threads.
 """
 
@@ -21,6 +24,7 @@ import numpy as np
 import onnx
 import onnxruntime
 
+from zoo import onnx_tuning
 from zoo.latent import check_count, check_latent
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
@@ -28,7 +32,7 @@ MAX_BATCH = 1024  # rows per onnxruntime call: bounds the memory of one call on 
 
 
 def available_providers():
-    """The providers of `PREFERRED_PROVIDERS` this onnxruntime build offers, best first.
+    """The providers of `PREFERRED_PROVIDERS` this onnxruntime build offers, best first (CUDA with its options).
 
     CUDA is offered only where an NVIDIA driver is installed: onnxruntime-gpu lists it on any
     machine, and asking for it without a GPU only logs a failure before falling back to CPU.
@@ -36,7 +40,7 @@ def available_providers():
     offered = set(onnxruntime.get_available_providers())
     if not (ctypes.util.find_library("cuda") or ctypes.util.find_library("nvcuda")):
         offered.discard("CUDAExecutionProvider")
-    return [provider for provider in PREFERRED_PROVIDERS if provider in offered]
+    return [onnx_tuning.cuda_provider() if provider == "CUDAExecutionProvider" else provider for provider in PREFERRED_PROVIDERS if provider in offered]
 
 
 def check_external_data(onnx_path):
@@ -73,35 +77,67 @@ def _all_tensors(graph):
                 yield from _all_tensors(subgraph)
 
 
+def check_model_file(onnx_path):
+    """The external-data check and `onnx.checker`'s full check; raises on a bad file."""
+    check_external_data(onnx_path)
+    onnx.checker.check_model(onnx.load(str(onnx_path)), full_check=True)  # external data loaded in
+
+
+def tuned_model(onnx_path, optimized=True, precision="float32"):
+    """The file a session should load for `onnx_path`: its optimised or float16 variant, made
+    beside it when missing (`zoo.onnx_tuning`), or the file itself. A folder that cannot be
+    written to gets the file itself, with a warning."""
+    if precision == "float32" and not optimized:
+        return onnx_path
+    make = onnx_tuning.float16_variant if precision == "float16" else onnx_tuning.optimize
+    try:
+        return make(onnx_path)
+    except OSError as error:
+        warnings.warn(f"Running {onnx_path} as exported: could not write its tuned variant beside it ({error}).", stacklevel=3)
+        return onnx_path
+
+
 class Generator:
     """An exported generator (`generator.onnx` with its `card.json`) in an onnxruntime session.
 
     Args:
         path: the artifact folder, or a `generator.onnx` file.
-        providers: onnxruntime execution providers; default: CUDA when available, then CPU.
-        session_options: an `onnxruntime.SessionOptions`, or None for onnxruntime's defaults.
+        providers: onnxruntime execution providers; default: CUDA when available (with
+            `zoo.onnx_tuning.cuda_provider`'s options), then CPU.
+        session_options: an `onnxruntime.SessionOptions` (see `zoo.onnx_tuning.session_options`),
+            or None for onnxruntime's defaults.
         check: run `onnx.checker` (full check) and the external-data check before loading.
+        optimized: run `generator.optimized.onnx` (`zoo.onnx_tuning.optimize`: the same function,
+            faster), made beside `generator.onnx` if it is not there yet; False: the file as exported.
+        precision: "float32", or "float16" for `generator.fp16.onnx` (float32 inputs and
+            outputs; for CUDA).
+        io_binding: bind inputs and outputs to the provider's device (default: on CUDA).
     """
 
-    def __init__(self, path, providers=None, session_options=None, check=True):
+    def __init__(self, path, providers=None, session_options=None, check=True, optimized=True, precision="float32", io_binding=None):
         path = Path(path)
         onnx_path = path / "generator.onnx" if path.is_dir() else path
         if not onnx_path.is_file():
             raise FileNotFoundError(f"No exported generator at {onnx_path} (expected an artifact folder or a .onnx file).")
+        if precision not in ("float32", "float16"):
+            raise ValueError(f"`precision` must be 'float32' or 'float16', got {precision!r}.")
         card_path = onnx_path.with_name("card.json")
         self.card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+        providers = list(providers or available_providers())
         try:
             if check:
-                check_external_data(onnx_path)
-                onnx.checker.check_model(onnx.load(str(onnx_path)), full_check=True)  # external data loaded in
-            self.session = onnxruntime.InferenceSession(
-                str(onnx_path), sess_options=session_options, providers=list(providers or available_providers())
-            )
+                check_model_file(onnx_path)
+            model_path = tuned_model(onnx_path, optimized, precision)
+            if check and model_path != onnx_path:
+                check_model_file(model_path)
+            self.session = onnxruntime.InferenceSession(str(model_path), sess_options=session_options, providers=providers)
         except ValueError:
             raise
         except Exception as error:  # onnx and onnxruntime raise their own exception types for bad files
             raise ValueError(f"{onnx_path} is not a loadable ONNX generator: {error}") from error
-        self.path = onnx_path
+        self.path, self.model_path = onnx_path, model_path
+        self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
+        self.io_binding = self.device == "cuda" if io_binding is None else bool(io_binding)
         self.inputs = {value.name: value for value in self.session.get_inputs()}
         if "z" not in self.inputs:
             raise ValueError(f"{onnx_path} has no input named 'z' (inputs: {sorted(self.inputs)}).")
@@ -127,11 +163,18 @@ class Generator:
         for name, value in feeds.items():
             if len(value) != len(z):
                 raise ValueError(f"`{name}` has {len(value)} rows but `z` has {len(z)}.")
-        chunks = [
-            self.session.run(["image"], {name: value[start : start + MAX_BATCH] for name, value in feeds.items()})[0]
-            for start in range(0, len(z), MAX_BATCH)
-        ]
+        chunks = [self._run({name: value[start : start + MAX_BATCH] for name, value in feeds.items()}) for start in range(0, len(z), MAX_BATCH)]
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+    def _run(self, feeds):
+        if not self.io_binding:
+            return self.session.run(["image"], feeds)[0]
+        binding = self.session.io_binding()  # one per call: a session serves many threads
+        for name, value in feeds.items():
+            binding.bind_ortvalue_input(name, onnxruntime.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(value), self.device))
+        binding.bind_output("image", self.device)
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]
 
     def iter_batches(self, n, seed=None, batch_size=256, prompt=None):
         """Yields `n` images in batches of `batch_size`, drawing the noise batch by batch.

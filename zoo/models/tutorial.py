@@ -17,8 +17,12 @@ LATENT_DIM = 100
 LEARNING_RATE = 1e-4
 
 
-def make_generator_model(latent_dim=LATENT_DIM):
-    """The tutorial's generator: Dense(7·7·256) → BN → LeakyReLU → three Conv2DTranspose(5×5)."""
+def make_generator_model(latent_dim=LATENT_DIM, convolutions=layers):
+    """The tutorial's generator: Dense(7·7·256) → BN → LeakyReLU → three Conv2DTranspose(5×5).
+
+    `convolutions`: the module whose `Conv2DTranspose` the generator uses: Keras's, as the
+    tutorial, or `zoo.layers` (the same function, computed faster on CPU).
+    """
     return keras.Sequential(
         [
             keras.Input((latent_dim,), name="z"),
@@ -26,27 +30,30 @@ def make_generator_model(latent_dim=LATENT_DIM):
             layers.BatchNormalization(),
             layers.LeakyReLU(),
             layers.Reshape((7, 7, 256)),
-            layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False),
+            convolutions.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False),
             layers.BatchNormalization(),
             layers.LeakyReLU(),
-            layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False),
+            convolutions.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False),
             layers.BatchNormalization(),
             layers.LeakyReLU(),
-            layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False, activation="tanh"),
+            convolutions.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False, activation="tanh"),
         ],
         name="generator",
     )
 
 
-def make_discriminator_model():
-    """The tutorial's discriminator: two Conv2D(5×5, stride 2) with LeakyReLU and dropout 0.3, then Dense(1)."""
+def make_discriminator_model(convolutions=layers):
+    """The tutorial's discriminator: two Conv2D(5×5, stride 2) with LeakyReLU and dropout 0.3, then Dense(1).
+
+    `convolutions`: the module whose `Conv2D` it uses (Keras's, or `zoo.layers`).
+    """
     return keras.Sequential(
         [
             keras.Input((28, 28, 1), name="image"),
-            layers.Conv2D(64, (5, 5), strides=(2, 2), padding="same"),
+            convolutions.Conv2D(64, (5, 5), strides=(2, 2), padding="same"),
             layers.LeakyReLU(),
             layers.Dropout(0.3),
-            layers.Conv2D(128, (5, 5), strides=(2, 2), padding="same"),
+            convolutions.Conv2D(128, (5, 5), strides=(2, 2), padding="same"),
             layers.LeakyReLU(),
             layers.Dropout(0.3),
             layers.Flatten(),

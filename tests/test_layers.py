@@ -1,0 +1,85 @@
+"""`zoo.layers`: Keras's convolutions computed another way, with the same values and gradients."""
+
+import keras
+import numpy as np
+import pytest
+
+from zoo import layers
+
+pytestmark = pytest.mark.backend
+
+# (input side, channels, filters, kernel, stride): the zoo's shapes (4×4 and the tutorial's 5×5),
+# odd sides and a stride of 3, whose phases and padding are the unusual cases.
+CASES = [(7, 16, 8, 5, 1), (7, 16, 8, 5, 2), (14, 8, 1, 5, 2), (7, 8, 4, 4, 2), (5, 4, 3, 3, 2), (4, 4, 2, 4, 3), (5, 3, 2, 3, 1)]
+
+
+def values_and_gradients(layer, x):
+    """The layer's output and the gradients of a fixed function of it, with respect to its input and weights."""
+    weights = [w.value for w in layer.trainable_weights]
+    if keras.backend.backend() == "jax":
+        import jax
+
+        def loss(x, values):
+            y, _ = layer.stateless_call(values, [], x)
+            return keras.ops.sum(keras.ops.sin(y)), y
+
+        (_, y), grads = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(x, weights)
+        return [y, grads[0], *grads[1]]
+    if keras.backend.backend() == "torch":
+        import torch
+
+        x = x.clone().requires_grad_(True)
+        y = layer(x)
+        grads = torch.autograd.grad(keras.ops.sum(keras.ops.sin(y)), [x, *weights])
+        return [y, *grads]
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+        loss = tf.reduce_sum(tf.sin(y))
+    return [y, *tape.gradient(loss, [x, *weights])]
+
+
+def compare(zoo_layer, keras_layer, input_shape, seed):
+    x = keras.ops.convert_to_tensor(np.random.default_rng(seed).standard_normal(input_shape).astype("float32"))
+    keras_layer.build(input_shape)
+    zoo_layer.build(input_shape)
+    zoo_layer.set_weights([np.random.default_rng(seed + 1).standard_normal(w.shape).astype("float32") for w in keras_layer.weights])
+    keras_layer.set_weights(zoo_layer.get_weights())
+    for ours, theirs in zip(values_and_gradients(zoo_layer, x), values_and_gradients(keras_layer, x)):
+        ours, theirs = keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs)
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
+
+
+@pytest.mark.parametrize("side,channels,filters,kernel,stride", CASES)
+def test_transposed_convolution_matches_keras_in_values_and_gradients(side, channels, filters, kernel, stride):
+    options = dict(filters=filters, kernel_size=kernel, strides=stride, padding="same", use_bias=True, activation="tanh")
+    compare(layers.Conv2DTranspose(**options), keras.layers.Conv2DTranspose(**options), (2, side, side, channels), seed=side * kernel)
+
+
+@pytest.mark.parametrize("side,channels,filters,kernel,stride", CASES + [(15, 4, 3, 5, 2), (28, 1, 4, 5, 2)])
+def test_convolution_matches_keras_in_values_and_gradients(side, channels, filters, kernel, stride):
+    options = dict(filters=filters, kernel_size=kernel, strides=stride, padding="same", use_bias=True)
+    compare(layers.Conv2D(**options), keras.layers.Conv2D(**options), (2, side * stride, side * stride, channels), seed=side + kernel)
+    if stride > 1:  # an input side that the stride does not divide: "same" pads it unevenly
+        compare(layers.Conv2D(**options), keras.layers.Conv2D(**options), (2, side * stride + 1, side * stride + 1, channels), seed=side)
+
+
+def test_other_settings_fall_back_to_keras_and_weights_move_between_the_two(tmp_path):
+    valid = dict(filters=3, kernel_size=3, strides=2, padding="valid")
+    compare(layers.Conv2DTranspose(**valid), keras.layers.Conv2DTranspose(**valid), (2, 5, 5, 4), seed=0)
+    compare(layers.Conv2D(**valid), keras.layers.Conv2D(**valid), (2, 9, 9, 4), seed=0)
+
+    def network(module):
+        x = keras.Input((7, 7, 4))
+        y = module.Conv2DTranspose(2, 4, 2, "same")(module.Conv2D(4, 3, 1, "same")(x))
+        return keras.Model(x, y)
+
+    ours, theirs = network(layers), network(keras.layers)
+    theirs.save_weights(tmp_path / "keras.weights.h5")
+    ours.load_weights(tmp_path / "keras.weights.h5")
+    x = np.random.default_rng(0).standard_normal((3, 7, 7, 4)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(x)), keras.ops.convert_to_numpy(theirs(x)), atol=1e-5)
+    assert type(keras.layers.deserialize(keras.layers.serialize(ours.layers[2]))) is layers.Conv2DTranspose

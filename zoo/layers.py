@@ -1,0 +1,146 @@
+"""Keras's `Conv2DTranspose` and `Conv2D`, computed with stride-1 convolutions where those are faster.
+
+Drop-in subclasses: the same arguments, weights, outputs (to float rounding) and gradients as
+Keras's layers, and the same layer names, so weights and checkpoints move between the two.
+What changes is the kernel the backend runs.
+
+A stride-s transposed convolution with "same" padding is s² stride-1 convolutions of its
+input, one per output phase, interleaved (Shi et al. 2016, "Is the deconvolution layer the
+same as a convolutional layer?", https://arxiv.org/abs/1609.07009), each reading only the kernel
+taps of its phase, so the FLOPs are those of the transposed convolution. On CPU, TensorFlow's
+transposed convolution (`Conv2DBackpropInput`) runs at about 40% of the machine's peak where
+`Conv2D` runs at about 80% (measured in `docs/training_speed.md`), so the layers use the
+phase form wherever TensorFlow would run `Conv2DBackpropInput`:
+
+- `Conv2DTranspose`: the forward pass (its input gradient is already a `Conv2D`);
+- `Conv2D`: the input gradient (the transposed convolution of the output gradient), through
+  `tf.custom_gradient`; the forward pass is TensorFlow's own.
+
+Other backends differentiate the phase form themselves (JAX's gradient of a stride-1
+convolution is again a stride-1 convolution). Layers with "valid" padding, dilation,
+`output_padding`, unequal strides or channels-first data keep Keras's own computation.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def phase_taps(kernel_size, stride, pad_before, phase):
+    """The kernel taps that output phase `phase` reads, and the input offset of the first.
+
+    A transposed convolution writes input row i through kernel tap a to output row
+    r = s·i + a − pad_before, so output row r = s·m + p (phase p) reads input rows m + j,
+    j = first, first + 1, ..., through taps a = p + pad_before − s·j.
+    """
+    offsets = [j for j in range(-kernel_size, kernel_size + 1) if 0 <= phase + pad_before - stride * j < kernel_size]
+    return np.array([phase + pad_before - stride * j for j in offsets], dtype="int32"), offsets[0]
+
+
+def transposed_conv_as_phases(x, kernel, stride, output_size):
+    """`ops.conv_transpose(x, kernel, stride, "same")` cropped to `output_size`, as s² stride-1
+    convolutions (one per output phase, each with only the taps that phase reads) interleaved.
+
+    `kernel` has Keras's transposed-convolution layout (height, width, filters, channels).
+    `output_size` (height, width) is s·n for the layer itself, or a strided convolution's input
+    size when this computes that convolution's input gradient ("same" pads by the input size).
+    """
+    kernel_height, kernel_width, filters, channels = kernel.shape
+    _, height, width, _ = x.shape
+    pads = [max((n - 1) * stride + k - size, 0) // 2 for n, k, size in ((height, kernel_height, output_size[0]), (width, kernel_width, output_size[1]))]
+    rows = [phase_taps(kernel_height, stride, pads[0], p) for p in range(stride)]
+    cols = [phase_taps(kernel_width, stride, pads[1], p) for p in range(stride)]
+    top = min(first for _, first in rows)
+    left = min(first for _, first in cols)
+    bottom = max(first + len(taps) - 1 for taps, first in rows)
+    right = max(first + len(taps) - 1 for taps, first in cols)
+    x = ops.pad(x, [[0, 0], [-top, bottom], [-left, right], [0, 0]])
+    phases = []
+    for row_taps, row_first in rows:
+        for col_taps, col_first in cols:
+            taps = ops.take(ops.take(kernel, row_taps, axis=0), col_taps, axis=1)  # (rows, cols, filters, channels)
+            window = x[:, row_first - top : row_first - top + height + len(row_taps) - 1, col_first - left : col_first - left + width + len(col_taps) - 1, :]
+            phases.append(ops.conv(window, ops.transpose(taps, (0, 1, 3, 2)), strides=1, padding="valid"))
+    if stride == 1:
+        y = phases[0]
+    else:  # interleave: phase (p_row, p_col) of position (m, n) -> pixel (s·m + p_row, s·n + p_col)
+        y = ops.reshape(ops.stack(phases, axis=3), (-1, height, width, stride, stride, filters))
+        y = ops.reshape(ops.transpose(y, (0, 1, 3, 2, 4, 5)), (-1, height * stride, width * stride, filters))
+    return y[:, : output_size[0], : output_size[1], :]
+
+
+def _uses_phases(layer, inputs):
+    return (
+        layer.data_format == "channels_last"
+        and None not in tuple(inputs.shape[1:3])
+        and layer.padding == "same"
+        and layer.strides[0] == layer.strides[1] <= min(layer.kernel_size)  # every phase reads at least one tap
+        and tuple(layer.dilation_rate) == (1, 1)
+        and getattr(layer, "output_padding", None) is None
+    )
+
+
+def _filter_gradient(inputs, kernel, output_gradient, stride):
+    """TensorFlow's gradient of `conv2d(inputs, kernel, stride, "SAME")` with respect to `kernel`."""
+    import tensorflow as tf
+
+    return tf.raw_ops.Conv2DBackpropFilter(
+        input=inputs, filter_sizes=tf.shape(kernel), out_backprop=output_gradient, strides=[1, stride, stride, 1], padding="SAME"
+    )
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose` whose forward pass runs as a stride-1 convolution (see module)."""
+
+    def call(self, inputs):
+        if not _uses_phases(self, inputs):
+            return super().call(inputs)
+        stride = self.strides[0]
+        output_size = (inputs.shape[1] * stride, inputs.shape[2] * stride)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            kernel = tf.convert_to_tensor(self.kernel)  # a tensor, not the variable: the gradient below is the kernel's
+
+            @tf.custom_gradient
+            def transposed_conv(x, kernel):
+                def gradient(output_gradient):  # TensorFlow's own gradient of Conv2DBackpropInput
+                    return (
+                        tf.nn.conv2d(output_gradient, kernel, stride, "SAME"),
+                        _filter_gradient(output_gradient, kernel, x, stride),
+                    )
+
+                return transposed_conv_as_phases(x, kernel, stride, output_size), gradient
+
+            outputs = transposed_conv(inputs, kernel)
+        else:
+            outputs = transposed_conv_as_phases(inputs, ops.convert_to_tensor(self.kernel), stride, output_size)
+        if self.use_bias:
+            outputs = ops.add(outputs, ops.reshape(self.bias, (1, 1, 1, self.filters)))
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Conv2D(keras.layers.Conv2D):
+    """`keras.layers.Conv2D` whose input gradient runs as a stride-1 convolution on TensorFlow (see module)."""
+
+    def convolution_op(self, inputs, kernel):
+        if keras.backend.backend() != "tensorflow" or not _uses_phases(self, inputs) or self.groups != 1:
+            return super().convolution_op(inputs, kernel)
+        import tensorflow as tf
+
+        stride = self.strides[0]
+        input_size = (inputs.shape[1], inputs.shape[2])
+
+        @tf.custom_gradient
+        def conv(x, kernel):
+            def gradient(output_gradient):
+                return (
+                    transposed_conv_as_phases(output_gradient, kernel, stride, input_size),
+                    _filter_gradient(x, kernel, output_gradient, stride),
+                )
+
+            return tf.nn.conv2d(x, kernel, stride, "SAME"), gradient
+
+        return conv(inputs, tf.convert_to_tensor(kernel))
