@@ -232,6 +232,14 @@ def test_load_generator_gives_the_keras_model_of_the_onnx_artifact(server, name)
     np.testing.assert_allclose(np.asarray(model.export_call(inputs)), generator(**inputs), atol=1e-4)
 
 
+@pytest.mark.parametrize("published", registry.names())
+def test_every_published_generator_rebuilds_in_keras_with_the_images_of_its_onnx_file(published):
+    model = zoo.load_generator(published)  # from this checkout's exports/, checked against the registry
+    assert model.family == registry.entry(published)["family"]
+    inputs = model.export_example(8, seed=2)
+    np.testing.assert_allclose(np.asarray(model.export_call(inputs)), runtime.load(published)(**inputs), atol=1e-4)
+
+
 FETCH = "import sys; from zoo import registry; print(registry.fetch(sys.argv[1]))"
 
 
