@@ -6,13 +6,15 @@
 One generator (the TF tutorial's DCGAN, `zoo.models.tutorial`, exported with
 `zoo.export.export_generator`, so the ONNX and SavedModel files are parity-checked) runs
 through these paths: Keras `predict`, a direct Keras call (`generator(z, training=False)`), the
-SavedModel's `serving_default` signature, and onnxruntime (`zoo.runtime`) with its default session
-options and with `session.intra_op.allow_spinning` off (its idle threads spin by default, which
-costs time on cores shared with other work), and with one intra-op thread. At batch 1 each path is called many times for p50 and p99 latency; at batch
-256 it reports images/s (median over calls). Paths alternate call by call, so a busy machine
-slows them alike; the first calls (tracing, session warm-up) are not timed. FLOPs per image
-come from the layer shapes, the peak from numpy's fp32 GEMM in the same run. Writes
-`docs/results/bench_infer.json`.
+SavedModel's `serving_default` signature, and onnxruntime (`zoo.runtime`): the exported file
+with onnxruntime's default session options (before tuning), and the tuned file
+(`generator.optimized.onnx`, `zoo.onnx_tuning.optimize`) with the default options, with
+`session.intra_op.allow_spinning` off (idle threads spin by default, which costs time on cores
+shared with other work), and with one intra-op thread. At batch 1 each path is called many
+times for p50 and p99 latency; at batch 256 it reports images/s (median over calls). Paths
+alternate call by call, so a busy machine slows them alike; the first calls (tracing, session
+warm-up) are not timed. FLOPs per image come from the layer shapes, the peak from numpy's fp32
+GEMM in the same run. Writes `docs/results/bench_infer.json`.
 """
 
 import argparse
@@ -24,7 +26,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PATHS = ("Keras `predict`", "Keras direct call", "SavedModel", "onnxruntime (defaults)", "onnxruntime (no spinning)", "onnxruntime (1 thread)")
+PATHS = (
+    "Keras `predict`",
+    "Keras direct call",
+    "SavedModel",
+    "onnxruntime, exported file (defaults)",
+    "onnxruntime, tuned file",
+    "onnxruntime, tuned file, no spinning",
+    "onnxruntime, tuned file, 1 thread",
+)
 
 
 def main(argv=None):
@@ -49,10 +59,9 @@ def build_paths(directory):
     """The generator and its callables `f(z) -> numpy images`, keyed as `PATHS`."""
     import keras
     import numpy as np
-    import onnxruntime
     import tensorflow as tf
 
-    from zoo import runtime
+    from zoo import onnx_tuning, runtime
     from zoo.export import export_generator
     from zoo.models.tutorial import TutorialDCGAN
 
@@ -61,13 +70,7 @@ def build_paths(directory):
     export_generator(model, directory, name="tf-tutorial-dcgan")
     generator = model.generator
     signature = tf.saved_model.load(str(Path(directory) / "saved_model")).signatures["serving_default"]
-    onnx_generator = runtime.load(directory, providers=["CPUExecutionProvider"])
-    no_spinning = onnxruntime.SessionOptions()
-    no_spinning.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    quiet_generator = runtime.load(directory, providers=["CPUExecutionProvider"], session_options=no_spinning)
-    one_thread = onnxruntime.SessionOptions()
-    one_thread.intra_op_num_threads = 1
-    single_generator = runtime.load(directory, providers=["CPUExecutionProvider"], session_options=one_thread)
+    cpu = {"providers": ["CPUExecutionProvider"]}
     paths = dict(
         zip(
             PATHS,
@@ -75,9 +78,10 @@ def build_paths(directory):
                 lambda z: generator.predict(z, batch_size=len(z), verbose=0),
                 lambda z: np.asarray(generator(z, training=False)),
                 lambda z: signature(z=tf.constant(z))["image"].numpy(),
-                onnx_generator,
-                quiet_generator,
-                single_generator,
+                runtime.load(directory, optimized=False, **cpu),
+                runtime.load(directory, **cpu),
+                runtime.load(directory, session_options=onnx_tuning.session_options(spinning=False), **cpu),
+                runtime.load(directory, session_options=onnx_tuning.session_options(threads=1), **cpu),
             ),
         )
     )
@@ -108,7 +112,7 @@ def run(calls, batch, batch_calls):
         flops = bench.model_flops(model.generator)
         single = time_calls(paths, sample_latent(1, model.latent_dim, 0), calls)
         large = time_calls(paths, sample_latent(batch, model.latent_dim, 1), batch_calls)
-        providers = paths["onnxruntime (defaults)"].providers
+        providers = paths["onnxruntime, tuned file"].providers
     peaks.append(bench.measure_gemm_peak())
     peak = max(peaks)
     results = []
@@ -140,10 +144,10 @@ def run(calls, batch, batch_calls):
 def format_table(record):
     batch = record["settings"]["batch"]
     key = f"batch_{batch}_images_per_second"
-    lines = [f"{'path':24} {'b1 p50 ms':>10} {'b1 p99 ms':>10} {f'b{batch} img/s':>11} {'vs predict':>10} {'of peak':>8}"]
+    lines = [f"{'path':38} {'b1 p50 ms':>10} {'b1 p99 ms':>10} {f'b{batch} img/s':>11} {'vs predict':>10} {'of peak':>8}"]
     for row in record["results"]:
         lines.append(
-            f"{row['path']:24} {row['batch_1']['p50_ms']:10.2f} {row['batch_1']['p99_ms']:10.2f} {row[key]:11.1f} "
+            f"{row['path']:38} {row['batch_1']['p50_ms']:10.2f} {row['batch_1']['p99_ms']:10.2f} {row[key]:11.1f} "
             f"{row['vs_predict']:9.2f}× {row['fraction_of_peak']:8.1%}"
         )
     machine = record["machine"]

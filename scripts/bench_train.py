@@ -6,8 +6,9 @@
 The tutorial's two networks (`zoo.models.tutorial`) are built once and trained, on the same
 real Fashion-MNIST batches, by each loop in turn: the tutorial's `@tf.function` step (as
 written, and with XLA), and `TutorialDCGAN.fit` (the zoo's `BaseGAN.train_step` with the
-tutorial's Adam(1e-4) and BCE), without and with `jit_compile` (`python -m zoo train` uses
-XLA). The loops alternate round by round in one process, so a busy machine slows them alike;
+tutorial's Adam(1e-4) and BCE), without and with `jit_compile`. The same networks built from
+`zoo.layers` (equal weights; the convolutions computed as stride-1 convolutions) run the
+tutorial's step and `fit` too. The loops alternate round by round in one process, so a busy machine slows them alike;
 the first round of each loop (tracing, compiling) is not timed. FLOPs per image are counted
 from the layer shapes (`zoo.bench`), the peak is numpy's fp32 GEMM measured in the same run.
 Writes `docs/results/bench_train.json`; `scripts/update_readme_results.py` turns it into the
@@ -22,11 +23,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# (loop, XLA, convolution layers, label): Keras's layers as the tutorial writes them, or
+# `zoo.layers` (the same functions computed with stride-1 convolutions, as the zoo's models use).
 LOOPS = (
-    ("tutorial", False, "TF tutorial loop (`@tf.function`)"),
-    ("tutorial", True, "TF tutorial loop + XLA"),
-    ("zoo", False, "zoo `fit`"),
-    ("zoo", True, "zoo `fit`, `jit_compile=True` (as `zoo train`)"),
+    ("tutorial", False, "keras", "TF tutorial loop (`@tf.function`)"),
+    ("tutorial", True, "keras", "TF tutorial loop + XLA"),
+    ("zoo", False, "keras", "zoo `fit`"),
+    ("zoo", True, "keras", "zoo `fit`, `jit_compile=True`"),
+    ("tutorial", False, "zoo", "TF tutorial loop, `zoo.layers`"),
+    ("zoo", False, "zoo", "zoo `fit`, `zoo.layers`"),
+    ("zoo", True, "zoo", "zoo `fit`, `zoo.layers`, `jit_compile=True`"),
 )
 
 
@@ -54,7 +60,7 @@ def run(batch_size, steps, rounds, loops=LOOPS):
     import keras
     import numpy as np
 
-    from zoo import bench, data
+    from zoo import bench, data, layers
     from zoo.models.tutorial import TutorialDCGAN, make_discriminator_model, make_generator_model, make_tutorial_train_step
 
     keras.utils.set_random_seed(0)
@@ -62,11 +68,15 @@ def run(batch_size, steps, rounds, loops=LOOPS):
     # Unshuffled and repeated: every loop reads the same real batches, and no loop pays for
     # refilling a 60,000-image shuffle buffer when its iterator is created.
     dataset = data.load_fashion_mnist(batch_size=batch_size, shuffle=False).repeat()
-    generator, discriminator = make_generator_model(), make_discriminator_model()
-    g_flops, d_flops = bench.model_flops(generator), bench.model_flops(discriminator)
+    networks = {"keras": (make_generator_model(), make_discriminator_model())}
+    networks["zoo"] = (make_generator_model(convolutions=layers), make_discriminator_model(convolutions=layers))
+    for ours, theirs in zip(networks["zoo"], networks["keras"]):
+        ours.set_weights(theirs.get_weights())  # the same networks, computed two ways
+    g_flops, d_flops = bench.model_flops(networks["keras"][0]), bench.model_flops(networks["keras"][1])
 
     runners = []
-    for loop, jit, label in loops:
+    for loop, jit, convolutions, label in loops:
+        generator, discriminator = networks[convolutions]
         if loop == "tutorial":
             step, _ = make_tutorial_train_step(generator, discriminator, batch_size, jit_compile=jit)
             runners.append(TutorialRunner(step, iter(dataset)))
@@ -75,9 +85,9 @@ def run(batch_size, steps, rounds, loops=LOOPS):
             model.compile_like_tutorial(jit_compile=jit)
             runners.append(FitRunner(model, dataset))
 
-    seconds = {label: [] for _, _, label in loops}
+    seconds = {label: [] for *_, label in loops}
     for round_index in range(rounds + 1):  # round 0 traces and compiles every loop
-        for (_, _, label), runner in zip(loops, runners):
+        for (*_, label), runner in zip(loops, runners):
             elapsed = runner.run(steps)
             if round_index:
                 seconds[label].append(elapsed)
@@ -86,7 +96,7 @@ def run(batch_size, steps, rounds, loops=LOOPS):
 
     results = []
     tutorial_rate = None
-    for loop, jit, label in loops:
+    for loop, _, _, label in loops:
         rates = [steps * batch_size / s for s in seconds[label]]
         rate = float(np.median(rates))
         tutorial_rate = tutorial_rate or rate

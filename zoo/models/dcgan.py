@@ -10,6 +10,7 @@ each stride-2 transposed convolution covers every output pixel evenly (no checke
 import keras
 from keras import layers
 
+from zoo import layers as convolutions
 from zoo.models.base import BaseGAN, batch_norm, check_positive_int, upsampling_plan
 
 KERNEL_SIZE = 4
@@ -30,10 +31,10 @@ def upsample_to_image(x, image_shape, filters):
     x = layers.ReLU()(x)
     x = layers.Reshape((start, start, filters * 2 ** (steps - 1)))(x)
     for step in range(steps - 1):
-        x = layers.Conv2DTranspose(filters * 2 ** (steps - 2 - step), KERNEL_SIZE, 2, "same", use_bias=False)(x)
+        x = convolutions.Conv2DTranspose(filters * 2 ** (steps - 2 - step), KERNEL_SIZE, 2, "same", use_bias=False)(x)
         x = batch_norm()(x)
         x = layers.ReLU()(x)
-    return layers.Conv2DTranspose(channels, KERNEL_SIZE, 2, "same", activation="tanh", dtype="float32")(x)
+    return convolutions.Conv2DTranspose(channels, KERNEL_SIZE, 2, "same", activation="tanh", dtype="float32")(x)
 
 
 def build_discriminator(image_shape, filters=64):
@@ -47,7 +48,7 @@ def downsample_to_features(x, image_shape, filters):
     """An image-sized tensor -> strided convolutions (BN after the first) -> flat features."""
     _, steps = upsampling_plan(image_shape[0])
     for step in range(steps):
-        x = layers.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0)(x)
+        x = convolutions.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0)(x)
         if step > 0:
             x = batch_norm()(x)
         x = layers.LeakyReLU(0.2)(x)

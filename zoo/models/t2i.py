@@ -28,6 +28,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from zoo import layers as convolutions
 from zoo.latent import sample_latent
 from zoo.models.base import BaseGAN, check_positive_int, upsampling_plan
 from zoo.models.dcgan import KERNEL_SIZE, upsample_to_image
@@ -80,7 +81,7 @@ def build_discriminator(image_shape, embedding_dim, condition_dim, filters):
     _, steps = upsampling_plan(image_shape[0])
     x = image
     for step in range(steps):
-        x = layers.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0)(x)
+        x = convolutions.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0)(x)
         if step > 0:
             x = layers.BatchNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
