@@ -8,7 +8,8 @@ real Fashion-MNIST batches, by each loop in turn: the tutorial's `@tf.function` 
 written, and with XLA), and `TutorialDCGAN.fit` (the zoo's `BaseGAN.train_step` with the
 tutorial's Adam(1e-4) and BCE), without and with `jit_compile`. The same networks built from
 `zoo.layers` (equal weights; the convolutions computed as stride-1 convolutions) run the
-tutorial's step and `fit` too. The loops alternate round by round in one process, so a busy machine slows them alike;
+tutorial's step and `fit` too, `fit` also with `update="simultaneous"` (the tutorial's update:
+both gradients from one batch of samples). The loops alternate round by round in one process, so a busy machine slows them alike;
 the first round of each loop (tracing, compiling) is not timed. FLOPs per image are counted
 from the layer shapes (`zoo.bench`), the peak is numpy's fp32 GEMM measured in the same run.
 Writes `docs/results/bench_train.json`; `scripts/update_readme_results.py` turns it into the
@@ -33,6 +34,7 @@ LOOPS = (
     ("tutorial", False, "zoo", "TF tutorial loop, `zoo.layers`"),
     ("zoo", False, "zoo", "zoo `fit`, `zoo.layers`"),
     ("zoo", True, "zoo", "zoo `fit`, `zoo.layers`, `jit_compile=True`"),
+    ("zoo-simultaneous", False, "zoo", "zoo `fit`, `zoo.layers`, `update=\"simultaneous\"`"),
 )
 
 
@@ -82,7 +84,7 @@ def run(batch_size, steps, rounds, loops=LOOPS):
             runners.append(TutorialRunner(step, iter(dataset)))
         else:
             model = TutorialDCGAN(generator, discriminator, seed=0)
-            model.compile_like_tutorial(jit_compile=jit)
+            model.compile_like_tutorial(jit_compile=jit, update="simultaneous" if loop == "zoo-simultaneous" else "alternating")
             runners.append(FitRunner(model, dataset))
 
     seconds = {label: [] for *_, label in loops}
@@ -120,7 +122,7 @@ def run(batch_size, steps, rounds, loops=LOOPS):
         "rounds": rounds,
         "generator_flops_per_image": g_flops,
         "discriminator_flops_per_image": d_flops,
-        "flops_note": "forward of Dense/conv layers ×1, backward ×2; tutorial step 3G+6D, zoo step 4G+9D (fresh noise for the generator step)",
+        "flops_note": "forward of Dense/conv layers ×1, backward ×2; tutorial step 3G+6D, zoo step 4G+9D (fresh noise for the generator step), zoo simultaneous step 3G+9D",
         "peaks_gflops": [round(p / 1e9, 1) for p in peaks],
     }
     return bench.record("train", settings, results, peak)

@@ -37,3 +37,55 @@ def test_every_model_takes_the_shared_arguments(family):
 def test_an_unconditional_model_refuses_labels_clearly(family):
     with pytest.raises(ValueError, match="not class-conditional"):
         MODELS[family](latent_dim=8).generate(2, labels="dress")
+
+
+def test_a_simultaneous_step_is_the_tensorflow_tutorials_step(real_batches):
+    """update="simultaneous": one batch of samples, both gradients at the same weights (G_t, D_t)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    gan = zoo.DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1), update="simultaneous")
+    generator, discriminator = (keras.models.clone_model(network) for network in (gan.generator, gan.discriminator))
+    generator.set_weights(gan.generator.get_weights())
+    discriminator.set_weights(gan.discriminator.get_weights())
+    images = next(iter(real_batches))
+    z = np.random.default_rng(0).standard_normal((32, 16)).astype("float32")
+
+    # The tutorial's step, written out: one forward pass under two tapes, then both updates.
+    with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+        fake_images = generator(z, training=True)
+        real_logits, fake_logits = discriminator(images, training=True), discriminator(fake_images, training=True)
+        g_loss = gan.loss_fn.generator_loss(fake_logits)
+        d_loss = gan.loss_fn.discriminator_loss(real_logits, fake_logits)
+    for tape, loss, network in ((g_tape, g_loss, generator), (d_tape, d_loss, discriminator)):
+        keras.optimizers.SGD(0.1).apply(tape.gradient(loss, network.trainable_variables), network.trainable_variables)
+
+    gan.sample_z = lambda n: z[:n]
+    history = gan.fit(real_batches.take(1), epochs=1, verbose=0)
+    np.testing.assert_allclose(history.history["g_loss"][0], float(g_loss), rtol=1e-5)
+    np.testing.assert_allclose(history.history["d_loss"][0], float(d_loss), rtol=1e-5)
+    for ours, theirs in ((gan.generator, generator), (gan.discriminator, discriminator)):
+        for a, b in zip(ours.trainable_weights, theirs.trainable_weights):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+
+
+@pytest.mark.backend
+def test_a_simultaneous_step_trains_and_is_saved_with_the_model(real_batches, tmp_path):
+    from tests import harness
+
+    gan = zoo.DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
+    gan.compile(update="simultaneous")
+    harness.check_trains(gan, real_batches, steps=2)
+    assert harness.check_save_load(gan, tmp_path / "gan.keras").update == "simultaneous"
+
+
+@pytest.mark.inputs
+def test_simultaneous_updates_need_one_discriminator_step():
+    with pytest.raises(ValueError, match="one discriminator step"):
+        zoo.DCGAN(latent_dim=8).compile(loss_fn="wgan_gp", update="simultaneous")  # n_critic 5
+    with pytest.raises(ValueError, match="one discriminator step"):
+        zoo.GAN(latent_dim=8, d_steps=2).compile(update="simultaneous")
+    with pytest.raises(ValueError, match="alternating"):
+        zoo.DCGAN(latent_dim=8).compile(update="sometimes")

@@ -212,6 +212,12 @@ def test_cli_refuses_a_missing_or_empty_prompt_for_t2i_and_a_prompt_for_others(e
 
 
 @pytest.mark.inputs
+def test_simultaneous_updates_are_refused(tokenizer):
+    with pytest.raises(ValueError, match="alternating"):
+        small_t2i(tokenizer).compile(update="simultaneous")
+
+
+@pytest.mark.inputs
 def test_a_vocabulary_without_padding_and_unknown_words_is_refused():
     with pytest.raises(ValueError, match="must start"):
         TextToImageGAN(["red", "dress"], 4)

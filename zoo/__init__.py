@@ -16,7 +16,7 @@ _LAZY = {
     "list_models": "zoo.registry",
     "load_generator": "zoo.registry",
 }
-_SUBMODULES = ("registry", "runtime")
+_SUBMODULES = ("registry", "runtime", "onnx_tuning", "layers")
 
 
 def __getattr__(name):

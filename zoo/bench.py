@@ -49,12 +49,16 @@ def gan_training_flops(generator_flops, discriminator_flops, loop):
     all back-propagated: 3G + 6D. "zoo": `BaseGAN.train_step` draws fresh noise for the
     generator step (Algorithm 1): the discriminator step runs G forward only and D on real and
     fake (G + 6D), the generator step runs G and D with both back-propagated (3G + 3D): 4G + 9D.
+    "zoo-simultaneous" (`update="simultaneous"`): the generator step (3G + 3D), then the
+    discriminator step on the same samples (6D): 3G + 9D.
     """
     if loop == "tutorial":
         return 3 * generator_flops + 6 * discriminator_flops
     if loop == "zoo":
         return 4 * generator_flops + 9 * discriminator_flops
-    raise ValueError(f"Unknown training loop {loop!r}; choose 'tutorial' or 'zoo'.")
+    if loop == "zoo-simultaneous":
+        return 3 * generator_flops + 9 * discriminator_flops
+    raise ValueError(f"Unknown training loop {loop!r}; choose 'tutorial', 'zoo' or 'zoo-simultaneous'.")
 
 
 def measure_gemm_peak(size=GEMM_SIZE, repeats=5):

@@ -79,6 +79,7 @@ def add_training_options(parser):
     parser.add_argument("--no-jit", action="store_true", help="do not compile the training step with XLA")
     parser.add_argument("--mirrored", action="store_true", help="train on every local GPU with tf.distribute.MirroredStrategy (--batch-size is the global batch)")
     parser.add_argument("--loss", default="non_saturating", choices=sorted(LOSSES), help="adversarial loss (default: non_saturating)")
+    parser.add_argument("--update", choices=("alternating", "simultaneous"), default="alternating", help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one batch of samples, as TF's DCGAN tutorial, one generator pass fewer (default: alternating)")
     parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
     parser.add_argument("--g-units", type=layer_widths, help="gan only: widths of the generator's hidden layers, input side first (default: 256,512,1024)")
 
@@ -111,6 +112,7 @@ def run_train(args):
         seed=args.seed,
         model_kwargs=model_kwargs,
         loss=args.loss,
+        update=args.update,
         jit_compile=not args.no_jit,
         log_dir=args.log_dir,
         strategy=mirrored_strategy() if args.mirrored else None,

@@ -9,7 +9,7 @@ input, one per output phase, interleaved (Shi et al. 2016, "Is the deconvolution
 same as a convolutional layer?", https://arxiv.org/abs/1609.07009), each reading only the kernel
 taps of its phase, so the FLOPs are those of the transposed convolution. On CPU, TensorFlow's
 transposed convolution (`Conv2DBackpropInput`) runs at about 40% of the machine's peak where
-`Conv2D` runs at about 80% (measured in `docs/training_speed.md`), so the layers use the
+`Conv2D` runs at about 80% (README, "Training speed"; `scripts/bench_train.py`), so the layers use the
 phase form wherever TensorFlow would run `Conv2DBackpropInput`:
 
 - `Conv2DTranspose`: the forward pass (its input gradient is already a `Conv2D`);

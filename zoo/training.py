@@ -37,6 +37,7 @@ def train(
     seed=0,
     model_kwargs=None,
     loss="non_saturating",
+    update="alternating",
     jit_compile=True,
     log_dir=None,
     verbose="auto",
@@ -44,7 +45,8 @@ def train(
     command=None,
     strategy=None,
 ):
-    """Trains `family` on Fashion-MNIST into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`).
+    """Trains `family` on Fashion-MNIST into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`)
+    and `update` ("alternating" or "simultaneous", see `BaseGAN.compile`).
 
     `strategy`: a `tf.distribute.Strategy` (e.g. `MirroredStrategy()` for all local GPUs) to
     train on several devices; `batch_size` is then the global batch, split across them.
@@ -64,7 +66,7 @@ def train(
     keras.utils.set_random_seed(seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = model_class(seed=seed, **(model_kwargs or {}))
-        model.compile(loss_fn=loss, jit_compile=jit_compile and strategy is None)
+        model.compile(loss_fn=loss, update=update, jit_compile=jit_compile and strategy is None)
     timer = EpochTimer(batch_size)
     guard = StopOnNonFiniteLoss()
     callbacks = [
@@ -87,6 +89,7 @@ def train(
         "command": command,
         "family": family,
         "loss": model.loss_fn.name,
+        "update": update,
         "dataset": f"Fashion-MNIST train ({source}{f', first {limit}' if limit else ''})",
         "epochs": epochs,
         "batch_size": batch_size,

@@ -102,7 +102,7 @@ class BaseGAN(keras.Model):
 
     # ----- training -------------------------------------------------------------------
 
-    def compile(self, d_optimizer=None, g_optimizer=None, loss_fn="non_saturating", label_smoothing=None, **kwargs):
+    def compile(self, d_optimizer=None, g_optimizer=None, loss_fn="non_saturating", label_smoothing=None, update="alternating", **kwargs):
         """Configures training.
 
         Args:
@@ -114,11 +114,20 @@ class BaseGAN(keras.Model):
                 `losses.WassersteinGPLoss(n_critic=5, gradient_penalty_weight=10)`.
             label_smoothing: one-sided label smoothing of the real target (e.g. 0.1), for a
                 loss given by name.
+            update: "alternating" (Algorithm 1: the discriminator steps, then the generator
+                steps against the updated discriminator on fresh noise) or "simultaneous"
+                (both gradients at the same weights, from one batch of samples, as TensorFlow's
+                DCGAN tutorial: one generator pass fewer per step, k = 1 only).
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`).
         """
         super().compile(**kwargs)
         options = {} if label_smoothing is None else {"label_smoothing": label_smoothing}
         self.loss_fn = losses.get(loss_fn, **options)
+        if update not in UPDATES:
+            raise ValueError(f"`update` must be one of {UPDATES}, got {update!r}.")
+        if update == "simultaneous" and self.discriminator_steps != 1:
+            raise ValueError(f"update='simultaneous' takes one discriminator step per generator step; this model takes {self.discriminator_steps} (d_steps or the loss's n_critic).")
+        self.update = update
         self.d_optimizer = keras.optimizers.get(d_optimizer) or default_optimizer(self.loss_fn)
         self.g_optimizer = keras.optimizers.get(g_optimizer) or default_optimizer(self.loss_fn)
         self.build_optimizers()  # now, not inside the first step: a tf.distribute strategy needs it
@@ -128,6 +137,7 @@ class BaseGAN(keras.Model):
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "loss_fn": {"name": self.loss_fn.name, "config": self.loss_fn.get_config()},
+            "update": update,
         }
 
     def get_compile_config(self):
@@ -138,6 +148,7 @@ class BaseGAN(keras.Model):
             d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
             g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
             loss_fn=losses.get(config["loss_fn"]["name"], **config["loss_fn"]["config"]),
+            update=config.get("update", "alternating"),
         )
         self.build_optimizers()
 
@@ -175,32 +186,56 @@ class BaseGAN(keras.Model):
         (data,) = args
         real_images, labels = self.unpack_batch(data)
         batch_size = ops.shape(real_images)[0]
+        if self.update == "simultaneous":
+            return self.simultaneous_step(real_images, labels, batch_size)
 
         # 1. Discriminator, k steps: score real images as real and generated ones as fake.
         for _ in range(self.discriminator_steps):
 
             def discriminator_loss():
                 fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
-                real_logits = self.discriminator(self.conditioned(real_images, labels), training=True)
-                fake_logits = self.discriminator(self.conditioned(fake_images, labels), training=True)
-                loss = self.loss_fn.discriminator_loss(real_logits, fake_logits)
-                if self.loss_fn.gradient_penalty_weight:
-                    loss += self.loss_fn.gradient_penalty_weight * self.gradient_penalty(real_images, fake_images, labels)
-                return loss, (real_logits, fake_logits)
+                return self.discriminator_objective(real_images, fake_images, labels)
 
             d_loss, (real_logits, fake_logits) = self.minimize(discriminator_loss, self.discriminator, self.d_optimizer)
 
         # 2. Generator, one step: make fresh samples that the discriminator scores as real.
-        def generator_loss():
-            fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
-            fake_logits = self.discriminator(self.conditioned(fake_images, labels), training=True)
-            return self.loss_fn.generator_loss(fake_logits), None
-
-        g_loss, _ = self.minimize(generator_loss, self.generator, self.g_optimizer)
+        g_loss, _ = self.minimize(lambda: self.generator_objective(batch_size, labels), self.generator, self.g_optimizer)
         self.update_ema()
 
         # 3. Report: the losses and the discriminator's mean belief that its inputs are real.
         return self.update_trackers(d_loss, g_loss, real_logits, fake_logits)
+
+    def simultaneous_step(self, real_images, labels, batch_size):
+        """Both networks' gradients at the same weights, from one batch of samples (`update="simultaneous"`).
+
+        The generator steps first against the discriminator as it is; the discriminator then
+        steps on those same samples, made before the generator's update: both gradients are
+        taken at (G_t, D_t), the update of TensorFlow's DCGAN tutorial, and the generator runs
+        once per step instead of twice.
+        """
+        g_loss, fake_images = self.minimize(lambda: self.generator_objective(batch_size, labels), self.generator, self.g_optimizer)
+        self.update_ema()
+        fake_images = ops.stop_gradient(fake_images)
+        d_loss, (real_logits, fake_logits) = self.minimize(
+            lambda: self.discriminator_objective(real_images, fake_images, labels), self.discriminator, self.d_optimizer
+        )
+        return self.update_trackers(d_loss, g_loss, real_logits, fake_logits)
+
+    def discriminator_objective(self, real_images, fake_images, labels):
+        """The discriminator's loss on a batch of real and generated images (plus WGAN-GP's
+        penalty when the loss asks for it); returns `(loss, (real_logits, fake_logits))`."""
+        real_logits = self.discriminator(self.conditioned(real_images, labels), training=True)
+        fake_logits = self.discriminator(self.conditioned(fake_images, labels), training=True)
+        loss = self.loss_fn.discriminator_loss(real_logits, fake_logits)
+        if self.loss_fn.gradient_penalty_weight:
+            loss += self.loss_fn.gradient_penalty_weight * self.gradient_penalty(real_images, fake_images, labels)
+        return loss, (real_logits, fake_logits)
+
+    def generator_objective(self, batch_size, labels):
+        """The generator's loss on fresh samples; returns `(loss, the samples)`."""
+        fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
+        fake_logits = self.discriminator(self.conditioned(fake_images, labels), training=True)
+        return self.loss_fn.generator_loss(fake_logits), fake_images
 
     def unpack_batch(self, data):
         """Splits a batch from `fit` into `(images, labels)`; labels are None for an unconditional model."""
@@ -390,6 +425,9 @@ class BaseGAN(keras.Model):
             {"latent_dim": self.latent_dim, "image_shape": list(self.image_shape), "seed": self.seed, "ema_decay": self.ema_decay}
         )
         return config
+
+
+UPDATES = ("alternating", "simultaneous")
 
 
 def replicas_in_sync():

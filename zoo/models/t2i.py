@@ -229,6 +229,11 @@ class TextToImageGAN(BaseGAN):
         loss = matching_aware_discriminator_loss(self.loss_fn, real_logits, mismatch_logits, fake_logits)
         return loss, (real_logits, mismatch_logits, fake_logits)
 
+    def compile(self, *args, update="alternating", **kwargs):
+        if update != "alternating":
+            raise ValueError("TextToImageGAN trains with Reed et al.'s alternating steps only (update='alternating').")
+        super().compile(*args, **kwargs)
+
     def train_step(self, data):
         """Reed et al. 2016, Algorithm 1 (GAN-CLS) with INT: one D step, then one G step."""
         images, tokens, wrong_tokens = data["images"], data["tokens"], data["wrong_tokens"]
