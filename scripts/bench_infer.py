@@ -13,7 +13,10 @@ with onnxruntime's default session options (before tuning), and the tuned file
 shared with other work), and with one intra-op thread. At batch 1 each path is called many
 times for p50 and p99 latency; at batch 256 it reports images/s (median over calls). Paths
 alternate call by call, so a busy machine slows them alike; the first calls (tracing, session
-warm-up) are not timed. FLOPs per image come from the layer shapes, the peak from numpy's fp32
+warm-up) are not timed. Each onnxruntime path runs in a child process of its own (no
+TensorFlow, no other session), the paths taking turns over three rounds: in one process, idle
+sessions and TensorFlow's pools keep spinning their threads and take the cores from the one
+being timed. FLOPs per image come from the layer shapes, the peak from numpy's fp32
 GEMM in the same run. Writes `docs/results/bench_infer.json`.
 """
 
@@ -44,7 +47,11 @@ def main(argv=None):
     parser.add_argument("--batch-calls", type=int, default=10, help="timed large-batch calls per path (default: 10)")
     parser.add_argument("--quick", action="store_true", help="5 batch-1 calls and 2 calls of batch 32: checks the script, not the speed")
     parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "bench_infer.json"), help="JSON to write")
+    parser.add_argument("--onnxruntime-child", nargs=6, metavar=("DIR", "LATENT", "CALLS", "BATCH", "BATCH_CALLS", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.onnxruntime_child:
+        directory, *numbers = args.onnxruntime_child
+        return onnxruntime_child(directory, *map(int, numbers))
     if args.quick:
         args.calls, args.batch, args.batch_calls = 5, 32, 2
     record = run(args.calls, args.batch, args.batch_calls)
@@ -55,37 +62,75 @@ def main(argv=None):
     print(f"Wrote {args.out}")
 
 
-def build_paths(directory):
-    """The generator and its callables `f(z) -> numpy images`, keyed as `PATHS`."""
-    import keras
+KERAS_PATHS, ONNX_PATHS = PATHS[:3], PATHS[3:]
+
+
+def keras_paths(model, directory):
+    """The TensorFlow paths of the exported `model`: callables `f(z) -> numpy images`, keyed as `PATHS`."""
     import numpy as np
     import tensorflow as tf
 
-    from zoo import onnx_tuning, runtime
-    from zoo.export import export_generator
-    from zoo.models.tutorial import TutorialDCGAN
-
-    keras.utils.set_random_seed(0)
-    model = TutorialDCGAN(seed=0)
-    export_generator(model, directory, name="tf-tutorial-dcgan")
     generator = model.generator
     signature = tf.saved_model.load(str(Path(directory) / "saved_model")).signatures["serving_default"]
-    cpu = {"providers": ["CPUExecutionProvider"]}
-    paths = dict(
+    return dict(
         zip(
-            PATHS,
+            KERAS_PATHS,
             (
                 lambda z: generator.predict(z, batch_size=len(z), verbose=0),
                 lambda z: np.asarray(generator(z, training=False)),
                 lambda z: signature(z=tf.constant(z))["image"].numpy(),
-                runtime.load(directory, optimized=False, **cpu),
-                runtime.load(directory, **cpu),
-                runtime.load(directory, session_options=onnx_tuning.session_options(spinning=False), **cpu),
-                runtime.load(directory, session_options=onnx_tuning.session_options(threads=1), **cpu),
             ),
         )
     )
-    return model, paths
+
+
+def onnx_paths(directory):
+    """Makers of the onnxruntime sessions of the artifact in `directory`, keyed as `PATHS` (no TensorFlow)."""
+    from zoo import onnx_tuning, runtime
+
+    cpu = {"providers": ["CPUExecutionProvider"]}
+    makers = (
+        lambda: runtime.load(directory, optimized=False, **cpu),
+        lambda: runtime.load(directory, **cpu),
+        lambda: runtime.load(directory, session_options=onnx_tuning.session_options(spinning=False), **cpu),
+        lambda: runtime.load(directory, session_options=onnx_tuning.session_options(threads=1), **cpu),
+    )
+    return dict(zip(ONNX_PATHS, makers))
+
+
+def time_in_children(directory, latent_dim, calls, batch, batch_calls, rounds=3):
+    """Times each onnxruntime path in a process of its own, the paths taking turns for `rounds`
+    rounds, each round a share of the calls; returns `(single, large, providers)`.
+
+    In one process, sessions idle between calls still spin their threads (and TensorFlow's
+    pools theirs), taking the cores from the session being timed: alternating call by call
+    there measures the neighbours, not the path.
+    """
+    import json
+    import subprocess
+
+    single, large = {name: [] for name in ONNX_PATHS}, {name: [] for name in ONNX_PATHS}
+    for _ in range(rounds):
+        for index, name in enumerate(ONNX_PATHS):
+            arguments = [str(directory), str(latent_dim), str(-(-calls // rounds)), str(batch), str(-(-batch_calls // rounds)), str(index)]
+            result = subprocess.run([sys.executable, __file__, "--onnxruntime-child", *arguments], capture_output=True, text=True, check=True)
+            timed = json.loads(result.stdout.strip().splitlines()[-1])
+            single[name] += timed["single"]
+            large[name] += timed["large"]
+            providers = timed["providers"]
+    return single, large, providers
+
+
+def onnxruntime_child(directory, latent_dim, calls, batch, batch_calls, index):
+    import json
+
+    from zoo.latent import sample_latent
+
+    name = ONNX_PATHS[index]
+    session = onnx_paths(directory)[name]()
+    single = time_calls({name: session}, sample_latent(1, latent_dim, 0), calls)[name]
+    large = time_calls({name: session}, sample_latent(batch, latent_dim, 1), batch_calls)[name]
+    print(json.dumps({"single": single, "large": large, "providers": session.providers}))
 
 
 def time_calls(paths, z, calls):
@@ -106,13 +151,24 @@ def run(calls, batch, batch_calls):
     from zoo import bench
     from zoo.latent import sample_latent
 
+    import keras
+
+    from zoo.export import export_generator
+    from zoo.models.tutorial import TutorialDCGAN
+
     peaks = [bench.measure_gemm_peak()]
     with tempfile.TemporaryDirectory() as folder:
-        model, paths = build_paths(Path(folder) / "tutorial-dcgan")
+        directory = Path(folder) / "tutorial-dcgan"
+        keras.utils.set_random_seed(0)
+        model = TutorialDCGAN(seed=0)
+        export_generator(model, directory, name="tf-tutorial-dcgan")
         flops = bench.model_flops(model.generator)
+        paths = keras_paths(model, directory)
         single = time_calls(paths, sample_latent(1, model.latent_dim, 0), calls)
         large = time_calls(paths, sample_latent(batch, model.latent_dim, 1), batch_calls)
-        providers = paths["onnxruntime, tuned file"].providers
+        onnx_single, onnx_large, providers = time_in_children(directory, model.latent_dim, calls, batch, batch_calls)
+        single.update(onnx_single)
+        large.update(onnx_large)
     peaks.append(bench.measure_gemm_peak())
     peak = max(peaks)
     results = []
