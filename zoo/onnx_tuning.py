@@ -83,44 +83,47 @@ def optimize(onnx_path, destination=None):
     Reuses a file already there that was made from the same source. `destination` overrides
     where it goes. Written to a temporary file and renamed into place.
     """
-    import onnxruntime
-
-    onnx_path = Path(onnx_path)
-    destination = Path(destination or onnx_path.with_name(OPTIMIZED_NAME))
-    source = _sha256(onnx_path)
-    if is_derived_from(destination, source):
-        return destination
-    model = onnx.load(str(onnx_path))
-    rewrite_transposed_convolutions(model)
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".optimize-") as staging:
-        options.optimized_model_filepath = str(Path(staging) / "optimized.onnx")
-        onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        optimized = onnx.load(options.optimized_model_filepath)
-        _record_source(optimized, model, source)
-        atomic_write(destination, lambda temporary: onnx.save(optimized, temporary))
-    return destination
+    return _derive(onnx_path, destination or Path(onnx_path).with_name(OPTIMIZED_NAME), _optimized)
 
 
 def float16_variant(onnx_path, destination=None):
     """Writes `generator.fp16.onnx` beside `onnx_path`: float16 weights and arithmetic, float32
     inputs and outputs (for CUDA, whose tensor cores run float16; on CPU it is slower). Returns its path."""
+    return _derive(onnx_path, destination or Path(onnx_path).with_name(FLOAT16_NAME), _float16)
+
+
+def _derive(onnx_path, destination, make):
+    """Writes `make(source model, destination folder)` to `destination`, stamped with the
+    source's sha256, unless a file made from that same source is there already."""
+    destination = Path(destination)
+    source = _sha256(onnx_path)
+    if not is_derived_from(destination, source):
+        model = onnx.load(str(onnx_path))
+        derived = make(model, destination.parent)
+        _record_source(derived, model, source)
+        atomic_write(destination, lambda temporary: onnx.save(derived, temporary))
+    return destination
+
+
+def _optimized(model, folder):
+    import onnxruntime
+
+    rewrite_transposed_convolutions(model)
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".optimize-") as staging:
+        options.optimized_model_filepath = str(Path(staging) / "optimized.onnx")
+        onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        return onnx.load(options.optimized_model_filepath)
+
+
+def _float16(model, folder):
     from onnxruntime.transformers.float16 import convert_float_to_float16
     from onnxruntime.transformers.onnx_model import OnnxModel
 
-    onnx_path = Path(onnx_path)
-    destination = Path(destination or onnx_path.with_name(FLOAT16_NAME))
-    source = _sha256(onnx_path)
-    if is_derived_from(destination, source):
-        return destination
-    model = onnx.load(str(onnx_path))
     half = OnnxModel(convert_float_to_float16(model, keep_io_types=True))
     half.topological_sort()  # the converter appends its input casts after their readers
-    half = half.model
-    _record_source(half, model, source)
-    atomic_write(destination, lambda temporary: onnx.save(half, temporary))
-    return destination
+    return half.model
 
 
 def is_derived_from(path, source_sha256):
