@@ -27,7 +27,7 @@ def op_types(path):
 def test_the_optimized_model_computes_the_exported_function_with_convolutions(artifact):
     model, directory = artifact
     generator = runtime.load(directory)  # makes generator.optimized.onnx on first use
-    optimized = directory / onnx_tuning.OPTIMIZED_NAME
+    optimized = directory / "generator.optimized.onnx"
     assert generator.model_path == optimized
     assert op_types(directory / "generator.onnx").count("ConvTranspose") == 3
     assert op_types(optimized).count("ConvTranspose") == 2 and "Conv" in op_types(optimized)  # the stride-1 one
@@ -43,9 +43,10 @@ def test_the_optimized_model_computes_the_exported_function_with_convolutions(ar
 
 def test_the_optimized_model_is_made_once_and_again_when_the_source_changes(artifact, tmp_path):
     _, directory = artifact
-    source = tmp_path / "generator.onnx"
+    source = tmp_path / "tiny.onnx"
     source.write_bytes((directory / "generator.onnx").read_bytes())
     made = onnx_tuning.optimize(source)
+    assert made == tmp_path / "tiny.optimized.onnx"  # named after its source, beside it
     stamp = made.stat().st_mtime_ns
     assert onnx_tuning.optimize(source) == made and made.stat().st_mtime_ns == stamp  # reused
     exported = onnx.load(str(source))
@@ -74,7 +75,7 @@ def test_a_damaged_optimized_file_is_made_again(artifact, tmp_path):
 def test_a_variant_that_cannot_be_written_leaves_the_exported_file_to_run(artifact, tmp_path):
     _, directory = artifact
     (tmp_path / "generator.onnx").write_bytes((directory / "generator.onnx").read_bytes())
-    (tmp_path / onnx_tuning.OPTIMIZED_NAME).mkdir()  # in the way: the rename into place fails
+    (tmp_path / "generator.optimized.onnx").mkdir()  # in the way: the rename into place fails
     with pytest.warns(UserWarning, match="as exported"):
         generator = runtime.load(tmp_path)
     assert generator.model_path == tmp_path / "generator.onnx"
@@ -84,7 +85,7 @@ def test_a_variant_that_cannot_be_written_leaves_the_exported_file_to_run(artifa
 def test_the_float16_variant_keeps_float32_inputs_and_outputs(artifact):
     model, directory = artifact
     generator = runtime.load(directory, precision="float16")
-    assert generator.model_path == directory / onnx_tuning.FLOAT16_NAME
+    assert generator.model_path == directory / "generator.fp16.onnx"
     half = onnx.load(str(generator.model_path))
     assert [v.type.tensor_type.elem_type for v in [*half.graph.input, *half.graph.output]] == [onnx.TensorProto.FLOAT] * 2
     kernels = [t for t in half.graph.initializer if len(t.dims) == 4]

@@ -29,8 +29,9 @@ from onnx import helper, numpy_helper
 from zoo.files import atomic_write
 
 SOURCE_KEY = "ganzoo.source_sha256"
-OPTIMIZED_NAME = "generator.optimized.onnx"
-FLOAT16_NAME = "generator.fp16.onnx"
+# generator.onnx -> generator.optimized.onnx, generator.fp16.onnx (any other.onnx alike)
+OPTIMIZED_SUFFIX = ".optimized.onnx"
+FLOAT16_SUFFIX = ".fp16.onnx"
 
 
 def rewrite_transposed_convolutions(model):
@@ -83,13 +84,19 @@ def optimize(onnx_path, destination=None):
     Reuses a file already there that was made from the same source. `destination` overrides
     where it goes. Written to a temporary file and renamed into place.
     """
-    return _derive(onnx_path, destination or Path(onnx_path).with_name(OPTIMIZED_NAME), _optimized)
+    return _derive(onnx_path, destination or variant_path(onnx_path, OPTIMIZED_SUFFIX), _optimized)
 
 
 def float16_variant(onnx_path, destination=None):
-    """Writes `generator.fp16.onnx` beside `onnx_path`: float16 weights and arithmetic, float32
+    """Writes `generator.fp16.onnx` beside `onnx_path` (`generator.onnx`): float16 weights and arithmetic, float32
     inputs and outputs (for CUDA, whose tensor cores run float16; on CPU it is slower). Returns its path."""
-    return _derive(onnx_path, destination or Path(onnx_path).with_name(FLOAT16_NAME), _float16)
+    return _derive(onnx_path, destination or variant_path(onnx_path, FLOAT16_SUFFIX), _float16)
+
+
+def variant_path(onnx_path, suffix):
+    """Where the variant of `onnx_path` with `suffix` goes: beside it, named after it."""
+    onnx_path = Path(onnx_path)
+    return onnx_path.with_name(onnx_path.stem + suffix)
 
 
 def _derive(onnx_path, destination, make):
