@@ -58,18 +58,14 @@ def reexport(name, exports_dir=ROOT / "exports", command=None, model=None):
     tolerance), or `zoo.export.ExportError` is raised and the artifact stays as it was.
     """
     import numpy as np
-    import onnxruntime
 
-    from zoo.export import ExportError, export_generator, load_keras_model
+    from zoo.export import check_parity, export_generator, load_keras_model
 
     folder = Path(exports_dir) / name
     old_card = json.loads((folder / "card.json").read_text())
     model = model or load_keras_model(folder)
     examples = model.export_example(16, seed=0)
-    old_images = onnxruntime.InferenceSession(str(folder / "generator.onnx"), providers=["CPUExecutionProvider"]).run(["image"], examples)[0]
-    difference = float(np.max(np.abs(np.asarray(model.export_call(examples)) - old_images)))
-    if not difference <= 1e-4:
-        raise ExportError(f"{name}'s Keras weights give images up to {difference:.3g} away from its published ONNX file; not re-exported.")
+    check_parity(folder, examples, np.asarray(model.export_call(examples)))  # the published files' images, or ExportError
     facts = {key: value for key, value in old_card.items() if key not in EXPORT_FACTS and key != "name"}
     facts["reexported_with"] = command
     return export_generator(model, folder, name=name, card=facts)

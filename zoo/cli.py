@@ -66,6 +66,7 @@ def build_parser():
 
 def add_training_options(parser):
     from zoo.losses import LOSSES
+    from zoo.models.base import UPDATES
 
     parser.add_argument("--epochs", type=int, default=5, help="total epochs; a resumed run continues up to this (default: 5)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
@@ -79,7 +80,7 @@ def add_training_options(parser):
     parser.add_argument("--no-jit", action="store_true", help="do not compile the training step with XLA")
     parser.add_argument("--mirrored", action="store_true", help="train on every local GPU with tf.distribute.MirroredStrategy (--batch-size is the global batch)")
     parser.add_argument("--loss", default="non_saturating", choices=sorted(LOSSES), help="adversarial loss (default: non_saturating)")
-    parser.add_argument("--update", choices=("alternating", "simultaneous"), default="alternating", help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one batch of samples, as TF's DCGAN tutorial, one generator pass fewer (default: alternating)")
+    parser.add_argument("--update", choices=UPDATES, default="alternating", help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one batch of samples, as TF's DCGAN tutorial, one generator pass fewer (default: alternating)")
     parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
     parser.add_argument("--g-units", type=layer_widths, help="gan only: widths of the generator's hidden layers, input side first (default: 256,512,1024)")
 

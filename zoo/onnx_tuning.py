@@ -26,6 +26,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from zoo.export import sha256
 from zoo.files import atomic_write
 
 SOURCE_KEY = "ganzoo.source_sha256"
@@ -103,7 +104,7 @@ def _derive(onnx_path, destination, make):
     """Writes `make(source model, destination folder)` to `destination`, stamped with the
     source's sha256, unless a file made from that same source is there already."""
     destination = Path(destination)
-    source = _sha256(onnx_path)
+    source = sha256(onnx_path)
     if not is_derived_from(destination, source):
         model = onnx.load(str(onnx_path))
         derived = make(model, destination.parent)
@@ -178,9 +179,3 @@ def _record_source(model, source_model, source_sha256):
     for key, value in kept.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
-
-
-def _sha256(path):
-    from zoo.export import sha256
-
-    return sha256(path)
