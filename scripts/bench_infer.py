@@ -8,7 +8,7 @@ One generator (the TF tutorial's DCGAN, `zoo.models.tutorial`, exported with
 through these paths: Keras `predict`, a direct Keras call (`generator(z, training=False)`), the
 SavedModel's `serving_default` signature, and onnxruntime (`zoo.runtime`): the exported file
 with onnxruntime's default session options (before tuning), and the tuned file
-(`generator.optimized.onnx`, `zoo.onnx_tuning.optimize`) with the default options, with
+(the optimised variant in the cache, `zoo.onnx_tuning.optimize`) with the default options, with
 `session.intra_op.allow_spinning` off (idle threads spin by default, which costs time on cores
 shared with other work), and with one intra-op thread. At batch 1 each path is called many
 times for p50 and p99 latency; at batch 256 it reports images/s (median over calls). Paths

@@ -1,8 +1,14 @@
 """Shared fixtures: a real slice of Fashion-MNIST, small and fast."""
 
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Downloads and derived ONNX variants go to a cache of this run's own (subprocesses inherit it),
+# never to the user's ~/.cache/ganzoo; tests that need another cache set GANZOO_CACHE themselves.
+TEST_CACHE = tempfile.mkdtemp(prefix="ganzoo-test-cache-")
+os.environ["GANZOO_CACHE"] = TEST_CACHE
 
 import pytest  # noqa: E402
 
@@ -58,6 +64,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "backend" not in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter):

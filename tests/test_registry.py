@@ -13,6 +13,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from PIL import Image
 
@@ -272,3 +273,32 @@ def test_offline_without_a_cached_copy_gives_a_clear_error(server, name, tmp_pat
     with pytest.raises(registry.DownloadError, match="Could not download"):
         registry.fetch(name)
     assert not any(p.is_file() and not p.name.startswith("tmp") for p in (tmp_path / "cache").rglob("*"))
+
+
+@pytest.mark.files
+def test_a_folder_here_named_like_a_published_generator_does_not_stand_in_for_it(server, name, tmp_path, monkeypatch):
+    """`load("dcgan-fashion-mnist")` means the published, verified files: a same-named folder in
+    the current directory (planted or the user's own) is not run in its place, and a warning says
+    which files run; `./name` runs the folder."""
+    work = tmp_path / "work"
+    shutil.copytree(EXPORTS / name, work / name)
+    model = onnx.load(str(work / name / "generator.onnx"))
+    for tensor in model.graph.initializer:  # another generator: every float weight zeroed
+        if tensor.data_type == onnx.TensorProto.FLOAT:
+            tensor.CopyFrom(onnx.numpy_helper.from_array(np.zeros_like(onnx.numpy_helper.to_array(tensor)), tensor.name))
+    onnx.save(model, str(work / name / "generator.onnx"))
+    monkeypatch.chdir(work)
+    with pytest.warns(UserWarning, match=f"Running the published {name} from .*{work / name}.*not that generator"):
+        published = runtime.load(name)
+    assert published.path == tmp_path / "cache" / name / "generator.onnx" and published.published == name
+    assert "files verified against the registry" in published.describe()
+    folder = runtime.load(f"./{name}")
+    assert folder.published is None and folder.path.resolve() == (work / name / "generator.onnx")
+    inputs = {key: value for key, value in zoo.load_generator(name).export_example(2, seed=0).items()}
+    assert np.abs(published(**inputs)).max() > 0.1 and not np.allclose(published(**inputs), folder(**inputs))
+
+    result = subprocess.run([sys.executable, "-m", "zoo", "sample", name, "-n", "4", "-o", "grid.png"], capture_output=True,
+                            text=True, timeout=300, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert f"Generator: {tmp_path / 'cache' / name / 'generator.onnx'} (the published {name}" in result.stdout
+    assert "not that generator" in result.stderr

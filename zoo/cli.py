@@ -170,7 +170,8 @@ def run_sample(args):
     else:
         from zoo import runtime
 
-        generator = runtime.load(source)
+        generator = runtime.load(args.source if source == Path(args.source) else source)  # a published name stays a name
+        print(f"Generator: {generator.describe()}")
         check_label_option(args.label, "label" in generator.inputs, source)
         if "label" in generator.inputs:
             images = sample_conditional_onnx(generator, args.num_images, args.seed, args.label)

@@ -1,25 +1,33 @@
-"""Faster onnxruntime inference of exported generators: tuned graphs saved beside the original.
+"""Faster onnxruntime inference of exported generators: tuned graphs derived into the cache.
 
-`generator.onnx` is the contract (ARTIFACTS.md) and stays as exported. Beside it, for
-onnxruntime only, `zoo.runtime` keeps:
+`generator.onnx` is the contract (ARTIFACTS.md) and stays as exported. For onnxruntime only,
+`zoo.runtime` runs a variant derived from it:
 
-- `generator.optimized.onnx` (`optimize`): stride-1 transposed convolutions rewritten as
-  convolutions with the flipped kernel, the same function to float rounding: onnxruntime runs
-  `Conv` through its blocked (NCHWc) CPU kernels, but `ConvTranspose` as a matrix product
-  followed by col2im, at about two thirds of the speed (`scripts/bench_infer.py`). Then
-  onnxruntime's basic graph optimisations (constant folding, batch-norm and Mul/Add folding into
-  convolutions), saved so that sessions start without redoing them. Those are the
-  provider-independent ones; sessions still apply the hardware-specific layout changes
-  (ORT_ENABLE_ALL) when they load the file. Strided transposed convolutions are left as they
-  are: their phase decomposition (`zoo.layers`) was slower in onnxruntime than its own kernel.
-- `generator.fp16.onnx` (`float16_variant`): float16 weights and arithmetic for CUDA, with the
-  float32 inputs and outputs of the contract.
+- `optimized` (`optimize`): stride-1 transposed convolutions rewritten as convolutions with
+  the flipped kernel, the same function to float rounding: onnxruntime runs `Conv` through its
+  blocked (NCHWc) CPU kernels, but `ConvTranspose` as a matrix product followed by col2im, at
+  about two thirds of the speed (`scripts/bench_infer.py`). Then onnxruntime's basic graph
+  optimisations (constant folding, batch-norm and Mul/Add folding into convolutions), saved so
+  that sessions start without redoing them. Those are the provider-independent ones; sessions
+  still apply the hardware-specific layout changes (ORT_ENABLE_ALL) when they load the file.
+  Strided transposed convolutions are left as they are: their phase decomposition
+  (`zoo.layers`) was slower in onnxruntime than its own kernel.
+- `float16` (`float16_variant`): float16 weights and arithmetic for CUDA, with the float32
+  inputs and outputs of the contract.
 
-Each derived file records the sha256 of the `generator.onnx` it was made from, and is made
-again when that changes.
+Trust: a derived file runs only on evidence that a file dropped beside an artifact cannot
+forge. Variants are derived into the cache (`zoo.registry.cache_dir()/derived/<sha256 of the
+source>/`), and each one's own sha256 is recorded there (`<variant>.json`) when this module
+writes it; `derive` hands out a file only when its bytes match that record, and makes it again
+otherwise. Files beside the artifact (`generator.optimized.onnx` of earlier versions, or
+planted ones) are never read. A new variant is one entry of `VARIANTS`: a function from the
+source model to the derived one.
 """
 
+import hashlib
+import json
 import tempfile
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +35,11 @@ import onnx
 from onnx import helper, numpy_helper
 
 from zoo.export import sha256
-from zoo.files import atomic_write
+from zoo.files import atomic_write, atomic_write_text
 
+# Written into each derived file's metadata to say where it came from (information, not trust:
+# anyone can write it; trust comes from the record in the cache, see `derive`).
 SOURCE_KEY = "ganzoo.source_sha256"
-# generator.onnx -> generator.optimized.onnx, generator.fp16.onnx (any other.onnx alike)
-OPTIMIZED_SUFFIX = ".optimized.onnx"
-FLOAT16_SUFFIX = ".fp16.onnx"
 
 
 def rewrite_transposed_convolutions(model):
@@ -80,37 +87,96 @@ def _plain_stride_1(attributes):
 
 
 def optimize(onnx_path, destination=None):
-    """Writes the optimised model (see module) beside `onnx_path`; returns its path.
+    """The optimised model (see module) of `onnx_path`, derived into the cache; returns its path.
 
-    Reuses a file already there that was made from the same source. `destination` overrides
-    where it goes. Written to a temporary file and renamed into place.
+    Reuses a file made before from the same source whose bytes match its record. `destination`
+    overrides where the file goes (its record still lives in the cache). Written to a temporary
+    file and renamed into place.
     """
-    return _derive(onnx_path, destination or variant_path(onnx_path, OPTIMIZED_SUFFIX), _optimized)
+    return derive(onnx_path, "optimized", destination)
 
 
 def float16_variant(onnx_path, destination=None):
-    """Writes `generator.fp16.onnx` beside `onnx_path` (`generator.onnx`): float16 weights and arithmetic, float32
-    inputs and outputs (for CUDA, whose tensor cores run float16; on CPU it is slower). Returns its path."""
-    return _derive(onnx_path, destination or variant_path(onnx_path, FLOAT16_SUFFIX), _float16)
+    """The float16 variant of `onnx_path`: float16 weights and arithmetic, float32 inputs and
+    outputs (for CUDA, whose tensor cores run float16; on CPU it is slower). Returns its path."""
+    return derive(onnx_path, "float16", destination)
 
 
-def variant_path(onnx_path, suffix):
-    """Where the variant of `onnx_path` with `suffix` goes: beside it, named after it."""
-    onnx_path = Path(onnx_path)
-    return onnx_path.with_name(onnx_path.stem + suffix)
+class DerivationError(ValueError):
+    """A derived model that does not compute its source's function within the variant's tolerance."""
 
 
-def _derive(onnx_path, destination, make):
-    """Writes `make(source model, destination folder)` to `destination`, stamped with the
-    source's sha256, unless a file made from that same source is there already."""
-    destination = Path(destination)
+def derived_dir(source_sha256):
+    """The cache folder of the variants derived from the source with that sha256."""
+    from zoo.registry import cache_dir
+
+    return cache_dir() / "derived" / source_sha256
+
+
+def derive(onnx_path, variant, destination=None):
+    """The path of `variant` (a key of `VARIANTS`) of the model at `onnx_path`.
+
+    A file is handed out only when its sha256 equals the one recorded in the cache when this
+    module wrote it, for a source with `onnx_path`'s sha256; otherwise it is derived again,
+    checked against the source's outputs on random inputs (`VARIANTS[variant].atol`), written
+    to a temporary file and renamed into place, and recorded. Raises OSError when the cache
+    cannot be written and `DerivationError` when the derived model does not match its source.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"Unknown variant {variant!r}; the variants are {sorted(VARIANTS)}.")
     source = sha256(onnx_path)
-    if not is_derived_from(destination, source):
-        model = onnx.load(str(onnx_path))
-        derived = make(model, destination.parent)
-        _record_source(derived, model, source)
-        atomic_write(destination, lambda temporary: onnx.save(derived, temporary))
+    folder = derived_dir(source)
+    destination = Path(destination) if destination else folder / f"{variant}.onnx"
+    if is_derived_from(destination, source, variant):
+        return destination
+    folder.mkdir(parents=True, exist_ok=True)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    model = onnx.load(str(onnx_path))
+    derived = VARIANTS[variant].make(onnx.load(str(onnx_path)), folder)
+    _record_source(derived, model, source)
+    data = derived.SerializeToString()
+    check_same_function(model, data, VARIANTS[variant].atol, f"the {variant} variant of {onnx_path}")
+    atomic_write(destination, lambda temporary: Path(temporary).write_bytes(data))
+    record = {"variant": variant, "source_sha256": source, "sha256": hashlib.sha256(data).hexdigest(), "made_by": __name__}
+    atomic_write_text(folder / f"{variant}.json", json.dumps(record, indent=2) + "\n")
     return destination
+
+
+def is_derived_from(path, source_sha256, variant=None):
+    """Whether the file at `path` is a variant (`variant`, or any) that this module derived from
+    the source with sha256 `source_sha256`: its bytes match the record written with it."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    records = [derived_dir(source_sha256) / f"{name}.json" for name in ([variant] if variant else VARIANTS)]
+    recorded = set()
+    for record in records:
+        try:
+            recorded.add(json.loads(record.read_text())["sha256"])
+        except (OSError, ValueError, KeyError, TypeError):  # no record, or a damaged one: not trusted
+            continue
+    return bool(recorded) and sha256(path) in recorded
+
+
+def check_same_function(source_model, derived_bytes, atol, what, rows=3):
+    """Runs both models on the same random inputs; raises `DerivationError` when their outputs
+    differ by more than `atol`. Float inputs are N(0, 1), integer inputs 1 (a valid class id and
+    token id for any generator: two classes at least, 1 is the unknown word)."""
+    import onnxruntime
+
+    cpu = ["CPUExecutionProvider"]
+    source = onnxruntime.InferenceSession(source_model.SerializeToString(), providers=cpu)
+    derived = onnxruntime.InferenceSession(derived_bytes, providers=cpu)
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for value in source.get_inputs():
+        shape = [rows if not isinstance(d, int) else d for d in value.shape]
+        feeds[value.name] = rng.standard_normal(shape).astype(np.float32) if "float" in value.type else np.ones(shape, np.int64)
+    expected, actual = source.run(None, feeds), derived.run(None, feeds)
+    for e, a in zip(expected, actual):
+        difference = float(np.max(np.abs(np.asarray(e, np.float32) - np.asarray(a, np.float32)))) if e.shape == a.shape else np.inf
+        if not difference <= atol:
+            raise DerivationError(f"{what} differs from its source by up to {difference:.3g} (allowed {atol:g}); it is not used.")
 
 
 def _optimized(model, folder):
@@ -134,15 +200,18 @@ def _float16(model, folder):
     return half.model
 
 
-def is_derived_from(path, source_sha256):
-    """Whether `path` is a model this module made from the source with that sha256."""
-    if not Path(path).is_file():
-        return False
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception:  # a damaged file is made again
-        return False
-    return {p.key: p.value for p in model.metadata_props}.get(SOURCE_KEY) == source_sha256
+class Variant(typing.NamedTuple):
+    """How a variant is made: `make(source model, scratch folder)` returns the derived model,
+    which must compute the source's function within `atol` (checked on random inputs)."""
+
+    make: typing.Callable
+    atol: float
+
+
+VARIANTS = {
+    "optimized": Variant(_optimized, 1e-4),
+    "float16": Variant(_float16, 5e-2),
+}
 
 
 def session_options(threads=None, spinning=True, level="all"):

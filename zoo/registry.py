@@ -110,7 +110,7 @@ def fetch(name, registry=None):
     for relative in files:
         _check_relative(name, relative)
     local = local_exports()
-    if local is not None and all((local / name / f).is_file() and sha256(local / name / f) == d for f, d in files.items()):
+    if local is not None and matches(local / name, name, registry):
         return local / name
     folder = cache_dir() / name
     url = f"{base_url(registry)}/{name}"
@@ -131,6 +131,13 @@ def fetch(name, registry=None):
             raise DownloadError(f"{target} does not match its published sha256; delete it and fetch again.")
     check_onnx_files(folder, files)
     return folder
+
+
+def matches(folder, name, registry=None):
+    """Whether `folder` holds every file of the published `name` with the registry's sha256."""
+    folder = Path(folder)
+    files = entry(name, registry)["files"]
+    return all((folder / f).is_file() and sha256(folder / f) == digest for f, digest in files.items())
 
 
 def check_onnx_files(folder, files):

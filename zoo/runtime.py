@@ -10,8 +10,9 @@ for chunk in generator.iter_batches(1_000_000, seed=0):  # bounded memory for hu
 
 CUDA is used when onnxruntime offers it and an NVIDIA driver is present (cuDNN's exhaustive
 algorithm search, inputs and outputs bound to the device with IO binding); the CPU otherwise.
-Sessions run the tuned graph of `zoo.onnx_tuning` (`generator.optimized.onnx`, made beside
-the artifact's `generator.onnx` on first use), or its float16 variant with `precision="float16"`.
+Sessions run the tuned graph of `zoo.onnx_tuning` (derived from the artifact's `generator.onnx`
+into the cache on first use, and verified against its record there on every load), or its
+float16 variant with `precision="float16"`.
 A session serves concurrent calls from many threads.
 """
 
@@ -84,16 +85,16 @@ def check_model_file(onnx_path):
 
 
 def tuned_model(onnx_path, optimized=True, precision="float32"):
-    """The file a session should load for `onnx_path`: its optimised or float16 variant, made
-    beside it when missing (`zoo.onnx_tuning`), or the file itself. A folder that cannot be
-    written to gets the file itself, with a warning."""
+    """The file a session should load for `onnx_path`: its optimised or float16 variant, derived
+    into the cache when no verified one is there (`zoo.onnx_tuning.derive`), or the file itself.
+    When the variant cannot be written or does not match its source, the file itself, with a warning."""
     if precision == "float32" and not optimized:
         return onnx_path
-    make = onnx_tuning.float16_variant if precision == "float16" else onnx_tuning.optimize
+    variant = "float16" if precision == "float16" else "optimized"
     try:
-        return make(onnx_path)
-    except OSError as error:
-        warnings.warn(f"Running {onnx_path} as exported: could not write its tuned variant beside it ({error}).", stacklevel=3)
+        return onnx_tuning.derive(onnx_path, variant)
+    except (OSError, onnx_tuning.DerivationError) as error:
+        warnings.warn(f"Running {onnx_path} as exported: could not make its {variant} variant ({error}).", stacklevel=3)
         return onnx_path
 
 
@@ -107,9 +108,9 @@ class Generator:
         session_options: an `onnxruntime.SessionOptions` (see `zoo.onnx_tuning.session_options`),
             or None for onnxruntime's defaults.
         check: run `onnx.checker` (full check) and the external-data check before loading.
-        optimized: run `generator.optimized.onnx` (`zoo.onnx_tuning.optimize`: the same function,
-            faster), made beside `generator.onnx` if it is not there yet; False: the file as exported.
-        precision: "float32", or "float16" for `generator.fp16.onnx` (float32 inputs and
+        optimized: run the optimised variant (`zoo.onnx_tuning.optimize`: the same function,
+            faster), derived into the cache on first use; False: the file as exported.
+        precision: "float32", or "float16" for the float16 variant (float32 inputs and
             outputs; for CUDA).
         io_binding: bind inputs and outputs to the provider's device (default: on CUDA).
     """
@@ -136,6 +137,7 @@ class Generator:
         except Exception as error:  # onnx and onnxruntime raise their own exception types for bad files
             raise ValueError(f"{onnx_path} is not a loadable ONNX generator: {error}") from error
         self.path, self.model_path = onnx_path, model_path
+        self.published = None  # the published name, when `load` resolved one to these verified files
         self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
         self.io_binding = self.device == "cuda" if io_binding is None else bool(io_binding)
         self.inputs = {value.name: value for value in self.session.get_inputs()}
@@ -143,6 +145,13 @@ class Generator:
             raise ValueError(f"{onnx_path} has no input named 'z' (inputs: {sorted(self.inputs)}).")
         self.latent_dim = int(self.inputs["z"].shape[1])
         self.image_shape = tuple(int(d) for d in self.session.get_outputs()[0].shape[1:])
+
+    def describe(self):
+        """Which files run, in words: the generator, whether it is a published one, the variant run."""
+        what = str(self.path) + (f" (the published {self.published}, files verified against the registry)" if self.published else "")
+        if self.model_path != self.path:
+            what += f", run as its verified derived variant {self.model_path}"
+        return what
 
     @property
     def providers(self):
@@ -233,9 +242,30 @@ def load(path, **kwargs):
 
     `path` is an artifact folder or `.onnx` file, or the name of a published generator
     (`zoo.list_models()`), which is downloaded once, checked and cached by `zoo.registry.fetch`.
+    A published name given as a string always means the published, verified files: a folder of
+    that name in the current directory is not used in its place (a warning says so when its
+    files differ); pass `./name` or a `Path` to run such a folder.
     """
-    if not Path(path).exists() and len(Path(path).parts) == 1 and Path(path).suffix != ".onnx":
-        from zoo import registry
+    folder, published = resolve(path)
+    generator = Generator(folder, **kwargs)
+    generator.published = published
+    return generator
 
-        path = registry.fetch(str(path))  # a bare name: published, or a ValueError listing those that are
-    return Generator(path, **kwargs)
+
+def resolve(path):
+    """`(the artifact folder or .onnx file to run, the published name it is or None)` for `load`'s `path`."""
+    from zoo import registry
+
+    if isinstance(path, str) and path in registry.names():
+        folder = registry.fetch(path)
+        here = Path(path)
+        if here.exists() and here.resolve() != folder.resolve() and not registry.matches(here, path):
+            warnings.warn(
+                f"Running the published {path} from {folder}. The folder {here.resolve()} here has the same name but is "
+                f"not that generator (its files differ from the registry's sha256); pass './{path}' to run it instead.",
+                stacklevel=3,
+            )
+        return folder, path
+    if not Path(path).exists() and len(Path(path).parts) == 1 and Path(path).suffix != ".onnx":
+        return registry.fetch(str(path)), str(path)  # a bare name: published, or a ValueError listing those that are
+    return path, None
