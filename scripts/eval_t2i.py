@@ -33,7 +33,7 @@ from keras import layers  # noqa: E402
 
 from zoo import captions  # noqa: E402
 from zoo.data import to_unit_range  # noqa: E402
-from zoo.files import atomic_write, atomic_write_text  # noqa: E402
+from zoo.files import atomic_write, atomic_write_json  # noqa: E402
 from zoo.latent import sample_latent  # noqa: E402
 
 FIGURE_PROMPTS = (
@@ -165,7 +165,7 @@ def main(argv=None):
     results = evaluate(model, classifier)
     print(json.dumps(results, indent=2), flush=True)
     out = Path(args.model_file).with_name("quality.json")
-    atomic_write_text(out, json.dumps(results, indent=2) + "\n")
+    atomic_write_json(out, results)
     print(f"Measured in {time.perf_counter() - started:.0f} s; written to {out}")
     if args.export:
         export(model, args.export, results, Path(args.model_file).with_name("training.json"))
@@ -184,6 +184,7 @@ def export(model, directory, results, training_record):
     card = export_generator(
         model,
         directory,
+        overwrite=True,  # re-exporting replaces the artifact (a folder that is not one is still refused)
         card={
             "description": "Caption to 28×28 colour garment (GAN-INT-CLS on colourised, captioned Fashion-MNIST)",
             "dataset": training.get("dataset"),

@@ -42,7 +42,7 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
         **(card or {}),
         "quality": measure_quality(model) if quality is True else quality or None,
     }
-    return export_generator(model, Path(exports_dir) / name, name=name, card=facts)
+    return export_generator(model, Path(exports_dir) / name, name=name, card=facts, overwrite=True)  # publishing replaces
 
 
 # Facts that `export_generator` writes anew; a re-export keeps every other fact of the card.
@@ -68,7 +68,7 @@ def reexport(name, exports_dir=ROOT / "exports", command=None, model=None):
     check_parity(folder, examples, np.asarray(model.export_call(examples)))  # the published files' images, or ExportError
     facts = {key: value for key, value in old_card.items() if key not in EXPORT_FACTS and key != "name"}
     facts["reexported_with"] = command
-    return export_generator(model, folder, name=name, card=facts)
+    return export_generator(model, folder, name=name, card=facts, overwrite=True)
 
 
 def measure_quality(model):
@@ -86,12 +86,12 @@ def measure_quality(model):
 def write_registry(exports_dir=ROOT / "exports", path=None):
     """Rebuilds the registry from `exports_dir/*/card.json`, keeping its base URL."""
     from zoo import registry
-    from zoo.files import atomic_write_text
+    from zoo.files import atomic_write_json
 
     path = Path(path or registry.REGISTRY_PATH)
     base = registry.load_registry(path)["base_url"] if path.is_file() else registry.DEFAULT_BASE_URL
     data = registry.build_registry(exports_dir, base)
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    atomic_write_json(path, data)
     return data
 
 

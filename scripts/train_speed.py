@@ -19,7 +19,7 @@ import keras
 
 from zoo import data, models
 from zoo.callbacks import EpochTimer
-from zoo.files import atomic_write_text
+from zoo.files import atomic_write_json
 from zoo.images import save_grid
 from zoo.training import machine_description
 
@@ -83,7 +83,7 @@ def main():
     earlier = json.loads(path.read_text())["results"] if path.is_file() else []  # other models' rows stay
     measured = {row["model"] for row in rows}
     record = {"machine": machine_description(), "results": [r for r in earlier if r["model"] not in measured] + rows}
-    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    atomic_write_json(path, record)
     print(f"{'model':8} {'images/s':>9} {'images seen':>12} {'d_loss':>8} {'g_loss':>8}  samples")
     for row in rows:
         logs = row["final_logs"]

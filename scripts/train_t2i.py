@@ -11,7 +11,6 @@ stops once `--minutes` have passed, at the end of the batch under way. Evaluate 
 """
 
 import argparse
-import json
 import shlex
 import sys
 import time
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import keras  # noqa: E402
 
 from zoo import captions  # noqa: E402
-from zoo.files import atomic_write, atomic_write_text  # noqa: E402
+from zoo.files import atomic_write, atomic_write_json  # noqa: E402
 from zoo.images import save_grid  # noqa: E402
 from zoo.latent import sample_latent  # noqa: E402
 from zoo.models.t2i import TextToImageGAN, pretrain_text_encoder  # noqa: E402
@@ -49,7 +48,7 @@ class EpochEnd(keras.callbacks.Callback):
         atomic_write(self.out / "model.keras", self.model.save)
         elapsed = time.perf_counter() - self.started
         self.record.update({"epochs": epoch + 1, "seconds": round(elapsed, 1), "final_logs": {k: float(v) for k, v in (logs or {}).items()}})
-        atomic_write_text(self.out / "training.json", json.dumps(self.record, indent=2) + "\n")
+        atomic_write_json(self.out / "training.json", self.record)
         print(f"epoch {epoch + 1}: {elapsed / 60:.1f} min, " + ", ".join(f"{k} {float(v):.3f}" for k, v in (logs or {}).items()), flush=True)
 
     def on_train_batch_end(self, batch, logs=None):

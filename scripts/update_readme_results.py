@@ -42,9 +42,9 @@ def measure_quality(exports=ROOT / "exports", out=RESULTS / "quality.json", n=10
     data = record("quality", settings, rows, peak_flops=float("nan"))
     data.pop("peak")
     data["floor"] = {key: round(value, 6) for key, value in evaluator.floor.items()}
-    from zoo.files import atomic_write_text
+    from zoo.files import atomic_write_json
 
-    atomic_write_text(out, json.dumps(data, indent=2) + "\n")
+    atomic_write_json(out, data)
     return data
 
 

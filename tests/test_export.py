@@ -49,7 +49,7 @@ def test_a_parity_failure_raises_and_leaves_the_previous_artifact_whole(trained_
     good = export_generator(trained_dcgan, target)
     drifting = DriftingDCGAN(latent_dim=16, g_filters=8, d_filters=8)
     with pytest.raises(ExportError, match="differs from Keras"):
-        export_generator(drifting, target)
+        export_generator(drifting, target, overwrite=True)
     assert json.loads((target / "card.json").read_text()) == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dcgan"]  # no half-written staging folder
 
@@ -71,3 +71,44 @@ def test_reloading_refuses_cards_that_name_classes_outside_the_zoo_or_carry_no_k
         (tmp_path / "dcgan" / "card.json").write_text(json.dumps({**card, **change}))
         with pytest.raises(ValueError, match=message):
             load_keras_model(tmp_path / "dcgan")
+
+
+@pytest.mark.files
+def test_export_never_replaces_a_folder_that_is_not_an_artifact(trained_dcgan, tmp_path):
+    """A user's folder, or the run folder itself, is refused before any work: nothing in it is touched."""
+    for folder in (tmp_path / "mine", tmp_path / "run"):
+        folder.mkdir()
+        (folder / "notes.txt").write_text("my notes")
+    (tmp_path / "run" / "checkpoints").mkdir()
+    (tmp_path / "run" / "checkpoints" / "epoch_0003.weights.h5").write_bytes(b"weights")
+    for folder in (tmp_path / "mine", tmp_path / "run"):
+        before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        for overwrite in (False, True):
+            with pytest.raises(FileExistsError, match=f"{folder} is not an artifact folder .*Choose a new folder"):
+                export_generator(trained_dcgan, folder, overwrite=overwrite)
+        assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    export_generator(trained_dcgan, tmp_path / "artifact")
+    (tmp_path / "artifact" / "mine.png").write_bytes(b"a picture of mine")  # a file the card does not list
+    with pytest.raises(FileExistsError, match="does not list \\(mine.png\\)"):
+        export_generator(trained_dcgan, tmp_path / "artifact", overwrite=True)
+    assert (tmp_path / "artifact" / "mine.png").read_bytes() == b"a picture of mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact", "mine", "run"]  # no staging folder left
+
+
+@pytest.mark.faults
+def test_replacing_an_artifact_needs_overwrite_and_keeps_the_old_one_until_the_new_one_is_whole(trained_dcgan, tmp_path):
+    target = tmp_path / "dcgan"
+    old = export_generator(trained_dcgan, target)
+    with pytest.raises(FileExistsError, match="holds the artifact 'dcgan'; pass overwrite=True \\(--overwrite\\)"):
+        export_generator(trained_dcgan, target)
+    assert json.loads((target / "card.json").read_text()) == old
+    with pytest.raises(ExportError):  # a replacement that fails its checks leaves the old artifact (see also test_faults)
+        export_generator(DriftingDCGAN(latent_dim=16, g_filters=8, d_filters=8), target, overwrite=True)
+    assert json.loads((target / "card.json").read_text()) == old
+    other = DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=5)
+    new = export_generator(other, target, overwrite=True)
+    assert new["files"] != old["files"] and json.loads((target / "card.json").read_text()) == new
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dcgan"]  # the old one swapped out and deleted, no staging left
+    from zoo import runtime
+
+    np.testing.assert_allclose(runtime.load(target).generate(3, seed=0), other.generate(3, seed=0), atol=1e-4)

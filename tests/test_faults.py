@@ -70,7 +70,7 @@ def test_an_export_that_runs_out_of_disk_leaves_the_previous_artifact_whole(tmp_
         from zoo.models import DCGAN
         model = DCGAN(latent_dim=8, g_filters=64, d_filters=8, seed=1)
         disk_full()
-        export_generator(model, "artifact")
+        export_generator(model, "artifact", overwrite=True)
     """, tmp_path)
     assert result.returncode != 0 and "File too large" in result.stderr
     assert json.loads((tmp_path / "artifact" / "card.json").read_text()) == card

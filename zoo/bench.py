@@ -7,7 +7,6 @@ fraction of peak derived from them is a slight underestimate. The peak is not a 
 figure: it is numpy's fp32 matrix product measured in the same run, on the same busy cores.
 """
 
-import json
 import shlex
 import sys
 import time
@@ -102,7 +101,7 @@ def record(kind, settings, results, peak_flops):
 
 def save(record, path, script, argv=None):
     """Stamps the command that made `record` into its settings and writes it to `path` atomically."""
-    from zoo.files import atomic_write_text
+    from zoo.files import atomic_write_json
 
     record["settings"]["command"] = shlex.join(["python", script, *(sys.argv[1:] if argv is None else argv)])
-    return atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    return atomic_write_json(path, record)

@@ -1,6 +1,5 @@
 """Callbacks for `fit`: sample grids to look at, and checkpoints that a stopped run resumes from."""
 
-import json
 import re
 import time
 from pathlib import Path
@@ -8,7 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.files import atomic_write, atomic_write_text
+from zoo.files import atomic_write, atomic_write_json
 from zoo.images import save_grid
 from zoo.latent import check_count, sample_latent
 
@@ -106,7 +105,7 @@ class GANCheckpoint(keras.callbacks.Callback):
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"epoch_{epoch + 1:04d}.weights.h5"
         atomic_write(path, self.model.save_weights)
-        atomic_write_text(self.directory / "state.json", json.dumps({"epoch": epoch + 1, "logs": _floats(logs)}))
+        atomic_write_json(self.directory / "state.json", {"epoch": epoch + 1, "logs": _floats(logs)}, indent=None)
         for _, old in self.checkpoints()[: -self.keep]:
             old.unlink()
 

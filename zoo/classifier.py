@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.files import atomic_write, atomic_write_text
+from zoo.files import atomic_write, atomic_write_json
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "exports" / "classifier-fashion-mnist"
 MODEL_FILE = "classifier.keras"
@@ -96,7 +96,7 @@ def train_classifier(out_dir=DEFAULT_DIR, epochs=5, batch_size=128, limit=None, 
         },
         "files": {MODEL_FILE: sha256(path)},
     }
-    atomic_write_text(out_dir / CARD_FILE, json.dumps(card, indent=2) + "\n")
+    atomic_write_json(out_dir / CARD_FILE, card)
     return card
 
 

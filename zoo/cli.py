@@ -38,6 +38,7 @@ def build_parser():
     export.add_argument("model_file", help="a .keras file written by `train` (e.g. runs/dcgan/model.keras)")
     export.add_argument("directory", help="artifact folder to write (e.g. exports/my-dcgan)")
     export.add_argument("--name", help="artifact name for card.json (default: the folder's name)")
+    export.add_argument("--overwrite", action="store_true", help="replace the artifact already in DIRECTORY (kept until the new one is complete); a folder that is not an artifact is never replaced")
 
     sample = commands.add_parser("sample", help="write a PNG grid of generated images", description="Generate images from an exported artifact (through onnxruntime) or a .keras file and write them as one PNG grid.")
     sample.add_argument("source", help="artifact folder, generator.onnx or .keras file, or a model name (e.g. cgan) for what `train` wrote to runs/<model>/model.keras, or a published name (e.g. dcgan-fashion-mnist: downloaded once, checked and cached; see zoo.list_models())")
@@ -131,11 +132,11 @@ def mirrored_strategy():
 
 
 def run_export(args):
-    card = export_model_file(args.model_file, args.directory, args.name)
+    card = export_model_file(args.model_file, args.directory, args.name, overwrite=args.overwrite)
     print(f"Exported {card['name']} to {args.directory} (parity within {card['parity']['atol']:g}).")
 
 
-def export_model_file(model_file, directory, name=None):
+def export_model_file(model_file, directory, name=None, overwrite=False):
     """Loads a trained `.keras` file (safe mode) and exports its generator; returns the card."""
     from zoo.export import export_generator
 
@@ -144,7 +145,7 @@ def export_model_file(model_file, directory, name=None):
     card = {"training": json.loads(training_record.read_text())} if training_record.is_file() else {}
     if "training" in card:
         card["dataset"] = card["training"].get("dataset")
-    return export_generator(model, directory, name=name, card=card)
+    return export_generator(model, directory, name=name, card=card, overwrite=overwrite)
 
 
 def run_sample(args):
@@ -217,13 +218,13 @@ def run_demo(args):
     out = Path(args.out)
     started = time.perf_counter()
     train("dcgan", out, epochs=args.epochs, limit=args.limit, data_dir=args.data_dir, command=shlex.join(["python", "-m", "zoo", *sys.argv[1:]]))
-    export_model_file(out / "model.keras", out / "export", name="dcgan-fashion-mnist-demo")
+    export_model_file(out / "model.keras", out / "export", name="dcgan-fashion-mnist-demo", overwrite=True)  # the demo's own artifact
     generator = runtime.load(out / "export")
     path = save_grid(generator.generate(64, seed=0), out / "samples.png", scale=3)
     record = json.loads((out / "training.json").read_text())
     print(
         f"\nDemo done in {time.perf_counter() - started:.0f} s: trained {record['epochs']} epochs at "
-        f"{record['images_per_second']:.0f} images/s, exported to {out / 'export'}.\n"
+        f"{record['images_per_second'] or 0:.0f} images/s, exported to {out / 'export'}.\n"
         f"Samples (through onnxruntime on {generator.providers[0]}): {path.resolve()}"
     )
 
@@ -236,4 +237,7 @@ def main(argv=None):
     except (ValueError, OSError) as error:  # OSError: missing or existing files, zoo.registry.DownloadError
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # `train` has said where its last checkpoint is
+        print("Stopped (Ctrl-C).", file=sys.stderr)
+        return 130
     return 0

@@ -19,13 +19,14 @@ or `ExportError` is raised and nothing is written.
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from zoo.files import atomic_write_text, current_umask
+from zoo.files import atomic_write_json, current_umask, exchange, to_json
 
 # 2: the Keras weights live in saved_model/'s variable collections (1: separate .weights.h5 files).
 FORMAT_VERSION = 2
@@ -39,7 +40,7 @@ class ExportError(RuntimeError):
     """An export whose files could not be written or do not match the Keras generator."""
 
 
-def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, overwrite=True):
+def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, overwrite=False):
     """Exports `model`'s generator to `directory`; returns the parsed `card.json`.
 
     Args:
@@ -48,13 +49,17 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         name: the artifact's name; default: the folder's name.
         card: extra facts for `card.json` (dataset, training command and time, quality, ...).
         atol: the largest absolute difference allowed between Keras and the exported files.
-        overwrite: replace an existing artifact folder.
+        overwrite: replace an existing artifact in `directory`. The old artifact stays whole
+            until the new one is complete and checked, then the two are swapped.
+
+    Raises FileExistsError, before any work, when `directory` exists and is not an artifact (a
+    run folder, a folder of your own: export never deletes what it did not write), holds files
+    its card does not list, or is an artifact and `overwrite` is False.
     """
     import tensorflow as tf
 
     directory = Path(directory)
-    if directory.exists() and not overwrite:
-        raise FileExistsError(f"{directory} exists; pass overwrite=True to replace it.")
+    check_replaceable(directory, overwrite)
     directory.parent.mkdir(parents=True, exist_ok=True)
     card = {
         "name": name or directory.name,
@@ -84,7 +89,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         check_parity(staging, examples, expected, atol)
         card["parity"] = {"atol": atol, "checked_on": "5 random inputs, ONNX and SavedModel against Keras"}
         card["files"] = {path: sha256(staging / path) for path in _artifact_files(staging)}
-        atomic_write_text(staging / "card.json", json.dumps(card, indent=2) + "\n")
+        atomic_write_json(staging / "card.json", card)
         _move_into_place(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -173,7 +178,7 @@ def _write_onnx(serve, input_signature, path, card):
         if card.get(key) is not None:
             value = card[key]
             entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value if isinstance(value, str) else json.dumps(value)
+            entry.key, entry.value = key, value if isinstance(value, str) else to_json(value, indent=None).strip()
     onnx.checker.check_model(proto, full_check=True)
     onnx.save(proto, str(path))
 
@@ -208,15 +213,60 @@ def _artifact_files(directory):
     return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file() and p.name != "card.json")
 
 
+def check_replaceable(directory, overwrite):
+    """Raises FileExistsError unless writing an artifact to `directory` loses nothing: it does not
+    exist, is empty, or holds an artifact (its card.json and the files that card lists, and
+    variants earlier versions derived beside it) and `overwrite` is True."""
+    directory = Path(directory)
+    if not directory.exists() and not directory.is_symlink():
+        return
+    if not directory.is_dir() or directory.is_symlink():
+        raise FileExistsError(f"{directory} exists and is not an artifact folder; export would replace it. Choose another path.")
+    contents = sorted(
+        (Path(root) / name).relative_to(directory).as_posix()
+        for root, folders, files in os.walk(directory)
+        for name in files + [f for f in folders if (Path(root) / f).is_symlink()]
+    )
+    if not contents:
+        return
+    try:
+        card = json.loads((directory / "card.json").read_text())
+        listed = set(card["files"]) | {"card.json"}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise FileExistsError(
+            f"{directory} is not an artifact folder (no card.json listing its files) and holds {len(contents)} file(s), "
+            f"e.g. {', '.join(contents[:3])}; export never replaces such a folder. Choose a new folder."
+        ) from None
+    extra = [path for path in contents if path not in listed and not _derived_beside(directory / path, card)]
+    if extra:
+        raise FileExistsError(
+            f"{directory} holds {len(extra)} file(s) its card.json does not list ({', '.join(extra[:3])}); replacing the "
+            "artifact would delete them. Move them out or choose another folder."
+        )
+    if not overwrite:
+        raise FileExistsError(f"{directory} holds the artifact {card.get('name')!r}; pass overwrite=True (--overwrite) to replace it.")
+
+
+def _derived_beside(path, card):
+    """Whether `path` is a variant that earlier versions of zoo.onnx_tuning made beside this card's generator.onnx."""
+    if not (path.name.startswith("generator.") and path.name.endswith(".onnx")) or path.is_symlink():
+        return False
+    try:
+        import onnx
+
+        metadata = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    except Exception:  # not an ONNX file: not ours
+        return False
+    return metadata.get("ganzoo.source_sha256") == card["files"].get("generator.onnx")
+
+
 def _move_into_place(staging, directory):
-    """Renames `staging` to `directory`, keeping the old folder until the new one is in place."""
-    old = None
+    """Puts the finished `staging` folder at `directory`; an old artifact there is swapped out in
+    one step (see `zoo.files.exchange`) and then deleted, so `directory` always holds a whole one."""
     if directory.exists():
-        old = directory.with_name(f".{directory.name}.old-{staging.name.rsplit('-', 1)[-1]}")
-        directory.rename(old)
-    staging.rename(directory)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        exchange(staging, directory)  # staging now holds the old artifact, deleted by the caller
+    else:
+        staging.rename(directory)
 
 
 def _onnx_dtype(dtype):

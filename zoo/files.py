@@ -1,7 +1,12 @@
-"""Writing files so that readers see a whole file or none: temporary name, then rename."""
+"""Writing files so that readers see a whole file or none (temporary name, then rename), strict
+JSON, and a lock that keeps two processes from writing one folder."""
 
+import errno
+import json
+import math
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -34,3 +39,128 @@ def current_umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def json_ready(value):
+    """`value` with every NaN or infinite float (Python or numpy) replaced by None, numpy scalars
+    and arrays made plain: what strict JSON (RFC 8259, no NaN or Infinity) can hold."""
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item) for item in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy scalars and arrays
+        return json_ready(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_json(value, indent=2):
+    """Strict JSON text of `value` (non-finite numbers become null; see `json_ready`), newline-terminated."""
+    return json.dumps(json_ready(value), indent=indent, allow_nan=False) + "\n"
+
+
+def atomic_write_json(path, value, indent=2):
+    """Writes `value` as strict JSON to `path` atomically; see `to_json` and `atomic_write`."""
+    return atomic_write_text(path, to_json(value, indent))
+
+
+def load_json(path):
+    """Parses the JSON file at `path` strictly: NaN and Infinity (which JSON does not have, and
+    other languages' parsers refuse) are errors; a ValueError names the file."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(Path(path).read_text(), parse_constant=refuse)
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+
+
+def exchange(first, second):
+    """Swaps two paths in one step where the system allows it (Linux `renameat2(RENAME_EXCHANGE)`),
+    so a reader always finds one whole folder at either path; elsewhere two renames, through a
+    third name. Both paths must exist."""
+    first, second = Path(first), Path(second)
+    if _renameat2_exchange(first, second):
+        return
+    aside = second.with_name(f".{second.name}.exchange-{os.getpid()}")
+    os.rename(second, aside)
+    os.rename(first, second)
+    os.rename(aside, first)
+
+
+def _renameat2_exchange(first, second):
+    """True when the kernel swapped the two paths atomically; False where renameat2 is missing."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):  # old kernel or a filesystem without it
+        return False
+    raise OSError(error, os.strerror(error), str(second))
+
+
+class FolderInUse(OSError):
+    """Another process holds the lock of a folder (e.g. a training run writing to it)."""
+
+
+class FolderLock:
+    """An exclusive lock on a folder for one process: `with FolderLock("runs/dcgan", "training"): ...`.
+
+    The lock is `fcntl.flock` on `<folder>/.lock`, which holds the owner's pid and start time for
+    messages. The kernel drops the lock when its process ends, however it ends (SIGKILL too), so
+    a lock file left by a dead process is simply taken over. A second holder fails at once with
+    `FolderInUse` naming the folder and the holder's pid.
+    """
+
+    NAME = ".lock"
+
+    def __init__(self, folder, purpose="in use"):
+        self.folder = Path(folder)
+        self.purpose = purpose
+        self._file = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / self.NAME
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise FolderInUse(
+                f"{self.folder} is in use by another process ({holder}); wait for it to finish or use another folder."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, {self.purpose} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        if self._file is not None:
+            self._file.seek(0)
+            self._file.truncate()
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+        return False

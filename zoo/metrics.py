@@ -24,7 +24,6 @@ sample size, the best a generator can be expected to reach.
   that was asked for.
 """
 
-import json
 import time
 import warnings
 from pathlib import Path
@@ -433,6 +432,6 @@ def format_table(results):
 
 def write_json(results, path):
     """Writes the results (a dict or a list of dicts) to `path` atomically."""
-    from zoo.files import atomic_write_text
+    from zoo.files import atomic_write_json
 
-    return atomic_write_text(path, json.dumps(results, indent=2) + "\n")
+    return atomic_write_json(path, results)

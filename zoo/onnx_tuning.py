@@ -35,7 +35,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from zoo.export import sha256
-from zoo.files import atomic_write, atomic_write_text
+from zoo.files import atomic_write, atomic_write_json
 
 # Written into each derived file's metadata to say where it came from (information, not trust:
 # anyone can write it; trust comes from the record in the cache, see `derive`).
@@ -138,7 +138,7 @@ def derive(onnx_path, variant, destination=None):
     check_same_function(model, data, VARIANTS[variant].atol, f"the {variant} variant of {onnx_path}")
     atomic_write(destination, lambda temporary: Path(temporary).write_bytes(data))
     record = {"variant": variant, "source_sha256": source, "sha256": hashlib.sha256(data).hexdigest(), "made_by": __name__}
-    atomic_write_text(folder / f"{variant}.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_json(folder / f"{variant}.json", record)
     return destination
 
 

@@ -1,0 +1,122 @@
+"""A run folder keeps what it holds: one `train` at a time, every session's record, strict JSON,
+the same settings on resume, and a Ctrl-C that says where the last checkpoint is."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.test_faults import wait_for
+from zoo.files import FolderInUse, FolderLock, load_json
+from zoo.training import train
+
+TRAIN = [sys.executable, "-m", "zoo", "train", "gan", "--limit", "256", "--batch-size", "32", "--latent-dim", "8",
+         "--g-units", "16", "--no-jit"]
+
+
+def tiny_train(out, **kwargs):
+    options = {"epochs": 1, "batch_size": 32, "limit": 64, "jit_compile": False, "verbose": 0,
+               "model_kwargs": {"latent_dim": 8, "g_units": (16,), "d_units": (16,)}, **kwargs}
+    return train("gan", out, **options)
+
+
+def strict(path):
+    """The JSON at `path`, parsed as other languages do: NaN or Infinity fail."""
+    return load_json(path)
+
+
+@pytest.mark.faults
+def test_a_second_train_into_the_same_folder_fails_at_once_naming_the_folder_and_the_holders_pid(tmp_path, fashion_dir):
+    run = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", f"from zoo.files import FolderLock\nimport sys, time\n"
+                               f"with FolderLock({str(run)!r}, 'training'):\n    print('locked', flush=True); time.sleep(120)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        second = subprocess.run([*TRAIN, "--epochs", "1", "--out", str(run)], capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and time.monotonic() - started < 60
+        assert f"{run} is in use by another process (pid {holder.pid}, training since" in second.stderr
+        assert "Traceback" not in second.stderr and not (run / "checkpoints").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder died without a word: its lock file stays, but the lock went with it and is taken over.
+    assert f"pid {holder.pid}" in (run / ".lock").read_text()
+    tiny_train(run)
+    assert (run / "model.keras").is_file()
+    with FolderLock(run):  # and released when train returns
+        pass
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("option, value", [("epochs", 0), ("epochs", -2), ("batch_size", 0), ("batch_size", -1), ("limit", 0), ("limit", -1)])
+def test_zero_or_negative_epochs_batch_size_and_limit_are_refused_before_anything_is_written(tmp_path, option, value):
+    with pytest.raises(ValueError, match=f"`{option}` must be an integer in \\[1, "):
+        tiny_train(tmp_path / "run", **{option: value})
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.inputs
+def test_the_command_line_says_what_is_wrong_with_batch_size_0(tmp_path, fashion_dir):
+    result = subprocess.run([*TRAIN, "--epochs", "1", "--batch-size", "0", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "`batch_size` must be an integer in [1, " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.faults
+def test_reruns_keep_every_sessions_record_in_strict_json(tmp_path, fashion_dir):
+    run = tmp_path / "run"
+    tiny_train(run, epochs=2, command="first")
+    first = strict(run / "training.json")
+    model = (run / "model.keras").read_bytes()
+    tiny_train(run, epochs=1, command="smaller")  # fewer epochs than done: nothing to train, nothing lost
+    assert strict(run / "training.json") == first and (run / "model.keras").read_bytes() == model
+    tiny_train(run, epochs=3, command="more")
+    record = strict(run / "training.json")
+    assert [(s["command"], s["from_epoch"], s["to_epoch"], s["status"]) for s in record["sessions"]] == [
+        ("first", 0, 2, "finished"), ("more", 2, 3, "finished")]
+    assert record["epochs"] == 3 and record["seconds"] == pytest.approx(sum(s["seconds"] for s in record["sessions"]), abs=0.2)
+    assert len(record["final_logs"]) == 4 and record["command"] == "more"
+
+    # A record of an earlier version (one session, NaN in it) becomes the first session, in strict JSON.
+    legacy = {**first, "images_per_second": float("nan"), "final_logs": {}}
+    for key in ("sessions",):
+        legacy.pop(key)
+    (run / "training.json").write_text(json.dumps(legacy))
+    tiny_train(run, epochs=4, command="after legacy")
+    record = strict(run / "training.json")
+    assert [s["command"] for s in record["sessions"]] == ["first", "after legacy"]
+    assert record["sessions"][0]["images_per_second"] is None
+
+
+@pytest.mark.inputs
+def test_resuming_with_another_loss_or_batch_size_is_refused_with_both_settings_named(tmp_path, fashion_dir):
+    run = tmp_path / "run"
+    tiny_train(run, loss="hinge")
+    before = (run / "training.json").read_bytes()
+    with pytest.raises(ValueError, match=f"{run} was trained with --loss hinge; this run asks for --loss minimax"):
+        tiny_train(run, epochs=2, loss="minimax")
+    with pytest.raises(ValueError, match="--batch-size 32; this run asks for --batch-size 16"):
+        tiny_train(run, epochs=2, loss="hinge", batch_size=16)
+    assert (run / "training.json").read_bytes() == before
+    tiny_train(run, epochs=2, loss="hinge")  # the same settings resume
+    assert strict(run / "training.json")["epochs"] == 2
+
+
+@pytest.mark.faults
+def test_ctrl_c_during_training_says_where_the_last_checkpoint_is_and_how_to_resume(tmp_path, fashion_dir):
+    run = tmp_path / "run"
+    process = subprocess.Popen([*TRAIN, "--epochs", "100000", "--out", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(run / "checkpoints" / "epoch_0001.weights.h5", process)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert f"The last checkpoint is {run / 'checkpoints'}/epoch_" in err and "again to resume from it" in err
+    session = strict(run / "training.json")["sessions"][-1]
+    assert session["status"] == "interrupted" and session["to_epoch"] >= 1
