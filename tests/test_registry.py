@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -43,8 +44,37 @@ class ArtifactHandler(SimpleHTTPRequestHandler):
             self.close_connection = True
         elif fault == "drop":  # close the connection without any response
             self.close_connection = True
+        elif fault in ("drip", "endless", "oversized", "short"):
+            self.send_faulty_body(fault, (Path(self.directory) / self.path.lstrip("/")).read_bytes())
+        elif isinstance(fault, str) and fault.startswith("redirect:"):
+            self.send_response(302)
+            self.send_header("Location", fault.split(":", 1)[1])
+            self.end_headers()
         else:
             super().do_GET()
+
+    def send_faulty_body(self, fault, body):
+        """drip: the right length promised, a byte every 0.2 s; endless: no length, bytes forever;
+        oversized: a length and body bigger than the file; short: a whole response of half the file."""
+        sent = {"drip": body, "endless": None, "oversized": body + b"x" * 10_000_000, "short": body[: len(body) // 2]}[fault]
+        self.send_response(200)
+        if sent is not None:
+            self.send_header("Content-Length", str(len(sent)))
+        self.end_headers()
+        self.close_connection = True
+        try:
+            if fault == "drip":
+                for byte in sent:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            elif fault == "endless":
+                while True:
+                    self.wfile.write(b"x" * 65536)
+            else:
+                self.wfile.write(sent)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
+            pass
 
     def log_message(self, *args):
         pass
@@ -302,3 +332,66 @@ def test_a_folder_here_named_like_a_published_generator_does_not_stand_in_for_it
     assert result.returncode == 0, result.stderr
     assert f"Generator: {tmp_path / 'cache' / name / 'generator.onnx'} (the published {name}" in result.stdout
     assert "not that generator" in result.stderr
+
+
+@pytest.mark.faults
+def test_a_server_dripping_bytes_is_stopped_at_the_deadline(server, name, tmp_path):
+    server.faults[f"/{name}/card.json"] = "drip"  # 5 bytes a second: every read returns, none times out
+    started = time.monotonic()
+    with pytest.raises(registry.DownloadError, match=f"{server.url}/{name}/card.json took more than 2 s .*stopped"):
+        registry.fetch(name, deadline=2)
+    assert time.monotonic() - started < 2 + 10  # all files before card.json, then the 2 s deadline
+    assert "card.json" not in cache_listing(tmp_path / "cache" / name)
+    assert not [p for p in (tmp_path / "cache").rglob("*.part")]
+
+
+@pytest.mark.faults
+def test_an_endless_stream_is_cut_at_the_registrys_size(server, name, tmp_path):
+    server.faults[f"/{name}/card.json"] = "endless"
+    size = registry.entry(name)["sizes"]["card.json"]
+    started = time.monotonic()
+    with pytest.raises(registry.DownloadError, match=f"card.json sends more than the {size:,} bytes of the published file"):
+        registry.fetch(name)
+    assert time.monotonic() - started < 60
+    assert sum(p.stat().st_size for p in (tmp_path / "cache").rglob("*") if p.is_file()) < 2 * registry.entry(name)["size_bytes"]
+    assert not [p for p in (tmp_path / "cache").rglob("*.part")]
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("fault, message", [("oversized", "announces .* bytes; the published file has"),
+                                            ("short", "sent .* bytes; the published file has")])
+def test_a_file_of_the_wrong_size_is_refused_naming_both_sizes(server, name, tmp_path, fault, message):
+    server.faults[f"/{name}/generator.onnx"] = fault
+    with pytest.raises(registry.DownloadError, match=message):
+        registry.fetch(name)
+    assert "generator.onnx" not in cache_listing(tmp_path / "cache" / name)
+
+
+@pytest.mark.files
+def test_a_redirect_to_a_local_file_is_reported_as_what_it_is(server, name, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the cache")
+    server.faults[f"/{name}/card.json"] = f"redirect:file://{secret}"
+    with pytest.raises(registry.DownloadError, match=f"card.json redirects to file://{secret}: only http and https are followed"):
+        registry.fetch(name)
+    assert not any(p.read_bytes() == secret.read_bytes() for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    server.faults[f"/{name}/card.json"] = f"redirect:/{name}/card.json?again"  # http redirects are followed
+    server.faults[f"/{name}/card.json?again"] = None
+    assert registry.fetch(name) == tmp_path / "cache" / name
+
+
+@pytest.mark.faults
+def test_the_partial_file_of_a_download_killed_midway_is_cleaned_on_the_next_fetch(server, name, tmp_path):
+    server.faults[f"/{name}/card.json"] = "drip"
+    process = subprocess.Popen([sys.executable, "-c", FETCH, name])
+    folder = tmp_path / "cache" / name
+    deadline = time.monotonic() + 120
+    while not list(folder.glob(f".card.json.{process.pid}.part")):
+        assert process.poll() is None and time.monotonic() < deadline, "the download never started"
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    assert list(folder.glob(".card.json.*.part"))  # left behind by the killed process
+    server.faults.clear()
+    assert registry.fetch(name) == folder
+    assert not list(folder.rglob("*.part"))
