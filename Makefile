@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+WORDNET := /usr/share/wordnet/data.noun
 # The apps in other languages (apps/node, apps/web) and their tests: Node.js and Debian's Chromium.
 NODE := $(or $(shell command -v node),/usr/bin/node)
 CHROMIUM := /usr/bin/chromium
@@ -21,7 +22,7 @@ test: setup
 	@if $(PY) -c "import torch" 2>/dev/null; then KERAS_BACKEND=torch $(PY) -m pytest -q -m backend; \
 	else echo "torch is not installed: the PyTorch backend session is skipped"; fi
 
-setup: $(VENV)/.installed $(DATA) $(CHROMIUM) $(NODE_APPS)
+setup: $(VENV)/.installed $(DATA) $(WORDNET) $(CHROMIUM) $(NODE_APPS)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
-$(DATA) $(CHROMIUM) $(NODE):
+$(DATA) $(WORDNET) $(CHROMIUM) $(NODE):
 	scripts/install_system_packages.sh
 
 # npm ci installs exactly the lock file; apps/node/.npmrc keeps onnxruntime-node from

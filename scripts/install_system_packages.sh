@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ganzoo needs: the real Fashion-MNIST (IDX .gz files in
-# /usr/share/datasets/fashion-mnist), Chromium for the web example's tests (headless, driven by
+# /usr/share/datasets/fashion-mnist), WordNet 3.0 (wordnet-base, /usr/share/wordnet: the
+# synonyms of the text-to-image tokenizer, zoo/lexicon.py), Chromium for the web example's tests (headless, driven by
 # playwright-core; no test tool downloads a browser), and Node.js with npm where node is
 # missing. Uses sudo when not run as root.
 set -euo pipefail
-packages=(dataset-fashion-mnist chromium)
+packages=(dataset-fashion-mnist wordnet-base chromium)
 if ! command -v node >/dev/null; then packages+=(nodejs npm); fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -1,5 +1,7 @@
-"""The caption tokenizer: its rules, its JSON spec with golden ids, and its refusals."""
+"""The caption tokenizer: its rules (v2: what shoppers type), its JSON spec with golden ids, its refusals,
+and the v1 tokenizer older artifacts ship."""
 
+import itertools
 import json
 import subprocess
 import sys
@@ -7,60 +9,167 @@ import sys
 import numpy as np
 import pytest
 
-from zoo.text import PAD_ID, UNK_ID, Tokenizer, words
+from zoo.text import PAD_ID, UNK_ID, Tokenizer, TokenizerV1, one_edit_neighbours, within_one_edit, words
 
-CAPTIONS = ["a red dress", "a dress in blue", "blue colored coat", "coat, red", "the t-shirt is red"]
+CAPTIONS = ["a red dress", "a dress in blue", "blue colored coat", "coat, red", "the t-shirt is red", "red sneaker", "a blue bag", "sandals, red", "a sandal in blue"]
+SYNONYMS = {"frock": "dress", "crimson": "red", "navy": "blue", "tee shirt": "t shirt", "running shoe": "sneaker", "blue jean": "blue coat", "purse": "bag"}
+KEYWORDS = ["red", "blue", "dress", "coat", "shirt", "sneaker", "bag", "sandal", "sandals"]
 
 
 @pytest.fixture
 def tokenizer():
-    return Tokenizer.fit(CAPTIONS, max_length=6)
+    return Tokenizer.fit(CAPTIONS, max_length=4, synonyms=SYNONYMS, keywords=KEYWORDS, not_typos=["bed", "coal", "boat"])
 
 
-def test_words_are_lowercase_runs_of_letters():
+def read(tokenizer, caption):
+    return tokenizer.analyse(caption).words
+
+
+def test_words_are_lowercase_runs_of_letters_with_apostrophes_deleted():
     assert words("T-shirt, RED!") == ["t", "shirt", "red"]
     assert words("  a  dress\tin\nblue ") == ["a", "dress", "in", "blue"]
     assert words("dress #2 in pink") == ["dress", "in", "pink"]
+    assert words("don't, men’s") == ["dont", "mens"]
     assert words("café") == ["caf"]  # letters a-z only: anything else separates words
 
 
-def test_vocabulary_starts_with_padding_and_unknown_then_most_frequent_words(tokenizer):
+def test_the_vocabulary_holds_the_captions_words_without_fillers_most_frequent_first(tokenizer):
     assert tokenizer.vocabulary[:2] == ["<pad>", "<unk>"]
-    assert tokenizer.vocabulary[2:5] == ["red", "a", "blue"]  # 3, 2, 2 occurrences; ties alphabetical
-    assert Tokenizer.fit(CAPTIONS).max_length == 5  # default: the longest caption's words, "the t shirt is red"
+    assert tokenizer.vocabulary[2:4] == ["red", "blue"]  # 5 and 4 occurrences
+    assert not {"a", "in", "the", "is", "colored"} & set(tokenizer.vocabulary)
+    assert Tokenizer.fit(CAPTIONS).max_length == 3  # default: the longest reading, "t shirt red"
+    assert set(tokenizer.synonyms) == set(SYNONYMS)  # every replacement is in the vocabulary
 
 
-def test_encode_maps_words_to_ids_pads_with_zero_and_unknown_words_to_one(tokenizer):
-    ids = tokenizer.encode("A RED zebra")
-    assert ids == [tokenizer.vocabulary.index("a"), tokenizer.vocabulary.index("red"), UNK_ID, PAD_ID, PAD_ID, PAD_ID]
-    assert tokenizer.unknown_words("A RED zebra") == ["zebra"]
-    batch = tokenizer(["a red dress", "coat"])
-    assert batch.dtype == np.int64 and batch.shape == (2, 6)
+def test_capitals_punctuation_and_spaces_do_not_matter(tokenizer):
+    for caption in ["A RED DRESS", "a red dress!!!", "  a   red\tdress  ", "A-Red-Dress?", "(red, dress.)"]:
+        assert read(tokenizer, caption) == ["red", "dress"]
 
 
-def test_decode_round_trips_known_words(tokenizer):
-    for caption in CAPTIONS:
-        assert tokenizer.decode(tokenizer.encode(caption)) == " ".join(words(caption))
-    assert tokenizer.decode(tokenizer.encode("a purple dress")) == "a <unk> dress"
+def test_fillers_are_dropped_silently(tokenizer):
+    analysis = tokenizer.analyse("Could you please draw me a picture of the red dress?")
+    assert analysis.words == ["red", "dress"] and analysis.unknown == [] and analysis.note() == ""
 
 
-def test_spec_round_trips_through_json_and_carries_golden_ids(tokenizer):
-    spec = json.loads(json.dumps(tokenizer.spec(golden_captions=["a red dress", "Coat, BLUE!", "zebra"])))
-    assert spec["golden"][2] == {"caption": "zebra", "ids": [UNK_ID, 0, 0, 0, 0, 0]}
-    restored = Tokenizer.from_spec(spec)
-    assert restored.vocabulary == tokenizer.vocabulary and restored.max_length == tokenizer.max_length
-    for caption in [*CAPTIONS, "a zebra coat"]:
-        assert restored.encode(caption) == tokenizer.encode(caption)
+def test_plurals_read_as_the_singular_known_word(tokenizer):
+    assert read(tokenizer, "red dresses") == ["red", "dress"]
+    assert read(tokenizer, "blue bags") == ["blue", "bag"]
+    assert read(tokenizer, "two red sneakers") == ["red", "sneaker"]
+    assert read(tokenizer, "red sandals") == ["red", "sandals"]  # a vocabulary word reads as itself
+    assert read(tokenizer, "crimson frocks") == ["red", "dress"]  # plural of a synonym
+    assert read(tokenizer, "running shoes") == ["sneaker"]  # plural inside a phrase
+
+
+@pytest.mark.parametrize(
+    "typed, word",
+    [("dres", "dress"), ("drress", "dress"), ("dreas", "dress"), ("rde", "red"), ("bleu", "blue"), ("sneakr", "sneaker"), ("snekaer", "sneaker"), ("crimsn", "crimson")],
+)
+def test_a_one_letter_typo_of_a_unique_known_word_is_corrected(tokenizer, typed, word):
+    analysis = tokenizer.analyse(f"{typed} coat" if word != "coat" else typed)
+    assert analysis.corrections == [(typed, word)]
+    assert analysis.unknown == []
+
+
+def test_typos_are_not_guessed_when_short_ambiguous_or_a_real_word(tokenizer):
+    assert tokenizer.analyse("re coat").unknown == ["re"]  # two letters: too short
+    assert tokenizer.analyse("bed coat").unknown == ["bed"]  # a real word (not_typos), not "red"
+    assert tokenizer.analyse("red beds").unknown == ["beds"]  # the guard covers the plural too
+    assert tokenizer.analyse("red boat").unknown == ["boat"]
+    ambiguous = Tokenizer.fit(["a red bag", "a red bat"])
+    assert ambiguous.analyse("red bas").unknown == ["bas"]  # "bag" or "bat" would be a guess
+    assert ambiguous.analyse("red bas").corrections == []
+
+
+def test_a_match_that_is_the_plural_of_another_is_the_same_word(tokenizer):
+    assert tokenizer.analyse("red sandasl").corrections == [("sandasl", "sandal")]  # "sandals" too, by a swap
+
+
+def test_synonyms_replace_phrases_longest_first_and_keep_the_colour(tokenizer):
+    analysis = tokenizer.analyse("a navy tee shirt")
+    assert analysis.words == ["blue", "t", "shirt"]
+    assert analysis.synonyms == [("navy", "blue"), ("tee shirt", "t shirt")]
+    assert read(tokenizer, "blue jeans") == ["blue", "coat"]  # phrase "blue jean" first, not "blue" then "jean"
+    assert read(tokenizer, "a crimson purse") == ["red", "bag"]
+
+
+def test_unknown_words_are_dropped_from_the_ids_and_reported(tokenizer):
+    analysis = tokenizer.analyse("a zebra-striped red dress with pockets")
+    assert analysis.words == ["red", "dress"]
+    assert analysis.ids == [tokenizer.ids["red"], tokenizer.ids["dress"], PAD_ID, PAD_ID]
+    assert UNK_ID not in analysis.ids
+    assert analysis.unknown == ["zebra", "striped", "pockets"]
+    assert analysis.note() == "Read 'a zebra-striped red dress with pockets' as 'red dress' (unknown words ignored: zebra, striped, pockets)."
+    assert tokenizer.unknown_words("show me a zebra") == ["zebra"]  # reported even where the caption is refused
+    note = tokenizer.analyse("sneakr in crimson").note()
+    assert note == "Read 'sneakr in crimson' as 'sneaker red' (typos sneakr→sneaker; synonyms crimson→red)."
 
 
 @pytest.mark.inputs
-def test_a_spec_whose_golden_ids_disagree_with_its_rules_is_refused(tokenizer):
-    spec = tokenizer.spec(golden_captions=["a red dress"])
-    spec["golden"][0]["ids"][0] += 1
-    with pytest.raises(ValueError, match="golden ids"):
+@pytest.mark.parametrize("caption", ["show me something nice", "a zebra", "please", "the one in the picture"])
+def test_a_caption_naming_no_garment_or_colour_is_refused_with_the_words_to_use(tokenizer, caption):
+    with pytest.raises(ValueError, match="names no garment or colour") as error:
+        tokenizer.encode(caption)
+    assert repr(caption) in str(error.value) and "bag, blue, coat, dress, red" in str(error.value)
+
+
+def test_without_a_keyword_list_every_vocabulary_word_is_a_keyword():
+    tokenizer = Tokenizer.fit(["a red square", "a blue disc"])
+    assert tokenizer.keywords == ["blue", "disc", "red", "square"]
+    assert tokenizer.encode("square") == [tokenizer.ids["square"], PAD_ID]
+
+
+def test_a_batch_is_int64_with_one_row_per_caption(tokenizer):
+    batch = tokenizer(["a red dress", "crimson coat", "a red dress"])
+    assert batch.dtype == np.int64 and batch.shape == (3, 4)
+    np.testing.assert_array_equal(batch[0], batch[2])
+    assert tokenizer.decode(batch[1]) == "red coat"
+
+
+def test_spec_round_trips_through_json_and_carries_golden_ids_and_refusals(tokenizer):
+    golden = ["a red dress", "Crimson FROCKS!", "sneakr, navy", "a zebra in red", "show me something"]
+    spec = json.loads(json.dumps(tokenizer.spec(golden_captions=golden)))
+    assert spec["type"] == "ganzoo-words-v2"
+    assert spec["golden"][3] == {"caption": "a zebra in red", "ids": [tokenizer.ids["red"], 0, 0, 0], "unknown": ["zebra"], "corrections": []}
+    assert spec["golden"][2]["corrections"] == [["sneakr", "sneaker"]]
+    assert "error" in spec["golden"][4] and "ids" not in spec["golden"][4]
+    restored = Tokenizer.from_spec(spec)
+    assert (restored.vocabulary, restored.max_length, restored.synonyms, restored.keywords) == (tokenizer.vocabulary, 4, tokenizer.synonyms, tokenizer.keywords)
+    assert restored.not_typos == tokenizer.not_typos == ["bed", "boat", "coal"]
+    for caption in [*CAPTIONS, "a zebra coat", "red beds", "blue jeans"]:
+        assert restored.analyse(caption) == tokenizer.analyse(caption)
+
+
+@pytest.mark.inputs
+def test_a_spec_whose_golden_entries_disagree_with_its_rules_is_refused(tokenizer):
+    for field, change in [("ids", lambda g: g["ids"].reverse()), ("unknown", lambda g: g["unknown"].append("x")), ("corrections", lambda g: g["corrections"].clear())]:
+        spec = json.loads(json.dumps(tokenizer.spec(golden_captions=["sneakr in red, zebra"])))
+        change(spec["golden"][0])
+        with pytest.raises(ValueError, match="golden"):
+            Tokenizer.from_spec(spec)
+    spec = tokenizer.spec(golden_captions=["a zebra"])
+    spec["golden"][0] = {"caption": "a red dress", "error": "it was refused"}
+    with pytest.raises(ValueError, match="golden"):
         Tokenizer.from_spec(spec)
     with pytest.raises(ValueError, match="tokenizer spec"):
         Tokenizer.from_spec({"type": "bpe"})
+    spec = tokenizer.spec()
+    del spec["typos"]
+    with pytest.raises(ValueError, match="missing"):
+        Tokenizer.from_spec(spec)
+
+
+def test_a_v1_spec_of_an_older_artifact_loads_with_the_v1_rules():
+    v1 = TokenizerV1.fit(["a red dress", "a blue coat"], max_length=5)
+    spec = json.loads(json.dumps(v1.spec(golden_captions=["a red dress", "Coat, BLUE!", "a zebra"])))
+    assert spec["type"] == "ganzoo-words-v1" and spec["golden"][2] == {"caption": "a zebra", "ids": [v1.ids["a"], UNK_ID, 0, 0, 0]}
+    restored = Tokenizer.from_spec(spec)
+    assert isinstance(restored, TokenizerV1)
+    assert restored.encode("A red zebra") == [v1.ids["a"], v1.ids["red"], UNK_ID, PAD_ID, PAD_ID]  # unknown words fed as <unk>
+    assert restored.unknown_words("A red zebra") == ["zebra"]
+    assert restored.analyse("a zebra").words == ["a", "<unk>"]  # no keyword check in v1
+    spec["golden"][0]["ids"][0] += 1
+    with pytest.raises(ValueError, match="golden ids"):
+        Tokenizer.from_spec(spec)
 
 
 @pytest.mark.inputs
@@ -72,10 +181,11 @@ def test_a_caption_without_words_is_refused(tokenizer, caption):
 
 @pytest.mark.inputs
 def test_an_over_long_caption_is_refused_unless_truncation_is_asked_for(tokenizer):
-    caption = "a red dress in blue with a coat"
-    with pytest.raises(ValueError, match="at most 6"):
+    caption = "a red dress in blue with a coat and a bag"
+    with pytest.raises(ValueError, match="at most 4"):
         tokenizer.encode(caption)
-    assert tokenizer.encode(caption, truncate=True) == tokenizer.encode("a red dress in blue with")
+    assert tokenizer.encode(caption, truncate=True) == tokenizer.encode("red dress blue coat")
+    assert tokenizer.encode("show me a picture of a red dress please") == tokenizer.encode("red dress")  # fillers do not count
 
 
 @pytest.mark.inputs
@@ -83,23 +193,50 @@ def test_an_over_long_caption_is_refused_unless_truncation_is_asked_for(tokenize
 def test_non_captions_are_refused(tokenizer, caption):
     with pytest.raises(ValueError, match="caption|Caption"):
         tokenizer.encode(caption)
+    with pytest.raises(ValueError, match="caption|Caption"):
+        tokenizer([caption])
 
 
 @pytest.mark.inputs
 @pytest.mark.parametrize(
-    "vocabulary, max_length, message",
+    "vocabulary, max_length, kwargs, message",
     [
-        (["red", "<unk>"], 4, "must start"),
-        (["<pad>", "<unk>", "red", "red"], 4, "twice"),
-        (["<pad>", "<unk>", "Red"], 4, "lowercase"),
-        (["<pad>", "<unk>", "red"], 0, "max_length"),
+        (["red", "<unk>"], 4, {}, "must start"),
+        (["<pad>", "<unk>", "red", "red"], 4, {}, "twice"),
+        (["<pad>", "<unk>", "Red"], 4, {}, "lowercase"),
+        (["<pad>", "<unk>", "red"], 0, {}, "max_length"),
+        (["<pad>", "<unk>", "red"], 4, {"synonyms": {"crimson": "scarlet"}}, "not in the vocabulary"),
+        (["<pad>", "<unk>", "red"], 4, {"synonyms": {"red": "red"}}, "vocabulary word"),
+        (["<pad>", "<unk>", "red"], 4, {"synonyms": {"crimson": "!!"}}, "letters"),
+        (["<pad>", "<unk>", "red"], 4, {"keywords": ["blue"]}, "keywords"),
+        (["<pad>", "<unk>", "red"], 4, {"fillers": "a the"}, "list"),
+        (["<pad>", "<unk>", "red"], 4, {"not_typos": ["Bed"]}, "lowercase"),
+        (["<pad>", "<unk>", "red"], 4, {"min_typo_length": -1}, "min_typo_length"),
     ],
 )
-def test_bad_vocabularies_and_lengths_are_refused(vocabulary, max_length, message):
+def test_bad_vocabularies_lengths_and_rules_are_refused(vocabulary, max_length, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        Tokenizer(vocabulary, max_length)
+        Tokenizer(vocabulary, max_length, **kwargs)
 
 
-def test_tokenizer_and_runtime_import_without_tensorflow():
-    code = "import sys, zoo.text, zoo.runtime; sys.exit('tensorflow' in sys.modules)"
+def test_a_vocabulary_word_is_never_a_filler():
+    tokenizer = Tokenizer(["<pad>", "<unk>", "a", "red", "dress"], 4)  # the vocabulary of a v1-era model
+    assert "a" not in tokenizer.fillers
+    assert tokenizer.analyse("the red dress").words == ["red", "dress"]
+    assert tokenizer.analyse("a red dress").words == ["a", "red", "dress"]
+
+
+def test_the_one_edit_check_agrees_with_the_list_of_all_one_edit_strings():
+    rng = np.random.default_rng(0)
+    for word in ["red", "dress", "sneaker", "ab"]:
+        neighbours = one_edit_neighbours(word)
+        assert all(within_one_edit(word, other) for other in neighbours)
+        samples = {"".join(rng.choice(list("adersk"), size=n)) for n in (2, 3, 4, 5, 6, 7) for _ in range(300)}
+        for other in itertools.chain(samples, neighbours):
+            assert within_one_edit(word, other) == (other in neighbours), (word, other)
+    assert within_one_edit("sneakr", "sneaker") and within_one_edit("bleu", "blue") and not within_one_edit("blue", "blue")
+
+
+def test_tokenizer_and_runtime_import_without_tensorflow_or_nltk():
+    code = "import sys, zoo.text, zoo.runtime; sys.exit('tensorflow' in sys.modules or 'nltk' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

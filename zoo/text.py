@@ -1,28 +1,53 @@
 """The caption tokenizer of the text-to-image models: plain rules, shipped with the artifact.
 
-Pure Python and numpy (no TensorFlow), so that `zoo.runtime` and apps in other languages
-tokenize exactly as training did. The rules, all of them:
+Pure Python and numpy (no TensorFlow, no WordNet), so that `zoo.runtime` and apps in other
+languages tokenize exactly as training did. `Tokenizer.spec()` writes the rules and all their
+data into card.json ("ganzoo-words-v2"); `Tokenizer.from_spec()` reads them back, and still
+reads the plain word tokenizer of older artifacts ("ganzoo-words-v1", `TokenizerV1`).
 
-1. lowercase the caption (`str.lower`);
-2. words are the runs of letters a-z (`re.findall("[a-z]+", ...)`): everything else separates
-   words, so "T-shirt, red!" gives ["t", "shirt", "red"];
-3. each word becomes its index in `vocabulary`; index 0 is padding, 1 is the unknown word,
-   and a word not in the vocabulary becomes 1;
-4. the ids are padded with 0 on the right to `max_length`.
+The rules of "ganzoo-words-v2", in order, map what a shopper types onto the vocabulary:
 
-A caption with no words (empty, or only digits and punctuation) is refused with a ValueError.
-A caption of more than `max_length` words is refused too, unless `truncate=True`, which keeps
-its first `max_length` words (`spec()["over_length"]` says so for ports).
+1. lowercase the caption and delete apostrophes (' ’ ‘ `), so "don't" is one word;
+2. words are the runs of letters a-z: everything else (punctuation, digits, hyphens, extra
+   spaces) separates words, so "T-shirt, RED!!" gives ["t", "shirt", "red"];
+3. each word is *read* as a known word. Standalone words are the vocabulary, the fillers and the
+   one-word synonyms; phrase words are the other words of synonym phrases ("running" of
+   "running shoe"). A word reads as itself or its first singular form (-ies → -y, -es → -,
+   -s → -: "dresses" → "dress", "bags" → "bag") that is standalone, else that is a phrase word.
+   Otherwise, when the word or a singular form has at least `min_typo_length` letters and none
+   of its forms is listed in `not_typos` (real words such as "bed" or "coal", which are not
+   typos of "red" or "coat"), it reads as the one standalone word (else the one phrase word) at
+   Damerau-Levenshtein distance 1 from its first form that has one: one letter inserted,
+   deleted, replaced, or two neighbours swapped ("sneakr" → "sneaker", "yelow" → "yellow"). A
+   match that is a plural of another match does not count ("sandasl": "sandal", not also
+   "sandals"); two matches left make the word ambiguous ("purle": "purple" or "purse"), and an
+   ambiguous or unmatched word stays unknown;
+4. synonym phrases are replaced, longest first, left to right: "tee shirt" → "t shirt",
+   "crimson" → "red", "blue jeans" → "blue trousers" (`synonyms`: phrase → vocabulary words);
+5. fillers ("show", "me", "please", "a", "the", "picture", "of" ...: `FILLERS`) are dropped,
+   and so are the words still unknown: those are *reported* (`analyse(caption).unknown`,
+   printed by the CLI and the apps), never fed to the model as `<unk>`;
+6. each remaining word becomes its index in `vocabulary` (0 is padding, 1 the unused `<unk>`),
+   padded with 0 on the right to `max_length`.
+
+A caption is refused with a ValueError when it holds no letters, when none of its words is a
+keyword (the garment and colour words: a prompt without them would draw something random), or
+when it reads as more than `max_length` words (unless `truncate=True`, which keeps the first).
 
 ```python
-tokenizer = Tokenizer.fit(["a red dress", "a blue coat"], max_length=8)
-tokenizer.encode("A red coat")          # [2, 3, 6, 0, 0, 0, 0, 0]
-Tokenizer.from_spec(tokenizer.spec())   # the same tokenizer, from card.json's "tokenizer"
+tokenizer = Tokenizer.fit(["a red dress", "a blue coat"], max_length=4, synonyms={"frock": "dress", "crimson": "red"})
+tokenizer.encode("Show me two CRIMSON frocks, please")   # [red, dress, 0, 0] as ids
+tokenizer.analyse("a crimsn dress with pockets")         # words red dress; typo crimsn → crimson; unknown: pockets
+Tokenizer.from_spec(tokenizer.spec())                    # the same tokenizer, from card.json's "tokenizer"
 ```
+
+`zoo.lexicon` builds the synonyms (WordNet 3.0 and a hand list), keywords and `not_typos` of
+the colourised Fashion-MNIST captions.
 """
 
 import collections
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,64 +56,217 @@ UNK_ID = 1
 PAD_TOKEN = "<pad>"
 UNK_TOKEN = "<unk>"
 WORD_PATTERN = "[a-z]+"
-SPEC_TYPE = "ganzoo-words-v1"
+APOSTROPHES = "'’‘`"
+SPEC_TYPE = "ganzoo-words-v2"
+SPEC_TYPE_V1 = "ganzoo-words-v1"
 MAX_CAPTION_CHARS = 10_000  # longer strings are not captions: refused before any work
+PLURAL_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""))  # (ending, replacement), tried in this order
+MIN_TYPO_LENGTH = 3  # two-letter words have too many neighbours to correct ("an" → "in", "on", "a")
+FILLERS = tuple(
+    """
+    a an the some any this that these those one ones my your our his her their its me i we you us it
+    show give draw paint make generate create render sketch display get find see want need like would
+    could can will please pls plz let lets look looking search for buy wear wearing hi hello thanks thank
+    picture pictures photo photos photograph image images pic pics drawing illustration sample samples
+    example examples item items product thing something
+    of in on with and or to is are be was which
+    colour color coloured colored colours colors shade kind type style pair pairs just only also very really
+    """.split()
+)
+
+
+@dataclass
+class Analysis:
+    """How a tokenizer read one caption.
+
+    Attributes:
+        caption: the caption as given.
+        words: the vocabulary words the ids stand for, in order.
+        ids: `max_length` token ids (`words` as ids, padded with 0).
+        corrections: (typed, read as) pairs of the one-letter typos fixed.
+        synonyms: (phrase as read, vocabulary words) pairs of the synonyms replaced.
+        unknown: the typed words dropped because they are not known (reported, not fed).
+        keywords: the words of `words` that name a garment or colour (all known words when
+            the tokenizer has no keyword list).
+    """
+
+    caption: str
+    words: list
+    ids: list
+    corrections: list = field(default_factory=list)
+    synonyms: list = field(default_factory=list)
+    unknown: list = field(default_factory=list)
+    keywords: list = field(default_factory=list)
+
+    def note(self):
+        """One line for people on what was corrected, replaced and ignored; "" if nothing was."""
+        parts = []
+        if self.corrections:
+            parts.append("typos " + ", ".join(f"{typed}→{read}" for typed, read in self.corrections))
+        if self.synonyms:
+            parts.append("synonyms " + ", ".join(f"{typed}→{read}" for typed, read in self.synonyms))
+        if self.unknown:
+            parts.append("unknown words ignored: " + ", ".join(self.unknown))
+        if not parts:
+            return ""
+        return f"Read {self.caption!r} as {' '.join(self.words)!r} ({'; '.join(parts)})."
 
 
 class Tokenizer:
-    """Maps captions to fixed-length int64 token ids by the rules of this module.
+    """Maps captions to fixed-length int64 token ids by the "ganzoo-words-v2" rules (module doc).
 
     Args:
         vocabulary: the words, with `vocabulary[0] == "<pad>"` and `vocabulary[1] == "<unk>"`.
         max_length: T, the number of ids per caption.
+        synonyms: {phrase: replacement}, both strings of words; a replacement's words must be in
+            the vocabulary, and a one-word phrase must not be a vocabulary word.
+        keywords: the vocabulary words that name what to draw (garments, colours); a caption
+            needs at least one. None: every vocabulary word is a keyword. Keywords outside the
+            vocabulary are ignored (a small training set may lack some).
+        fillers: words dropped silently (default `FILLERS`); a vocabulary word is never a filler.
+        not_typos: real words that are never corrected as typos of a known word.
+        min_typo_length: the fewest letters a word (or its singular form) needs to be corrected
+            as a typo; 0 turns typo correction off.
     """
 
-    def __init__(self, vocabulary, max_length):
-        vocabulary = list(vocabulary)
-        if vocabulary[:2] != [PAD_TOKEN, UNK_TOKEN]:
-            raise ValueError(f"The vocabulary must start with {PAD_TOKEN!r}, {UNK_TOKEN!r}; got {vocabulary[:2]!r}.")
-        for word in vocabulary[2:]:
-            if not isinstance(word, str) or not re.fullmatch(WORD_PATTERN, word):
-                raise ValueError(f"Vocabulary entry {word!r} is not a word of lowercase letters a-z.")
-        if len(set(vocabulary)) != len(vocabulary):
-            raise ValueError("The vocabulary holds a word twice.")
-        if isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= 1024:
-            raise ValueError(f"`max_length` must be an integer in [1, 1024], got {max_length!r}.")
-        self.vocabulary = vocabulary
-        self.max_length = max_length
-        self.ids = {word: index for index, word in enumerate(vocabulary)}
+    spec_type = SPEC_TYPE
+
+    def __init__(self, vocabulary, max_length, synonyms=None, keywords=None, fillers=FILLERS, not_typos=(), min_typo_length=MIN_TYPO_LENGTH):
+        self.vocabulary = check_vocabulary(vocabulary)
+        self.max_length = check_max_length(max_length)
+        self.ids = {word: index for index, word in enumerate(self.vocabulary)}
+        vocabulary_words = set(self.vocabulary[2:])
+        self.fillers = sorted(set(check_words(fillers, "filler")) - vocabulary_words)
+        self.synonyms = {}
+        for phrase, replacement in dict(synonyms or {}).items():
+            key, value = " ".join(words(phrase)), words(replacement) if isinstance(replacement, str) else None
+            if not key or not value:
+                raise ValueError(f"Synonym {phrase!r} → {replacement!r}: both must be words of letters a-z.")
+            if key in vocabulary_words or key in self.fillers:
+                raise ValueError(f"Synonym {phrase!r} is a vocabulary word or a filler itself: it cannot be replaced.")
+            missing = [word for word in value if word not in vocabulary_words]
+            if missing:
+                raise ValueError(f"Synonym {phrase!r} → {replacement!r}: {missing} not in the vocabulary.")
+            if value != key.split():
+                self.synonyms[key] = " ".join(value)
+        self.keywords = sorted(vocabulary_words if keywords is None else vocabulary_words & set(check_words(keywords, "keyword")))
+        if not self.keywords:
+            raise ValueError("None of the keywords is in the vocabulary: no caption could be drawn.")
+        if isinstance(min_typo_length, bool) or not isinstance(min_typo_length, int) or not 0 <= min_typo_length <= 100:
+            raise ValueError(f"`min_typo_length` must be an integer in [0, 100], got {min_typo_length!r}.")
+        self.min_typo_length = min_typo_length
+        self.standalone = vocabulary_words | set(self.fillers) | {phrase for phrase in self.synonyms if " " not in phrase}
+        self.phrase_words = {word for phrase in self.synonyms for word in phrase.split()} - self.standalone
+        self.known = self.standalone | self.phrase_words
+        self.not_typos = sorted(set(check_words(not_typos, "not_typos entry")) - self.known)
+        self._not_typos = set(self.not_typos)
+        self._keyword_set = set(self.keywords)
+        self._longest_phrase = max((len(phrase.split()) for phrase in self.synonyms), default=1)
+        self._readings = {}
 
     @classmethod
-    def fit(cls, captions, max_length=None, min_count=1):
-        """Builds the vocabulary of `captions` (most frequent words first, then alphabetical).
+    def fit(cls, captions, max_length=None, min_count=1, synonyms=None, keywords=None, fillers=FILLERS, not_typos=(), min_typo_length=MIN_TYPO_LENGTH):
+        """Builds the vocabulary of `captions`: their words after synonyms are replaced and
+        fillers dropped, most frequent first, then alphabetical.
 
-        `max_length` defaults to the longest caption's number of words.
+        `max_length` defaults to the most words a caption has after that. Synonyms whose
+        replacement is not in the vocabulary, and `not_typos` words that are not one letter from
+        a known word, are left out (so the spec holds only what can apply).
         """
-        counts = collections.Counter(word for caption in captions for word in words(caption))
+        captions = list(captions)
+        synonyms = {" ".join(words(k)): " ".join(words(v)) for k, v in dict(synonyms or {}).items()}
+        fillers = set(check_words(fillers, "filler"))
+        longest = max((len(phrase.split()) for phrase in synonyms), default=1)
+        readings = [[w for w in replace_phrases(words(caption), synonyms, longest)[0] if w not in fillers] for caption in captions]
+        counts = collections.Counter(word for reading in readings for word in reading)
         kept = sorted((word for word, count in counts.items() if count >= min_count), key=lambda w: (-counts[w], w))
         if not kept:
-            raise ValueError("The captions hold no words to build a vocabulary from.")
-        longest = max(len(words(caption)) for caption in captions)
-        return cls([PAD_TOKEN, UNK_TOKEN, *kept], max_length or longest)
+            raise ValueError("The captions hold no words to build a vocabulary from (fillers do not count).")
+        vocabulary = set(kept)
+        synonyms = {k: v for k, v in synonyms.items() if set(v.split()) <= vocabulary and k not in vocabulary and k not in fillers}
+        known = vocabulary | fillers | {word for phrase in synonyms for word in phrase.split()}
+        near = {edit for word in known for edit in one_edit_neighbours(word)}
+        not_typos = sorted(word for word in set(not_typos) & near - known if len(word) >= min_typo_length)
+        length = max_length or max(len(reading) for reading in readings)
+        return cls([PAD_TOKEN, UNK_TOKEN, *kept], length, synonyms, keywords, tuple(fillers), not_typos, min_typo_length)
 
     @property
     def vocabulary_size(self):
         return len(self.vocabulary)
 
-    def encode(self, caption, truncate=False):
-        """One caption -> a list of `max_length` ids (see the module's rules)."""
-        tokens = words(caption)
-        if not tokens:
-            raise ValueError(f"Caption {caption!r} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
-        if len(tokens) > self.max_length:
+    def analyse(self, caption, truncate=False):
+        """How `caption` is read (an `Analysis`): its words, ids, corrections, synonyms and
+        unknown words. Raises ValueError for a caption that cannot be drawn (module doc)."""
+        kept, corrections, synonyms, unknown = self.read(caption)
+        keywords = [word for word in kept if word in self._keyword_set]
+        if not keywords:
+            ignored = f" (unknown words: {', '.join(unknown)})" if unknown else ""
+            raise ValueError(
+                f"Caption {caption!r} names no garment or colour this model knows{ignored}. "
+                f"Use at least one of its words: {', '.join(self.keywords)}."
+            )
+        if len(kept) > self.max_length:
             if not truncate:
                 raise ValueError(
-                    f"Caption {caption!r} has {len(tokens)} words; this tokenizer takes at most {self.max_length}. "
-                    "Shorten it (or pass truncate=True to keep the first words)."
+                    f"Caption {caption!r} reads as {len(kept)} words ({' '.join(kept)}); this tokenizer takes at most "
+                    f"{self.max_length}. Shorten it (or pass truncate=True to keep the first words)."
                 )
-            tokens = tokens[: self.max_length]
-        ids = [self.ids.get(word, UNK_ID) for word in tokens]
-        return ids + [PAD_ID] * (self.max_length - len(ids))
+            kept = kept[: self.max_length]
+        ids = [self.ids[word] for word in kept] + [PAD_ID] * (self.max_length - len(kept))
+        return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords)
+
+    def read(self, caption):
+        """Rules 1-5 without the refusals but an empty one: (vocabulary words, typo corrections,
+        synonyms replaced, unknown words)."""
+        typed = words(caption)
+        if not typed:
+            raise ValueError(f"Caption {caption!r} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
+        read, corrections = [], []
+        for word in typed:
+            reading, corrected = self.read_word(word)
+            read.append(reading)
+            if corrected:
+                corrections.append((word, reading))
+        replaced, synonyms = replace_phrases(read, self.synonyms, self._longest_phrase, typed)
+        kept, unknown = [], []
+        for word, source in replaced:
+            if word in self.ids:
+                kept.append(word)
+            elif word not in self.fillers:
+                unknown.append(source)
+        return kept, corrections, synonyms, unknown
+
+    def read_word(self, word):
+        """Rule 3: (the known word `word` reads as, or `word` if none; whether it was a typo)."""
+        if word not in self._readings:
+            if len(self._readings) > 100_000:  # bounded memory whatever callers type
+                self._readings.clear()
+            self._readings[word] = self._read_word(word)
+        return self._readings[word]
+
+    def _read_word(self, word):
+        forms = [word, *singular_forms(word)]
+        for known in (self.standalone, self.phrase_words):
+            for form in forms:
+                if form in known:
+                    return form, False
+        if self.min_typo_length == 0 or any(form in self._not_typos for form in forms):
+            return word, False
+        for form in forms:
+            if len(form) < self.min_typo_length:
+                continue
+            for known in (self.standalone, self.phrase_words):
+                matches = {candidate for candidate in known if abs(len(candidate) - len(form)) <= 1 and within_one_edit(form, candidate)}
+                matches = {m for m in matches if not matches.intersection(singular_forms(m))}  # "sandals" and "sandal": one word
+                if len(matches) == 1:
+                    return matches.pop(), True
+                if matches:
+                    return word, False  # ambiguous: two known words are one letter away
+        return word, False
+
+    def encode(self, caption, truncate=False):
+        """One caption -> a list of `max_length` ids (see the module's rules)."""
+        return self.analyse(caption, truncate).ids
 
     def __call__(self, captions, truncate=False):
         """A caption or a list of captions -> int64 ids of shape (n, max_length)."""
@@ -97,20 +275,135 @@ class Tokenizer:
         captions = list(captions)
         if not captions:
             raise ValueError("No captions given.")
-        return np.array([self.encode(caption, truncate) for caption in captions], dtype=np.int64).reshape(len(captions), self.max_length)
+        for caption in captions:
+            if not isinstance(caption, str):
+                raise ValueError(f"A caption must be a string, got {type(caption).__name__}.")
+        unique = {caption: self.encode(caption, truncate) for caption in dict.fromkeys(captions)}
+        return np.array([unique[caption] for caption in captions], dtype=np.int64).reshape(len(captions), self.max_length)
 
     def decode(self, ids):
-        """Ids -> the words they stand for, padding dropped ("<unk>" for unknown words)."""
+        """Ids -> the words they stand for, padding dropped."""
         return " ".join(self.vocabulary[int(i)] for i in ids if int(i) != PAD_ID)
 
     def unknown_words(self, caption):
-        """The words of `caption` that are not in the vocabulary (they become `<unk>`)."""
-        return [word for word in words(caption) if word not in self.ids]
+        """The typed words of `caption` that are dropped as unknown (see `analyse`)."""
+        return self.read(caption)[3]
 
     def spec(self, golden_captions=()):
-        """The tokenizer as JSON-ready data for card.json, with golden caption -> ids pairs."""
+        """The tokenizer as JSON-ready data for card.json, with golden caption -> ids pairs.
+
+        A golden caption the tokenizer refuses is listed with `"error"` instead of ids, so
+        ports check that they refuse it too.
+        """
         spec = {
             "type": SPEC_TYPE,
+            "rules": (
+                "1 lowercase, delete apostrophes; 2 words = runs of a-z; 3 read each word (forms: the word, then its "
+                "singular forms by plurals) as its first form that is standalone (vocabulary, fillers, one-word synonyms), "
+                "else that is a word of a synonym phrase; else, if no form is in typos.not_typos, for each form of at least "
+                "typos.min_length letters in turn: the standalone words (else the phrase words) at Damerau-Levenshtein "
+                "distance 1, less those whose singular form is among them: one is the reading, two or more leave the word "
+                "unknown, none tries the next form; 4 replace synonym phrases, longest first, left to right; 5 drop fillers "
+                "and unknown words (report the unknown ones); 6 ids = vocabulary indices, right-padded with 0 to max_length. "
+                "Refuse a caption with no letters, none of the keywords, or more than max_length words."
+            ),
+            "lowercase": True,
+            "apostrophes": APOSTROPHES,
+            "word_pattern": WORD_PATTERN,
+            "pad_id": PAD_ID,
+            "unk_id": UNK_ID,
+            "max_length": self.max_length,
+            "over_length": "error (the Python tokenizer's truncate=True keeps the first max_length words)",
+            "empty": "error: a caption must hold at least one word",
+            "no_keyword": "error: a caption must hold at least one keyword",
+            "plurals": [list(pair) for pair in PLURAL_SUFFIXES],
+            "typos": {"distance": "Damerau-Levenshtein (optimal string alignment) = 1", "min_length": self.min_typo_length, "not_typos": list(self.not_typos)},
+            "fillers": list(self.fillers),
+            "synonyms": dict(sorted(self.synonyms.items())),
+            "keywords": list(self.keywords),
+            "vocabulary": list(self.vocabulary),
+        }
+        if golden_captions:
+            spec["golden"] = [self._golden(caption) for caption in golden_captions]
+        return spec
+
+    def _golden(self, caption):
+        try:
+            analysis = self.analyse(caption)
+        except ValueError as error:
+            return {"caption": caption, "error": str(error)}
+        return {"caption": caption, "ids": analysis.ids, "unknown": analysis.unknown, "corrections": [list(pair) for pair in analysis.corrections]}
+
+    @classmethod
+    def from_spec(cls, spec):
+        """The tokenizer that `spec()` (card.json's "tokenizer") describes; checks its golden ids.
+
+        A "ganzoo-words-v1" spec (older artifacts) gives a `TokenizerV1`.
+        """
+        found = spec.get("type") if isinstance(spec, dict) else type(spec).__name__
+        if found == SPEC_TYPE_V1:
+            return TokenizerV1.from_spec(spec)
+        if found != SPEC_TYPE:
+            raise ValueError(f"Not a {SPEC_TYPE} (or {SPEC_TYPE_V1}) tokenizer spec (type {found!r}).")
+        rules = (spec.get("pad_id"), spec.get("unk_id"), spec.get("word_pattern"), spec.get("apostrophes"), spec.get("plurals"))
+        if rules != (PAD_ID, UNK_ID, WORD_PATTERN, APOSTROPHES, [list(pair) for pair in PLURAL_SUFFIXES]):
+            raise ValueError("Tokenizer spec rules differ from this tokenizer's (pad_id 0, unk_id 1, words [a-z]+, its apostrophes and plurals).")
+        try:
+            typos = spec["typos"]
+            tokenizer = cls(
+                spec["vocabulary"], spec["max_length"], spec["synonyms"], spec["keywords"], spec["fillers"], typos["not_typos"], typos["min_length"]
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"Tokenizer spec is missing or mistypes a field: {error!r}.") from error
+        for golden in spec.get("golden", ()):
+            mine = tokenizer._golden(golden["caption"])
+            if ("error" in golden) != ("error" in mine) or any(mine.get(key) != golden[key] for key in ("ids", "unknown", "corrections") if key in golden):
+                raise ValueError(f"Tokenizer spec's golden ids for {golden['caption']!r} do not match its own rules.")
+        return tokenizer
+
+    def __repr__(self):
+        return f"{type(self).__name__}(vocabulary_size={self.vocabulary_size}, max_length={self.max_length}, synonyms={len(self.synonyms)})"
+
+
+class TokenizerV1(Tokenizer):
+    """The "ganzoo-words-v1" tokenizer of older artifacts: lowercase, words are runs of a-z, each
+    word's vocabulary index or 1 (`<unk>`) for an unknown word, right-padded with 0. No fillers,
+    plurals, typos, synonyms or keywords: unknown words are fed as `<unk>` (and reported)."""
+
+    spec_type = SPEC_TYPE_V1
+
+    def __init__(self, vocabulary, max_length):
+        super().__init__(vocabulary, max_length, fillers=(), min_typo_length=0)
+
+    @classmethod
+    def fit(cls, captions, max_length=None, min_count=1):
+        counts = collections.Counter(word for caption in captions for word in words_v1(caption))
+        kept = sorted((word for word, count in counts.items() if count >= min_count), key=lambda w: (-counts[w], w))
+        if not kept:
+            raise ValueError("The captions hold no words to build a vocabulary from.")
+        return cls([PAD_TOKEN, UNK_TOKEN, *kept], max_length or max(len(words_v1(caption)) for caption in captions))
+
+    def read(self, caption):
+        tokens = words_v1(caption)
+        if not tokens:
+            raise ValueError(f"Caption {caption!r} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
+        return [word if word in self.ids else UNK_TOKEN for word in tokens], [], [], [word for word in tokens if word not in self.ids]
+
+    def analyse(self, caption, truncate=False):
+        read, _, _, unknown = self.read(caption)
+        if len(read) > self.max_length:
+            if not truncate:
+                raise ValueError(
+                    f"Caption {caption!r} has {len(read)} words; this tokenizer takes at most {self.max_length}. "
+                    "Shorten it (or pass truncate=True to keep the first words)."
+                )
+            read = read[: self.max_length]
+        ids = [self.ids[word] for word in read] + [PAD_ID] * (self.max_length - len(read))
+        return Analysis(caption, read, ids, unknown=unknown, keywords=[word for word in read if word != UNK_TOKEN])
+
+    def spec(self, golden_captions=()):
+        spec = {
+            "type": SPEC_TYPE_V1,
             "rules": "ids = [vocabulary.index(w) if w in vocabulary else 1 for w in re.findall('[a-z]+', caption.lower())], right-padded with 0 to max_length",
             "lowercase": True,
             "word_pattern": WORD_PATTERN,
@@ -127,10 +420,8 @@ class Tokenizer:
 
     @classmethod
     def from_spec(cls, spec):
-        """The tokenizer that `spec()` (card.json's "tokenizer") describes; checks its golden ids."""
-        if not isinstance(spec, dict) or spec.get("type") != SPEC_TYPE:
-            found = spec.get("type") if isinstance(spec, dict) else type(spec).__name__
-            raise ValueError(f"Not a {SPEC_TYPE} tokenizer spec (type {found!r}).")
+        if not isinstance(spec, dict) or spec.get("type") != SPEC_TYPE_V1:
+            raise ValueError(f"Not a {SPEC_TYPE_V1} tokenizer spec.")
         if (spec.get("pad_id"), spec.get("unk_id"), spec.get("word_pattern")) != (PAD_ID, UNK_ID, WORD_PATTERN):
             raise ValueError("Tokenizer spec rules differ from this tokenizer's (pad_id 0, unk_id 1, words [a-z]+).")
         tokenizer = cls(spec["vocabulary"], spec["max_length"])
@@ -139,14 +430,107 @@ class Tokenizer:
                 raise ValueError(f"Tokenizer spec's golden ids for {golden['caption']!r} do not match its own rules.")
         return tokenizer
 
-    def __repr__(self):
-        return f"Tokenizer(vocabulary_size={self.vocabulary_size}, max_length={self.max_length})"
 
-
-def words(caption):
-    """The words of a caption by rules 1 and 2: lowercase runs of the letters a-z."""
+def check_caption(caption):
     if not isinstance(caption, str):
         raise ValueError(f"A caption must be a string, got {type(caption).__name__}.")
     if len(caption) > MAX_CAPTION_CHARS:
         raise ValueError(f"Caption of {len(caption)} characters is too long (at most {MAX_CAPTION_CHARS}).")
-    return re.findall(WORD_PATTERN, caption.lower())
+    return caption
+
+
+def words(caption):
+    """The words of a caption by rules 1 and 2: lowercase, apostrophes deleted, runs of a-z."""
+    caption = check_caption(caption).lower()
+    for apostrophe in APOSTROPHES:
+        caption = caption.replace(apostrophe, "")
+    return re.findall(WORD_PATTERN, caption)
+
+
+def words_v1(caption):
+    """The words of a caption by the v1 rules: lowercase runs of a-z (apostrophes separate)."""
+    return re.findall(WORD_PATTERN, check_caption(caption).lower())
+
+
+def singular_forms(word):
+    """The singular forms rule 3 tries for `word`, in order: -ies → -y, -es → -, -s → -."""
+    return [word[: -len(ending)] + replacement for ending, replacement in PLURAL_SUFFIXES if word.endswith(ending) and len(word) > len(ending)]
+
+
+def within_one_edit(a, b):
+    """Whether `a` and `b` differ by exactly one insertion, deletion, substitution or swap of
+    two neighbouring letters (Damerau-Levenshtein distance 1, optimal string alignment)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(shorter) and shorter[i] == longer[i]:
+        i += 1
+    return shorter[i:] == longer[i + 1 :]
+
+
+def one_edit_neighbours(word):
+    """Every string of letters a-z at Damerau-Levenshtein distance 1 from `word`."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    edits = {left + right[1:] for left, right in splits if right}
+    edits |= {left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1}
+    edits |= {left + c + right[1:] for left, right in splits if right for c in letters}
+    edits |= {left + c + right for left, right in splits for c in letters}
+    edits.discard(word)
+    return edits
+
+
+def replace_phrases(read, synonyms, longest, typed=None):
+    """Rule 4: replaces the synonym phrases of the words `read`, longest first, left to right.
+
+    Returns ([(word, typed words it came from), ...], [(phrase, replacement), ...]); with
+    `typed=None`, the first list holds the words alone.
+    """
+    sources = typed if typed is not None else read
+    out, replaced, i = [], [], 0
+    while i < len(read):
+        for n in range(min(longest, len(read) - i), 0, -1):
+            phrase = " ".join(read[i : i + n])
+            if phrase in synonyms:
+                out.extend((word, " ".join(sources[i : i + n])) for word in synonyms[phrase].split())
+                replaced.append((phrase, synonyms[phrase]))
+                i += n
+                break
+        else:
+            out.append((read[i], sources[i]))
+            i += 1
+    if typed is None:
+        return [word for word, _ in out], replaced
+    return out, replaced
+
+
+def check_vocabulary(vocabulary):
+    vocabulary = list(vocabulary)
+    if vocabulary[:2] != [PAD_TOKEN, UNK_TOKEN]:
+        raise ValueError(f"The vocabulary must start with {PAD_TOKEN!r}, {UNK_TOKEN!r}; got {vocabulary[:2]!r}.")
+    for word in vocabulary[2:]:
+        if not isinstance(word, str) or not re.fullmatch(WORD_PATTERN, word):
+            raise ValueError(f"Vocabulary entry {word!r} is not a word of lowercase letters a-z.")
+    if len(set(vocabulary)) != len(vocabulary):
+        raise ValueError("The vocabulary holds a word twice.")
+    return vocabulary
+
+
+def check_max_length(max_length):
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= 1024:
+        raise ValueError(f"`max_length` must be an integer in [1, 1024], got {max_length!r}.")
+    return max_length
+
+
+def check_words(entries, what):
+    if isinstance(entries, str):
+        raise ValueError(f"Give the {what} words as a list, not one string ({entries!r}).")
+    entries = list(entries)
+    for entry in entries:
+        if not isinstance(entry, str) or not re.fullmatch(WORD_PATTERN, entry):
+            raise ValueError(f"{what.capitalize()} {entry!r} is not a word of lowercase letters a-z.")
+    return entries
