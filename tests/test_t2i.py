@@ -11,7 +11,7 @@ from tests import harness
 from zoo import captions, cli, losses, runtime
 from zoo.models import TextToImageGAN
 from zoo.models.t2i import pretrain_text_encoder
-from zoo.text import Tokenizer
+from zoo.text import PromptWarning, Tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -166,12 +166,12 @@ def test_onnx_turns_a_caption_into_the_same_images_as_python(trained, exported):
 
 
 @pytest.mark.inputs
-def test_unknown_words_are_read_as_unknown_with_a_warning_naming_them(trained, exported):
+def test_unknown_words_are_dropped_with_a_warning_naming_them(trained, exported):
     generator = runtime.load(exported[0])
-    with pytest.warns(UserWarning, match="hat, zebra"):
+    with pytest.warns(PromptWarning, match="unknown words ignored: zebra, hat"):
         images = generator.generate(2, seed=0, prompt="a zebra hat in red")
     tokens = trained.tokenizer("a zebra hat in red")[0]
-    assert list(tokens[:3]) == [trained.tokenizer.ids["a"], 1, 1]
+    assert list(tokens[:2]) == [trained.tokenizer.ids["red"], 0]  # fillers and unknown words are not fed
     np.testing.assert_allclose(images, trained.generate(2, seed=0, prompt="a zebra hat in red"), atol=1e-4)
 
 
@@ -183,7 +183,7 @@ def test_the_caption_changes_the_image(trained):
 @pytest.mark.inputs
 @pytest.mark.parametrize(
     "prompt, message",
-    [(None, "needs a prompt"), ("", "holds no words"), ("!!!", "holds no words"), ("a " * 20 + "dress", "at most 8"), (["a red dress"] * 2, "2 prompts for 3")],
+    [(None, "needs a prompt"), ("", "holds no words"), ("!!!", "holds no words"), ("red " * 20 + "dress", "at most 8"), ("show me something", "names no garment or colour"), (["a red dress"] * 2, "2 prompts for 3")],
 )
 def test_bad_prompts_get_clear_errors_in_python_and_onnx(trained, exported, prompt, message):
     with pytest.raises(ValueError, match=message):
@@ -209,6 +209,17 @@ def test_cli_refuses_a_missing_or_empty_prompt_for_t2i_and_a_prompt_for_others(e
     assert "needs a prompt" in capsys.readouterr().err
     assert cli.main(["sample", str(directory), "--prompt", "", "-o", str(tmp_path / "x.png")]) == 2
     assert "holds no words" in capsys.readouterr().err
+
+
+@pytest.mark.inputs
+def test_cli_prints_how_a_prompt_was_read_and_refuses_one_without_garment_or_colour(exported, tmp_path, capsys):
+    directory, _ = exported
+    assert cli.main(["sample", str(directory), "--prompt", "Red dreses with zebra stripes", "-n", "2", "-o", str(tmp_path / "x.png")]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert lines == ["Read 'Red dreses with zebra stripes' as 'red dress' (typos dreses→dress; unknown words ignored: zebra, stripes)."]
+    assert cli.main(["sample", str(directory), "--prompt", "show me something nice", "-o", str(tmp_path / "y.png")]) == 2
+    assert "names no garment or colour this model knows (unknown words: nice)" in capsys.readouterr().err
+    assert not (tmp_path / "y.png").exists()
 
 
 @pytest.mark.inputs

@@ -72,6 +72,7 @@ def test_a_one_letter_typo_of_a_unique_known_word_is_corrected(tokenizer, typed,
 
 def test_typos_are_not_guessed_when_short_ambiguous_or_a_real_word(tokenizer):
     assert tokenizer.analyse("re coat").unknown == ["re"]  # two letters: too short
+    assert tokenizer.analyse("red hat").unknown == ["hat"]  # its one match is a filler ("that"): ignored, not "corrected"
     assert tokenizer.analyse("bed coat").unknown == ["bed"]  # a real word (not_typos), not "red"
     assert tokenizer.analyse("red beds").unknown == ["beds"]  # the guard covers the plural too
     assert tokenizer.analyse("red boat").unknown == ["boat"]

@@ -5,9 +5,11 @@ import json
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from zoo.saving import load_model
+from zoo.text import PromptWarning
 
 DESCRIPTION = """\
 ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, sample them.
@@ -179,6 +181,10 @@ def run_sample(args):
         else:
             images = generator.generate(args.num_images, seed=args.seed, prompt=args.prompt)
         engine = f"onnxruntime ({generator.providers[0]})"
+    if args.prompt is not None:  # one line on how the prompt was read: typos fixed, synonyms, unknown words ignored
+        note = (model if source.suffix == ".keras" else generator).tokenizer.analyse(args.prompt).note()
+        if note:
+            print(note, file=sys.stderr)
     seconds = time.perf_counter() - started
     path = save_grid(images, args.output, scale=args.scale)
     print(f"Wrote {len(images)} samples to {path} ({engine}, {seconds:.2f} s)")
@@ -233,7 +239,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     handler = {"train": run_train, "export": run_export, "sample": run_sample, "demo": run_demo, "eval": run_eval}[args.command]
     try:
-        handler(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PromptWarning)  # run_sample prints the prompt's reading as one line
+            handler(args)
     except (ValueError, OSError) as error:  # OSError: missing or existing files, zoo.registry.DownloadError
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -231,9 +231,12 @@ class Generator:
         if not isinstance(prompt, str) and len(prompts) != n:
             raise ValueError(f"Got {len(prompts)} prompts for {n} images: pass one prompt, or one per image.")
         self.tokenizer(prompts)  # a bad caption is refused before any image is made
-        unknown = sorted({word for text in ([prompts] if isinstance(prompts, str) else prompts) for word in self.tokenizer.unknown_words(text)})
-        if unknown:
-            warnings.warn(f"Words not in this generator's vocabulary, read as <unk>: {', '.join(unknown)}.", stacklevel=3)
+        notes = [note for note in dict.fromkeys(self.tokenizer.analyse(text).note() for text in ([prompts] if isinstance(prompts, str) else prompts)) if note]
+        if notes:  # typos fixed, synonyms replaced, unknown words ignored
+            from zoo.text import PromptWarning
+
+            more = f" (and {len(notes) - 3} more prompts)" if len(notes) > 3 else ""
+            warnings.warn(" ".join(notes[:3]) + more, PromptWarning, stacklevel=3)
         return prompts
 
 

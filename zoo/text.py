@@ -20,8 +20,9 @@ The rules of "ganzoo-words-v2", in order, map what a shopper types onto the voca
    Damerau-Levenshtein distance 1 from its first form that has one: one letter inserted,
    deleted, replaced, or two neighbours swapped ("sneakr" → "sneaker", "yelow" → "yellow"). A
    match that is a plural of another match does not count ("sandasl": "sandal", not also
-   "sandals"); two matches left make the word ambiguous ("purle": "purple" or "purse"), and an
-   ambiguous or unmatched word stays unknown;
+   "sandals"); two matches left make the word ambiguous ("purle": "purple" or "purse"). An
+   ambiguous or unmatched word stays unknown, and so does one whose match is a filler (it
+   would be dropped anyway: "hat" is reported as ignored, not as a typo of "that");
 4. synonym phrases are replaced, longest first, left to right: "tee shirt" → "t shirt",
    "crimson" → "red", "blue jeans" → "blue trousers" (`synonyms`: phrase → vocabulary words);
 5. fillers ("show", "me", "please", "a", "the", "picture", "of" ...: `FILLERS`) are dropped,
@@ -73,6 +74,11 @@ FILLERS = tuple(
     colour color coloured colored colours colors shade kind type style pair pairs just only also very really
     """.split()
 )
+
+
+class PromptWarning(UserWarning):
+    """How a prompt was read when it was not word for word: typos fixed, synonyms replaced,
+    unknown words ignored (`Analysis.note()`)."""
 
 
 @dataclass
@@ -161,6 +167,7 @@ class Tokenizer:
         self.not_typos = sorted(set(check_words(not_typos, "not_typos entry")) - self.known)
         self._not_typos = set(self.not_typos)
         self._keyword_set = set(self.keywords)
+        self._filler_set = set(self.fillers)
         self._longest_phrase = max((len(phrase.split()) for phrase in self.synonyms), default=1)
         self._readings = {}
 
@@ -258,10 +265,10 @@ class Tokenizer:
             for known in (self.standalone, self.phrase_words):
                 matches = {candidate for candidate in known if abs(len(candidate) - len(form)) <= 1 and within_one_edit(form, candidate)}
                 matches = {m for m in matches if not matches.intersection(singular_forms(m))}  # "sandals" and "sandal": one word
-                if len(matches) == 1:
+                if len(matches) == 1 and not matches & self._filler_set:
                     return matches.pop(), True
                 if matches:
-                    return word, False  # ambiguous: two known words are one letter away
+                    return word, False  # ambiguous, or a filler: reported as unknown ("hat", not "that")
         return word, False
 
     def encode(self, caption, truncate=False):
@@ -302,8 +309,8 @@ class Tokenizer:
                 "singular forms by plurals) as its first form that is standalone (vocabulary, fillers, one-word synonyms), "
                 "else that is a word of a synonym phrase; else, if no form is in typos.not_typos, for each form of at least "
                 "typos.min_length letters in turn: the standalone words (else the phrase words) at Damerau-Levenshtein "
-                "distance 1, less those whose singular form is among them: one is the reading, two or more leave the word "
-                "unknown, none tries the next form; 4 replace synonym phrases, longest first, left to right; 5 drop fillers "
+                "distance 1, less those whose singular form is among them: one non-filler is the reading, one filler or two "
+                "or more leave the word unknown, none tries the next form; 4 replace synonym phrases, longest first, left to right; 5 drop fillers "
                 "and unknown words (report the unknown ones); 6 ids = vocabulary indices, right-padded with 0 to max_length. "
                 "Refuse a caption with no letters, none of the keywords, or more than max_length words."
             ),
