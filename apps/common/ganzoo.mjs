@@ -25,26 +25,187 @@ export function normalNoise(count, seed = 0) {
   return values;
 }
 
-// The caption tokenizer card.json specifies ("ganzoo-words-v1", zoo/text.py): lowercase, words
-// are runs of a-z, ids from the vocabulary (1 for unknown words), right-padded with 0.
+// The caption tokenizer card.json specifies (zoo/text.py; docs/t2i.md). "ganzoo-words-v2" reads what a
+// shopper types: lowercase, apostrophes deleted, words are runs of a-z; each word read as a known word
+// (itself or a singular form; else a one-letter typo of exactly one known word, unless a real word);
+// synonym phrases replaced, longest first; fillers and unknown words dropped (the unknown ones are
+// reported); ids from the vocabulary, right-padded with 0. A caption with no keyword (garment or
+// colour) is refused. "ganzoo-words-v1" (older artifacts): words' ids, 1 for an unknown word.
+const MAX_CAPTION_CHARS = 10000;
+
 export class Tokenizer {
   constructor(spec) {
-    if (!spec || spec.type !== "ganzoo-words-v1") throw new Error(`unsupported tokenizer ${spec && spec.type}`);
+    if (!spec || (spec.type !== "ganzoo-words-v1" && spec.type !== "ganzoo-words-v2")) throw new Error(`unsupported tokenizer ${spec && spec.type}`);
+    this.version = spec.type === "ganzoo-words-v1" ? 1 : 2;
     this.maxLength = spec.max_length;
+    this.vocabulary = spec.vocabulary;
     this.ids = new Map(spec.vocabulary.map((word, index) => [word, index]));
-    for (const golden of spec.golden || []) {
-      const ids = this.encode(golden.caption);
-      if (ids.join(",") !== golden.ids.join(",")) throw new Error(`tokenizer gives ${ids} for "${golden.caption}", card.json says ${golden.ids}`);
+    if (this.version === 2) {
+      const vocabularyWords = new Set(spec.vocabulary.slice(2));
+      this.apostrophes = spec.apostrophes;
+      this.plurals = spec.plurals;
+      this.fillers = new Set(spec.fillers.filter((word) => !vocabularyWords.has(word)));
+      this.synonyms = new Map(Object.entries(spec.synonyms));
+      this.keywords = spec.keywords.filter((word) => vocabularyWords.has(word));
+      this.keywordSet = new Set(this.keywords);
+      this.minTypoLength = spec.typos.min_length;
+      this.notTypos = new Set(spec.typos.not_typos);
+      this.standalone = new Set([...vocabularyWords, ...this.fillers, ...[...this.synonyms.keys()].filter((p) => !p.includes(" "))]);
+      this.phraseWords = new Set([...this.synonyms.keys()].flatMap((p) => p.split(" ")).filter((w) => !this.standalone.has(w)));
+      this.longestPhrase = Math.max(1, ...[...this.synonyms.keys()].map((p) => p.split(" ").length));
+      this.readings = new Map();
     }
+    for (const golden of spec.golden || []) this.checkGolden(golden);
   }
 
-  encode(caption) {
-    const words = caption.toLowerCase().match(/[a-z]+/g) || [];
-    if (words.length === 0) throw new Error("describe the image in words, e.g. \"a red dress\"");
-    if (words.length > this.maxLength) throw new Error(`at most ${this.maxLength} words, got ${words.length}`);
-    const ids = words.map((word) => this.ids.get(word) ?? 1);
-    return ids.concat(new Array(this.maxLength - ids.length).fill(0));
+  checkGolden(golden) {
+    let reading = null;
+    try {
+      reading = this.analyse(golden.caption);
+    } catch (error) {
+      if ("error" in golden) return;
+      throw new Error(`tokenizer refuses "${golden.caption}" (${error.message}), card.json gives its ids`);
+    }
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    const mismatch = "error" in golden ? "card.json says it is refused" : !same(reading.ids, golden.ids) ? `ids ${golden.ids}` : golden.unknown && !same(reading.unknown, golden.unknown) ? `unknown words ${golden.unknown}` : golden.corrections && !same(reading.corrections, golden.corrections) ? `corrections ${JSON.stringify(golden.corrections)}` : null;
+    if (mismatch) throw new Error(`tokenizer reads "${golden.caption}" as ids ${reading.ids}, card.json says ${mismatch}`);
   }
+
+  // The ids of `caption` (max_length of them); throws an Error for a caption it refuses.
+  encode(caption) {
+    return this.analyse(caption).ids;
+  }
+
+  // { words, ids, corrections: [[typed, read]], synonyms: [[phrase, replacement]], unknown, keywords, note }
+  analyse(caption) {
+    if (typeof caption !== "string") throw new Error(`a caption must be a string, got ${typeof caption}`);
+    if (caption.length > MAX_CAPTION_CHARS) throw new Error(`caption of ${caption.length} characters is too long (at most ${MAX_CAPTION_CHARS})`);
+    let text = caption.toLowerCase();
+    if (this.version === 2) for (const apostrophe of this.apostrophes) text = text.split(apostrophe).join("");
+    const typed = text.match(/[a-z]+/g) || [];
+    if (typed.length === 0) throw new Error(`caption "${caption}" holds no words (letters a-z): describe the image, e.g. "a red dress"`);
+    return this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
+  }
+
+  analyseV1(caption, typed) {
+    if (typed.length > this.maxLength) throw new Error(`caption "${caption}" has ${typed.length} words; this tokenizer takes at most ${this.maxLength}`);
+    const words = typed.map((word) => (this.ids.has(word) ? word : "<unk>"));
+    const ids = words.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - words.length).fill(0));
+    const unknown = typed.filter((word) => !this.ids.has(word));
+    return { words, ids, corrections: [], synonyms: [], unknown, keywords: words.filter((w) => w !== "<unk>"), note: note(caption, words, [], [], unknown) };
+  }
+
+  analyseV2(caption, typed) {
+    const read = [];
+    const corrections = [];
+    for (const word of typed) {
+      const [reading, corrected] = this.readWord(word);
+      read.push(reading);
+      if (corrected) corrections.push([word, reading]);
+    }
+    const kept = [];
+    const unknown = [];
+    const synonyms = [];
+    for (let i = 0; i < read.length; ) {
+      let n = Math.min(this.longestPhrase, read.length - i);
+      for (; n > 0; n--) {
+        const phrase = read.slice(i, i + n).join(" ");
+        if (this.synonyms.has(phrase)) {
+          const replacement = this.synonyms.get(phrase);
+          synonyms.push([phrase, replacement]);
+          kept.push(...replacement.split(" "));
+          break;
+        }
+      }
+      if (n > 0) {
+        i += n;
+        continue;
+      }
+      if (this.ids.has(read[i])) kept.push(read[i]);
+      else if (!this.fillers.has(read[i])) unknown.push(typed[i]);
+      i += 1;
+    }
+    const keywords = kept.filter((word) => this.keywordSet.has(word));
+    if (keywords.length === 0) {
+      const ignored = unknown.length ? ` (unknown words: ${unknown.join(", ")})` : "";
+      throw new Error(`caption "${caption}" names no garment or colour this model knows${ignored}. Use at least one of its words: ${this.keywords.join(", ")}`);
+    }
+    if (kept.length > this.maxLength) throw new Error(`caption "${caption}" reads as ${kept.length} words (${kept.join(" ")}); this tokenizer takes at most ${this.maxLength}`);
+    const ids = kept.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - kept.length).fill(0));
+    return { words: kept, ids, corrections, synonyms, unknown, keywords, note: note(caption, kept, corrections, synonyms, unknown) };
+  }
+
+  // [the known word `word` reads as (or `word`), whether it was a typo]
+  readWord(word) {
+    if (!this.readings.has(word)) {
+      if (this.readings.size > 100000) this.readings.clear();
+      this.readings.set(word, this.readWordUncached(word));
+    }
+    return this.readings.get(word);
+  }
+
+  readWordUncached(word) {
+    const forms = [word, ...this.singularForms(word)];
+    for (const known of [this.standalone, this.phraseWords]) {
+      for (const form of forms) if (known.has(form)) return [form, false];
+    }
+    if (this.minTypoLength === 0 || forms.some((form) => this.notTypos.has(form))) return [word, false];
+    for (const form of forms) {
+      if (form.length < this.minTypoLength) continue;
+      for (const known of [this.standalone, this.phraseWords]) {
+        const found = [...known].filter((candidate) => Math.abs(candidate.length - form.length) <= 1 && withinOneEdit(form, candidate));
+        const matches = found.filter((m) => !this.singularForms(m).some((s) => found.includes(s)));
+        if (matches.length === 1 && !this.fillers.has(matches[0])) return [matches[0], true];
+        if (matches.length > 0) return [word, false];
+      }
+    }
+    return [word, false];
+  }
+
+  singularForms(word) {
+    return this.plurals.filter(([ending]) => word.endsWith(ending) && word.length > ending.length).map(([ending, replacement]) => word.slice(0, -ending.length) + replacement);
+  }
+}
+
+// Whether a and b differ by one insertion, deletion, substitution or swap of neighbours (Damerau-Levenshtein 1).
+export function withinOneEdit(a, b) {
+  if (a === b || Math.abs(a.length - b.length) > 1) return false;
+  if (a.length === b.length) {
+    const diffs = [];
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) diffs.push(i);
+    return diffs.length === 1 || (diffs.length === 2 && diffs[1] === diffs[0] + 1 && a[diffs[0]] === b[diffs[1]] && a[diffs[1]] === b[diffs[0]]);
+  }
+  const [shorter, longer] = a.length < b.length ? [a, b] : [b, a];
+  let i = 0;
+  while (i < shorter.length && shorter[i] === longer[i]) i++;
+  return shorter.slice(i) === longer.slice(i + 1);
+}
+
+// One line for people on how a caption was read ("" when word for word), as zoo.text.Analysis.note().
+function note(caption, words, corrections, synonyms, unknown) {
+  const parts = [];
+  if (corrections.length) parts.push("typos " + corrections.map(([t, r]) => `${t}→${r}`).join(", "));
+  if (synonyms.length) parts.push("synonyms " + synonyms.map(([t, r]) => `${t}→${r}`).join(", "));
+  if (unknown.length) parts.push("unknown words ignored: " + unknown.join(", "));
+  return parts.length ? `Read ${pythonRepr(caption)} as ${pythonRepr(words.join(" "))} (${parts.join("; ")}).` : "";
+}
+
+// Python's repr() of a string (its escapes of quotes, backslashes and control characters), so notes
+// read the same in every app.
+function pythonRepr(text) {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  const named = { "\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", [quote]: `\\${quote}` };
+  const escaped = text.replace(/[\x00-\x1f\x7f\\'"]/g, (c) => named[c] ?? (c === "'" || c === '"' ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  return quote + escaped + quote;
+}
+
+const tokenizers = new WeakMap(); // card.tokenizer spec -> its Tokenizer (built and checked once)
+
+// How the text-to-image model of `card` reads `caption` (Tokenizer.analyse); throws for a caption it refuses.
+export function readCaption(card, caption) {
+  if (!card.tokenizer) throw new Error("this model's card.json has no tokenizer");
+  if (!tokenizers.has(card.tokenizer)) tokenizers.set(card.tokenizer, new Tokenizer(card.tokenizer));
+  return tokenizers.get(card.tokenizer).analyse(caption);
 }
 
 // The feeds of `card.inputs` for `n` images, as { name: { type, data, dims } } for ort.Tensor:
@@ -59,7 +220,7 @@ export function generatorInputs(card, n, { noise, label = null, caption = null }
       inputs.label = { type: "int64", data: ids, dims: [n] };
     } else if (name === "tokens") {
       if (caption === null) throw new Error("this text-to-image model needs a caption");
-      const ids = new Tokenizer(card.tokenizer).encode(caption);
+      const ids = readCaption(card, caption).ids;
       inputs.tokens = { type: "int64", data: BigInt64Array.from({ length: n * ids.length }, (_, i) => BigInt(ids[i % ids.length])), dims: [n, ids.length] };
     } else if (name !== "z") {
       throw new Error(`unknown generator input ${name}`);

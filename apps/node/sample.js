@@ -5,7 +5,8 @@
 //   node sample.js ../../exports/dcgan-fashion-mnist -n 64 -o samples.png
 //
 // Options: -n/--num-images N, --seed S, -o/--output FILE, --label K (class-conditional models;
-// default: classes in turn), --text CAPTION (text-to-image models), --noise FILE (raw
+// default: classes in turn), --text CAPTION (text-to-image models; how it was read, when not word for
+// word, is printed on stderr, and a caption naming no garment or colour is refused), --noise FILE (raw
 // little-endian float32 z, n × latent_dim, e.g. numpy's `z.astype("<f4").tofile(FILE)`: the
 // same noise gives the same images as Python; the built-in seeded noise is not numpy's).
 import fs from "node:fs";
@@ -13,7 +14,7 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import pngjs from "pngjs";
 
-import { generatorInputs, imageGrid, normalNoise } from "../common/ganzoo.mjs";
+import { generatorInputs, imageGrid, normalNoise, readCaption } from "../common/ganzoo.mjs";
 
 const USAGE = "usage: node sample.js ARTIFACT_FOLDER [-n N] [--seed S] [-o OUT.png] [--label K] [--text CAPTION] [--noise Z.f32]";
 const OPTIONS = { "-n": "n", "--num-images": "n", "--seed": "seed", "-o": "output", "--output": "output", "--label": "label", "--text": "text", "--noise": "noise" };
@@ -60,6 +61,11 @@ async function main() {
   const started = process.hrtime.bigint();
   const count = args.n * card.latent_dim;
   const noise = args.noise ? readNoise(args.noise, count) : normalNoise(count, args.seed);
+  if (args.text !== null && !(card.inputs || {}).tokens) throw new Error(`${card.name} is not a text-to-image model: it takes no --text`);
+  if (args.text !== null) {
+    const { note } = readCaption(card, args.text); // a caption naming no garment or colour is refused here
+    if (note) console.error(note); // typos fixed, synonyms, unknown words ignored
+  }
   const inputs = generatorInputs(card, args.n, { noise, label: args.label, caption: args.text });
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
   const session = await ort.InferenceSession.create(path.join(args.artifact, "generator.onnx"));

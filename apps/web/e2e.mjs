@@ -1,11 +1,18 @@
 // Drives the page in headless Chromium (Debian's, never a downloaded one) with playwright-core:
 // waits for the first grid, clicks "New samples" (typing a caption first when the model takes
-// text), and prints what it saw as JSON for tests/test_apps.py to check.
+// text), and prints what it saw as JSON for tests/test_apps.py to check. --refuse CAPTION then
+// types a caption the model should refuse and records the error shown; --card FILE serves FILE
+// in place of the artifact's card.json (a test's own tokenizer spec).
 //
-//   node apps/web/e2e.mjs URL [CAPTION]
+//   node apps/web/e2e.mjs URL [CAPTION] [--refuse CAPTION] [--card FILE]
+import fs from "node:fs";
 import { chromium } from "playwright-core";
 
-const [url, caption] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args.splice(args.indexOf(name), 2)[1] : undefined);
+const refused = option("--refuse");
+const cardFile = option("--card");
+const [url, caption] = args;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 // As root in a container, without a GPU, on a machine whose network is closed.
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -33,6 +40,7 @@ try {
   page.on("console", (message) => message.type() === "error" && result.errors.push(message.text()));
   page.on("request", (request) => result.requests.push(request.url()));
   page.on("response", (response) => response.status() >= 400 && result.errors.push(`HTTP ${response.status()} ${response.url()}`));
+  if (cardFile) await page.route("**/card.json", (route) => route.fulfill({ contentType: "application/json", body: fs.readFileSync(cardFile, "utf8") }));
   await page.goto(url);
   await page.waitForSelector("body[data-draws='1'], body[data-failed]", { timeout: 60000 });
   result.title = await page.textContent("#title");
@@ -43,6 +51,7 @@ try {
   await page.click("#new-samples");
   await page.waitForSelector("body[data-draws='2']", { timeout: 60000 });
   result.second = await canvasPixels(page);
+  result.reading = await page.textContent("#reading");
   result.labelVisible = await page.isVisible("#label");
   if (result.labelVisible) {  // a class-conditional model: asking for one class draws again
     await page.selectOption("#label", "1");
@@ -51,6 +60,13 @@ try {
   }
   result.status = await page.textContent("#status");
   result.error = await page.textContent("#error");
+  if (refused !== undefined) {  // a refused caption: an error shown, no new draw
+    await page.fill("#prompt", refused);
+    await page.click("#new-samples");
+    await page.waitForFunction(() => document.getElementById("error").textContent !== "", null, { timeout: 60000 });
+    result.refusal = await page.textContent("#error");
+    result.drawsAfterRefusal = await page.getAttribute("body", "data-draws");
+  }
 } catch (error) {
   result.errors.push(String(error));
 } finally {

@@ -3,7 +3,7 @@
 // serve the repository over http (`python apps/web/serve.py`), as the .wasm is fetched.
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { generatorInputs, imageGrid, normalNoise } from "../common/ganzoo.mjs";
+import { generatorInputs, imageGrid, normalNoise, readCaption } from "../common/ganzoo.mjs";
 
 const COUNT = 16; // images per draw: a 4 × 4 grid
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain server lacks
@@ -32,7 +32,10 @@ function describe(card) {
 async function draw(session, card) {
   const started = performance.now();
   const label = $("label").value === "" ? null : Number($("label").value);
-  const inputs = generatorInputs(card, COUNT, { noise: normalNoise(COUNT * card.latent_dim, seed), label, caption: $("prompt").value });
+  const caption = card.inputs.tokens ? $("prompt").value : null;
+  $("reading").textContent = "";
+  if (caption !== null) $("reading").textContent = readCaption(card, caption).note; // typos, synonyms, unknown words; refusals throw
+  const inputs = generatorInputs(card, COUNT, { noise: normalNoise(COUNT * card.latent_dim, seed), label, caption });
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
   const { image } = await session.run(feeds);
   const grid = imageGrid(image.data, image.dims);
