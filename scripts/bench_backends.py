@@ -82,7 +82,7 @@ def main():
     print(f"{'backend':<11} {'version':<8} {'jit':<5} {'images/s':>9} {'first epoch s':>14} {'load before':>12}")
     for row in rows:
         print(f"{row['backend']:<11} {row['version']:<8} {str(row['jit_compile']):<5} {row['images_per_second']:>9} {row['first_epoch_seconds']:>14} {row['load_average_before']:>12}")
-    from zoo.training import machine_description
+    from zoo.bench import machine_description
 
     report = {
         "what": "DCGAN (default sizes) training images/s through fit, real Fashion-MNIST, CPU",

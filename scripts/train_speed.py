@@ -21,7 +21,7 @@ from zoo import data, models
 from zoo.callbacks import EpochTimer
 from zoo.files import atomic_write_json
 from zoo.images import save_grid
-from zoo.training import machine_description
+from zoo.bench import machine_description
 
 
 class StopAfter(keras.callbacks.Callback):

@@ -26,7 +26,7 @@ from zoo.images import save_grid  # noqa: E402
 from zoo.latent import sample_latent  # noqa: E402
 from zoo.models.t2i import TextToImageGAN, pretrain_text_encoder  # noqa: E402
 from zoo.text import Tokenizer  # noqa: E402
-from zoo.training import machine_description  # noqa: E402
+from zoo.bench import machine_description  # noqa: E402
 
 PROMPTS = ("a red dress", "a blue dress", "a yellow sneaker", "green trousers", "a white bag", "a purple coat", "a pink sandal", "an orange pullover")
 MAX_LENGTH = 12  # T: training captions have at most 5 words; room for longer prompts

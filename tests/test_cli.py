@@ -75,3 +75,17 @@ def test_an_unknown_model_is_refused_by_argparse():
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "stylegan9"])
     assert exit_info.value.code == 2
+
+
+def test_the_command_line_offers_the_packages_models_losses_and_updates():
+    from zoo import cli, losses
+    from zoo.models import MODELS, base
+
+    assert (cli.FAMILIES, cli.LOSSES, cli.UPDATES) == (tuple(sorted(MODELS)), tuple(sorted(losses.LOSSES)), base.UPDATES)
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("option, value, name", [("-n", "0", "--num-images"), ("--scale", "-2", "--scale")])
+def test_counts_on_the_command_line_are_whole_numbers_from_one(option, value, name, capsys):
+    assert main(["sample", "dcgan-fashion-mnist", option, value]) == 2
+    assert f"`{name}` must be a positive integer, got {value}." in capsys.readouterr().err

@@ -117,7 +117,7 @@ def test_fid_monitor_logs_to_history_and_tensorboard(tiny_dcgan, real_batches, t
 
 @pytest.mark.inputs
 def test_fid_monitor_refuses_a_bad_period():
-    with pytest.raises(ValueError, match="`every` must be a positive number of epochs"):
+    with pytest.raises(ValueError, match="`every` must be a positive integer"):
         FIDMonitor(every=0)
 
 
@@ -132,7 +132,7 @@ def test_cli_eval_prints_a_table_and_writes_json(tiny_dcgan, tmp_path, capsys):
 
 
 @pytest.mark.inputs
-@pytest.mark.parametrize("args, message", [(["missing-folder"], "Nothing to evaluate at missing-folder"), (["{tmp}", "-n", "0"], "`n` must be a positive integer")])
+@pytest.mark.parametrize("args, message", [(["missing-folder"], "Nothing to evaluate at missing-folder"), (["{tmp}", "-n", "0"], "`--num-images` must be a positive integer")])
 def test_cli_eval_bad_input_exits_2(args, message, tmp_path, capsys):
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
     assert cli.main(["eval", *args]) == 2

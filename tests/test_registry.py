@@ -20,7 +20,7 @@ from PIL import Image
 
 import zoo
 from zoo import registry, runtime
-from zoo.export import sha256
+from zoo.files import sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORTS = ROOT / "exports"

@@ -1,5 +1,6 @@
 """What the benchmark scripts share: FLOPs counted from layer shapes, the machine's measured peak,
-latency percentiles, and the record every benchmark JSON carries.
+latency percentiles, the machine a figure was measured on, and the record every benchmark JSON
+carries (training records and cards describe their machine the same way).
 
 FLOPs count multiply-adds as two operations and only the layers that dominate (Dense, Conv2D,
 Conv2DTranspose); normalisation, activations and the optimizer's update are left out, so the
@@ -7,9 +8,12 @@ fraction of peak derived from them is a slight underestimate. The peak is not a 
 figure: it is numpy's fp32 matrix product measured in the same run, on the same busy cores.
 """
 
+import os
+import platform
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -80,11 +84,33 @@ def percentiles_ms(seconds):
     return {"p50_ms": round(float(np.percentile(values, 50)), 3), "p99_ms": round(float(np.percentile(values, 99)), 3)}
 
 
+def machine_description():
+    """A short description of the hardware and software a figure was measured on."""
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "gpus": gpus,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
 def record(kind, settings, results, peak_flops):
     """The JSON every benchmark writes: what, when, where, with which settings, and the results."""
     import datetime
-
-    from zoo.training import machine_description
 
     return {
         "benchmark": kind,

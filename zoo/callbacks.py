@@ -9,7 +9,8 @@ import numpy as np
 
 from zoo.files import atomic_write, atomic_write_json
 from zoo.images import save_grid
-from zoo.latent import check_count, sample_latent
+from zoo.latent import sample_latent
+from zoo.validation import check_int
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -29,9 +30,9 @@ class SampleGrid(keras.callbacks.Callback):
     def __init__(self, directory, n=64, seed=0, every=1, log_dir=None):
         super().__init__()
         self.directory = Path(directory)
-        self.n = check_count(n)
+        self.n = check_int("n", n)
         self.seed = seed
-        self.every = every
+        self.every = check_int("every", every)
         self.log_dir = log_dir
         self.last_path = None
 
@@ -206,10 +207,8 @@ class FIDMonitor(keras.callbacks.Callback):
 
     def __init__(self, every=1, n=2000, extractor=None, log_dir=None, seed=0, data_dir=None, verbose=True):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"`every` must be a positive number of epochs, got {every!r}.")
-        self.every = every
-        self.n = check_count(n)
+        self.every = check_int("every", every)
+        self.n = check_int("n", n)
         self.extractor = extractor
         self.log_dir = log_dir
         self.seed = seed

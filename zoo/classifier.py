@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.files import atomic_write, atomic_write_json
+from zoo.files import sha256
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "exports" / "classifier-fashion-mnist"
 MODEL_FILE = "classifier.keras"
@@ -45,64 +45,8 @@ def build_classifier(image_shape=(28, 28, 1), num_classes=10, feature_dim=128):
     return keras.Model(image, logits, name="fashion_mnist_classifier")
 
 
-def train_classifier(out_dir=DEFAULT_DIR, epochs=5, batch_size=128, limit=None, data_dir=None, seed=0, verbose=2, command=None):
-    """Trains the classifier on Fashion-MNIST train, measures it on test, writes it to `out_dir`.
-
-    Returns the card (a dict) that is written beside the model as `classifier.json`.
-    """
-    import time
-
-    import keras
-
-    from zoo import data
-    from zoo.export import sha256
-    from zoo.training import machine_description
-
-    keras.utils.set_random_seed(seed)
-    train_images, train_labels = data.load_arrays("train", data_dir)
-    test_images, test_labels = data.load_arrays("test", data_dir)
-    if limit is not None:
-        train_images, train_labels = train_images[:limit], train_labels[:limit]
-    model = build_classifier()
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    started = time.perf_counter()
-    model.fit(data.to_unit_range(train_images), train_labels, batch_size=batch_size, epochs=epochs, verbose=verbose)
-    seconds = time.perf_counter() - started
-    _, test_accuracy = model.evaluate(data.to_unit_range(test_images), test_labels, batch_size=512, verbose=0)
-    out_dir = Path(out_dir)
-    shipped = build_classifier()  # the same network without the optimizer's state: a third of the size
-    shipped.set_weights(model.get_weights())
-    path = atomic_write(out_dir / MODEL_FILE, shipped.save)  # the temporary name ends in .keras too
-    card = {
-        "name": "classifier-fashion-mnist",
-        "kind": "feature classifier for FID, KID, precision/recall and class accuracy (not a generator)",
-        "dataset": f"Fashion-MNIST train ({len(train_images)} images); accuracy on the 10,000 test images",
-        "input": {"shape": [28, 28, 1], "range": [-1.0, 1.0], "layout": "NHWC"},
-        "features": {"layer": FEATURES_LAYER, "dim": int(model.get_layer(FEATURES_LAYER).units)},
-        "classes": list(data.CLASS_NAMES),
-        "test_accuracy": round(float(test_accuracy), 4),
-        "parameters": int(model.count_params()),
-        "training": {
-            "command": command,
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "optimizer": "Adam(1e-3)",
-            "seconds": round(seconds, 1),
-            "machine": machine_description(),
-        },
-        "files": {MODEL_FILE: sha256(path)},
-    }
-    atomic_write_json(out_dir / CARD_FILE, card)
-    return card
-
-
 def load_classifier(directory=DEFAULT_DIR):
     """Loads the shipped classifier (safe mode), after checking its sha256 against its card."""
-    from zoo.export import sha256
     from zoo.saving import load_model
 
     directory = Path(directory)
@@ -120,10 +64,11 @@ def load_classifier(directory=DEFAULT_DIR):
 
 
 class ClassifierFeatures:
-    """A feature extractor from a classifier: images in [-1, 1] -> (features, logits) as numpy.
+    """A feature extractor from a classifier: images in [-1, 1] -> features as numpy.
 
-    `features(images)` gives the activations of layer `layer` (the shipped classifier's 128
-    penultimate ReLU units); `logits(images)` gives its class scores.
+    Calling it on images gives the activations of layer `layer` (the shipped classifier's 128
+    penultimate ReLU units); `features_and_logits(images)` gives those and the class scores
+    in one pass (`zoo.metrics` uses the scores for the class accuracy of conditional samples).
 
     Args:
         model: a Keras classifier taking NHWC images in [-1, 1]; default: the shipped one.
@@ -153,6 +98,3 @@ class ClassifierFeatures:
 
     def __call__(self, images):
         return self.features_and_logits(images)[0]
-
-    def logits(self, images):
-        return self.features_and_logits(images)[1]

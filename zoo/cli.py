@@ -10,6 +10,16 @@ from pathlib import Path
 
 from zoo.saving import load_model
 from zoo.text import PromptWarning
+from zoo.validation import check_int
+
+# What `train` offers, written out so that `--help` and `sample` of an ONNX artifact load no
+# TensorFlow or Keras; tests/test_cli.py holds them equal to zoo.models.MODELS,
+# zoo.losses.LOSSES and zoo.models.base.UPDATES.
+FAMILIES = ("cgan", "dcgan", "gan")
+LOSSES = ("hinge", "least_squares", "minimax", "non_saturating", "wgan_gp")
+UPDATES = ("alternating", "simultaneous")
+# Options that count images or pixels: whole numbers from 1 up (`train` checks its own).
+COUNTS = ("num_images", "scale")
 
 DESCRIPTION = """\
 ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, sample them.
@@ -27,13 +37,11 @@ ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, s
 
 
 def build_parser():
-    from zoo.models import MODELS
-
     parser = argparse.ArgumentParser(prog="python -m zoo", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,export,sample,demo,eval}")
 
     train = commands.add_parser("train", help="train a model on Fashion-MNIST", description="Train a GAN on Fashion-MNIST with model.fit. Re-running on the same --out folder resumes from its last checkpoint.")
-    train.add_argument("model", nargs="?", default="dcgan", choices=sorted(MODELS), help="model family (default: dcgan)")
+    train.add_argument("model", nargs="?", default="dcgan", choices=FAMILIES, help="model family (default: dcgan)")
     add_training_options(train)
 
     export = commands.add_parser("export", help="export a trained generator to ONNX + SavedModel", description="Export the generator of a trained .keras model to an artifact folder (generator.onnx, saved_model/, card.json), checking parity with Keras.")
@@ -68,9 +76,6 @@ def build_parser():
 
 
 def add_training_options(parser):
-    from zoo.losses import LOSSES
-    from zoo.models.base import UPDATES
-
     parser.add_argument("--epochs", type=int, default=5, help="total epochs; a resumed run continues up to this (default: 5)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
     parser.add_argument("--out", help="run folder (default: runs/<model>)")
@@ -82,7 +87,7 @@ def add_training_options(parser):
     parser.add_argument("--log-dir", help="TensorBoard log folder (losses and sample images)")
     parser.add_argument("--no-jit", action="store_true", help="do not compile the training step with XLA")
     parser.add_argument("--mirrored", action="store_true", help="train on every local GPU with tf.distribute.MirroredStrategy (--batch-size is the global batch)")
-    parser.add_argument("--loss", default="non_saturating", choices=sorted(LOSSES), help="adversarial loss (default: non_saturating)")
+    parser.add_argument("--loss", default="non_saturating", choices=LOSSES, help="adversarial loss (default: non_saturating)")
     parser.add_argument("--update", choices=UPDATES, default="alternating", help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one batch of samples, as TF's DCGAN tutorial, one generator pass fewer (default: alternating)")
     parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
     parser.add_argument("--g-units", type=layer_widths, help="gan only: widths of the generator's hidden layers, input side first (default: 256,512,1024)")
@@ -153,10 +158,8 @@ def export_model_file(model_file, directory, name=None, overwrite=False):
 def run_sample(args):
     from zoo.images import save_grid
 
-    from zoo.models import MODELS
-
     source = Path(args.source)
-    if not source.exists() and args.source in MODELS:  # `sample cgan`: the model `train cgan` wrote
+    if not source.exists() and args.source in FAMILIES:  # `sample cgan`: the model `train cgan` wrote
         source = Path("runs") / args.source / "model.keras"
     if not source.exists() and args.source == "t2i":  # the export of scripts/eval_t2i.py, else what scripts/train_t2i.py wrote
         source = next((p for p in (Path("exports/t2i-fashion-mnist"), Path("runs/t2i/model.keras")) if p.exists()), Path("exports/t2i-fashion-mnist"))
@@ -239,6 +242,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     handler = {"train": run_train, "export": run_export, "sample": run_sample, "demo": run_demo, "eval": run_eval}[args.command]
     try:
+        for option in COUNTS:
+            if getattr(args, option, None) is not None:
+                check_int("--" + option.replace("_", "-"), getattr(args, option))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PromptWarning)  # run_sample prints the prompt's reading as one line
             handler(args)

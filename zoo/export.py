@@ -17,7 +17,6 @@ The ONNX and SavedModel outputs must match the Keras generator within `atol` on 
 or `ExportError` is raised and nothing is written.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.files import atomic_write_json, current_umask, exchange, to_json
+from zoo.files import atomic_write_json, current_umask, exchange, sha256, to_json
 
 # 2: the Keras weights live in saved_model/'s variable collections (1: separate .weights.h5 files).
 FORMAT_VERSION = 2
@@ -198,15 +197,6 @@ def check_parity(directory, inputs, expected, atol=PARITY_ATOL):
         difference = float(np.max(np.abs(actual - expected)))
         if not difference <= atol:
             raise ExportError(f"{fmt} output differs from Keras by up to {difference:.3g} (allowed {atol:.1g}).")
-
-
-def sha256(path, chunk_size=1 << 20):
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _artifact_files(directory):

@@ -1,7 +1,8 @@
 """Writing files so that readers see a whole file or none (temporary name, then rename), strict
-JSON, and a lock that keeps two processes from writing one folder."""
+JSON, a lock that keeps two processes from writing one folder, and files named by their sha256."""
 
 import errno
+import hashlib
 import json
 import math
 import os
@@ -33,6 +34,15 @@ def atomic_write(path, write):
 def atomic_write_text(path, text):
     """Writes `text` to `path` atomically; see `atomic_write`."""
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def sha256(path, chunk_size=1 << 20):
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def current_umask():

@@ -7,10 +7,12 @@ everywhere.
 
 import numpy as np
 
+from zoo.validation import check_int
+
 
 def sample_latent(n, latent_dim, seed=None):
     """Returns `n` latent vectors of size `latent_dim` drawn from N(0, 1) as float32."""
-    n = check_count(n)
+    n = check_int("n", n)
     return np.random.default_rng(seed).standard_normal((n, latent_dim), dtype=np.float32)
 
 
@@ -28,9 +30,3 @@ def check_latent(z, latent_dim):
         raise ValueError("`z` holds NaN or infinite values.")
     return z
 
-
-def check_count(n, name="n"):
-    """Returns `n` as an int, or raises ValueError when it is not a positive whole number."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"`{name}` must be a positive integer number of images, got {n!r}.")
-    return int(n)

@@ -14,7 +14,10 @@ generator step, a gradient penalty) and name the optimizer settings of its paper
 | `wgan_gp` | Gulrajani et al. 2017, eq. 3 | D(G(z)) − D(x) + λ·(‖∇D(x̂)‖ − 1)² | −D(G(z)) |
 """
 
+import keras
 from keras import ops
+
+from zoo.validation import check_int, check_number
 
 
 class GANLoss:
@@ -33,20 +36,21 @@ class GANLoss:
     optimizer_defaults = {"learning_rate": 2e-4, "beta_1": 0.5}  # Adam, Radford et al. 2015 §3
 
     def __init__(self, label_smoothing=0.0):
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)):
-            raise ValueError(f"`label_smoothing` must be a number in [0, 1), got {label_smoothing!r}.")
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"`label_smoothing` must be in [0, 1), got {label_smoothing}.")
+        label_smoothing = check_number("label_smoothing", label_smoothing, 0, 1, high_open=True)
         if label_smoothing and not self.smoothable:
             raise ValueError(
                 f"`label_smoothing` does not apply to the {self.name!r} loss (it has no real target); "
                 f"use it with one of {sorted(k for k, v in LOSSES.items() if v.smoothable)}."
             )
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = label_smoothing
 
     @property
     def real_target(self):
         return 1.0 - self.label_smoothing
+
+    def default_optimizer(self):
+        """A new Adam with the settings of this loss's paper (`optimizer_defaults`)."""
+        return keras.optimizers.Adam(**self.optimizer_defaults)
 
     def discriminator_loss(self, real_logits, fake_logits):
         raise NotImplementedError
@@ -147,12 +151,8 @@ class WassersteinGPLoss(GANLoss):
 
     def __init__(self, n_critic=5, gradient_penalty_weight=10.0, label_smoothing=0.0):
         super().__init__(label_smoothing)
-        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or not 1 <= n_critic <= 100:
-            raise ValueError(f"`n_critic` must be an integer in [1, 100], got {n_critic!r}.")
-        if isinstance(gradient_penalty_weight, bool) or not isinstance(gradient_penalty_weight, (int, float)) or not 0 < gradient_penalty_weight < 1e6:
-            raise ValueError(f"`gradient_penalty_weight` must be a positive number, got {gradient_penalty_weight!r}.")
-        self.n_critic = n_critic
-        self.gradient_penalty_weight = float(gradient_penalty_weight)
+        self.n_critic = check_int("n_critic", n_critic, 1, 100)
+        self.gradient_penalty_weight = check_number("gradient_penalty_weight", gradient_penalty_weight, 0, 1e6, low_open=True, high_open=True)
 
     def discriminator_loss(self, real_logits, fake_logits):
         return ops.mean(_float(fake_logits)) - ops.mean(_float(real_logits))

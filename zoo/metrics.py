@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import scipy.linalg
 
+from zoo.validation import check_int
+
 DEFAULT_N = 10_000
 KID_SUBSET_SIZE = 1_000
 KID_SUBSETS = 50
@@ -154,8 +156,7 @@ def precision_recall(real, fake, k=PR_NEIGHBOURS):
     generated rows (coverage: is every kind of real image generated?).
     """
     real, fake = _check_pair(real, fake, min_rows=k + 1)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"`k` must be a positive integer, got {k!r}.")
+    check_int("k", k)
     precision = _share_inside(fake, real, _kth_neighbour_radii(real, k))
     recall = _share_inside(real, fake, _kth_neighbour_radii(fake, k))
     return {"precision": precision, "recall": recall}
@@ -298,11 +299,7 @@ class Evaluator:
     """
 
     def __init__(self, n=DEFAULT_N, extractor=None, seed=0, data_dir=None):
-        from zoo.latent import check_count
-
-        self.n = check_count(n)
-        if self.n < PR_NEIGHBOURS + 1:
-            raise ValueError(f"`n` must be at least {PR_NEIGHBOURS + 1} for precision and recall, got {n}.")
+        self.n = check_int("n", n, PR_NEIGHBOURS + 1)  # precision and recall need k + 1 images
         self.extractor = extractor or default_extractor()
         self.seed = seed
         self.real_train = extract_features(self.extractor, real_images("train", self.n, seed, data_dir)[0])
@@ -370,9 +367,7 @@ def _source_name(source, generator):
 
 def evaluate(source, n=DEFAULT_N, extractor=None, seed=0, data_dir=None, name=None):
     """Scores one generator (a zoo model, a `runtime.Generator`, or a path); see `Evaluator`."""
-    from zoo.latent import check_count
-
-    check_count(n)
+    check_int("n", n)
     generator = open_generator(source)  # a missing or broken file fails before the real features are computed
     return Evaluator(n, extractor, seed, data_dir).evaluate(generator, name or _source_name(source, generator))
 

@@ -34,8 +34,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from zoo.export import sha256
-from zoo.files import atomic_write, atomic_write_json
+from zoo.files import atomic_write, atomic_write_json, sha256
 
 # Written into each derived file's metadata to say where it came from (information, not trust:
 # anyone can write it; trust comes from the record in the cache, see `derive`).

@@ -31,7 +31,7 @@ import os
 import time
 from pathlib import Path
 
-from zoo.export import sha256
+from zoo.files import sha256
 
 REGISTRY_PATH = Path(__file__).with_name("registry.json")
 CHECKOUT_EXPORTS = Path(__file__).resolve().parent.parent / "exports"

@@ -26,7 +26,8 @@ import onnx
 import onnxruntime
 
 from zoo import onnx_tuning
-from zoo.latent import check_count, check_latent
+from zoo.latent import check_latent
+from zoo.validation import check_int
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 MAX_BATCH = 1024  # rows per onnxruntime call: bounds the memory of one call on huge inputs
@@ -191,7 +192,7 @@ class Generator:
         Memory stays bounded by one batch whatever `n` is; the images are the same as
         `generate(n, seed)` gives. `prompt`: see `generate`.
         """
-        n, batch_size = check_count(n), check_count(batch_size, "batch_size")
+        n, batch_size = check_int("n", n), check_int("batch_size", batch_size)
         prompts = self._check_prompt(prompt, n)
         rng = np.random.default_rng(seed)
         for start in range(0, n, batch_size):

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from zoo.validation import check_int
+
 PAD_ID = 0
 UNK_ID = 1
 PAD_TOKEN = "<pad>"
@@ -139,7 +141,7 @@ class Tokenizer:
 
     def __init__(self, vocabulary, max_length, synonyms=None, keywords=None, fillers=FILLERS, not_typos=(), min_typo_length=MIN_TYPO_LENGTH):
         self.vocabulary = check_vocabulary(vocabulary)
-        self.max_length = check_max_length(max_length)
+        self.max_length = check_int("max_length", max_length, 1, 1024)
         self.ids = {word: index for index, word in enumerate(self.vocabulary)}
         vocabulary_words = set(self.vocabulary[2:])
         self.fillers = sorted(set(check_words(fillers, "filler")) - vocabulary_words)
@@ -158,9 +160,7 @@ class Tokenizer:
         self.keywords = sorted(vocabulary_words if keywords is None else vocabulary_words & set(check_words(keywords, "keyword")))
         if not self.keywords:
             raise ValueError("None of the keywords is in the vocabulary: no caption could be drawn.")
-        if isinstance(min_typo_length, bool) or not isinstance(min_typo_length, int) or not 0 <= min_typo_length <= 100:
-            raise ValueError(f"`min_typo_length` must be an integer in [0, 100], got {min_typo_length!r}.")
-        self.min_typo_length = min_typo_length
+        self.min_typo_length = check_int("min_typo_length", min_typo_length, 0, 100)
         self.standalone = vocabulary_words | set(self.fillers) | {phrase for phrase in self.synonyms if " " not in phrase}
         self.phrase_words = {word for phrase in self.synonyms for word in phrase.split()} - self.standalone
         self.known = self.standalone | self.phrase_words
@@ -525,12 +525,6 @@ def check_vocabulary(vocabulary):
     if len(set(vocabulary)) != len(vocabulary):
         raise ValueError("The vocabulary holds a word twice.")
     return vocabulary
-
-
-def check_max_length(max_length):
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= 1024:
-        raise ValueError(f"`max_length` must be an integer in [1, 1024], got {max_length!r}.")
-    return max_length
 
 
 def check_words(entries, what):

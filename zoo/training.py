@@ -19,7 +19,6 @@ import contextlib
 import datetime
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -27,9 +26,10 @@ from pathlib import Path
 import keras
 
 from zoo import data, models
+from zoo.bench import machine_description
 from zoo.callbacks import EpochTimer, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TrainingDiverged
 from zoo.files import FolderLock, atomic_write, atomic_write_json, json_ready
-from zoo.models.base import check_positive_int
+from zoo.validation import check_int
 
 MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 1 << 20
@@ -67,9 +67,9 @@ def train(
     settings out of range or differing from those the run was started with. On Ctrl-C it
     records the session as interrupted, says where the last checkpoint is, and re-raises.
     """
-    epochs = check_positive_int("epochs", epochs, MAX_EPOCHS)
-    batch_size = check_positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
-    limit = None if limit is None else check_positive_int("limit", limit, 1 << 40)
+    epochs = check_int("epochs", epochs, 1, MAX_EPOCHS)
+    batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+    limit = None if limit is None else check_int("limit", limit, 1, 1 << 40)
     out_dir = Path(out_dir)
     with FolderLock(out_dir, "training"):
         return _train(
@@ -229,25 +229,3 @@ def interrupted_message(out_dir, checkpoint, command):
     epoch, path = saved[-1]
     return f"Interrupted. The last checkpoint is {path} (epoch {epoch}); run {again} again to resume from it."
 
-
-def machine_description():
-    """A short description of the hardware and software a figure was measured on."""
-    import tensorflow as tf
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "gpus": gpus,
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-    }

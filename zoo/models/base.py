@@ -2,10 +2,11 @@
 
 A GAN here is a `keras.Model` holding two networks, `generator` and `discriminator`, each with
 its own optimizer. Subclasses build the networks (and say what differs: a conditional model
-feeds labels to both); this base holds the rest once: the training step (Goodfellow et al. 2014, Algorithm 1, with any
-loss of `zoo.losses`), the `compile` signature, the metric trackers shown in the progress bar,
-the moving average of the generator, `generate`, `get_config`, saving of both optimizers, and
-the hooks that `zoo.export` uses to write the generator out.
+feeds labels to both); this base holds the rest once: the training step (Goodfellow et al.
+2014, Algorithm 1, with any loss of `zoo.losses`), the `compile` signature, the metric trackers
+shown in the progress bar, the moving average of the generator, `generate`, `get_config`,
+saving of both optimizers, and the hooks that `zoo.export` uses to write the generator out.
+How each backend takes a gradient step is `zoo.models.backend`'s business, not this file's.
 """
 
 import keras
@@ -13,31 +14,13 @@ import numpy as np
 from keras import ops
 
 from zoo import losses
-from zoo.latent import check_count, check_latent, sample_latent
+from zoo.latent import check_latent, sample_latent
+from zoo.models import backend
+from zoo.validation import check_image_shape, check_int, check_number
 
-# Sizes above these are typos, not models: they are refused before anything is allocated.
-MAX_LATENT_DIM = 65_536
-MAX_IMAGE_SIDE = 4_096
-MAX_CHANNELS = 4
+UPDATES = ("alternating", "simultaneous")  # see `BaseGAN.compile`
 
-
-def check_positive_int(name, value, maximum):
-    """Returns `value` as an int in [1, maximum], or raises a ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 < value <= maximum:
-        raise ValueError(f"`{name}` must be an integer in [1, {maximum}], got {value!r}.")
-    return int(value)
-
-
-def check_image_shape(image_shape):
-    """Returns `image_shape` as a (height, width, channels) tuple of ints, or raises ValueError."""
-    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
-        raise ValueError(f"`image_shape` must be (height, width, channels), got {image_shape!r}.")
-    height, width, channels = image_shape
-    return (
-        check_positive_int("image_shape[0] (height)", height, MAX_IMAGE_SIDE),
-        check_positive_int("image_shape[1] (width)", width, MAX_IMAGE_SIDE),
-        check_positive_int("image_shape[2] (channels)", channels, MAX_CHANNELS),
-    )
+MAX_LATENT_DIM = 65_536  # larger is a typo, not a model: refused before anything is allocated
 
 
 class BaseGAN(keras.Model):
@@ -64,11 +47,9 @@ class BaseGAN(keras.Model):
 
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), seed=None, ema_decay=None, **kwargs):
         super().__init__(**kwargs)
-        self.latent_dim = check_positive_int("latent_dim", latent_dim, MAX_LATENT_DIM)
+        self.latent_dim = check_int("latent_dim", latent_dim, 1, MAX_LATENT_DIM)
         self.image_shape = check_image_shape(image_shape)
-        if ema_decay is not None and (isinstance(ema_decay, bool) or not isinstance(ema_decay, (int, float)) or not 0.0 < ema_decay < 1.0):
-            raise ValueError(f"`ema_decay` must be None or a number in (0, 1) such as 0.999, got {ema_decay!r}.")
-        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_decay = None if ema_decay is None else check_number("ema_decay", ema_decay, 0, 1, low_open=True, high_open=True)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         # Keras saves a layer's own variables but not its seed generators' state; tracking it
@@ -128,11 +109,10 @@ class BaseGAN(keras.Model):
         if update == "simultaneous" and self.discriminator_steps != 1:
             raise ValueError(f"update='simultaneous' takes one discriminator step per generator step; this model takes {self.discriminator_steps} (d_steps or the loss's n_critic).")
         self.update = update
-        self.d_optimizer = keras.optimizers.get(d_optimizer) or default_optimizer(self.loss_fn)
-        self.g_optimizer = keras.optimizers.get(g_optimizer) or default_optimizer(self.loss_fn)
+        self.d_optimizer = keras.optimizers.get(d_optimizer) or self.loss_fn.default_optimizer()
+        self.g_optimizer = keras.optimizers.get(g_optimizer) or self.loss_fn.default_optimizer()
         self.build_optimizers()  # now, not inside the first step: a tf.distribute strategy needs it
-        if keras.backend.backend() == "jax":
-            self.optimizer = OptimizerPair(self.d_optimizer, self.g_optimizer)
+        backend.attach_optimizers(self)  # JAX's `fit` carries `model.optimizer`'s state: both of them
         self._gan_compile_config = {
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
@@ -150,7 +130,6 @@ class BaseGAN(keras.Model):
             loss_fn=losses.get(config["loss_fn"]["name"], **config["loss_fn"]["config"]),
             update=config.get("update", "alternating"),
         )
-        self.build_optimizers()
 
     def build_optimizers(self):
         """Creates both optimizers' variables, so that saved optimizer state can be loaded."""
@@ -179,10 +158,10 @@ class BaseGAN(keras.Model):
         Osindero 2014, equation 2).
 
         TensorFlow calls `train_step(data)`; JAX calls `train_step(state, data)` and wants the
-        new state back: `run_stateless` runs this same step on the state's values.
+        new state back: `backend.run_stateless` runs this same step on the state's values.
         """
         if len(args) == 2:
-            return run_stateless(self, self.train_step, *args)
+            return backend.run_stateless(self, self.train_step, *args)
         (data,) = args
         real_images, labels = self.unpack_batch(data)
         batch_size = ops.shape(real_images)[0]
@@ -258,7 +237,7 @@ class BaseGAN(keras.Model):
 
     def sample_z(self, batch_size):
         """Draws a training batch of noise from N(0, 1) with the model's seed generator."""
-        return self.replica_share(lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch_size)
+        return backend.replica_share(lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch_size)
 
     def update_ema(self):
         """Moves `ema_generator` towards the generator: w_ema ← d·w_ema + (1 − d)·w.
@@ -286,67 +265,22 @@ class BaseGAN(keras.Model):
         self.p_fake_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(fake_logits, "float32"))))
         return {metric.name: metric.result() for metric in self.metrics}
 
-    # ----- backend plumbing: the only backend-specific code of the models -------------
-
     def minimize(self, compute_loss, network, optimizer):
-        """Takes one optimizer step on `network`'s weights against `compute_loss()`.
-
-        `compute_loss` returns `(loss, extras)`; this returns the same pair. Under a
-        `tf.distribute` strategy each replica's loss is a mean over its share of the batch and
-        the optimizer sums the replicas' gradients, so the loss is divided by the number of
-        replicas: the step is then the one a single device takes on the global batch.
-        On JAX the gradient is `jax.value_and_grad` of the loss as a function of the weights'
-        values (see `run_stateless`).
-        """
-        if keras.backend.backend() == "jax":
-            return jax_minimize(self, compute_loss, network, optimizer)
-        if keras.backend.backend() == "torch":
-            return torch_minimize(compute_loss, network, optimizer)
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
-            loss, extras = compute_loss()
-            scaled_loss = optimizer.scale_loss(loss / replicas_in_sync())
-        gradients = tape.gradient(scaled_loss, network.trainable_weights)
-        optimizer.apply(gradients, network.trainable_weights)
-        return loss, extras
-
-    def replica_share(self, draw, batch_size):
-        """Returns `draw(batch_size)`, or this replica's rows of `draw(global batch)` under a strategy.
-
-        Every replica draws the same global batch from the shared seed state and keeps its own
-        slice, so noise on N devices is the noise one device would draw for the global batch.
-        """
-        replicas = replicas_in_sync()
-        if replicas == 1:
-            return draw(batch_size)
-        import tensorflow as tf
-
-        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-        return draw(batch_size * replicas)[replica * batch_size : (replica + 1) * batch_size]
+        """One optimizer step on `network` against `compute_loss()` (which returns `(loss, extras)`);
+        returns `(loss, extras)`. The gradient is the backend's: see `zoo.models.backend.minimize`."""
+        return backend.minimize(self, compute_loss, network, optimizer)
 
     def gradient_penalty(self, real_images, fake_images, labels=None):
         """E[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] on x̂ = εx + (1 − ε)x̃, ε ~ U[0, 1] per image.
 
         Gulrajani et al. 2017, equation 3 and Algorithm 1 (lines 6–7). Called inside
-        `minimize`'s tape (JAX: inside the function it differentiates), so the penalty's own
-        gradient reaches the discriminator's weights.
+        `minimize`'s loss, so the penalty's own gradient reaches the discriminator's weights.
         """
         real_images = ops.cast(real_images, "float32")
         fake_images = ops.cast(fake_images, "float32")
-        epsilon = self.replica_share(lambda n: keras.random.uniform((n, 1, 1, 1), seed=self.seed_generator), ops.shape(real_images)[0])
+        epsilon = backend.replica_share(lambda n: keras.random.uniform((n, 1, 1, 1), seed=self.seed_generator), ops.shape(real_images)[0])
         interpolated = epsilon * real_images + (1.0 - epsilon) * fake_images
-        if keras.backend.backend() == "jax":
-            gradients = jax_input_gradient(self, lambda x: self.discriminator(self.conditioned(x, labels), training=True), interpolated)
-        elif keras.backend.backend() == "torch":
-            gradients = torch_input_gradient(lambda x: self.discriminator(self.conditioned(x, labels), training=True), interpolated)
-        else:
-            import tensorflow as tf
-
-            with tf.GradientTape() as tape:
-                tape.watch(interpolated)
-                scores = self.discriminator(self.conditioned(interpolated, labels), training=True)
-            gradients = tape.gradient(scores, interpolated)
+        gradients = backend.input_gradient(self, lambda x: self.discriminator(self.conditioned(x, labels), training=True), interpolated)
         norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
         return ops.mean(ops.square(norms - 1.0))
 
@@ -369,7 +303,7 @@ class BaseGAN(keras.Model):
 
     def generate_from(self, inputs, batch_size=256):
         """Runs `export_call` on numpy `inputs` (keyed as in `export_inputs`) in batches."""
-        batch_size = check_positive_int("batch_size", batch_size, 1 << 20)
+        batch_size = check_int("batch_size", batch_size, 1, 1 << 20)
         rows = len(inputs["z"])
         batches = [
             ops.convert_to_numpy(self.export_call({key: value[start : start + batch_size] for key, value in inputs.items()}))
@@ -381,7 +315,7 @@ class BaseGAN(keras.Model):
         if z is None:
             if n is None:
                 raise ValueError("Pass the number of images `n` (or the noise `z`).")
-            return sample_latent(check_count(n), self.latent_dim, seed)
+            return sample_latent(check_int("n", n), self.latent_dim, seed)
         return check_latent(z, self.latent_dim)
 
     # ----- export hooks ---------------------------------------------------------------
@@ -425,162 +359,3 @@ class BaseGAN(keras.Model):
             {"latent_dim": self.latent_dim, "image_shape": list(self.image_shape), "seed": self.seed, "ema_decay": self.ema_decay}
         )
         return config
-
-
-UPDATES = ("alternating", "simultaneous")
-
-
-def replicas_in_sync():
-    """Replicas training in step under a `tf.distribute` strategy (1 outside of one)."""
-    if keras.backend.backend() != "tensorflow":
-        return 1
-    import tensorflow as tf
-
-    context = tf.distribute.get_replica_context()
-    return context.num_replicas_in_sync if context is not None else 1
-
-
-# JAX: `fit` calls the stateless `train_step(state, data)` with the values of every variable
-# (trainable, non-trainable, `model.optimizer.variables`, metrics) and wants them back updated.
-# `run_stateless` runs the same stateful step inside a `keras.StatelessScope` holding those
-# values, so every `assign` (optimizer steps, batch-norm statistics, the seed generator, the
-# moving average, the trackers) lands in the scope, and reads the new values out of it.
-
-
-class OptimizerPair:
-    """Stands in `model.optimizer` on JAX so that `fit` carries both optimizers' variables in its state."""
-
-    built = True
-
-    def __init__(self, d_optimizer, g_optimizer):
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-
-    @property
-    def variables(self):
-        return self.d_optimizer.variables + self.g_optimizer.variables
-
-
-def state_variables(model):
-    """The variables of the JAX trainer's state, in its order."""
-    optimizer = getattr(model, "optimizer", None)  # an OptimizerPair once compiled
-    return (model.trainable_variables, model.non_trainable_variables, optimizer.variables if optimizer else [], model.metrics_variables)
-
-
-def run_stateless(model, step, state, data):
-    """Runs the stateful `step(data)` on `state`'s values; returns `(logs, new state)`."""
-    groups = state_variables(model)
-    mapping = [(variable, value) for variables, values in zip(groups, state) for variable, value in zip(variables, values)]
-    with keras.StatelessScope(state_mapping=mapping) as scope:
-        logs = step(data)
-    return logs, tuple([scope.get_current_value(variable) for variable in variables] for variables in groups)
-
-
-def with_values(model, compute, values):
-    """Runs `compute()` in a scope where `values` ((variable, value) pairs) replace current values.
-
-    Returns `compute()`'s result and the new values of the model's non-trainable variables
-    (batch-norm statistics, seed generators), for the caller to assign outside the function
-    that JAX differentiates: values made inside it may not leave it otherwise.
-    """
-    replaced = {id(variable): value for variable, value in values}
-    mapping = [(v, replaced.get(id(v), v.value)) for variables in state_variables(model) for v in variables]
-    with keras.StatelessScope(state_mapping=mapping) as scope:
-        result = compute()
-    return result, [scope.get_current_value(variable) for variable in model.non_trainable_variables]
-
-
-def assign_all(variables, values):
-    for variable, value in zip(variables, values):
-        variable.assign(value)
-
-
-def jax_minimize(model, compute_loss, network, optimizer):
-    """`BaseGAN.minimize` on JAX: `jax.value_and_grad` over `network`'s trainable values."""
-    import jax
-
-    weights = network.trainable_variables
-
-    def scaled_loss(values):
-        (loss, extras), updates = with_values(model, compute_loss, zip(weights, values))
-        return optimizer.scale_loss(loss), (loss, extras, updates)
-
-    (_, (loss, extras, updates)), gradients = jax.value_and_grad(scaled_loss, has_aux=True)([w.value for w in weights])
-    assign_all(model.non_trainable_variables, updates)
-    optimizer.apply(gradients, weights)
-    return loss, extras
-
-
-def jax_input_gradient(model, score, x):
-    """∇ₓ Σ score(x) on JAX (the gradient penalty's), keeping `score`'s variable updates."""
-    import jax
-
-    def total(x):
-        scores, updates = with_values(model, lambda: score(x), ())
-        return ops.sum(scores), updates
-
-    gradient, updates = jax.grad(total, has_aux=True)(x)
-    assign_all(model.non_trainable_variables, updates)
-    return gradient
-
-
-# PyTorch: `fit` calls `train_step(data)` statefully, as TensorFlow does; gradients come from
-# `torch.autograd.grad` on the loss built in `compute_loss`.
-
-
-def torch_minimize(compute_loss, network, optimizer):
-    """`BaseGAN.minimize` on PyTorch."""
-    import torch
-
-    weights = network.trainable_variables
-    loss, extras = compute_loss()
-    gradients = torch.autograd.grad(optimizer.scale_loss(loss), [w.value for w in weights])
-    with torch.no_grad():
-        optimizer.apply(list(gradients), weights)
-    return loss, extras
-
-
-def torch_input_gradient(score, x):
-    """∇ₓ Σ score(x) on PyTorch, kept differentiable (create_graph) for the penalty's own gradient."""
-    import torch
-
-    x = x.detach().requires_grad_(True)  # the critic's weights are all that the penalty trains
-    (gradient,) = torch.autograd.grad(ops.sum(score(x)), x, create_graph=True)
-    return gradient
-
-
-def batch_norm():
-    """Batch normalisation whose statistics span every replica when built under a strategy.
-
-    Local statistics would make N devices train a different model from one device on the
-    same global batch; synchronising them (TensorFlow only) keeps the two the same.
-    """
-    synchronized = False
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        synchronized = tf.distribute.has_strategy()
-    return keras.layers.BatchNormalization(synchronized=synchronized)
-
-
-def default_optimizer(loss_fn=None):
-    """Adam as the loss's paper sets it: Adam(2e-4, beta_1=0.5) of Radford et al. 2015, section 3,
-    or Adam(1e-4, 0, 0.9) for WGAN-GP (Gulrajani et al. 2017, Algorithm 1)."""
-    return keras.optimizers.Adam(**(loss_fn or losses.GANLoss).optimizer_defaults)
-
-
-def upsampling_plan(side):
-    """Splits an image side into (start side, number of stride-2 upsamplings), start side ≤ 7.
-
-    28 -> (7, 2), 32 -> (4, 3), 64 -> (4, 4): the generator starts from a small square and
-    doubles it; the discriminator halves it back the same number of times.
-    """
-    steps = 0
-    while side % 2 == 0 and side > 7:
-        side //= 2
-        steps += 1
-    if steps == 0 or not 3 <= side <= 7:
-        raise ValueError(
-            "Image side must be a start size of 3 to 7 doubled at least once (e.g. 28, 32, 64); "
-            f"got a side of {side * 2 ** steps}."
-        )
-    return side, steps

@@ -17,8 +17,9 @@ from keras import layers
 
 from zoo import data
 from zoo.labels import resolve_labels
-from zoo.models.base import BaseGAN, check_positive_int
+from zoo.models.base import BaseGAN
 from zoo.models.dcgan import downsample_to_features, upsample_to_image
+from zoo.validation import check_int
 
 
 def build_generator(latent_dim, image_shape, num_classes, embedding_dim=50, filters=64):
@@ -52,7 +53,7 @@ def check_class_names(class_names, num_classes):
     if class_names is None:
         if num_classes is None:
             return tuple(data.CLASS_NAMES)
-        return tuple(str(index) for index in range(check_positive_int("num_classes", num_classes, 100_000)))
+        return tuple(str(index) for index in range(check_int("num_classes", num_classes, 1, 100_000)))
     if isinstance(class_names, str) or not isinstance(class_names, (tuple, list)) or len(class_names) < 2:
         raise ValueError(f"`class_names` must be a list of at least two names, got {class_names!r}.")
     if not all(isinstance(name, str) and name.strip() for name in class_names):
@@ -112,9 +113,9 @@ class ConditionalGAN(BaseGAN):
         if self.image_shape[0] != self.image_shape[1]:
             raise ValueError(f"ConditionalGAN needs square images, got image_shape={self.image_shape}.")
         self.class_names = check_class_names(class_names, num_classes)
-        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim, 65_536)
-        self.g_filters = check_positive_int("g_filters", g_filters, 4096)
-        self.d_filters = check_positive_int("d_filters", d_filters, 4096)
+        self.embedding_dim = check_int("embedding_dim", embedding_dim, 1, 65_536)
+        self.g_filters = check_int("g_filters", g_filters, 1, 4096)
+        self.d_filters = check_int("d_filters", d_filters, 1, 4096)
         self.projection = bool(projection)
         num_classes = len(self.class_names)
         self.set_networks(

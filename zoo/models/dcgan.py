@@ -11,9 +11,38 @@ import keras
 from keras import layers
 
 from zoo import layers as convolutions
-from zoo.models.base import BaseGAN, batch_norm, check_positive_int, upsampling_plan
+from zoo.models import backend
+from zoo.models.base import BaseGAN
+from zoo.validation import check_int
 
 KERNEL_SIZE = 4
+
+
+def upsampling_plan(side):
+    """Splits an image side into (start side, number of stride-2 upsamplings), start side ≤ 7.
+
+    28 -> (7, 2), 32 -> (4, 3), 64 -> (4, 4): the generator starts from a small square and
+    doubles it; the discriminator halves it back the same number of times.
+    """
+    steps = 0
+    while side % 2 == 0 and side > 7:
+        side //= 2
+        steps += 1
+    if steps == 0 or not 3 <= side <= 7:
+        raise ValueError(
+            "Image side must be a start size of 3 to 7 doubled at least once (e.g. 28, 32, 64); "
+            f"got a side of {side * 2 ** steps}."
+        )
+    return side, steps
+
+
+def batch_norm():
+    """Batch normalisation whose statistics span every replica when built under a strategy.
+
+    Local statistics would make N devices train a different model from one device on the
+    same global batch; synchronising them (TensorFlow only) keeps the two the same.
+    """
+    return layers.BatchNormalization(synchronized=backend.has_strategy())
 
 
 def build_generator(latent_dim, image_shape, filters=64):
@@ -88,8 +117,8 @@ class DCGAN(BaseGAN):
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, seed=seed, **kwargs)
         if self.image_shape[0] != self.image_shape[1]:
             raise ValueError(f"DCGAN needs square images, got image_shape={self.image_shape}.")
-        self.g_filters = check_positive_int("g_filters", g_filters, 4096)
-        self.d_filters = check_positive_int("d_filters", d_filters, 4096)
+        self.g_filters = check_int("g_filters", g_filters, 1, 4096)
+        self.d_filters = check_int("d_filters", d_filters, 1, 4096)
         self.set_networks(
             build_generator(self.latent_dim, self.image_shape, self.g_filters),
             build_discriminator(self.image_shape, self.d_filters),

@@ -10,7 +10,8 @@ Algorithm 1 (`BaseGAN.train_step`): k discriminator steps per generator step.
 import keras
 from keras import layers
 
-from zoo.models.base import BaseGAN, check_positive_int
+from zoo.models.base import BaseGAN
+from zoo.validation import check_int, check_number
 
 
 def build_generator(latent_dim, image_shape, units=(256, 512, 1024)):
@@ -38,7 +39,7 @@ def build_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3):
 def check_units(name, units):
     if not isinstance(units, (tuple, list)) or not units:
         raise ValueError(f"`{name}` must be a non-empty list of layer widths, got {units!r}.")
-    return tuple(check_positive_int(f"{name}[{i}]", width, 65_536) for i, width in enumerate(units))
+    return tuple(check_int(f"{name}[{i}]", width, 1, 65_536) for i, width in enumerate(units))
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -87,10 +88,8 @@ class GAN(BaseGAN):
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, seed=seed, **kwargs)
         self.g_units = check_units("g_units", g_units)
         self.d_units = check_units("d_units", d_units)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"`dropout` must be a rate in [0, 1), got {dropout!r}.")
-        self.dropout = float(dropout)
-        self.d_steps = check_positive_int("d_steps", d_steps, 100)
+        self.dropout = check_number("dropout", dropout, 0, 1, high_open=True)
+        self.d_steps = check_int("d_steps", d_steps, 1, 100)
         self.set_networks(
             build_generator(self.latent_dim, self.image_shape, self.g_units),
             build_discriminator(self.image_shape, self.d_units, self.dropout),

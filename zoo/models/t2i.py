@@ -30,9 +30,10 @@ from keras import layers, ops
 
 from zoo import layers as convolutions
 from zoo.latent import sample_latent
-from zoo.models.base import BaseGAN, check_positive_int, upsampling_plan
-from zoo.models.dcgan import KERNEL_SIZE, upsample_to_image
+from zoo.models.base import BaseGAN
+from zoo.models.dcgan import KERNEL_SIZE, upsample_to_image, upsampling_plan
 from zoo.text import PAD_ID, Tokenizer
+from zoo.validation import check_int, check_number
 
 # Captions whose ids card.json lists, so that ports of the tokenizer can check themselves:
 # upper case, punctuation, hyphens, unknown words and digits included.
@@ -199,13 +200,11 @@ class TextToImageGAN(BaseGAN):
         if self.image_shape[0] != self.image_shape[1]:
             raise ValueError(f"TextToImageGAN needs square images, got image_shape={self.image_shape}.")
         self.tokenizer = Tokenizer(vocabulary, max_length)
-        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim, 4096)
-        self.condition_dim = check_positive_int("condition_dim", condition_dim, 4096)
-        self.g_filters = check_positive_int("g_filters", g_filters, 4096)
-        self.d_filters = check_positive_int("d_filters", d_filters, 4096)
-        if isinstance(diversity_weight, bool) or not isinstance(diversity_weight, (int, float)) or not 0 <= diversity_weight < 1e3:
-            raise ValueError(f"`diversity_weight` must be a number in [0, 1000), got {diversity_weight!r}.")
-        self.diversity_weight = float(diversity_weight)
+        self.embedding_dim = check_int("embedding_dim", embedding_dim, 1, 4096)
+        self.condition_dim = check_int("condition_dim", condition_dim, 1, 4096)
+        self.g_filters = check_int("g_filters", g_filters, 1, 4096)
+        self.d_filters = check_int("d_filters", d_filters, 1, 4096)
+        self.diversity_weight = check_number("diversity_weight", diversity_weight, 0, 1000, high_open=True)
         self.text_encoder = build_text_encoder(self.tokenizer.vocabulary_size, self.tokenizer.max_length, self.embedding_dim)
         self.p_mismatch_tracker = keras.metrics.Mean(name="p_mismatch")
         self.set_networks(

@@ -1,0 +1,208 @@
+"""The backend-specific code of the models: gradients, JAX state, PyTorch autograd, tf.distribute.
+
+`BaseGAN.train_step` is written once, with stateful Keras calls. What each backend needs to run
+it lives here, so that the algorithm reads without it:
+
+- `minimize` takes one optimizer step on a network against a loss: `tf.GradientTape` on
+  TensorFlow, `jax.value_and_grad` on JAX, `torch.autograd.grad` on PyTorch;
+- `input_gradient` is the gradient of a score with respect to its input (WGAN-GP's penalty);
+- `run_stateless` runs the stateful step on JAX's explicit state;
+- `replicas_in_sync`, `replica_share` and `has_strategy` keep a `tf.distribute` run the same
+  training as one device on the global batch.
+"""
+
+import keras
+from keras import ops
+
+
+def minimize(model, compute_loss, network, optimizer):
+    """Takes one optimizer step on `network`'s weights against `compute_loss()`.
+
+    `compute_loss` returns `(loss, extras)`; this returns the same pair. Under a
+    `tf.distribute` strategy each replica's loss is a mean over its share of the batch and the
+    optimizer sums the replicas' gradients, so the loss is divided by the number of replicas:
+    the step is then the one a single device takes on the global batch. On JAX the gradient is
+    `jax.value_and_grad` of the loss as a function of the weights' values (see `run_stateless`).
+    """
+    if keras.backend.backend() == "jax":
+        return jax_minimize(model, compute_loss, network, optimizer)
+    if keras.backend.backend() == "torch":
+        return torch_minimize(compute_loss, network, optimizer)
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss, extras = compute_loss()
+        scaled_loss = optimizer.scale_loss(loss / replicas_in_sync())
+    gradients = tape.gradient(scaled_loss, network.trainable_weights)
+    optimizer.apply(gradients, network.trainable_weights)
+    return loss, extras
+
+
+def input_gradient(model, score, x):
+    """∇ₓ Σ score(x), kept differentiable so that a penalty on it trains `score`'s weights.
+
+    Called inside `minimize`'s loss (JAX: inside the function it differentiates).
+    """
+    if keras.backend.backend() == "jax":
+        return jax_input_gradient(model, score, x)
+    if keras.backend.backend() == "torch":
+        return torch_input_gradient(score, x)
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        scores = score(x)
+    return tape.gradient(scores, x)
+
+
+# ----- tf.distribute --------------------------------------------------------------------
+
+
+def replicas_in_sync():
+    """Replicas training in step under a `tf.distribute` strategy (1 outside of one)."""
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    return context.num_replicas_in_sync if context is not None else 1
+
+
+def replica_share(draw, batch_size):
+    """Returns `draw(batch_size)`, or this replica's rows of `draw(global batch)` under a strategy.
+
+    Every replica draws the same global batch from the shared seed state and keeps its own
+    slice, so noise on N devices is the noise one device would draw for the global batch.
+    """
+    replicas = replicas_in_sync()
+    if replicas == 1:
+        return draw(batch_size)
+    import tensorflow as tf
+
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    return draw(batch_size * replicas)[replica * batch_size : (replica + 1) * batch_size]
+
+
+def has_strategy():
+    """Whether layers are being built under a `tf.distribute` strategy (always False off TensorFlow)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy()
+
+
+# ----- JAX --------------------------------------------------------------------------------
+# `fit` calls the stateless `train_step(state, data)` with the values of every variable
+# (trainable, non-trainable, `model.optimizer.variables`, metrics) and wants them back updated.
+# `run_stateless` runs the same stateful step inside a `keras.StatelessScope` holding those
+# values, so every `assign` (optimizer steps, batch-norm statistics, the seed generator, the
+# moving average, the trackers) lands in the scope, and reads the new values out of it.
+
+
+class OptimizerPair:
+    """Stands in `model.optimizer` on JAX so that `fit` carries both optimizers' variables in its state."""
+
+    built = True
+
+    def __init__(self, d_optimizer, g_optimizer):
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    @property
+    def variables(self):
+        return self.d_optimizer.variables + self.g_optimizer.variables
+
+
+def attach_optimizers(model):
+    """On JAX, makes `model.optimizer` carry both of the model's optimizers (see `OptimizerPair`)."""
+    if keras.backend.backend() == "jax":
+        model.optimizer = OptimizerPair(model.d_optimizer, model.g_optimizer)
+
+
+def state_variables(model):
+    """The variables of the JAX trainer's state, in its order."""
+    optimizer = getattr(model, "optimizer", None)  # an OptimizerPair once compiled
+    return (model.trainable_variables, model.non_trainable_variables, optimizer.variables if optimizer else [], model.metrics_variables)
+
+
+def run_stateless(model, step, state, data):
+    """Runs the stateful `step(data)` on `state`'s values; returns `(logs, new state)`."""
+    groups = state_variables(model)
+    mapping = [(variable, value) for variables, values in zip(groups, state) for variable, value in zip(variables, values)]
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        logs = step(data)
+    return logs, tuple([scope.get_current_value(variable) for variable in variables] for variables in groups)
+
+
+def with_values(model, compute, values):
+    """Runs `compute()` in a scope where `values` ((variable, value) pairs) replace current values.
+
+    Returns `compute()`'s result and the new values of the model's non-trainable variables
+    (batch-norm statistics, seed generators), for the caller to assign outside the function
+    that JAX differentiates: values made inside it may not leave it otherwise.
+    """
+    replaced = {id(variable): value for variable, value in values}
+    mapping = [(v, replaced.get(id(v), v.value)) for variables in state_variables(model) for v in variables]
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        result = compute()
+    return result, [scope.get_current_value(variable) for variable in model.non_trainable_variables]
+
+
+def assign_all(variables, values):
+    for variable, value in zip(variables, values):
+        variable.assign(value)
+
+
+def jax_minimize(model, compute_loss, network, optimizer):
+    """`minimize` on JAX: `jax.value_and_grad` over `network`'s trainable values."""
+    import jax
+
+    weights = network.trainable_variables
+
+    def scaled_loss(values):
+        (loss, extras), updates = with_values(model, compute_loss, zip(weights, values))
+        return optimizer.scale_loss(loss), (loss, extras, updates)
+
+    (_, (loss, extras, updates)), gradients = jax.value_and_grad(scaled_loss, has_aux=True)([w.value for w in weights])
+    assign_all(model.non_trainable_variables, updates)
+    optimizer.apply(gradients, weights)
+    return loss, extras
+
+
+def jax_input_gradient(model, score, x):
+    """`input_gradient` on JAX, keeping `score`'s variable updates."""
+    import jax
+
+    def total(x):
+        scores, updates = with_values(model, lambda: score(x), ())
+        return ops.sum(scores), updates
+
+    gradient, updates = jax.grad(total, has_aux=True)(x)
+    assign_all(model.non_trainable_variables, updates)
+    return gradient
+
+
+# ----- PyTorch ----------------------------------------------------------------------------
+# `fit` calls `train_step(data)` statefully, as TensorFlow does; gradients come from
+# `torch.autograd.grad` on the loss built in `compute_loss`.
+
+
+def torch_minimize(compute_loss, network, optimizer):
+    """`minimize` on PyTorch."""
+    import torch
+
+    weights = network.trainable_variables
+    loss, extras = compute_loss()
+    gradients = torch.autograd.grad(optimizer.scale_loss(loss), [w.value for w in weights])
+    with torch.no_grad():
+        optimizer.apply(list(gradients), weights)
+    return loss, extras
+
+
+def torch_input_gradient(score, x):
+    """`input_gradient` on PyTorch, kept differentiable (create_graph) for the penalty's own gradient."""
+    import torch
+
+    x = x.detach().requires_grad_(True)  # the critic's weights are all that the penalty trains
+    (gradient,) = torch.autograd.grad(ops.sum(score(x)), x, create_graph=True)
+    return gradient
