@@ -5,15 +5,19 @@ import inspect
 import pytest
 
 import zoo
-from zoo.models import MODELS, BaseGAN
+from zoo.models import MODELS, BaseGAN, TextToImageGAN
 
 SHARED = ("train_step", "compile", "metrics", "minimize", "update_trackers", "gradient_penalty", "update_ema", "sample_z")
 PLUMBING = ("GradientTape", "import tensorflow", ".apply(", "update_state(", "scale_loss", "tracker")
+# Every model family of the zoo: those `zoo train` offers, and text to image (trained by its script).
+FAMILIES = [
+    *(pytest.param(MODELS[family], id=family) for family in sorted(MODELS)),
+    pytest.param(TextToImageGAN, id="t2i", marks=pytest.mark.xfail(strict=True, reason="issue 14: TextToImageGAN overrides train_step")),
+]
 
 
-@pytest.mark.parametrize("family", sorted(MODELS))
-def test_no_model_redefines_the_shared_training_plumbing(family):
-    model_class = MODELS[family]
+@pytest.mark.parametrize("model_class", FAMILIES)
+def test_no_model_redefines_the_shared_training_plumbing(model_class):
     assert issubclass(model_class, BaseGAN)
     assert not [name for name in SHARED if name in vars(model_class)]
     source = inspect.getsource(inspect.getmodule(model_class))

@@ -48,15 +48,19 @@ def test_a_finished_run_is_not_trained_again(real_batches, tmp_path):
     assert int(again.g_optimizer.iterations) == 2
 
 
-def test_sample_grid_writes_one_png_per_epoch(real_batches, tmp_path):
+def test_sample_grid_writes_one_png_per_epoch_from_fixed_noise(real_batches, tmp_path):
     from PIL import Image
 
+    from zoo.images import make_grid
+
     gan = fresh_dcgan()
-    grid = SampleGrid(tmp_path / "samples", n=9)
+    grid = SampleGrid(tmp_path / "samples", n=9, seed=3)
     gan.fit(real_batches.take(1), epochs=2, verbose=0, callbacks=[grid])
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
-    picture = Image.open(grid.last_path)
-    assert picture.size == (3 * 28 + 4 * 2, 3 * 28 + 4 * 2) or picture.size[0] >= 3 * 28
+    first, last = (np.asarray(Image.open(tmp_path / "samples" / name)) for name in ("epoch_001.png", "epoch_002.png"))
+    assert last.shape == (3 * 28 + 4 * 2, 3 * 28 + 4 * 2)  # 3 × 3 grey tiles of 28 pixels, 2-pixel borders
+    np.testing.assert_array_equal(last, make_grid(gan.generate(9, seed=3)))  # the seed's samples after the last epoch
+    assert np.any(first != last)  # the same noise, a generator one epoch further on
 
 
 def test_sample_grid_and_losses_reach_tensorboard(real_batches, tmp_path):
