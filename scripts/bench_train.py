@@ -17,12 +17,10 @@ README's table.
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 # (loop, XLA, convolution layers, label): Keras's layers as the tutorial writes them, or
 # `zoo.layers` (the same functions computed with stride-1 convolutions, as the zoo's models use).

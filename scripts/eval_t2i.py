@@ -21,20 +21,17 @@ with `--figure`, a PNG of samples for a few prompts is drawn through the exporte
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import keras
+import numpy as np
+from keras import layers
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
-
-from zoo import captions  # noqa: E402
-from zoo.data import to_unit_range  # noqa: E402
-from zoo.files import atomic_write, atomic_write_json  # noqa: E402
-from zoo.latent import sample_latent  # noqa: E402
+from zoo import captions
+from zoo.data import to_unit_range
+from zoo.files import atomic_write, atomic_write_json
+from zoo.latent import sample_latent
 
 FIGURE_PROMPTS = (
     ("a red dress", "seen"),

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+
 
 def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, command=None, quality=True, card=None):
     """Exports `run_dir/model.keras` to `exports_dir/name`; returns the card.
@@ -72,11 +72,9 @@ def reexport(name, exports_dir=ROOT / "exports", command=None, model=None):
 
 
 def measure_quality(model):
-    """The card's `quality`: `zoo.metrics.measure` on the exported generator, if that module exists."""
-    try:
-        from zoo import metrics
-    except ImportError:
-        return None
+    """The card's `quality`: `zoo.metrics.measure` on the exported generator."""
+    from zoo import metrics
+
     started = time.perf_counter()
     quality = metrics.measure(model)
     print(f"Measured quality in {time.perf_counter() - started:.0f} s: {quality}")

@@ -16,17 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import keras
 
-import keras  # noqa: E402
-
-from zoo import captions  # noqa: E402
-from zoo.files import atomic_write, atomic_write_json  # noqa: E402
-from zoo.images import save_grid  # noqa: E402
-from zoo.latent import sample_latent  # noqa: E402
-from zoo.models.t2i import TextToImageGAN, pretrain_text_encoder  # noqa: E402
-from zoo.text import Tokenizer  # noqa: E402
-from zoo.bench import machine_description  # noqa: E402
+from zoo import captions
+from zoo.bench import machine_description
+from zoo.files import atomic_write, atomic_write_json
+from zoo.images import save_grid
+from zoo.latent import sample_latent
+from zoo.models.t2i import TextToImageGAN, pretrain_text_encoder
+from zoo.text import Tokenizer
 
 PROMPTS = ("a red dress", "a blue dress", "a yellow sneaker", "green trousers", "a white bag", "a purple coat", "a pink sandal", "an orange pullover")
 MAX_LENGTH = 12  # T: training captions have at most 5 words; room for longer prompts

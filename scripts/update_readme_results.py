@@ -1,27 +1,41 @@
-"""Regenerates the README's results (between `<!-- results:start -->` and `<!-- results:end -->`).
+"""Regenerates the README's measured figures: every section between its markers, from JSON.
 
     .venv/bin/python scripts/update_readme_results.py --measure   # measure everything, then rewrite (make results)
     .venv/bin/python scripts/update_readme_results.py --measure quality   # after publishing a generator
-    .venv/bin/python scripts/update_readme_results.py             # rewrite from the JSON already in docs/results/
+    .venv/bin/python scripts/update_readme_results.py             # rewrite from the JSON already in docs/
 
-`--measure` scores every published generator (`exports/*/generator.onnx`) with `zoo.metrics`
-into `docs/results/quality.json`, then runs `scripts/bench_train.py` and
-`scripts/bench_infer.py`, which write `docs/results/bench_train.json` and `bench_infer.json`.
-The tables are made from those files alone, with the machine and date each was measured on.
+The sections, each made from its files alone, with the machine and date each was measured on:
+
+- `<!-- results:start -->`: quality and speed. `--measure quality` scores every published
+  generator (`exports/*/generator.onnx`) with `zoo.metrics` into `docs/results/quality.json`;
+  `train` and `infer` run `scripts/bench_train.py` and `scripts/bench_infer.py`, which write
+  `docs/results/bench_train.json` and `bench_infer.json`.
+- `<!-- train-speed:start ... -->`: images/s of each family as `zoo train` runs it, from
+  `docs/train_speed*.json`, which `speed` writes by running `scripts/train_speed.py`.
+- `<!-- reliability:start ... -->`: how many reliability checks of each kind pass, from
+  `docs/results/reliability.json`, which `reliability` writes by running the tests marked
+  `inputs`, `files` or `faults`.
 """
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "docs" / "results"
+SPEED_DIR = ROOT / "docs"  # train_speed.json and the longer runs' train_speed_*.json
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+SPEED_START, SPEED_END = "<!-- train-speed:start: written by python scripts/update_readme_results.py -->", "<!-- train-speed:end -->"
+RELIABILITY_START = "<!-- reliability:start: written by python scripts/update_readme_results.py --measure reliability -->"
+RELIABILITY_END = "<!-- reliability:end -->"
+RELIABILITY_TESTS = ["python", "-m", "pytest", "-q", "-m", "inputs or files or faults"]
+MEASURES = ("quality", "train", "infer", "speed", "reliability")
 
 
 def measure_quality(exports=ROOT / "exports", out=RESULTS / "quality.json", n=10_000):
@@ -44,6 +58,20 @@ def measure_quality(exports=ROOT / "exports", out=RESULTS / "quality.json", n=10
     data["floor"] = {key: round(value, 6) for key, value in evaluator.floor.items()}
     from zoo.files import atomic_write_json
 
+    atomic_write_json(out, data)
+    return data
+
+
+def measure_reliability(out=RESULTS / "reliability.json"):
+    """Runs the tests marked `inputs`, `files` or `faults` and records how many of each kind pass."""
+    from zoo.bench import record
+    from zoo.files import atomic_write_json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = Path(tmp) / "counts.json"
+        status = subprocess.run([sys.executable, *RELIABILITY_TESTS[1:], f"--reliability-json={counts}"], cwd=ROOT).returncode
+        data = record("reliability", {"command": shlex.join(RELIABILITY_TESTS), "exit_status": status}, json.loads(counts.read_text()), peak_flops=float("nan"))
+    data.pop("peak")
     atomic_write_json(out, data)
     return data
 
@@ -115,6 +143,39 @@ def speed_section(title, data, details, header, rows):
     ]
 
 
+def train_speed_section(files):
+    """A table of `scripts/train_speed.py`'s runs: the per-family runs first, then longer ones."""
+    runs = [(json.loads(path.read_text()), path) for path in files]
+    machines = {machine(data) for data, _ in runs}
+    header = ["model", "images/s", "run", "epochs seen", "load before", "measured", "samples"]
+    rows = [
+        [row["class"], f"{row['images_per_second']:,.0f}", f"{row['wall_seconds']:.0f} s", f"{row['epochs_of_fashion_mnist']:.2f}", f"{row['load_average_1min']['before']:.2f}", row["measured"], f"`{row['samples']}`"]
+        for data, _ in runs
+        for row in data["results"]
+    ]
+    batches = sorted({row["batch_size"] for data, _ in runs for row in data["results"]})
+    return [
+        f"Training speed measured by `python scripts/train_speed.py` on {' and '.join(sorted(machines))}: default sizes, "
+        f"batch {', '.join(map(str, batches))}, real Fashion-MNIST, the XLA-compiled step as `zoo train` runs it; images/s "
+        "of the epochs after the first, the 1-minute load average before each run "
+        f"({', '.join(f'`{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`' for _, path in runs)}).",
+        "",
+        *markdown_table(header, rows),
+    ]
+
+
+def reliability_section(data):
+    counts = data["results"]
+    rows = [[kind, str(c["passed"]), str(c["passed"] + c["failed"])] for kind, c in counts.items()]
+    settings = data["settings"]
+    outcome = "all passed" if settings["exit_status"] == 0 else f"pytest exited with status {settings['exit_status']}"
+    return [
+        f"Measured {data['measured']} on {machine(data)}: `{settings['command']}` ({outcome}).",
+        "",
+        *markdown_table(["kind", "checks passed", "of"], rows),
+    ]
+
+
 def machine(data):
     m = data["machine"]
     gpus = f", GPUs {', '.join(m['gpus'])}" if m.get("gpus") else ", no GPU"
@@ -153,37 +214,57 @@ def results_markdown(results_dir=RESULTS):
     return "\n".join(lines)
 
 
-def rewrite_readme(readme=ROOT / "README.md", results_dir=RESULTS):
-    """Replaces the text between the markers of `readme` with `results_markdown`; returns the new text."""
+def rewrite_readme(readme=ROOT / "README.md", results_dir=RESULTS, speed_dir=SPEED_DIR):
+    """Rewrites the marked sections of `readme` from their JSON; returns the new text.
+
+    The results section must be there; the training-speed and reliability sections are
+    rewritten where their markers are.
+    """
     from zoo.files import atomic_write_text
 
     readme = Path(readme)
-    text = readme.read_text()
-    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
-        raise ValueError(f"{readme} must hold one {START} followed by one {END}.")
-    before, rest = text.split(START)
-    _, after = rest.split(END)
-    new = f"{before}{START}\n{results_markdown(results_dir)}\n{END}{after}"
-    atomic_write_text(readme, new)
-    return new
+    text = between(readme, readme.read_text(), START, END, results_markdown(results_dir))
+    reliability = Path(results_dir) / "reliability.json"
+    sections = [
+        (SPEED_START, SPEED_END, lambda: train_speed_section(sorted(Path(speed_dir).glob("train_speed*.json")))),
+        (RELIABILITY_START, RELIABILITY_END, lambda: reliability_section(json.loads(reliability.read_text())) if reliability.is_file() else [f"_{reliability.name} not measured yet: run `python scripts/update_readme_results.py --measure reliability`._"]),
+    ]
+    for start, end, section in sections:
+        if start in text or end in text:
+            text = between(readme, text, start, end, "\n".join(section()))
+    atomic_write_text(readme, text)
+    return text
+
+
+def between(readme, text, start, end, content):
+    """`text` with what stands between the markers `start` and `end` replaced by `content`."""
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        raise ValueError(f"{readme} must hold one {start} followed by one {end}.")
+    before, rest = text.split(start)
+    _, after = rest.split(end)
+    return f"{before}{start}\n{content}\n{end}{after}"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--measure", nargs="?", const="quality,train,infer", default="", metavar="WHAT", help="measure first (takes a while): all, or a comma list of quality, train, infer (e.g. --measure quality after publishing a model)")
+    parser.add_argument("--measure", nargs="?", const="all", default="", metavar="WHAT", help=f"measure first (takes a while): all, or a comma list of {', '.join(MEASURES)} (e.g. --measure quality after publishing a model)")
     parser.add_argument("--n", type=int, default=10_000, help="images per set for the quality table (default: 10000)")
     parser.add_argument("--readme", default=str(ROOT / "README.md"))
     parser.add_argument("--results", default=str(RESULTS), help="folder of the JSON results")
     args = parser.parse_args(argv)
-    what = set(filter(None, args.measure.replace("all", "quality,train,infer").split(",")))
-    if what - {"quality", "train", "infer"}:
-        parser.error(f"--measure takes quality, train and/or infer, got {args.measure!r}")
+    what = set(filter(None, args.measure.replace("all", ",".join(MEASURES)).split(",")))
+    if what - set(MEASURES):
+        parser.error(f"--measure takes all or some of {', '.join(MEASURES)}, got {args.measure!r}")
     started = time.perf_counter()
     if "quality" in what:
         measure_quality(out=Path(args.results) / "quality.json", n=args.n)
     for script in (f"bench_{kind}.py" for kind in ("train", "infer") if kind in what):
         out = [] if Path(args.results) == RESULTS else ["--out", str(Path(args.results) / script.replace(".py", ".json"))]
         subprocess.run([sys.executable, str(ROOT / "scripts" / script), *out], check=True)
+    if "speed" in what:
+        subprocess.run([sys.executable, "scripts/train_speed.py", "--out", "docs"], cwd=ROOT, check=True)  # relative: the JSON names its grids
+    if "reliability" in what:
+        measure_reliability(Path(args.results) / "reliability.json")
     if what:
         print(f"Measured in {time.perf_counter() - started:.0f} s.")
     rewrite_readme(args.readme, args.results)

@@ -27,16 +27,13 @@ Prints a table and writes JSON.
 import argparse
 import json
 import string
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from zoo import captions, lexicon  # noqa: E402
-from zoo.files import atomic_write_text  # noqa: E402
-from zoo.text import UNK_TOKEN, Tokenizer, TokenizerV1, words  # noqa: E402
+from zoo import captions, lexicon
+from zoo.files import atomic_write_text
+from zoo.text import UNK_TOKEN, Tokenizer, TokenizerV1, words
 
 FILLER_PREFIXES = ("show me", "could you draw", "please draw", "I'd like", "I want", "can I see", "give me a picture of", "generate", "find me")
 FILLER_SUFFIXES = ("please", "thanks", "for me", "please!")

@@ -33,8 +33,9 @@ def labelled_batches(fashion_dir):
     return data.load_fashion_mnist(batch_size=32, limit=256, shuffle=False, with_labels=True)
 
 
-# Reliability checks are counted by kind and the counts printed at the end of the run (the
-# README quotes them): mark a test `@pytest.mark.inputs`, `files` or `faults`.
+# Reliability checks are counted by kind and the counts printed at the end of the run, and
+# written as JSON with --reliability-json (scripts/update_readme_results.py puts them in the
+# README): mark a test `@pytest.mark.inputs`, `files` or `faults`.
 RELIABILITY_KINDS = {
     "inputs": "bad input gets a clear error",
     "files": "untrusted, damaged or tampered files are refused",
@@ -47,6 +48,10 @@ RELIABILITY_KINDS = {
 # TensorFlow itself (SavedModel/ONNX export, tf.distribute, the CLI's TensorFlow paths) and are
 # skipped under any other backend.
 BACKEND_MARKER = "backend: needs only Keras, so it also runs under KERAS_BACKEND=jax (make test)"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--reliability-json", metavar="PATH", help="write the reliability checks' counts by kind to PATH as JSON")
 
 
 def pytest_configure(config):
@@ -70,7 +75,7 @@ def pytest_unconfigure(config):
     shutil.rmtree(TEST_CACHE, ignore_errors=True)
 
 
-def pytest_terminal_summary(terminalreporter):
+def pytest_terminal_summary(terminalreporter, config):
     counts = {kind: {"passed": 0, "failed": 0} for kind in RELIABILITY_KINDS}
     for outcome in ("passed", "failed"):
         for report in terminalreporter.stats.get(outcome, []):
@@ -82,3 +87,7 @@ def pytest_terminal_summary(terminalreporter):
     if any(sum(c.values()) for c in counts.values()):
         parts = [f"{kind} {c['passed']}/{c['passed'] + c['failed']}" for kind, c in counts.items()]
         terminalreporter.write_line("reliability checks passed: " + ", ".join(parts))
+    if config.getoption("--reliability-json"):
+        from zoo.files import atomic_write_json
+
+        atomic_write_json(config.getoption("--reliability-json"), counts)

@@ -90,13 +90,18 @@ def test_benchmarks_run_and_the_readme_is_regenerated(tmp_path):
     assert "quality.json not measured yet" in text
 
 
-@pytest.mark.inputs
-def test_readme_without_markers_is_refused(tmp_path):
+def import_script(name):
+    """A script of scripts/ as a module, to call its functions."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        import update_readme_results
+        return __import__(name)
     finally:
         sys.path.remove(str(ROOT / "scripts"))
+
+
+@pytest.mark.inputs
+def test_readme_without_markers_is_refused(tmp_path):
+    update_readme_results = import_script("update_readme_results")
     readme = tmp_path / "README.md"
     readme.write_text("# no markers\n")
     with pytest.raises(ValueError, match="must hold one <!-- results:start -->"):
@@ -117,3 +122,35 @@ def test_tutorial_networks_train_through_fit_and_the_tutorial_loop(real_batches)
     step, _ = make_tutorial_train_step(generator, discriminator, batch_size=32)
     gen_loss, disc_loss = step(next(iter(real_batches)))
     assert float(gen_loss) > 0 and float(disc_loss) > 0
+
+
+def test_training_speed_and_reliability_counts_are_written_from_their_json(tmp_path):
+    update_readme_results = import_script("update_readme_results")
+    machine = {"cpu": "Test CPU", "cores": 2, "gpus": [], "python": "3.11", "tensorflow": "2.21", "keras": "3.15"}
+    run = {"class": "DCGAN", "batch_size": 128, "images_per_second": 1234.4, "wall_seconds": 60.2, "epochs_of_fashion_mnist": 1.5,
+           "load_average_1min": {"before": 0.5}, "measured": "2026-01-01 10:00", "samples": "docs/images/dcgan_samples.png"}
+    (tmp_path / "train_speed.json").write_text(json.dumps({"machine": machine, "results": [run]}))
+    counts = {"inputs": {"passed": 7, "failed": 1}, "files": {"passed": 3, "failed": 0}, "faults": {"passed": 2, "failed": 0}}
+    reliability = {"measured": "2026-01-02 09:00 UTC", "machine": machine, "settings": {"command": "python -m pytest", "exit_status": 1}, "results": counts}
+    (tmp_path / "reliability.json").write_text(json.dumps(reliability))
+    readme = tmp_path / "README.md"
+    markers = [(update_readme_results.START, update_readme_results.END), (update_readme_results.SPEED_START, update_readme_results.SPEED_END),
+               (update_readme_results.RELIABILITY_START, update_readme_results.RELIABILITY_END)]
+    readme.write_text("".join(f"{start}\nold\n{end}\n\ntext {i}\n" for i, (start, end) in enumerate(markers)))
+
+    text = update_readme_results.rewrite_readme(readme, results_dir=tmp_path, speed_dir=tmp_path)
+    assert readme.read_text() == text and "old" not in text and all(f"text {i}" in text for i in range(3))
+    assert "| DCGAN | 1,234 | 60 s | 1.50 | 0.50 | 2026-01-01 10:00 | `docs/images/dcgan_samples.png` |" in text
+    assert "| inputs | 7 | 8 |" in text and "| faults | 2 | 2 |" in text
+    assert "Measured 2026-01-02 09:00 UTC on Test CPU (2 cores, no GPU" in text and "pytest exited with status 1" in text
+
+
+@pytest.mark.inputs
+def test_the_test_suite_writes_its_reliability_counts_as_json(tmp_path):
+    counts = tmp_path / "counts.json"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "inputs", "tests/test_validation.py", f"--reliability-json={counts}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    written = json.loads(counts.read_text())
+    assert written["inputs"]["passed"] > 0 and f"inputs {written['inputs']['passed']}/{written['inputs']['passed']}" in result.stdout
+    assert written["inputs"]["failed"] == 0 and written["files"] == written["faults"] == {"passed": 0, "failed": 0}

@@ -1,8 +1,10 @@
-"""Latent noise shared by every path that generates images.
+"""Latent noise shared by every Python path that generates images.
 
-Keras models, the onnxruntime wrapper and other-language apps draw `z` the same way
-(standard normal, float32, numpy's PCG64 generator), so a seed names the same images
-everywhere.
+Keras models (`generate`), the onnxruntime wrapper (`zoo.runtime`), the CLI and the callbacks
+draw `z` the same way (standard normal, float32, numpy's PCG64 generator), so in Python a seed
+names the same images from Keras and from ONNX. The Node and browser apps draw their own seeded
+noise (`apps/common/ganzoo.mjs`: mulberry32 uniforms through Box-Muller), so there a seed names
+other images; give them explicit noise to reproduce Python's.
 """
 
 import numpy as np
