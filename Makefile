@@ -40,7 +40,8 @@ apps/%/node_modules/.installed: apps/%/package.json apps/%/package-lock.json | $
 	cd apps/$* && npm ci --no-audit --no-fund
 	touch $@
 
-# Measures quality (exports/*) and speed, then rewrites the README's results tables (takes a while).
+# Measures quality (exports/*), benchmark and training speed and the reliability checks, then rewrites
+# every measured section of the README (scripts/update_readme_results.py; takes a while).
 results: setup
 	$(PY) scripts/update_readme_results.py --measure
 
