@@ -4,7 +4,7 @@
     .venv/bin/python scripts/publish.py --reexport dcgan-fashion-mnist  # again, from its own weights, with today's exporter
     .venv/bin/python scripts/publish.py --registry-only      # rebuild zoo/registry.json from exports/
 
-The artifact (ARTIFACTS.md) is written by `zoo.export.export_generator`: `generator.onnx` and
+The artifact (docs/artifacts.md) is written by `zoo.export.export_generator`: `generator.onnx` and
 `saved_model/` (parity-checked against Keras; the SavedModel's variables are also the Keras
 weights, which `zoo.load_generator` reads back), and `card.json` with the run's training
 command, time and hardware from its `training.json`, the quality measured by `zoo.metrics`, and

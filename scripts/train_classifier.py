@@ -1,9 +1,12 @@
 """Trains the Fashion-MNIST classifier that `zoo.metrics` takes its features from.
 
     .venv/bin/python scripts/train_classifier.py            # 5 epochs on the 60,000 train images
+    .venv/bin/python scripts/train_classifier.py --export-onnx   # only (re)write classifier.onnx
+    .venv/bin/python scripts/publish.py --registry-only     # then: the registry lists the new files
 
-Writes `exports/classifier-fashion-mnist/classifier.keras` and `classifier.json` (architecture
-facts, test accuracy on the 10,000 test images, training time and machine, sha256).
+Writes `exports/classifier-fashion-mnist/classifier.keras`, `classifier.onnx` (the same network
+for onnxruntime, which `python -m zoo eval` runs) and `classifier.json` (architecture facts,
+test accuracy on the 10,000 test images, training time and machine, sha256 of both files).
 """
 
 import argparse
@@ -16,7 +19,7 @@ import keras
 
 from zoo import data
 from zoo.bench import machine_description
-from zoo.classifier import CARD_FILE, DEFAULT_DIR, FEATURES_LAYER, MODEL_FILE, build_classifier
+from zoo.classifier import CARD_FILE, DEFAULT_DIR, FEATURES_LAYER, MODEL_FILE, ONNX_FILE, build_classifier, export_onnx, read_card
 from zoo.files import atomic_write, atomic_write_json, sha256
 
 
@@ -44,6 +47,7 @@ def train_classifier(out_dir=DEFAULT_DIR, epochs=5, batch_size=128, limit=None, 
     shipped = build_classifier()  # the same network without the optimizer's state: a third of the size
     shipped.set_weights(model.get_weights())
     path = atomic_write(out_dir / MODEL_FILE, shipped.save)  # the temporary name ends in .keras too
+    onnx_path = export_onnx(shipped, out_dir / ONNX_FILE)
     card = {
         "name": "classifier-fashion-mnist",
         "kind": "feature classifier for FID, KID, precision/recall and class accuracy (not a generator)",
@@ -61,7 +65,7 @@ def train_classifier(out_dir=DEFAULT_DIR, epochs=5, batch_size=128, limit=None, 
             "seconds": round(seconds, 1),
             "machine": machine_description(),
         },
-        "files": {MODEL_FILE: sha256(path)},
+        "files": {MODEL_FILE: sha256(path), ONNX_FILE: sha256(onnx_path)},
     }
     atomic_write_json(out_dir / CARD_FILE, card)
     return card
@@ -74,10 +78,25 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--limit", type=int, help="train on the first N images only")
     parser.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
+    parser.add_argument("--export-onnx", action="store_true", help="do not train: write classifier.onnx from the checked classifier.keras in --out and record its sha256")
     args = parser.parse_args(argv)
+    if args.export_onnx:
+        write_onnx(Path(args.out))
+        return
     command = shlex.join(["python", "scripts/train_classifier.py", *(argv if argv is not None else sys.argv[1:])])
     card = train_classifier(args.out, args.epochs, args.batch_size, args.limit, args.data_dir, command=command)
     print(f"Test accuracy {card['test_accuracy']:.4f}; wrote {args.out}")
+
+
+def write_onnx(folder):
+    """classifier.onnx from the classifier.keras in `folder` (checked against its card); the card lists both."""
+    from zoo.saving import load_model
+
+    card = read_card(folder, MODEL_FILE)
+    path = export_onnx(load_model(folder / MODEL_FILE), folder / ONNX_FILE)
+    card["files"] = {MODEL_FILE: card["files"][MODEL_FILE], ONNX_FILE: sha256(path)}
+    atomic_write_json(folder / CARD_FILE, card)
+    print(f"Wrote {path} (features and logits within 1e-4 of Keras); {folder / CARD_FILE} lists its sha256")
 
 
 if __name__ == "__main__":

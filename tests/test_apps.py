@@ -1,9 +1,13 @@
 """Other apps run the published generators: Node.js with onnxruntime-node, a web page with
-onnxruntime-web in headless Chromium (Debian's, driven by playwright-core). `make setup`
-installs node's packages and Chromium; these tests skip only where node or Chromium is absent.
+onnxruntime-web in headless Chromium (Debian's, driven by playwright-core), with the options
+of `python -m zoo sample` and, for a seed, Python's noise bit for bit and Python's pixels.
+`make setup` installs node's packages and Chromium; these tests skip only where node or
+Chromium is absent.
 """
 
+import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoo import registry, runtime
+from zoo import latent, registry, runtime
 from zoo.images import make_grid
 from zoo.text import Tokenizer
 
@@ -32,56 +36,128 @@ def installed(app):
 
 
 @pytest.fixture(params=registry.names())
-def artifact(request):
-    return ROOT / "exports" / request.param
+def published(request):
+    return request.param
 
 
-def python_inputs(card, z):
-    """The feeds the Node app builds for `z`: classes in turn, or one caption for every image."""
-    inputs = {"z": z}
-    if "label" in card["inputs"]:
-        inputs["label"] = np.arange(len(z), dtype=np.int64) % len(card["classes"])
-    if "tokens" in card["inputs"]:
-        inputs["tokens"] = Tokenizer.from_spec(card["tokenizer"])([CAPTION] * len(z))
-    return inputs
+def python_grid(name, n, seed, scale=1, **arguments):
+    """The RGB pixels `python -m zoo sample NAME -n N --seed S --scale K` writes."""
+    generator = runtime.load(name)
+    if "tokens" in generator.inputs:
+        arguments.setdefault("prompt", CAPTION)
+    grid = make_grid(generator.generate(n, seed=seed, **arguments))
+    grid = np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
+    return np.stack([grid] * 3, axis=-1) if grid.ndim == 2 else grid
+
+
+def run_node(args, cwd, env=None, timeout=120):
+    return subprocess.run(["node", str(APPS / "node" / "sample.js"), *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+
+
+JS_NOISE = """
+import { sampleLatent } from "%s";
+const [seed, n, dim, truncation] = process.argv.slice(1);
+const z = sampleLatent(Number(n), Number(dim), seed, truncation === "none" ? null : Number(truncation));
+process.stdout.write(Buffer.from(z.buffer).toString("base64"));
+"""
 
 
 @needs_node
-def test_node_app_writes_the_png_python_would(artifact, tmp_path):
-    installed("node")
-    generator = runtime.load(artifact)
-    z = np.random.default_rng(7).standard_normal((10, generator.latent_dim), dtype=np.float32)
-    z.astype("<f4").tofile(tmp_path / "z.f32")
-    out = tmp_path / "node.png"
-    command = ["node", str(APPS / "node" / "sample.js"), str(artifact), "-n", "10", "--noise", str(tmp_path / "z.f32"), "-o", str(out)]
-    if "tokens" in generator.inputs:
-        command += ["--text", CAPTION]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("seed, n, dim, truncation", [(0, 64, 100, None), (2**64 - 1, 3, 17, None), (123456789, 200, 100, 0.7)])
+def test_node_draws_python_s_noise_bit_for_bit(seed, n, dim, truncation):
+    script = JS_NOISE % (APPS / "common" / "ganzoo.mjs").as_uri()
+    result = subprocess.run(["node", "--input-type=module", "-e", script, str(seed), str(n), str(dim), str(truncation or "none")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "Wrote 10 samples" in result.stdout
-    node_grid = np.asarray(Image.open(out).convert("L"), dtype=int)
-    python_grid = make_grid(generator(**python_inputs(generator.card, z)))
-    python_grid = python_grid if python_grid.ndim == 2 else np.asarray(Image.fromarray(python_grid).convert("L"))
-    assert node_grid.shape == python_grid.shape
-    assert np.abs(node_grid - python_grid.astype(int)).max() <= 1  # same noise, same pixels (±1 rounding)
+    node = np.frombuffer(base64.b64decode(result.stdout), "<f4").reshape(n, dim)
+    python = latent.sample_latent(n, dim, seed=seed, truncation=truncation)
+    np.testing.assert_array_equal(node.view(np.uint32), python.view(np.uint32))
+
+
+@needs_node
+def test_node_app_draws_python_s_pixels_for_a_seed(published, tmp_path):
+    installed("node")
+    args = [published, "-n", "16", "--seed", "7", "--scale", "1", "-o", "node.png"] + (["--prompt", CAPTION] if published.startswith("t2i") else [])
+    result = run_node(args, cwd=tmp_path)  # outside the checkout: the name resolves through zoo/registry.json
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote 16 samples of {published}" in result.stdout and "sha256-checked" in result.stdout
+    node_grid = np.asarray(Image.open(tmp_path / "node.png").convert("RGB"))
+    python_grid_ = python_grid(published, 16, seed=7)
+    assert node_grid.shape == python_grid_.shape
+    assert np.array_equal(node_grid, python_grid_), f"{np.sum(np.any(node_grid != python_grid_, axis=-1))} pixels differ"
     assert node_grid.std() > 10
 
 
 @needs_node
-def test_node_app_refuses_bad_arguments(artifact):
+def test_node_app_takes_the_options_of_the_python_cli(tmp_path):
     installed("node")
-    result = subprocess.run(["node", str(APPS / "node" / "sample.js"), str(artifact), "-n", "0"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "above 0" in result.stderr
+    help_ = run_node(["--help"], cwd=tmp_path)
+    assert help_.returncode == 0
+    for option in ("-n, --num-images", "--seed", "-o, --output", "--scale", "--label", "--prompt", "--truncation", "published name"):
+        assert option in help_.stdout
+    result = run_node(["cgan-fashion-mnist", "--label", "dress", "--label", "9,sandal", "-n", "6", "--seed", "2", "--scale", "3", "--truncation", "1.5", "-o", "cgan.png"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    expected = python_grid("cgan-fashion-mnist", 6, seed=2, scale=3, labels=["dress", "9,sandal"], truncation=1.5)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "cgan.png").convert("RGB")), expected)
+
+
+@needs_node
+@pytest.mark.inputs
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["dcgan-fashion-mnist", "-n", "0"], "-n must be a whole number from 1"),
+        (["dcgan-fashion-mnist", "--seed", "-1"], "seed must be a whole number from 0 to 2^64 - 1"),
+        (["cgan-fashion-mnist", "--label", "dres"], 'unknown class "dres"; the classes are: 0 t-shirt/top'),
+        (["cgan-fashion-mnist", "--label", "10"], "class id 10 is out of range"),
+        (["dcgan-fashion-mnist", "--label", "dress"], "not class-conditional"),
+        (["t2i-fashion-mnist"], "needs a prompt"),
+        (["dcgan-fashon-mnist"], "not a published name (cgan-fashion-mnist, dcgan-fashion-mnist"),
+        (["dcgan-fashion-mnist", "--colour", "red"], "unknown argument --colour"),
+    ],
+)
+def test_node_app_refuses_bad_arguments(args, message, tmp_path):
+    installed("node")
+    result = run_node(args, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+@needs_node
+@pytest.mark.files
+def test_node_app_downloads_a_published_name_once_and_refuses_tampered_files(tmp_path):
+    from tests.test_registry import Server
+
+    installed("node")
+    name = "dcgan-fashion-mnist"
+    served = tmp_path / "served"
+    shutil.copytree(ROOT / "exports" / name, served / name)
+    server = Server(served)
+    env = {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": server.url, "NO_PROXY": "127.0.0.1"}
+    try:
+        with open(served / name / "generator.onnx", "r+b") as f:  # one byte changed on the server
+            f.seek(1000)
+            byte = f.read(1)
+            f.seek(1000)
+            f.write(bytes([byte[0] ^ 1]))
+        refused = run_node([name, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
+        assert refused.returncode == 2 and "refused (altered or partial)" in refused.stderr
+        assert not (tmp_path / "cache" / name / "generator.onnx").exists() and not (tmp_path / "x.png").exists()
+        shutil.copy(ROOT / "exports" / name / "generator.onnx", served / name / "generator.onnx")
+        first = run_node([name, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
+        assert first.returncode == 0 and "downloaded from" in first.stdout, first.stderr
+    finally:
+        server.stop()
+    offline = run_node([name, "-n", "4", "-o", "y.png"], cwd=tmp_path, env=env)  # the server is gone: the cache serves
+    assert offline.returncode == 0 and "(cache, sha256-checked)" in offline.stdout, offline.stderr
+    assert registry.locate(name) is not None
 
 
 @needs_node
 @needs_chromium
-def test_web_page_draws_new_samples_in_headless_chromium(artifact):
+def test_web_page_draws_python_s_pixels_and_new_samples_in_headless_chromium(published):
     installed("web")
-    card = json.loads((artifact / "card.json").read_text())
-    server = subprocess.Popen(
-        [sys.executable, str(APPS / "web" / "serve.py"), "--port", "0", "--model", artifact.name], stdout=subprocess.PIPE, text=True
-    )
+    card = json.loads((ROOT / "exports" / published / "card.json").read_text())
+    query = f"{published}&n=16&scale=1&seed=3" + ("&prompt=" + CAPTION.replace(" ", "%20") if "tokens" in card["inputs"] else "")
+    server = subprocess.Popen([sys.executable, str(APPS / "web" / "serve.py"), "--port", "0", "--model", query], stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
@@ -93,16 +169,18 @@ def test_web_page_draws_new_samples_in_headless_chromium(artifact):
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
     assert seen["errors"] == []
-    assert seen["title"] == card["name"]
+    assert seen["title"] == card["name"] and "sha256-checked" in seen["source"]
     assert seen["promptVisible"] == ("tokens" in card["inputs"])
     assert all(request.startswith(url.split("/apps/")[0]) for request in seen["requests"])  # 127.0.0.1 only
-    for grid in (seen["first"], seen["second"]):
-        assert grid["std"] > 2  # generated pictures, not a blank canvas (a dark garment on black is faint)
+    first = np.frombuffer(base64.b64decode(seen["first"]["rgb"]), np.uint8).reshape(seen["first"]["height"], seen["first"]["width"], 3)
+    expected = python_grid(published, 16, seed=3)
+    assert np.array_equal(first, expected), f"{np.sum(np.any(first != expected, axis=-1))} pixels differ from Python's"
+    assert seen["second"]["std"] > 2  # generated pictures, not a blank canvas (a dark garment on black is faint)
     assert seen["second"]["hash"] != seen["first"]["hash"]  # the button drew new samples
     assert seen["labelVisible"] == ("label" in card["inputs"])
     if "label" in card["inputs"]:
         assert seen["third"]["std"] > 2 and seen["third"]["hash"] != seen["second"]["hash"]
-    assert "16 samples" in seen["status"]
+    assert "16 samples" in seen["status"] and "Seed 4" in seen["status"]
 
 
 # Captions a shopper might type, for the agreement of the Python and JavaScript tokenizers.
@@ -226,20 +304,17 @@ def shopper_artifact(tmp_path):
 def test_node_app_reads_shopper_wording_as_python_does_and_refuses_a_prompt_without_garment_or_colour(shopper_artifact, tmp_path):
     installed("node")
     folder, tokenizer = shopper_artifact
-    generator = runtime.load(folder)
-    z = np.random.default_rng(3).standard_normal((4, generator.latent_dim), dtype=np.float32)
-    z.astype("<f4").tofile(tmp_path / "z.f32")
-    command = ["node", str(APPS / "node" / "sample.js"), str(folder), "-n", "4", "--noise", str(tmp_path / "z.f32"), "-o", str(tmp_path / "node.png")]
-    result = subprocess.run([*command, "--text", SHOPPER_PROMPT], capture_output=True, text=True, timeout=120)
+    command = ["node", str(APPS / "node" / "sample.js"), str(folder), "-n", "4", "--seed", "3", "--scale", "1", "-o", str(tmp_path / "node.png")]
+    result = subprocess.run([*command, "--prompt", SHOPPER_PROMPT], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     analysis = tokenizer.analyse(SHOPPER_PROMPT)
     assert analysis.words == ["red", "dress"] and analysis.unknown == ["two", "zebra"]
     assert result.stderr.strip() == analysis.note()  # one line: synonyms crimson→red, frock→dress; unknown words ignored: two, zebra
-    node_grid = np.asarray(Image.open(tmp_path / "node.png").convert("L"), dtype=int)
-    python_grid = np.asarray(Image.fromarray(make_grid(generator(z, tokens=tokenizer([SHOPPER_PROMPT] * 4)))).convert("L"), dtype=int)
-    assert np.abs(node_grid - python_grid).max() <= 1
+    with pytest.warns(UserWarning):  # zoo.text.PromptWarning: how the prompt was read
+        python_grid_ = python_grid(folder, 4, seed=3, prompt=SHOPPER_PROMPT)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "node.png").convert("RGB")), python_grid_)  # same seed, same pixels
     drawn = (tmp_path / "node.png").read_bytes()
-    refused = subprocess.run([*command, "--text", "show me something nice"], capture_output=True, text=True, timeout=120)
+    refused = subprocess.run([*command, "--prompt", "show me something nice"], capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "names no garment or colour" in refused.stderr and "nice" in refused.stderr
     assert (tmp_path / "node.png").read_bytes() == drawn  # nothing drawn over the earlier picture
 
@@ -249,7 +324,8 @@ def test_node_app_reads_shopper_wording_as_python_does_and_refuses_a_prompt_with
 def test_web_page_shows_how_a_prompt_was_read_and_refuses_one_without_garment_or_colour(shopper_artifact, tmp_path):
     installed("web")
     folder, tokenizer = shopper_artifact
-    server = subprocess.Popen([sys.executable, str(APPS / "web" / "serve.py"), "--port", "0", "--model", "t2i-fashion-mnist"], stdout=subprocess.PIPE, text=True)
+    # the artifact's folder URL, not its published name: the test's own card.json would fail the registry's sha256
+    server = subprocess.Popen([sys.executable, str(APPS / "web" / "serve.py"), "--port", "0", "--model", "../../exports/t2i-fashion-mnist"], stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().strip()
         command = ["node", str(APPS / "web" / "e2e.mjs"), url, SHOPPER_PROMPT, "--refuse", "show me something nice", "--card", str(folder / "card.json")]

@@ -1,6 +1,8 @@
 """`python -m zoo`: train, export and sample from the shell."""
 
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -13,7 +15,7 @@ from zoo.cli import main
 
 def test_help_explains_every_command():
     result = subprocess.run([sys.executable, "-m", "zoo", "--help"], capture_output=True, text=True, check=True)
-    for command in ("train", "export", "sample", "demo"):
+    for command in ("list", "train", "export", "sample", "demo", "eval"):
         assert command in result.stdout
     train_help = subprocess.run([sys.executable, "-m", "zoo", "train", "--help"], capture_output=True, text=True, check=True)
     assert "--epochs" in train_help.stdout and "resume" in train_help.stdout
@@ -46,7 +48,7 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     assert main(["train", "dcgan", "--data-dir", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
     assert "dataset-fashion-mnist" in capsys.readouterr().err
     assert main(["sample", str(tmp_path / "missing"), "-n", "4"]) == 2
-    assert "No exported generator" in capsys.readouterr().err
+    assert "not an existing file or folder" in capsys.readouterr().err
     (tmp_path / "model.h5").write_bytes(b"not a model")
     assert main(["export", str(tmp_path / "model.h5"), str(tmp_path / "out")]) == 2
     assert ".keras" in capsys.readouterr().err
@@ -82,6 +84,7 @@ def test_the_command_line_offers_the_packages_models_losses_and_updates():
     from zoo.models import MODELS, base
 
     assert (cli.FAMILIES, cli.LOSSES, cli.UPDATES) == (tuple(sorted(MODELS)), tuple(sorted(losses.LOSSES)), base.UPDATES)
+    assert set(cli.RUN_NAMES) >= set(MODELS)  # `sample <family>` knows every family
 
 
 @pytest.mark.inputs
@@ -89,3 +92,63 @@ def test_the_command_line_offers_the_packages_models_losses_and_updates():
 def test_counts_on_the_command_line_are_whole_numbers_from_one(option, value, name, capsys):
     assert main(["sample", "dcgan-fashion-mnist", option, value]) == 2
     assert f"`{name}` must be a positive integer, got {value}." in capsys.readouterr().err
+
+
+# Runs `python -m zoo ARGS` and reports which heavy frameworks the process imported, at exit.
+PROBE = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print('IMPORTED=' + ','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'tf2onnx'))), file=sys.stderr))\n"
+    "sys.argv = ['zoo', *sys.argv[1:]]\n"
+    "runpy.run_module('zoo', run_name='__main__')\n"
+)
+
+
+def run_probed(args, cwd):
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell has it
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    imported = [line.split("=", 1)[1] for line in result.stderr.splitlines() if line.startswith("IMPORTED=")]
+    assert imported, result.stderr
+    return result, imported[-1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["sample", "--help"],
+        ["list"],
+        ["sample", "dcgan-fashion-mnist", "-n", "8", "-o", "dcgan.png"],
+        ["sample", "cgan-fashion-mnist", "--label", "dress", "-n", "4", "-o", "cgan.png"],
+        ["sample", "t2i-fashion-mnist", "--prompt", "a red dress", "-n", "4", "-o", "t2i.png"],
+        ["eval", "cgan-fashion-mnist", "-n", "50", "-o", "eval.json"],
+    ],
+)
+def test_onnxruntime_commands_never_import_tensorflow_or_keras(args, tmp_path, fashion_dir):
+    result, imported = run_probed(args, cwd=tmp_path)  # outside the checkout: names resolve from anywhere
+    assert result.returncode == 0, result.stderr
+    assert imported == "", f"{args} imported {imported}"
+    if args[0] == "eval":
+        assert json.loads((tmp_path / "eval.json").read_text())["class_accuracy"] > 0.5  # the cGAN draws the classes asked for
+
+
+def test_tensorflow_log_lines_are_silenced_unless_verbose(tmp_path):
+    from zoo.models import DCGAN
+
+    DCGAN(latent_dim=8, g_filters=8, d_filters=8).save(tmp_path / "tiny.keras")
+    quiet, imported = run_probed(["sample", "tiny.keras", "-n", "4", "-o", "quiet.png"], cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "tensorflow" in imported  # a .keras file does need Keras
+    noise = [line for line in quiet.stderr.splitlines() if re.match(r"[IWEF]\d{4} |WARNING: All log messages|.*(oneDNN|cuda|absl)", line)]
+    assert noise == [], noise
+    assert "Wrote 4 samples" in quiet.stdout and "Keras" in quiet.stdout
+    verbose, _ = run_probed(["sample", "tiny.keras", "-n", "4", "-o", "verbose.png", "--verbose"], cwd=tmp_path)
+    assert verbose.returncode == 0 and len(verbose.stderr) > len(quiet.stderr)
+
+
+def test_names_work_from_any_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sample", "cgan", "--label", "sandal", "-n", "4", "-o", "cgan.png"]) == 0  # no runs/cgan: the published one
+    assert "published cgan-fashion-mnist" in capsys.readouterr().out
+    assert main(["sample", "no-such-model"]) == 2
+    error = capsys.readouterr().err
+    assert "dcgan-fashion-mnist" in error and "python -m zoo list" in error

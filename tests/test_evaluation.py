@@ -53,6 +53,26 @@ def test_shipped_classifier_is_small_checked_and_accurate():
     assert features.shape == (3, card["features"]["dim"])
 
 
+def test_the_onnx_classifier_that_eval_runs_computes_the_keras_features():
+    images = data.to_unit_range(data.load_arrays("test")[0][:300])
+    onnx = ClassifierFeatures()  # classifier.onnx through onnxruntime: what `python -m zoo eval` runs
+    assert onnx.name == "classifier-fashion-mnist" and onnx.card["files"].keys() == {"classifier.keras", "classifier.onnx"}
+    keras_features, keras_logits = ClassifierFeatures(load_classifier()[0]).features_and_logits(images)
+    onnx_features, onnx_logits = onnx.features_and_logits(images)
+    np.testing.assert_allclose(onnx_features, keras_features, atol=1e-4)
+    np.testing.assert_allclose(onnx_logits, keras_logits, atol=1e-4)
+
+
+@pytest.mark.files
+def test_a_tampered_onnx_classifier_is_refused(tmp_path):
+    shutil.copytree(DEFAULT_DIR, tmp_path / "classifier")
+    with open(tmp_path / "classifier" / "classifier.onnx", "r+b") as f:
+        f.seek(-10, 2)
+        f.write(b"0123456789")
+    with pytest.raises(ValueError, match="classifier.onnx has sha256 .* the file was altered or is partial"):
+        ClassifierFeatures(directory=tmp_path / "classifier")
+
+
 @pytest.mark.files
 def test_a_tampered_classifier_is_refused(tmp_path):
     shutil.copytree(DEFAULT_DIR, tmp_path / "classifier")
@@ -132,7 +152,7 @@ def test_cli_eval_prints_a_table_and_writes_json(tiny_dcgan, tmp_path, capsys):
 
 
 @pytest.mark.inputs
-@pytest.mark.parametrize("args, message", [(["missing-folder"], "Nothing to evaluate at missing-folder"), (["{tmp}", "-n", "0"], "`--num-images` must be a positive integer")])
+@pytest.mark.parametrize("args, message", [(["missing-folder"], "No generator 'missing-folder': not an existing file or folder"), (["{tmp}", "-n", "0"], "`--num-images` must be a positive integer")])
 def test_cli_eval_bad_input_exits_2(args, message, tmp_path, capsys):
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
     assert cli.main(["eval", *args]) == 2

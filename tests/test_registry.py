@@ -132,14 +132,16 @@ def test_registry_is_the_data_of_the_published_cards():
     data = registry.load_registry()
     assert data == registry.build_registry(EXPORTS, data["base_url"]), "run scripts/publish.py --registry-only"
     for entry in registry.list_models():
-        card = json.loads((EXPORTS / entry["name"] / "card.json").read_text())
-        files = data["models"][entry["name"]]["files"]
-        assert files == {**card["files"], "card.json": sha256(EXPORTS / entry["name"] / "card.json")}
+        card = json.loads((EXPORTS / entry.name / "card.json").read_text())
+        files = data["models"][entry.name]["files"]
+        assert files == entry.files == {**card["files"], "card.json": sha256(EXPORTS / entry.name / "card.json")}
         assert {"generator.onnx", "saved_model/saved_model.pb"} <= set(files)
         assert card["format_version"] == 2 and set(card["keras"]["weights"]) >= {"generator"}  # Keras weights in saved_model/
-        assert entry["size_bytes"] == sum((EXPORTS / entry["name"] / f).stat().st_size for f in files)
-        assert entry["training"]["command"] and entry["training"]["seconds"] > 0 and entry["training"]["machine"]
-        assert "quality" in entry
+        assert entry.size_bytes == sum((EXPORTS / entry.name / f).stat().st_size for f in files)
+        assert entry.training["command"] and entry.training["seconds"] > 0 and entry.training["machine"]
+        assert entry.quality
+    classifier = data["assets"]["classifier-fashion-mnist"]  # the metrics' classifier travels the same way
+    assert set(classifier["files"]) == {"classifier.keras", "classifier.onnx", "classifier.json"}
 
 
 @pytest.mark.faults
@@ -233,9 +235,31 @@ def test_a_checkout_uses_its_own_verified_exports_without_download(name, tmp_pat
 
 def test_list_models_shows_quality_before_download(name):
     models = zoo.list_models()
-    assert name in [model["name"] for model in models]
-    entry = next(model for model in models if model["name"] == name)
-    assert entry["family"] and entry["dataset"] and entry["size_bytes"] > 0
+    assert [model.name for model in models] == registry.names()
+    entry = next(model for model in models if model.name == name)
+    assert entry.family and entry.dataset and entry.size_bytes > 0 and entry.image_shape == (28, 28, 1)
+    fid = registry.load_registry()["models"][name]["quality"]["fid"]
+    assert repr(entry) == f"PublishedModel({name!r}, family={entry.family!r}, images=28×28×1, quality='FID {fid:.2f} (floor 0.27)', size='{entry.size_bytes / 2**20:.1f} MiB')"
+    assert "class 0." in next(model for model in models if model.family == "t2i").quality_summary
+
+
+def test_locate_says_where_a_verified_copy_is_and_the_cli_lists_it(name, tmp_path, monkeypatch, capsys):
+    from zoo import cli
+
+    monkeypatch.delenv("GANZOO_EXPORTS", raising=False)
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    assert registry.locate(name) == (EXPORTS / name, "exports")
+    monkeypatch.setenv("GANZOO_EXPORTS", "")
+    assert registry.locate(name) is None
+    shutil.copytree(EXPORTS / name, tmp_path / "cache" / name)
+    assert registry.locate(name) == (tmp_path / "cache" / name, "cache")
+    (tmp_path / "cache" / name / "card.json").write_text("{}")  # an altered copy is no copy
+    assert registry.locate(name) is None
+    assert cli.main(["list"]) == 0
+    printed = capsys.readouterr().out
+    for model in registry.list_models():
+        assert model.name in printed and model.size in printed
+    assert f"{name}" in printed and "no: downloads on first use" in printed
 
 
 def test_cli_samples_a_published_name(server, name, tmp_path):

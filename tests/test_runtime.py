@@ -147,3 +147,54 @@ def test_serves_8_threads_thousands_of_calls_with_flat_memory(artifact):
     growth_mb = (process.memory_info().rss - before) / 2**20
     assert errors == []
     assert growth_mb < 20, f"memory grew by {growth_mb:.1f} MiB over 4,800 calls"
+
+
+ONE_CALL = {  # the same call for Keras and onnxruntime, per family
+    "gan": {},
+    "dcgan": {"truncation": 1.0},
+    "cgan": {"labels": ["dress", 9, "sandal,bag"]},
+    "t2i": {"prompt": "a red dress"},
+}
+
+
+@pytest.mark.parametrize("name", ["dcgan-fashion-mnist", "cgan-fashion-mnist", "t2i-fashion-mnist"])
+def test_one_generate_call_gives_the_same_images_from_keras_and_onnxruntime(name):
+    import zoo
+
+    generator = runtime.load(name)
+    model = zoo.load_generator(name)
+    arguments = ONE_CALL[generator.card["family"]]
+    onnx_images = generator.generate(6, seed=4, **arguments)
+    np.testing.assert_allclose(onnx_images, model.generate(6, seed=4, **arguments), atol=1e-4)
+    assert generator.conditional == model.conditional
+    if generator.conditional:
+        assert generator.class_names == model.class_names
+        # names or ids, one image per label when n is left out, as Keras's
+        np.testing.assert_array_equal(generator.generate(seed=1, labels=["dress", 3]), generator.generate(2, seed=1, labels=3))
+    z = zoo.latent.interpolate(*zoo.latent.sample_latent(2, generator.latent_dim, seed=9), steps=4)
+    conditions = {key: value for key, value in arguments.items() if key != "truncation"}
+    np.testing.assert_allclose(generator.generate(z=z, **conditions), model.generate(z=z, **conditions), atol=1e-4)
+
+
+def test_a_generator_says_what_it_is(artifact):
+    generator = runtime.load(artifact[1])
+    assert repr(generator) == (
+        f"Generator('tiny-dcgan', family='dcgan', latent_dim=12, images=28×28×1, provider='CPUExecutionProvider', path='{generator.model_path}')"
+    )
+    assert generator.name == "tiny-dcgan" and not generator.conditional and generator.class_names == ()
+    assert "classes=10" in repr(runtime.load("cgan-fashion-mnist"))
+
+
+@pytest.mark.inputs
+def test_arguments_a_generator_cannot_use_are_refused(artifact):
+    generator = runtime.load(artifact[1])
+    with pytest.raises(ValueError, match="not class-conditional"):
+        generator.generate(2, labels="dress")
+    with pytest.raises(ValueError, match="takes no prompt"):
+        generator.generate(2, prompt="a red dress")
+    with pytest.raises(ValueError, match="`n`=3 but `z` holds 2 rows"):
+        generator.generate(3, z=np.zeros((2, 12), np.float32))
+    with pytest.raises(ValueError, match="truncate it yourself"):
+        generator.generate(z=np.zeros((2, 12), np.float32), truncation=1.0)
+    with pytest.raises(ValueError, match="Unknown class 'dres'"):
+        runtime.load("cgan-fashion-mnist").generate(2, labels="dres")

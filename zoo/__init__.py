@@ -1,7 +1,8 @@
 """ganzoo: a Keras model zoo of GANs whose generators ship as ONNX and SavedModel artifacts.
 
-`zoo.DCGAN` and the other models need TensorFlow; `zoo.runtime` needs only onnxruntime and
-numpy, so importing `zoo` itself loads neither until a model is asked for.
+`zoo.DCGAN` and the other models need Keras (and TensorFlow for export); `zoo.runtime`,
+`zoo.registry` and `zoo.latent` need only onnxruntime and numpy. Importing `zoo` loads none of
+them: a submodule is imported when first used (`zoo.callbacks.FIDMonitor(...)` works as written).
 """
 
 import importlib
@@ -16,7 +17,7 @@ _LAZY = {
     "list_models": "zoo.registry",
     "load_generator": "zoo.registry",
 }
-_SUBMODULES = ("registry", "runtime", "onnx_tuning", "layers")
+_SUBMODULES = ("callbacks", "data", "export", "image_folder", "latent", "layers", "metrics", "models", "onnx_tuning", "registry", "runtime")
 
 
 def __getattr__(name):

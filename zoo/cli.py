@@ -1,14 +1,21 @@
-"""The `python -m zoo` command line: train, export, sample, and a demo that does all three."""
+"""The `python -m zoo` command line (installed as `ganzoo`): train, export, sample, list, eval, demo.
+
+`--help`, `list`, and `sample` or `eval` of an exported generator (a folder, an ONNX file or a
+published name) need only onnxruntime: they never import TensorFlow or Keras, so they start
+in well under a second. TensorFlow's own log lines are silenced unless `--verbose` is given.
+"""
 
 import argparse
+import contextlib
 import json
+import os
 import shlex
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
-from zoo.saving import load_model
 from zoo.text import PromptWarning
 from zoo.validation import check_int
 
@@ -21,52 +28,67 @@ UPDATES = ("alternating", "simultaneous")
 # Options that count images or pixels: whole numbers from 1 up (`train` checks its own).
 COUNTS = ("num_images", "scale")
 
+# A family name given to `sample` or `eval` means what `train` wrote (runs/<family>/model.keras),
+# else the published generator of that family.
+RUN_NAMES = {"gan": "gan-fashion-mnist", "dcgan": "dcgan-fashion-mnist", "cgan": "cgan-fashion-mnist", "t2i": "t2i-fashion-mnist"}
+
 DESCRIPTION = """\
 ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, sample them.
 
-  python -m zoo train dcgan --epochs 5            # writes runs/dcgan/ (resumes if it exists)
-  python -m zoo export runs/dcgan/model.keras exports/my-dcgan
-  python -m zoo sample exports/my-dcgan -n 64     # PNG grid through onnxruntime
-  python -m zoo sample dcgan-fashion-mnist -n 64  # a published generator, downloaded once and cached
-  python -m zoo demo                              # all three, briefly, on Fashion-MNIST
-  python -m zoo train cgan --loss hinge           # class-conditional GAN (also: gan, dcgan)
-  python -m zoo sample cgan --label dress -n 16   # dresses from runs/cgan/model.keras
-  python -m zoo eval exports/my-dcgan             # FID, KID, precision/recall beside the real-data floor
-  python -m zoo sample t2i --prompt "a red dress" -n 16  # text to image: exports/t2i-fashion-mnist
+  {prog} list                                  # the published generators: quality, size, local or not
+  {prog} sample dcgan-fashion-mnist -n 64      # a published generator through onnxruntime: samples.png
+  {prog} sample cgan-fashion-mnist --label dress -n 16
+  {prog} sample t2i-fashion-mnist --prompt "a red dress" -n 16
+  {prog} eval cgan-fashion-mnist               # FID, KID, precision/recall beside the real-data floor
+  {prog} train dcgan --epochs 5                # writes runs/dcgan/ (resumes if it exists)
+  {prog} train dcgan --images faces/ --image-size 64   # your own images (cgan: a sub-folder per class)
+  {prog} export runs/dcgan/model.keras exports/my-dcgan
+  {prog} sample exports/my-dcgan -n 64         # an artifact folder, a .onnx or a .keras file
+  {prog} demo                                  # train briefly, export and sample, on Fashion-MNIST
+
+A generator is an artifact folder, a .onnx file, a .keras file, a published name (see `list`:
+downloaded once, checked and cached), or a family name (gan, dcgan, cgan, t2i) for what `train`
+wrote to runs/<family>/model.keras, else that family's published generator.
 """
+GENERATOR_HELP = "artifact folder, .onnx or .keras file, published name (see `list`), or family name (runs/<family>/model.keras, else the published one)"
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m zoo", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,export,sample,demo,eval}")
+def build_parser(prog="python -m zoo"):
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION.format(prog=prog), formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own log lines too")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{list,train,export,sample,demo,eval}")
 
-    train = commands.add_parser("train", help="train a model on Fashion-MNIST", description="Train a GAN on Fashion-MNIST with model.fit. Re-running on the same --out folder resumes from its last checkpoint.")
+    commands.add_parser("list", parents=[verbose], help="list the published generators", description="The published generators: family, measured quality, size, and whether a verified copy is here already (no download needed).")
+
+    train = commands.add_parser("train", parents=[verbose], help="train a model (Fashion-MNIST, a TFDS dataset or your own images)", description="Train a GAN with model.fit on Fashion-MNIST (default), a TFDS dataset (--source tfds --dataset NAME) or a folder of your own images (--images DIR). Re-running on the same --out folder resumes from its last checkpoint.")
     train.add_argument("model", nargs="?", default="dcgan", choices=FAMILIES, help="model family (default: dcgan)")
     add_training_options(train)
 
-    export = commands.add_parser("export", help="export a trained generator to ONNX + SavedModel", description="Export the generator of a trained .keras model to an artifact folder (generator.onnx, saved_model/, card.json), checking parity with Keras.")
+    export = commands.add_parser("export", parents=[verbose], help="export a trained generator to ONNX + SavedModel", description="Export the generator of a trained .keras model to an artifact folder (generator.onnx, saved_model/, card.json), checking parity with Keras.")
     export.add_argument("model_file", help="a .keras file written by `train` (e.g. runs/dcgan/model.keras)")
     export.add_argument("directory", help="artifact folder to write (e.g. exports/my-dcgan)")
     export.add_argument("--name", help="artifact name for card.json (default: the folder's name)")
     export.add_argument("--overwrite", action="store_true", help="replace the artifact already in DIRECTORY (kept until the new one is complete); a folder that is not an artifact is never replaced")
 
-    sample = commands.add_parser("sample", help="write a PNG grid of generated images", description="Generate images from an exported artifact (through onnxruntime) or a .keras file and write them as one PNG grid.")
-    sample.add_argument("source", help="artifact folder, generator.onnx or .keras file, or a model name (e.g. cgan) for what `train` wrote to runs/<model>/model.keras, or a published name (e.g. dcgan-fashion-mnist: downloaded once, checked and cached; see zoo.list_models())")
+    sample = commands.add_parser("sample", parents=[verbose], help="write a PNG grid of generated images", description="Generate images and write them as one PNG grid: exported generators run through onnxruntime alone, .keras files through Keras. The Node and web apps (apps/) take the same options and draw the same images for the same seed.")
+    sample.add_argument("source", help=GENERATOR_HELP)
     sample.add_argument("-n", "--num-images", type=int, default=64, help="number of images (default: 64)")
-    sample.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    sample.add_argument("--seed", type=int, default=0, help="noise seed, 0 to 2**64-1 (default: 0)")
     sample.add_argument("-o", "--output", default="samples.png", help="PNG to write (default: samples.png)")
     sample.add_argument("--scale", type=int, default=2, help="pixel scale of the PNG (default: 2)")
-    sample.add_argument("--prompt", help='text-to-image models: the caption to draw, e.g. "a red dress"')
     sample.add_argument("--label", action="append", help="class-conditional models: class to draw, by name or id; repeat or comma-separate (--label dress --label 9, --label dress,coat); default: all classes in turn")
+    sample.add_argument("--prompt", help='text-to-image models: the caption to draw, e.g. "a red dress"')
+    sample.add_argument("--truncation", type=float, help="the truncation trick: redraw noise values beyond this magnitude (e.g. 1.0; fewer odd samples, less variety)")
 
-    demo = commands.add_parser("demo", help="train briefly, export, sample through onnxruntime", description="Train a DCGAN briefly on Fashion-MNIST, export it, and sample a grid through onnxruntime.")
+    demo = commands.add_parser("demo", parents=[verbose], help="train briefly, export, sample through onnxruntime", description="Train a DCGAN briefly on Fashion-MNIST, export it, and sample a grid through onnxruntime.")
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
     demo.add_argument("--epochs", type=int, default=2, help="training epochs (default: 2)")
     demo.add_argument("--limit", type=int, help="train on the first N images only")
     demo.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
 
-    evaluate = commands.add_parser("eval", help="measure FID, KID, precision/recall (and class accuracy)", description="Score a generator against real Fashion-MNIST (zoo.metrics): FID and KID beside the real-data floor (real train against real test), precision and recall, class accuracy of class-conditional models. Prints a table and writes JSON.")
-    evaluate.add_argument("source", help="artifact folder, generator.onnx or .keras file")
+    evaluate = commands.add_parser("eval", parents=[verbose], help="measure FID, KID, precision/recall (and class accuracy)", description="Score a generator against real Fashion-MNIST (zoo.metrics): FID and KID beside the real-data floor (real train against real test), precision and recall, class accuracy of class-conditional models. Prints a table and writes JSON.")
+    evaluate.add_argument("source", help=GENERATOR_HELP)
     evaluate.add_argument("-n", "--num-images", type=int, default=10_000, help="images per set, real and generated (default: 10000)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the noise and of the real subset (default: 0)")
     evaluate.add_argument("--features", choices=("classifier", "inception"), default="classifier", help="feature extractor: the zoo's Fashion-MNIST classifier, or InceptionV3 with ImageNet weights (downloads them) (default: classifier)")
@@ -79,8 +101,11 @@ def add_training_options(parser):
     parser.add_argument("--epochs", type=int, default=5, help="total epochs; a resumed run continues up to this (default: 5)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
     parser.add_argument("--out", help="run folder (default: runs/<model>)")
+    parser.add_argument("--images", metavar="DIR", help="train on your own images: a folder of JPEG/PNG files, RGB or grey (cgan: one sub-folder per class, as keras.utils.image_dataset_from_directory reads them)")
+    parser.add_argument("--image-size", type=int, help="side of the square images to train on; --images: each image's central square is resized to it (default 64); TFDS datasets: default their own size")
     parser.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files (default: $GANZOO_FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
-    parser.add_argument("--source", choices=("local", "tfds"), default="local", help="read local IDX files or download through tensorflow-datasets (default: local)")
+    parser.add_argument("--source", choices=("local", "tfds"), default="local", help="local: Fashion-MNIST's IDX files (or --images); tfds: download --dataset through tensorflow-datasets, which needs internet (default: local)")
+    parser.add_argument("--dataset", default="fashion_mnist", help="with --source tfds: the TFDS dataset, e.g. mnist, cifar10, celeb_a (default: fashion_mnist)")
     parser.add_argument("--limit", type=int, help="train on the first N images only")
     parser.add_argument("--latent-dim", type=int, default=100, help="size of the noise vector z (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -102,6 +127,7 @@ def layer_widths(text):
 
 
 def run_train(args):
+    load_keras(args.verbose)
     from zoo.training import train
 
     out = args.out or f"runs/{args.model}"
@@ -110,6 +136,8 @@ def run_train(args):
         if args.model != "gan":
             raise ValueError(f"--g-units sets the widths of the GAN's MLP layers; {args.model} has convolutional layers.")
         model_kwargs["g_units"] = args.g_units
+    if args.images and args.source == "tfds":
+        raise ValueError("Give either --images DIR (your own images) or --source tfds --dataset NAME, not both.")
     train(
         args.model,
         out,
@@ -126,6 +154,9 @@ def run_train(args):
         log_dir=args.log_dir,
         strategy=mirrored_strategy() if args.mirrored else None,
         command=shlex.join(["python", "-m", "zoo", *sys.argv[1:]]),
+        images=args.images,
+        image_size=args.image_size,
+        dataset=args.dataset if args.source == "tfds" else None,
     )
     print(f"Trained model: {out}/model.keras  (samples per epoch in {out}/samples/)")
 
@@ -139,6 +170,7 @@ def mirrored_strategy():
 
 
 def run_export(args):
+    load_keras(args.verbose)
     card = export_model_file(args.model_file, args.directory, args.name, overwrite=args.overwrite)
     print(f"Exported {card['name']} to {args.directory} (parity within {card['parity']['atol']:g}).")
 
@@ -146,6 +178,7 @@ def run_export(args):
 def export_model_file(model_file, directory, name=None, overwrite=False):
     """Loads a trained `.keras` file (safe mode) and exports its generator; returns the card."""
     from zoo.export import export_generator
+    from zoo.saving import load_model
 
     model = load_model(model_file)
     training_record = Path(model_file).with_name("training.json")
@@ -155,71 +188,95 @@ def export_model_file(model_file, directory, name=None, overwrite=False):
     return export_generator(model, directory, name=name, card=card, overwrite=overwrite)
 
 
+def resolve_generator(text):
+    """`(what to open, the published name or None, which files in words)` for the generator the
+    user named (see `GENERATOR_HELP`). A published name always means the published, verified
+    files (a same-named folder here runs as `./name`). Raises ValueError naming what was tried."""
+    from zoo import registry
+
+    published = registry.names()
+    path = Path(text)
+    if text in RUN_NAMES and not path.exists():
+        run = Path("runs") / text / "model.keras"
+        if run.is_file():
+            return run, None, f"{run} (what `train {text}` wrote)"
+        text = RUN_NAMES[text]
+    if text in published:
+        found = registry.locate(text)
+        source = {"exports": "this checkout's exports/", "ganzoo-models": "the ganzoo-models package", "cache": "the cache"}.get(found and found[1], "downloaded")
+        shadow = f"; the folder ./{text} here is not it (run it as ./{text})" if path.exists() else ""
+        return text, text, f"published {text} ({source}, sha256-checked{shadow})"
+    if path.exists():
+        return path, None, str(path)
+    raise ValueError(
+        f"No generator {text!r}: not an existing file or folder, not a family name ({', '.join(RUN_NAMES)}), "
+        f"and not a published name ({', '.join(published) or 'none yet'}; see `python -m zoo list`)."
+    )
+
+
+def open_generator(path, verbose=False):
+    """A `.keras` file as its Keras model, anything else (a published name too) as a `zoo.runtime.Generator`."""
+    if isinstance(path, Path) and path.suffix == ".keras":
+        load_keras(verbose)
+        from zoo.saving import load_model
+
+        return load_model(path), "Keras"
+    from zoo import runtime
+
+    generator = runtime.load(path)
+    return generator, f"onnxruntime, {generator.providers[0]}"
+
+
 def run_sample(args):
     from zoo.images import save_grid
 
-    source = Path(args.source)
-    if not source.exists() and args.source in FAMILIES:  # `sample cgan`: the model `train cgan` wrote
-        source = Path("runs") / args.source / "model.keras"
-    if not source.exists() and args.source == "t2i":  # the export of scripts/eval_t2i.py, else what scripts/train_t2i.py wrote
-        source = next((p for p in (Path("exports/t2i-fashion-mnist"), Path("runs/t2i/model.keras")) if p.exists()), Path("exports/t2i-fashion-mnist"))
-    started = time.perf_counter()
-    if source.suffix == ".keras":
-        model = load_model(source)
-        check_label_option(args.label, model.conditional, source)
-        labels = {"labels": args.label} if model.conditional else {}
-        if args.prompt is not None and not hasattr(model, "tokenizer"):
-            raise ValueError(f"{source} is not a text-to-image model; --prompt applies to models such as t2i.")
-        text = {"prompt": args.prompt} if hasattr(model, "tokenizer") else {}
-        images = model.generate(args.num_images, seed=args.seed, **labels, **text)
-        engine = "Keras"
-    else:
-        from zoo import runtime
-
-        generator = runtime.load(args.source if source == Path(args.source) else source)  # a published name stays a name
+    path, _, how = resolve_generator(args.source)
+    generator, engine = open_generator(path, args.verbose)
+    if hasattr(generator, "describe"):
         print(f"Generator: {generator.describe()}")
-        check_label_option(args.label, "label" in generator.inputs, source)
-        if "label" in generator.inputs:
-            images = sample_conditional_onnx(generator, args.num_images, args.seed, args.label)
-        else:
-            images = generator.generate(args.num_images, seed=args.seed, prompt=args.prompt)
-        engine = f"onnxruntime ({generator.providers[0]})"
+    started = time.perf_counter()
+    images = generator.generate(args.num_images, seed=args.seed, labels=args.label, prompt=args.prompt, truncation=args.truncation)
     if args.prompt is not None:  # one line on how the prompt was read: typos fixed, synonyms, unknown words ignored
-        note = (model if source.suffix == ".keras" else generator).tokenizer.analyse(args.prompt).note()
+        note = generator.tokenizer.analyse(args.prompt).note()
         if note:
             print(note, file=sys.stderr)
     seconds = time.perf_counter() - started
     path = save_grid(images, args.output, scale=args.scale)
-    print(f"Wrote {len(images)} samples to {path} ({engine}, {seconds:.2f} s)")
+    print(f"Wrote {len(images)} samples to {path} ({engine}, {seconds:.2f} s) from {how}")
 
 
-def check_label_option(labels, conditional, source):
-    if labels and not conditional:
-        raise ValueError(f"{source} is not class-conditional; --label applies to class-conditional models such as cgan.")
+def run_list(args):
+    from zoo import registry
 
-
-def sample_conditional_onnx(generator, n, seed, labels):
-    """Draws `n` images of `labels` (names or ids, as `card.json` lists the classes) through onnxruntime."""
-    from zoo.labels import resolve_labels
-    from zoo.latent import sample_latent
-
-    class_names = generator.card.get("classes")
-    if not class_names:
-        raise ValueError(f"{generator.path} takes a label but has no card.json listing its classes.")
-    return generator(sample_latent(n, generator.latent_dim, seed), label=resolve_labels(labels, class_names, n))
+    rows = [("name", "family", "images", "quality", "size", "here")]
+    for model in registry.list_models():
+        found = model.local_copy()
+        here = {"exports": "yes (exports/)", "ganzoo-models": "yes (ganzoo-models)", "cache": "yes (cache)"}[found[1]] if found else "no: downloads on first use"
+        rows.append((model.name, model.family, "×".join(map(str, model.image_shape)), model.quality_summary, model.size, here))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+    print(f"\nSample one: python -m zoo sample {rows[1][0] if len(rows) > 1 else 'NAME'} -n 64. Cache: {registry.cache_dir()}")
 
 
 def run_eval(args):
     from zoo import metrics
 
+    path, name, how = resolve_generator(args.source)
+    if (isinstance(path, Path) and path.suffix == ".keras") or args.features == "inception":
+        load_keras(args.verbose)
     extractor = metrics.inception_features() if args.features == "inception" else None
-    results = metrics.evaluate(args.source, n=args.num_images, extractor=extractor, seed=args.seed, data_dir=args.data_dir)
+    print(f"Scoring {how}")
+    results = metrics.evaluate(path, n=args.num_images, extractor=extractor, seed=args.seed, data_dir=args.data_dir, name=name)
     print(metrics.format_table([results]))
-    path = metrics.write_json(results, args.output or f"eval-{results['name']}.json")
-    print(f"Wrote {path}")
+    output = metrics.write_json(results, args.output or f"eval-{results['name']}.json")
+    print(f"Wrote {output}")
 
 
 def run_demo(args):
+    load_keras(args.verbose)
     from zoo import runtime
     from zoo.images import save_grid
     from zoo.training import train
@@ -238,9 +295,78 @@ def run_demo(args):
     )
 
 
+def load_keras(verbose=False):
+    """Imports Keras (and TensorFlow, its backend here), keeping their native start-up log lines
+    (absl, oneDNN, CUDA probing) off the terminal unless `verbose`."""
+    if "keras" in sys.modules:
+        return
+    try:
+        import importlib.util
+
+        missing = [module for module in ("keras", "tensorflow") if importlib.util.find_spec(module) is None]
+    except ValueError:
+        missing = []
+    if missing:
+        raise MissingDependency(
+            f"This needs {' and '.join(missing)}, which this install lacks: pip install 'ganzoo[train]' "
+            "(exported generators and published names run without it)."
+        )
+    if verbose:
+        import keras  # noqa: F401
+
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ logging: errors only at level 3
+    with native_stderr_captured() as captured:
+        try:
+            import keras
+
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                tf.get_logger().setLevel("ERROR")
+        except BaseException:
+            sys.stderr.write(captured())  # a failed import shows everything it said
+            raise
+    with contextlib.suppress(ImportError):
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+@contextlib.contextmanager
+def native_stderr_captured():
+    """Points file descriptor 2 at a temporary file for the block (native libraries write there
+    before their log levels apply); yields a function returning what was written."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+
+        def captured():
+            capture.seek(0)
+            return capture.read().decode(errors="replace")
+
+        try:
+            yield captured
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+class MissingDependency(ImportError):
+    """A command that needs a package the install lacks (e.g. Keras in an onnxruntime-only install)."""
+
+
+def program_name():
+    """`ganzoo` when run as the installed command, `python -m zoo` otherwise."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "python -m zoo" if name in ("__main__.py", "-c", "") or name.endswith(".py") else name
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    handler = {"train": run_train, "export": run_export, "sample": run_sample, "demo": run_demo, "eval": run_eval}[args.command]
+    args = build_parser(program_name()).parse_args(argv)
+    handler = {"train": run_train, "export": run_export, "sample": run_sample, "list": run_list, "demo": run_demo, "eval": run_eval}[args.command]
     try:
         for option in COUNTS:
             if getattr(args, option, None) is not None:
@@ -248,7 +374,7 @@ def main(argv=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PromptWarning)  # run_sample prints the prompt's reading as one line
             handler(args)
-    except (ValueError, OSError) as error:  # OSError: missing or existing files, zoo.registry.DownloadError
+    except (ValueError, OSError, MissingDependency) as error:  # OSError: missing or existing files, zoo.registry.DownloadError
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # `train` has said where its last checkpoint is

@@ -114,3 +114,55 @@ def load_fashion_mnist(
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def load_tfds_images(name, split="train", image_size=None, batch_size=128, with_labels=False, limit=None, shuffle=True, seed=None):
+    """A TFDS image dataset (`tfds.load(name)`, downloaded on first use: needs internet) as batches
+    of images in [-1, 1], each cropped to its central square and resized to `image_size` (default:
+    the dataset's own size when square). Returns `(dataset, image_shape, class_names)`; class names
+    are empty when the dataset has no "label" feature.
+
+    Faces at 64×64: `load_tfds_images("celeb_a", image_size=64)` (TFDS may ask you to download
+    CelebA's files by hand; a folder of its aligned JPEGs works with `zoo.image_folder` too).
+    """
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name)
+    except Exception as error:  # tfds raises its own DatasetNotFoundError for unknown names
+        raise ValueError(f"Unknown TFDS dataset {name!r}: {error}") from error
+    features = builder.info.features
+    if "image" not in features:
+        raise ValueError(f"TFDS dataset {name!r} has no 'image' feature (features: {', '.join(features)}).")
+    height, width, channels = features["image"].shape
+    if channels not in (1, 3):
+        raise ValueError(f"TFDS dataset {name!r} has {channels}-channel images; grey (1) or RGB (3) are supported.")
+    if image_size is None:
+        if height is None or height != width:
+            raise ValueError(f"TFDS dataset {name!r} has images of {height}×{width}: pass an image size (--image-size).")
+        image_size = height
+    class_names = tuple(features["label"].names) if "label" in features and hasattr(features["label"], "names") else ()
+    if with_labels and not class_names:
+        raise ValueError(f"TFDS dataset {name!r} has no class labels ('label' feature) for a class-conditional model.")
+    try:
+        builder.download_and_prepare()
+        examples = builder.as_dataset(split=split, shuffle_files=shuffle)
+    except Exception as error:  # network, manual-download datasets, disk: tfds raises many types
+        raise OSError(f"Could not load the TFDS dataset {name!r} (TFDS downloads it on first use, which needs internet): {error}") from error
+    if limit is not None:
+        examples = examples.take(limit)
+
+    def prepare(example):
+        image = example["image"]
+        side = tf.minimum(tf.shape(image)[0], tf.shape(image)[1])
+        image = tf.image.resize_with_crop_or_pad(image, side, side)
+        image = tf.image.resize(image, (image_size, image_size), method="area", antialias=True)
+        image = tf.cast(image, tf.float32) / 127.5 - 1.0
+        return (image, tf.cast(example["label"], tf.int32)) if with_labels else image
+
+    dataset = examples.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle:
+        dataset = dataset.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return dataset, (image_size, image_size, channels), class_names

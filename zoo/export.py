@@ -1,4 +1,4 @@
-"""Writes a trained generator out as an artifact other apps can run (see shared ARTIFACTS.md).
+"""Writes a trained generator out as an artifact other apps can run (the contract: docs/artifacts.md).
 
 `export_generator(model, "exports/my-dcgan")` writes, into a temporary folder moved into place
 only when everything checked out:

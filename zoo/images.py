@@ -10,8 +10,9 @@ from zoo.files import atomic_write
 
 
 def to_uint8(images):
-    """[-1, 1] floats -> 0..255 pixels, as `(image + 1) * 127.5` (the ARTIFACTS.md contract)."""
-    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    """[-1, 1] floats -> 0..255 pixels: `floor((x + 1) * 127.5 + 0.5)` in float64, clipped to
+    0..255 (docs/artifacts.md, "Pixels"; the Node and web apps compute the very same bytes)."""
+    return np.clip(np.floor((np.asarray(images, np.float64) + 1.0) * 127.5 + 0.5), 0, 255).astype(np.uint8)
 
 
 def make_grid(images, columns=None, padding=2):

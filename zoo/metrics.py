@@ -246,12 +246,19 @@ def real_images(split, n, seed=0, data_dir=None):
 
 
 def open_generator(source):
-    """A zoo model, a `zoo.runtime.Generator`, or the path of an artifact folder, .onnx or .keras file."""
+    """A zoo model, a `zoo.runtime.Generator`, the path of an artifact folder, .onnx or .keras
+    file, or a published name (`zoo.list_models()`)."""
     if not isinstance(source, (str, Path)):
         return source
     path = Path(source)
     if not path.exists():
-        raise FileNotFoundError(f"Nothing to evaluate at {path}: give an artifact folder, a generator.onnx or a .keras file.")
+        from zoo import registry
+
+        if str(source) in registry.names():
+            from zoo import runtime
+
+            return runtime.load(str(source))
+        raise FileNotFoundError(f"Nothing to evaluate at {path}: give an artifact folder, a generator.onnx, a .keras file or a published name.")
     if path.suffix == ".keras":
         from zoo.saving import load_model
 
@@ -266,22 +273,11 @@ def generate_images(generator, n, seed=0):
 
     A class-conditional generator is asked for every class in turn (ids `i % classes`).
     """
-    from zoo.latent import sample_latent
-
-    if hasattr(generator, "session"):  # zoo.runtime.Generator
-        inputs = set(generator.inputs)
-        if inputs == {"z"}:
-            return generator.generate(n, seed=seed), None
-        if inputs == {"z", "label"}:
-            classes = generator.card.get("classes") or []
-            if not classes:
-                raise ValueError(f"{generator.path} takes a label but its card.json lists no classes.")
-            labels = np.arange(n, dtype=np.int64) % len(classes)
-            return generator(sample_latent(n, generator.latent_dim, seed), label=labels), labels
-        raise ValueError(f"{generator.path} takes the inputs {sorted(inputs)}; only z and z + label generators are evaluated.")
+    if hasattr(generator, "session") and set(generator.inputs) - {"z", "label"}:  # zoo.runtime.Generator
+        raise ValueError(f"{generator.path} takes the inputs {sorted(generator.inputs)}; only z and z + label generators are evaluated.")
     if not hasattr(generator, "generate") or not hasattr(generator, "latent_dim"):
         raise ValueError(f"Cannot evaluate a {type(generator).__name__}: expected a zoo model, a runtime.Generator or a path.")
-    if getattr(generator, "conditional", False):
+    if getattr(generator, "conditional", False):  # Keras and onnxruntime generators take the same call
         labels = np.arange(n, dtype=np.int64) % generator.num_classes
         return generator.generate(n, seed=seed, labels=labels), labels
     return generator.generate(n, seed=seed), None

@@ -1,6 +1,6 @@
 """Faster onnxruntime inference of exported generators: tuned graphs derived into the cache.
 
-`generator.onnx` is the contract (ARTIFACTS.md) and stays as exported. For onnxruntime only,
+`generator.onnx` is the contract (docs/artifacts.md) and stays as exported. For onnxruntime only,
 `zoo.runtime` runs a variant derived from it:
 
 - `optimized` (`optimize`): stride-1 transposed convolutions rewritten as convolutions with

@@ -2,30 +2,41 @@
 
 ```python
 import zoo
-zoo.list_models()                                  # names, datasets, measured quality, sizes
-folder = zoo.registry.fetch("dcgan-fashion-mnist")  # downloaded once, sha256-checked, cached
+zoo.list_models()                                  # PublishedModel(...) each: family, quality, size
+folder = zoo.registry.fetch("dcgan-fashion-mnist")  # a verified local copy (downloaded once if need be)
 generator = zoo.runtime.load("dcgan-fashion-mnist") # the same, through onnxruntime
 ```
 
 The registry is data (`zoo/registry.json`, written by `scripts/publish.py` from
 `exports/*/card.json`): each entry names its files with their sha256 and size, its measured
-quality and the facts of its card. Files are downloaded from `<base URL>/<name>/<file>` into a
-temporary file beside their cache location (`.<file>.<pid>.part`), checked against the
-registry's size and sha256, and only then renamed into place: a failed or tampered download
-never replaces a good cached file, and a cached artifact is used without network. Every
-download is bounded: no more bytes than the registry's size for the file, an overall deadline
-(`download_deadline`, besides the per-read timeout), redirects followed over http and https
-only; temporary files of processes that died mid-download are deleted on the next fetch.
+quality and the facts of its card; `assets` lists what is published beside the generators (the
+metrics' classifier). A name resolves to the first of these whose files all match the
+registry's sha256 (docs/artifacts.md, "Getting the published files"):
+
+1. a folder of artifacts: `$GANZOO_EXPORTS`, else the `exports/` of a source checkout;
+2. the installed data package `ganzoo-models` (`pip install ganzoo-models`, a wheel holding
+   `exports/`; `scripts/build_models_wheel.py` builds it), which works offline from then on;
+3. the cache, `$GANZOO_CACHE`, else `$XDG_CACHE_HOME/ganzoo`, else `~/.cache/ganzoo`;
+4. a download from `$GANZOO_BASE_URL/<name>/<file>` (default: the registry's `base_url`).
+
+Files are downloaded into a temporary file beside their cache location (`.<file>.<pid>.part`),
+checked against the registry's size and sha256, and only then renamed into place: a failed or
+tampered download never replaces a good cached file, and a cached artifact is used without
+network. Every download is bounded: no more bytes than the registry's size for the file, an
+overall deadline (`download_deadline`, besides the per-read timeout), redirects followed over
+http and https only; temporary files of processes that died mid-download are deleted on the
+next fetch.
 
 Environment:
-    GANZOO_BASE_URL: where artifacts are downloaded from (a mirror, or a local server);
-        default: the registry's `base_url`.
-    GANZOO_CACHE: the cache folder; default `$XDG_CACHE_HOME/ganzoo`, else `~/.cache/ganzoo`.
-    GANZOO_EXPORTS: a folder of artifacts used in place, without download, when all their files
-        match the registry; default: the `exports/` of a source checkout. Empty: always download.
+    GANZOO_BASE_URL: where artifacts are downloaded from (a mirror, or a local server).
+    GANZOO_CACHE: the cache folder.
+    GANZOO_EXPORTS: a folder of artifacts used in place; empty: no such folder (a checkout's
+        `exports/` is then ignored).
 """
 
+import dataclasses
 import hashlib
+import importlib.util
 import json
 import os
 import time
@@ -57,30 +68,75 @@ def load_registry(path=REGISTRY_PATH):
 
 
 def names(registry=None):
-    """The published names, sorted."""
+    """The published generators' names, sorted."""
     return sorted((registry or load_registry())["models"])
 
 
 def entry(name, registry=None):
-    """The registry entry of `name`; a ValueError listing the known names if there is none."""
+    """The registry entry of `name` (a generator, or an asset such as the metrics' classifier);
+    a ValueError listing the published generators if there is none."""
     registry = registry or load_registry()
-    if name not in registry["models"]:
+    found = registry["models"].get(name) or registry.get("assets", {}).get(name)
+    if found is None:
         known = ", ".join(names(registry)) or "none yet"
-        raise ValueError(f"No published generator named {name!r}. Known names: {known}.")
-    return registry["models"][name]
+        raise ValueError(f"No published generator named {name!r}. Known names: {known} (python -m zoo list).")
+    return found
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class PublishedModel:
+    """One published generator as the registry describes it, before any download.
+
+    `quality` holds the measured figures and how they were measured (`zoo.metrics.measure`, or
+    `scripts/eval_t2i.py` for text-to-image), `training` the command, epochs, seconds and
+    hardware, `files` the sha256 of every file, `size_bytes` their total size.
+    """
+
+    name: str
+    family: str
+    description: str
+    dataset: str
+    image_shape: tuple
+    quality: dict
+    training: dict
+    size_bytes: int
+    files: dict
+
+    @classmethod
+    def from_entry(cls, name, entry):
+        fields = {field.name: entry.get(field.name) for field in dataclasses.fields(cls) if field.name != "name"}
+        return cls(name=name, **{**fields, "image_shape": tuple(fields["image_shape"] or ())})
+
+    @property
+    def quality_summary(self):
+        """The headline figure: FID beside its floor, or a text-to-image model's attribute accuracies."""
+        quality = self.quality or {}
+        if "fid" in quality:
+            text = f"FID {quality['fid']:.2f} (floor {quality['fid_floor']:.2f})"
+            return text + (f", class acc. {quality['class_accuracy']:.3f}" if "class_accuracy" in quality else "")
+        seen = (quality.get("value") or {}).get("seen") if isinstance(quality.get("value"), dict) else None
+        if seen:
+            return f"class {seen['class']:.3f}, colour {seen['colour']:.3f} (seen captions)"
+        return "not measured"
+
+    @property
+    def size(self):
+        return f"{self.size_bytes / 2**20:.1f} MiB"
+
+    def local_copy(self):
+        """Where this model is available without network (see `locate`), or None."""
+        return locate(self.name)
+
+    def __repr__(self):
+        shape = "×".join(str(side) for side in self.image_shape)
+        return f"PublishedModel({self.name!r}, family={self.family!r}, images={shape}, quality={self.quality_summary!r}, size={self.size!r})"
 
 
 def list_models(registry=None):
-    """What can be downloaded: one dict per published generator, with its measured quality.
-
-    Each holds `name`, `family`, `description`, `dataset`, `image_shape`, `quality` (FID and
-    its floor, KID, precision, recall, class accuracy where it applies, and how they were
-    measured: `zoo.metrics.measure`), `training` (command, epochs, seconds, hardware) and
-    `size_bytes` (all its files together).
-    """
+    """The published generators, sorted by name, as `PublishedModel`s: what each is, its measured
+    quality and its size, all known before any download."""
     registry = registry or load_registry()
-    keys = ("family", "description", "dataset", "image_shape", "quality", "training", "size_bytes")
-    return [{"name": name, **{key: registry["models"][name].get(key) for key in keys}} for name in names(registry)]
+    return [PublishedModel.from_entry(name, registry["models"][name]) for name in names(registry)]
 
 
 def cache_dir():
@@ -103,23 +159,45 @@ def local_exports():
     return CHECKOUT_EXPORTS if CHECKOUT_EXPORTS.is_dir() else None
 
 
-def fetch(name, registry=None, deadline=None):
-    """Returns the local folder of the published generator `name`, downloading what is missing.
+def installed_exports():
+    """The `exports/` folder of the installed data package `ganzoo-models`, or None."""
+    spec = importlib.util.find_spec("ganzoo_models")  # found, not imported
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "exports"
+    return folder if folder.is_dir() else None
 
-    A local copy (`local_exports()`) whose files all match the registry's sha256 is used in
-    place. Otherwise files already cached with the registry's sha256 are used as they are (no
-    network), and the others are downloaded, checked and moved into place one by one, each
-    within `deadline` seconds (default: `download_deadline` of its size). Raises ValueError for
-    an unknown name and `DownloadError` when a file cannot be had whole and unaltered.
+
+def locate(name, registry=None):
+    """`(folder, source)` of a local copy of `name` whose files all match the registry, without
+    network: source is "exports" (`local_exports()`), "ganzoo-models" (the installed data
+    package) or "cache"; None when there is none."""
+    registry = registry or load_registry()
+    for relative in entry(name, registry)["files"]:
+        _check_relative(name, relative)
+    for source, root in (("exports", local_exports()), ("ganzoo-models", installed_exports()), ("cache", cache_dir())):
+        if root is not None and matches(root / name, name, registry):
+            return root / name, source
+    return None
+
+
+def fetch(name, registry=None, deadline=None):
+    """Returns a local folder holding the published generator (or asset) `name`, whole and verified.
+
+    A copy found by `locate` is used in place (no network). Otherwise files already cached
+    with the registry's sha256 are kept as they are, and the others are downloaded, checked and
+    moved into place one by one, each within `deadline` seconds (default: `download_deadline`
+    of its size). Raises ValueError for an unknown name and `DownloadError` when a file cannot
+    be had whole and unaltered.
     """
     registry = registry or load_registry()
     model = entry(name, registry)
     files = model["files"]
     for relative in files:
         _check_relative(name, relative)
-    local = local_exports()
-    if local is not None and matches(local / name, name, registry):
-        return local / name
+    found = locate(name, registry)
+    if found is not None:
+        return found[0]
     folder = cache_dir() / name
     remove_stale_partial_files(folder)
     url = f"{base_url(registry)}/{name}"
@@ -268,7 +346,14 @@ def _check_relative(name, relative):
 
 def build_registry(exports_dir, base=DEFAULT_BASE_URL):
     """A registry built from `exports_dir/*/card.json` of the generators (folders with a
-    `generator.onnx`; the metrics' classifier lives there too): what `zoo/registry.json` holds."""
+    `generator.onnx`) and `exports_dir/*/classifier.json` of the metrics' classifier (an
+    asset): what `zoo/registry.json` holds."""
+    assets = {}
+    for card_path in sorted(Path(exports_dir).glob("*/classifier.json")):
+        card = json.loads(card_path.read_text())
+        files = {**card["files"], card_path.name: sha256(card_path)}
+        sizes = {relative: (card_path.parent / relative).stat().st_size for relative in files}
+        assets[card["name"]] = {"description": card.get("kind"), "size_bytes": sum(sizes.values()), "files": files, "sizes": sizes}
     models = {}
     for card_path in sorted(Path(exports_dir).glob("*/card.json")):
         card = json.loads(card_path.read_text())
@@ -288,7 +373,7 @@ def build_registry(exports_dir, base=DEFAULT_BASE_URL):
             "files": files,
             "sizes": sizes,
         }
-    return {"format_version": FORMAT_VERSION, "base_url": base, "models": models}
+    return {"format_version": FORMAT_VERSION, "base_url": base, "models": models, "assets": assets}
 
 
 def load_generator(name, registry=None):

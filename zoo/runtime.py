@@ -6,6 +6,7 @@ generator = runtime.load("exports/dcgan-fashion-mnist")  # or a published name: 
 images = generator.generate(16, seed=0)  # (16, 28, 28, 1) float32 in [-1, 1]
 for chunk in generator.iter_batches(1_000_000, seed=0):  # bounded memory for huge counts
     ...
+dresses = runtime.load("cgan-fashion-mnist").generate(8, seed=0, labels="dress")  # as Keras's generate
 ```
 
 CUDA is used when onnxruntime offers it and an NVIDIA driver is present (cuDNN's exhaustive
@@ -26,7 +27,8 @@ import onnx
 import onnxruntime
 
 from zoo import onnx_tuning
-from zoo.latent import check_latent
+from zoo.labels import resolve_labels
+from zoo.latent import NormalStream, check_latent, latent_input
 from zoo.validation import check_int
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
@@ -186,29 +188,92 @@ class Generator:
         self.session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0]
 
-    def iter_batches(self, n, seed=None, batch_size=256, prompt=None):
-        """Yields `n` images in batches of `batch_size`, drawing the noise batch by batch.
+    @property
+    def name(self):
+        """The artifact's name (card.json), else its folder's."""
+        return self.card.get("name") or self.path.parent.name
 
-        Memory stays bounded by one batch whatever `n` is; the images are the same as
-        `generate(n, seed)` gives. `prompt`: see `generate`.
+    @property
+    def conditional(self):
+        """Whether the generator takes class labels (as Keras's `model.conditional`)."""
+        return "label" in self.inputs
+
+    @property
+    def class_names(self):
+        """The class names of a class-conditional generator, in id order (card.json's "classes")."""
+        if not self.conditional:
+            return ()
+        classes = self.card.get("classes")
+        if not classes:
+            raise ValueError(f"{self.path} takes a label but has no card.json listing its classes.")
+        return tuple(classes)
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    def __repr__(self):
+        shape = "×".join(str(side) for side in self.image_shape)
+        extra = f", classes={self.num_classes}" if self.conditional else ", prompt=True" if "tokens" in self.inputs else ""
+        return (
+            f"Generator({self.name!r}, family={self.card.get('family')!r}, latent_dim={self.latent_dim}, "
+            f"images={shape}{extra}, provider={self.providers[0]!r}, path='{self.model_path}')"
+        )
+
+    def iter_batches(self, n=None, seed=None, z=None, *, labels=None, prompt=None, truncation=None, batch_size=256):
+        """Yields the images of `generate` in batches of `batch_size`, drawing the noise batch by batch.
+
+        Memory stays bounded by one batch whatever `n` is; the images are those of
+        `generate(n, seed, ...)` with the same arguments.
         """
-        n, batch_size = check_int("n", n), check_int("batch_size", batch_size)
+        batch_size = check_int("batch_size", batch_size)
+        if z is None and n is None and labels is not None and self.conditional:
+            n = len(resolve_labels(labels, self.class_names))  # one image per label given, as Keras's
+        if z is not None:
+            z = latent_input(n, self.latent_dim, z=z, truncation=truncation)
+            n = len(z)
+        n = check_int("n", n)
+        label_ids = self._check_labels(labels, n)
         prompts = self._check_prompt(prompt, n)
-        rng = np.random.default_rng(seed)
+        stream = NormalStream(seed) if z is None else None
         for start in range(0, n, batch_size):
             rows = min(batch_size, n - start)
-            conditions = {} if prompts is None else {"tokens": self.tokenizer(prompts[start : start + rows] if isinstance(prompts, list) else [prompts] * rows)}
-            yield self(rng.standard_normal((rows, self.latent_dim), dtype=np.float32), **conditions)
+            conditions = {}
+            if label_ids is not None:
+                conditions["label"] = label_ids[start : start + rows]
+            if prompts is not None:
+                conditions["tokens"] = self.tokenizer(prompts[start : start + rows] if isinstance(prompts, list) else [prompts] * rows)
+            noise = z[start : start + rows] if z is not None else stream.latent(rows, self.latent_dim, truncation)
+            yield self(noise, **conditions)
 
-    def generate(self, n, seed=None, batch_size=256, prompt=None):
-        """Returns `n` images from noise drawn with `seed`, run in batches of `batch_size`.
+    def generate(self, n=None, seed=None, z=None, *, labels=None, prompt=None, truncation=None, batch_size=256):
+        """Returns `n` images (float32 NHWC in [-1, 1]) from noise drawn with `seed`, run in batches.
 
-        The noise is `zoo.latent.sample_latent`, the same the Keras models draw, so the same
-        seed gives the same images as `model.generate(n, seed=seed)`. A text-to-image
-        generator (input `tokens`) needs `prompt`: one caption for all images or a list of
-        `n`, tokenized by the rules and vocabulary of its card.json (`zoo.text`).
+        The same call as the Keras models' `generate`, with the same images for the same
+        arguments: the noise is `zoo.latent.sample_latent(n, latent_dim, seed, truncation)`
+        (docs/artifacts.md, "Noise"), or `z` itself when given.
+
+        Args:
+            n: number of images; default: the rows of `z`, or one per label given.
+            seed: the noise seed, 0 to 2**64 - 1; None: a fresh random one.
+            z: the noise itself (n, latent_dim), e.g. from `zoo.latent.interpolate`.
+            labels: class-conditional generators: class ids or names ("dress", 3,
+                ["sandal", 9], "dress,coat"), repeated in turn to fill `n`; default: all
+                classes in turn.
+            prompt: text-to-image generators: one caption for all images or a list of `n`,
+                tokenized by the rules and vocabulary of its card.json (`zoo.text`).
+            truncation: the truncation trick: noise values beyond this magnitude are drawn
+                again (`zoo.latent.sample_latent`).
+            batch_size: images per onnxruntime call.
         """
-        return np.concatenate(list(self.iter_batches(n, seed, batch_size, prompt)))
+        return np.concatenate(list(self.iter_batches(n, seed, z, labels=labels, prompt=prompt, truncation=truncation, batch_size=batch_size)))
+
+    def _check_labels(self, labels, n):
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(f"{self.name} is not class-conditional: it takes no labels.")
+            return None
+        return resolve_labels(labels, self.class_names, n)
 
     @property
     def tokenizer(self):

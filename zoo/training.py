@@ -1,4 +1,7 @@
-"""One call that trains a zoo model on Fashion-MNIST the way the CLI does, and records how.
+"""One call that trains a zoo model the way the CLI does, and records how.
+
+The data is Fashion-MNIST (local IDX files or TFDS), any TFDS image dataset (`source="tfds"`,
+`dataset=NAME`), or a folder of your own images (`images=DIR`, `zoo.image_folder`).
 
 A run folder holds everything of one training run:
 
@@ -53,10 +56,19 @@ def train(
     resume=True,
     command=None,
     strategy=None,
+    images=None,
+    image_size=None,
+    dataset=None,
 ):
-    """Trains `family` on Fashion-MNIST into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`)
-    and `update` ("alternating" or "simultaneous", see `BaseGAN.compile`), up to `epochs` epochs
-    in all (a resumed run continues from its last checkpoint).
+    """Trains `family` into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`) and `update`
+    ("alternating" or "simultaneous", see `BaseGAN.compile`), up to `epochs` epochs in all (a
+    resumed run continues from its last checkpoint).
+
+    The data: Fashion-MNIST by default (`data_dir`, or `source="tfds"`); `images`: a folder of
+    JPEG/PNG files (one sub-folder per class for a class-conditional family), cropped square and
+    resized to `image_size` (default 64); `source="tfds"` with `dataset`: that TFDS dataset,
+    resized to `image_size` (default: its own size). The data fixes the model's `image_shape`
+    (and a conditional model's `class_names`).
 
     `strategy`: a `tf.distribute.Strategy` (e.g. `MirroredStrategy()` for all local GPUs) to
     train on several devices; `batch_size` is then the global batch, split across them.
@@ -74,16 +86,20 @@ def train(
     with FolderLock(out_dir, "training"):
         return _train(
             family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
-            jit_compile, log_dir, verbose, resume, command, strategy,
+            jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset,
         )
 
 
 def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs, loss, update, jit_compile, log_dir,
-           verbose, resume, command, strategy):
+           verbose, resume, command, strategy, images, image_size, dataset):
     checkpoints = out_dir / "checkpoints"
     if not resume and checkpoints.exists():
         raise FileExistsError(f"{checkpoints} holds a previous run; remove it or resume it.")
     model_class = models.get(family)
+    batches, data_facts, dataset_text = training_data(
+        model_class, batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed, images=images, image_size=image_size, dataset=dataset
+    )
+    model_kwargs = {**data_facts, **model_kwargs}
     settings = json_ready({
         "family": family, "loss": getattr(loss, "name", loss), "update": update, "batch_size": batch_size, "model": model_kwargs,
     })
@@ -95,10 +111,6 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
             earlier.pop("pid", None)
     if done:
         check_same_settings(out_dir, record, settings)
-    dataset = data.load_fashion_mnist(
-        "train", batch_size=batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed,
-        with_labels=model_class.conditional,
-    )
     keras.utils.set_random_seed(seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = model_class(seed=seed, **model_kwargs)
@@ -112,7 +124,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
     if done >= epochs:  # nothing to train: keep the record as it is
-        model.fit(dataset.take(1), epochs=epochs, callbacks=[checkpoint], verbose=0)  # loads the checkpoint, trains nothing
+        model.fit(**one_batch(batches), epochs=epochs, callbacks=[checkpoint], verbose=0)  # loads the checkpoint, trains nothing
         print(f"{out_dir} has trained {done} epochs already (asked for {epochs}): nothing to train; "
               "pass a larger --epochs to continue it.")
         if not (out_dir / "model.keras").exists():
@@ -122,7 +134,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command,
         **settings,
-        "dataset": f"Fashion-MNIST train ({source}{f', first {limit}' if limit else ''})",
+        "dataset": dataset_text,
         "from_epoch": done,
         "to_epoch": done,
         "status": "running",
@@ -133,7 +145,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     write_record(out_dir / "training.json", record)
     started = time.perf_counter()
     try:
-        history = model.fit(dataset, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+        history = model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     except BaseException as error:
         session.update(status="interrupted" if isinstance(error, KeyboardInterrupt) else f"failed: {type(error).__name__}: {error}")
         end_session(out_dir, record, session, checkpoint, started, timer)
@@ -148,6 +160,58 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     session.update(status="finished", final_logs={key: float(values[-1]) for key, values in history.history.items()})
     end_session(out_dir, record, session, checkpoint, started, timer)
     return model
+
+
+def training_data(model_class, batch_size, data_dir=None, source="local", limit=None, seed=0, images=None, image_size=None, dataset=None):
+    """`(batches for fit, the model arguments the data fixes, a description)` for `train`."""
+    conditional = model_class.conditional
+    first = f", first {limit}" if limit else ""
+    if images is not None:
+        from zoo import image_folder
+
+        size = check_image_size(model_class, 64 if image_size is None else image_size)
+        folder = image_folder.scan(images, with_labels=conditional)
+        batches = image_folder.dataset(folder, size, batch_size, with_labels=conditional, seed=seed, limit=limit)
+        facts = {"image_shape": (size, size, folder.channels), **({"class_names": folder.class_names} if conditional else {})}
+        return batches, facts, f"{folder.describe()}{first}, as {size}×{size}×{folder.channels}"
+    if source == "tfds" and dataset not in (None, "fashion_mnist"):
+        if image_size is not None:
+            check_image_size(model_class, image_size)
+        batches, shape, class_names = data.load_tfds_images(dataset, image_size=image_size, batch_size=batch_size, with_labels=conditional, limit=limit, seed=seed)
+        check_image_size(model_class, shape[0])
+        facts = {"image_shape": shape, **({"class_names": class_names} if conditional else {})}
+        return batches, facts, f"TFDS {dataset} train{first}, as {shape[0]}×{shape[1]}×{shape[2]}"
+    if image_size not in (None, 28):
+        raise ValueError("Fashion-MNIST images are 28×28: --image-size applies to your own images (--images DIR) and to other TFDS datasets (--source tfds --dataset NAME).")
+    batches = data.load_fashion_mnist("train", batch_size=batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed, with_labels=conditional)
+    return batches, {}, f"Fashion-MNIST train ({source}{first})"
+
+
+def check_image_size(model_class, size):
+    """`size` as an int the family's networks can take, or a ValueError saying which sizes they take."""
+    from zoo.models.dcgan import upsampling_plan
+
+    if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 1024:
+        raise ValueError(f"The image size must be a whole number of pixels from 8 to 1024, got {size!r}.")
+    if model_class.family != "gan":  # the convolutional families double a small square
+        try:
+            upsampling_plan(size)
+        except ValueError:
+            raise ValueError(
+                f"{model_class.__name__} cannot make {size}×{size} images: its side must be 3 to 7 doubled one or more "
+                "times (e.g. 28, 32, 48, 56, 64, 96, 128). Choose another --image-size."
+            ) from None
+    return size
+
+
+def one_batch(batches):
+    """`fit` arguments for one batch of `batches` (a tf.data.Dataset or a PyDataset)."""
+    if hasattr(batches, "take"):
+        return {"x": batches.take(1)}
+    batch = batches[0]
+    if isinstance(batch, tuple):
+        return {"x": batch[0], "y": batch[1], "batch_size": len(batch[0])}
+    return {"x": batch, "batch_size": len(batch)}
 
 
 def read_record(path):

@@ -1,28 +1,134 @@
 // What every app of ganzoo's generators needs besides onnxruntime, in plain JavaScript for
-// Node and browsers alike: noise, the inputs of conditional models, the caption tokenizer of
-// card.json, and [-1, 1] images tiled into one RGBA grid (ARTIFACTS.md's contract).
+// Node and browsers alike, as docs/artifacts.md specifies it: the seeded noise (bit for bit
+// the float32 values Python draws), class labels by name or id, the caption tokenizer of
+// card.json, the generator's inputs, pixels and the grid (byte for byte Python's), the options
+// of `python -m zoo sample`, and sha256 checks of published files against zoo/registry.json.
 
 export const PADDING = 2; // pixels between tiles and around the grid, as zoo.images.make_grid
 
-// Seeded N(0, 1) float32 noise: mulberry32 uniforms through Box-Muller. Not numpy's
-// generator: a seed names different images here than in Python (pass explicit noise for that).
-export function normalNoise(count, seed = 0) {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const values = new Float32Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const radius = Math.sqrt(-2 * Math.log(1 - uniform()));
-    const angle = 2 * Math.PI * uniform();
-    values[i] = radius * Math.cos(angle);
-    if (i + 1 < count) values[i + 1] = radius * Math.sin(angle);
+// ----- noise: ganzoo-normal-v1 (docs/artifacts.md, "Noise"; zoo/latent.py) -----------------
+
+const MASK64 = (1n << 64n) - 1n;
+const GOLDEN_GAMMA = 0x9e3779b97f4a7c15n; // SplitMix64 (Steele, Lea & Flood 2014)
+const MIX_1 = 0xbf58476d1ce4e5b9n;
+const MIX_2 = 0x94d049bb133111ebn;
+const LN2 = 0.6931471805599453;
+const SQRT_HALF = 0.7071067811865476;
+const LOG_TERMS = 12;
+const view = new DataView(new ArrayBuffer(8));
+
+// Natural logarithm of a positive normal double from +, -, *, / alone, as zoo.latent.portable_log:
+// s = m * 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh((m - 1) / (m + 1)) by Horner's rule.
+export function portableLog(s) {
+  view.setFloat64(0, s);
+  const high = view.getUint32(0);
+  let e = ((high >>> 20) & 0x7ff) - 1022; // frexp: s = m * 2^e, m in [0.5, 1)
+  view.setUint32(0, (high & 0x800fffff) | (1022 << 20));
+  let m = view.getFloat64(0);
+  if (m < SQRT_HALF) {
+    m *= 2;
+    e -= 1;
   }
-  return values;
+  const f = (m - 1) / (m + 1);
+  const w = f * f;
+  let p = 1 / (2 * LOG_TERMS - 1);
+  for (let k = LOG_TERMS - 2; k >= 0; k--) p = p * w + 1 / (2 * k + 1);
+  return e * LN2 + 2 * f * p;
+}
+
+// A seed as a BigInt in [0, 2^64): a whole Number, a BigInt or a decimal string.
+export function checkSeed(seed) {
+  let value;
+  try {
+    value = typeof seed === "bigint" ? seed : typeof seed === "number" ? (Number.isSafeInteger(seed) ? BigInt(seed) : null) : /^\s*\d+\s*$/.test(String(seed)) ? BigInt(String(seed).trim()) : null;
+  } catch {
+    value = null;
+  }
+  if (value === null || value < 0n || value > MASK64) throw new Error(`the seed must be a whole number from 0 to 2^64 - 1, got ${seed}`);
+  return value;
+}
+
+// The N(0, 1) values of one seed, in order: SplitMix64 words -> uniforms (word >> 11) * 2^-53 ->
+// Marsaglia's polar method on successive pairs, the logarithm written out (portableLog).
+export class NormalStream {
+  constructor(seed = 0) {
+    this.seed = checkSeed(seed);
+    this.words = 0n;
+    this.pending = null;
+  }
+
+  nextWord() {
+    this.words += 1n;
+    let z = (this.seed + this.words * GOLDEN_GAMMA) & MASK64;
+    z = ((z ^ (z >> 30n)) * MIX_1) & MASK64;
+    z = ((z ^ (z >> 27n)) * MIX_2) & MASK64;
+    return z ^ (z >> 31n);
+  }
+
+  nextUniform() {
+    return Number(this.nextWord() >> 11n) * 2 ** -53;
+  }
+
+  next() {
+    if (this.pending !== null) {
+      const value = this.pending;
+      this.pending = null;
+      return value;
+    }
+    for (;;) {
+      const x = 2 * this.nextUniform() - 1;
+      const y = 2 * this.nextUniform() - 1;
+      const s = x * x + y * y;
+      if (s < 1 && s > 0) {
+        const factor = Math.sqrt((-2 * portableLog(s)) / s);
+        this.pending = y * factor;
+        return x * factor;
+      }
+    }
+  }
+
+  // `count` float32 values; with `truncation`, values beyond it are skipped (BigGAN's trick).
+  latent(count, truncation = null) {
+    const values = new Float32Array(count);
+    for (let i = 0; i < count; i++) {
+      let value = this.next();
+      while (truncation !== null && Math.abs(value) > truncation) value = this.next();
+      values[i] = value; // rounds to the nearest float32, ties to even, as numpy's astype
+    }
+    return values;
+  }
+}
+
+// z for `n` images, row-major (n, latentDim): what zoo.latent.sample_latent(n, latentDim, seed) gives.
+export function sampleLatent(n, latentDim, seed = 0, truncation = null) {
+  if (truncation !== null && !(truncation >= 0.1 && Number.isFinite(truncation))) throw new Error(`--truncation must be a number of at least 0.1, got ${truncation}`);
+  return new NormalStream(seed).latent(n * latentDim, truncation);
+}
+
+// ----- class labels by name or id, as zoo.labels.resolve_labels ------------------------------
+
+export function classList(classNames) {
+  return classNames.map((name, id) => `${id} ${name}`).join(", ");
+}
+
+// `labels`: strings (names or ids, comma-separated allowed) or numbers; null: all classes in turn.
+// Returns `n` class ids, the given ones repeated in turn.
+export function resolveLabels(labels, classNames, n) {
+  if (!classNames || classNames.length === 0) throw new Error("this generator takes a label but its card.json lists no classes");
+  if (labels === null || labels === undefined || labels.length === 0) return Array.from({ length: n }, (_, i) => i % classNames.length);
+  const lowered = new Map(classNames.map((name, id) => [name.toLowerCase(), id]));
+  const ids = [];
+  for (const label of labels.flatMap((item) => (typeof item === "string" ? item.split(",") : [item]))) {
+    const text = String(label).trim();
+    let id = lowered.get(text.toLowerCase());
+    if (id === undefined) {
+      if (!/^-?\d+$/.test(text)) throw new Error(`unknown class "${label}"; the classes are: ${classList(classNames)}`);
+      id = Number(text);
+      if (!(id >= 0 && id < classNames.length)) throw new Error(`class id ${text} is out of range; the classes are: ${classList(classNames)}`);
+    }
+    ids.push(id);
+  }
+  return Array.from({ length: n }, (_, i) => ids[i % ids.length]);
 }
 
 // The caption tokenizer card.json specifies (zoo/text.py; docs/t2i.md). "ganzoo-words-v2" reads what a
@@ -209,18 +315,20 @@ export function readCaption(card, caption) {
 }
 
 // The feeds of `card.inputs` for `n` images, as { name: { type, data, dims } } for ort.Tensor:
-// z from `noise`, `label` from `label` (a class id; default: classes in turn), `tokens` from
-// `caption` (the same caption for every image).
-export function generatorInputs(card, n, { noise, label = null, caption = null } = {}) {
+// z from `noise`, `label` from `labels` (class ids or names; default: classes in turn), `tokens`
+// from `prompt` (one caption for every image).
+export function generatorInputs(card, n, { noise, labels = null, prompt = null } = {}) {
   const inputs = { z: { type: "float32", data: noise, dims: [n, card.latent_dim] } };
-  for (const name of Object.keys(card.inputs || {})) {
+  const names = Object.keys(card.inputs || {});
+  if (labels !== null && labels.length && !names.includes("label")) throw new Error(`${card.name} is not class-conditional: it takes no --label`);
+  if (prompt !== null && !names.includes("tokens")) throw new Error(`${card.name} is not a text-to-image generator: it takes no --prompt`);
+  for (const name of names) {
     if (name === "label") {
-      const classes = (card.classes || []).length || 10;
-      const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(label === null ? i % classes : label));
-      inputs.label = { type: "int64", data: ids, dims: [n] };
+      const ids = resolveLabels(labels, card.classes, n);
+      inputs.label = { type: "int64", data: BigInt64Array.from(ids, (id) => BigInt(id)), dims: [n] };
     } else if (name === "tokens") {
-      if (caption === null) throw new Error("this text-to-image model needs a caption");
-      const ids = readCaption(card, caption).ids;
+      if (prompt === null) throw new Error('this text-to-image generator needs a prompt, e.g. --prompt "a red dress"');
+      const ids = readCaption(card, prompt).ids;
       inputs.tokens = { type: "int64", data: BigInt64Array.from({ length: n * ids.length }, (_, i) => BigInt(ids[i % ids.length])), dims: [n, ids.length] };
     } else if (name !== "z") {
       throw new Error(`unknown generator input ${name}`);
@@ -229,12 +337,20 @@ export function generatorInputs(card, n, { noise, label = null, caption = null }
   return inputs;
 }
 
-// NHWC floats in [-1, 1] -> { width, height, rgba } grid, pixels (x + 1) * 127.5 rounded and clipped.
-export function imageGrid(data, [n, height, width, channels]) {
+// One output value in [-1, 1] -> a 0..255 pixel: floor((x + 1) * 127.5 + 0.5), clipped, in
+// doubles (docs/artifacts.md, "Pixels"; zoo.images.to_uint8).
+export function toPixel(x) {
+  const p = Math.floor((x + 1) * 127.5 + 0.5);
+  return p < 0 ? 0 : p > 255 ? 255 : p; // NaN compares false both ways: it stays NaN, stored as 0
+}
+
+// NHWC floats in [-1, 1] -> { width, height, rgba }: a square-ish grid with PADDING black pixels
+// between and around the tiles, each pixel repeated `scale` times both ways (zoo.images.save_grid).
+export function imageGrid(data, [n, height, width, channels], scale = 1) {
   const columns = Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / columns);
-  const gridWidth = columns * (width + PADDING) + PADDING;
-  const gridHeight = rows * (height + PADDING) + PADDING;
+  const gridWidth = (columns * (width + PADDING) + PADDING) * scale;
+  const gridHeight = (rows * (height + PADDING) + PADDING) * scale;
   const rgba = new Uint8ClampedArray(gridWidth * gridHeight * 4);
   for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
   for (let k = 0; k < n; k++) {
@@ -243,12 +359,71 @@ export function imageGrid(data, [n, height, width, channels]) {
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         const source = ((k * height + y) * width + x) * channels;
-        const target = ((top + y) * gridWidth + left + x) * 4;
-        for (let c = 0; c < 3; c++) {
-          rgba[target + c] = Math.round((data[source + (channels === 1 ? 0 : c)] + 1) * 127.5); // clamped by the array type
+        const pixel = [0, 1, 2].map((c) => toPixel(data[source + (channels === 1 ? 0 : c)]));
+        for (let dy = 0; dy < scale; dy++) {
+          for (let dx = 0; dx < scale; dx++) {
+            const target = (((top + y) * scale + dy) * gridWidth + (left + x) * scale + dx) * 4;
+            rgba[target] = pixel[0];
+            rgba[target + 1] = pixel[1];
+            rgba[target + 2] = pixel[2];
+          }
         }
       }
     }
   }
   return { width: gridWidth, height: gridHeight, rgba };
 }
+
+// ----- the options of `python -m zoo sample`, shared by the Node app and the web page ----------
+
+export const SAMPLE_OPTIONS = [
+  ["-n, --num-images N", "number of images (default: 64)"],
+  ["--seed S", "noise seed, 0 to 2^64-1 (default: 0); the same seed draws the same images as Python"],
+  ["-o, --output FILE", "PNG to write (default: samples.png)"],
+  ["--scale K", "pixel scale of the PNG (default: 2)"],
+  ["--label L", "class-conditional models: class to draw, by name or id; repeat or comma-separate (--label dress,9); default: all classes in turn"],
+  ["--prompt TEXT", 'text-to-image models: the caption to draw, e.g. "a red dress"'],
+  ["--truncation T", "the truncation trick: redraw noise values beyond this magnitude (e.g. 1.0)"],
+  ["-h, --help", "show this help"],
+];
+
+// Checked option values from strings (argv or URL parameters): { n, seed, scale, labels, prompt, truncation }.
+export function checkOptions({ n = "64", seed = "0", scale = "2", labels = [], prompt = null, truncation = null } = {}) {
+  const whole = (name, text, low, high) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < low || value > high) throw new Error(`${name} must be a whole number from ${low} to ${high}, got ${text}`);
+    return value;
+  };
+  const options = { n: whole("-n", n, 1, 100000), seed: checkSeed(seed), scale: whole("--scale", scale, 1, 64), labels, prompt, truncation: null };
+  if (truncation !== null && truncation !== "") {
+    options.truncation = Number(truncation);
+    if (!(options.truncation >= 0.1) || !Number.isFinite(options.truncation)) throw new Error(`--truncation must be a number of at least 0.1, got ${truncation}`);
+  }
+  return options;
+}
+
+// ----- published names, checked against zoo/registry.json ----------------------------------
+
+// The files an app needs of a published generator (name -> sha256), from the registry's data.
+export function publishedFiles(registry, name) {
+  const entry = (registry.models || {})[name];
+  if (!entry) throw new Error(`no published generator named "${name}"; known names: ${Object.keys(registry.models || {}).sort().join(", ")}`);
+  const needed = {};
+  for (const file of ["generator.onnx", "card.json"]) {
+    if (!entry.files[file]) throw new Error(`the registry lists no ${file} for ${name}`);
+    needed[file] = entry.files[file];
+  }
+  return needed;
+}
+
+export async function sha256Hex(bytes) {
+  const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Throws unless `bytes` have the registry's sha256 for `label`.
+export async function checkSha256(bytes, expected, label) {
+  const actual = await sha256Hex(bytes);
+  if (actual !== expected) throw new Error(`${label} has sha256 ${actual}, the registry says ${expected}: refused (altered or partial)`);
+}
+

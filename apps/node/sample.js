@@ -1,84 +1,173 @@
 #!/usr/bin/env node
-// Runs a ganzoo generator (generator.onnx + card.json) with onnxruntime-node and writes a PNG grid.
+// Runs a ganzoo generator with onnxruntime-node and writes a PNG grid: `python -m zoo sample`
+// in Node, with the same options and, for the same seed, the same pixels (apps/node/README.md).
 //
-//   npm ci                      # once, in apps/node (CPU binaries only; see .npmrc)
-//   node sample.js ../../exports/dcgan-fashion-mnist -n 64 -o samples.png
-//
-// Options: -n/--num-images N, --seed S, -o/--output FILE, --label K (class-conditional models;
-// default: classes in turn), --text CAPTION (text-to-image models; how it was read, when not word for
-// word, is printed on stderr, and a caption naming no garment or colour is refused), --noise FILE (raw
-// little-endian float32 z, n × latent_dim, e.g. numpy's `z.astype("<f4").tofile(FILE)`: the
-// same noise gives the same images as Python; the built-in seeded noise is not numpy's).
+//   npm ci                                   # once, in apps/node (CPU binaries only; see .npmrc)
+//   node sample.js dcgan-fashion-mnist -n 64 -o samples.png
+//   node sample.js cgan-fashion-mnist --label dress --seed 7
+//   node sample.js t2i-fashion-mnist --prompt "a red dress"   # how a caption was read, when not word
+//                                                               # for word, goes to stderr
+//   node sample.js ../../exports/dcgan-fashion-mnist      # an artifact folder, or a .onnx file
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+
 import * as ort from "onnxruntime-node";
 import pngjs from "pngjs";
 
-import { generatorInputs, imageGrid, normalNoise, readCaption } from "../common/ganzoo.mjs";
+import { SAMPLE_OPTIONS, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
-const USAGE = "usage: node sample.js ARTIFACT_FOLDER [-n N] [--seed S] [-o OUT.png] [--label K] [--text CAPTION] [--noise Z.f32]";
-const OPTIONS = { "-n": "n", "--num-images": "n", "--seed": "seed", "-o": "output", "--output": "output", "--label": "label", "--text": "text", "--noise": "noise" };
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const REGISTRY = process.env.GANZOO_REGISTRY || path.join(ROOT, "zoo", "registry.json"); // the data zoo.registry reads
+
+const USAGE = `usage: node sample.js GENERATOR [options]
+
+Generates images with onnxruntime-node and writes them as one PNG grid, as \`python -m zoo sample\`
+does; the same seed draws the same images, pixel for pixel.
+
+GENERATOR: an artifact folder (generator.onnx and card.json), a .onnx file with its card.json
+beside it, or a published name (python -m zoo list), whose files are checked against the sha256
+of zoo/registry.json: this checkout's exports/ ($GANZOO_EXPORTS), else the cache Python shares
+($GANZOO_CACHE, else ~/.cache/ganzoo), else downloaded from $GANZOO_BASE_URL into that cache.
+
+options:
+${SAMPLE_OPTIONS.map(([flags, text]) => `  ${flags.padEnd(22)}${text}`).join("\n")}`;
+
+const FLAGS = { "-n": "n", "--num-images": "n", "--seed": "seed", "-o": "output", "--output": "output", "--scale": "scale", "--label": "label", "--prompt": "prompt", "--truncation": "truncation" };
+
+class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const args = { artifact: null, n: "16", seed: "0", output: "samples.png", label: null, text: null, noise: null };
+  const args = { source: null, output: "samples.png", labels: [], help: false };
   for (let i = 0; i < argv.length; i++) {
-    const key = OPTIONS[argv[i]];
+    let [flag, value] = argv[i].startsWith("--") && argv[i].includes("=") ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
+    if (flag === "-h" || flag === "--help") {
+      args.help = true;
+      continue;
+    }
+    const key = FLAGS[flag];
     if (key) {
-      if (i + 1 >= argv.length) throw new Error(`${argv[i]} needs a value`);
-      args[key] = argv[++i];
-    } else if (!args.artifact && !argv[i].startsWith("-")) {
-      args.artifact = argv[i];
+      if (value === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
+        value = argv[++i];
+      }
+      if (key === "label") args.labels.push(value);
+      else args[key] = value;
+    } else if (args.source === null && !flag.startsWith("-")) {
+      args.source = flag;
     } else {
-      throw new Error(`unknown argument ${argv[i]}\n${USAGE}`);
+      throw new UsageError(`unknown argument ${argv[i]}`);
     }
   }
-  if (!args.artifact) throw new Error(USAGE);
-  for (const key of ["n", "seed", "label"]) {
-    if (args[key] === null) continue;
-    const value = Number(args[key]);
-    if (!Number.isInteger(value) || value < (key === "n" ? 1 : 0)) throw new Error(`--${key} must be a whole number${key === "n" ? " above 0" : ""}, got ${args[key]}`);
-    args[key] = value;
+  if (args.help) return args;
+  if (args.source === null) throw new UsageError("give a generator: an artifact folder, a .onnx file or a published name");
+  return { ...args, ...checkOptions(args) };
+}
+
+function exportsDir() {
+  if (process.env.GANZOO_EXPORTS !== undefined) return process.env.GANZOO_EXPORTS || null;
+  const checkout = path.join(ROOT, "exports");
+  return fs.existsSync(checkout) ? checkout : null;
+}
+
+function cacheDir() {
+  if (process.env.GANZOO_CACHE) return process.env.GANZOO_CACHE.replace(/^~(?=$|\/)/, os.homedir());
+  const xdg = process.env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), ".cache"), "ganzoo");
+}
+
+async function matches(folder, files) {
+  for (const [file, digest] of Object.entries(files)) {
+    const target = path.join(folder, file);
+    if (!fs.existsSync(target)) return false;
+    try {
+      await checkSha256(fs.readFileSync(target), digest, target);
+    } catch {
+      return false;
+    }
   }
-  return args;
+  return true;
 }
 
-function readNoise(file, count) {
-  const bytes = fs.readFileSync(file);
-  if (bytes.length !== count * 4) throw new Error(`${file} holds ${bytes.length} bytes; expected ${count} float32 values (${count * 4} bytes)`);
-  return Float32Array.from({ length: count }, (_, i) => bytes.readFloatLE(i * 4));
-}
-
-// Writes beside the target and renames, so no half-written PNG is ever left at `file`.
+// Writes beside the target and renames, so no half-written file is ever left at `file`.
 function writeAtomically(file, bytes) {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(temporary, bytes);
-  fs.renameSync(temporary, file);
+  try {
+    fs.writeFileSync(temporary, bytes);
+    fs.renameSync(temporary, file);
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+}
+
+// The folder of a published generator's files, checked against the registry's sha256.
+async function fetchPublished(name, registry) {
+  const files = publishedFiles(registry, name);
+  const local = exportsDir();
+  if (local && (await matches(path.join(local, name), files))) return { folder: path.join(local, name), how: `published ${name} (exports/, sha256-checked)` };
+  const cached = path.join(cacheDir(), name);
+  if (await matches(cached, files)) return { folder: cached, how: `published ${name} (cache, sha256-checked)` };
+  const base = (process.env.GANZOO_BASE_URL || registry.base_url).replace(/\/+$/, "");
+  for (const [file, digest] of Object.entries(files)) {
+    const url = `${base}/${name}/${file}`;
+    let response;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(60000) });
+    } catch (error) {
+      throw new Error(`could not download ${url}: ${error.cause?.message || error.message}; check the network or set GANZOO_BASE_URL to a mirror`);
+    }
+    if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status}`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    await checkSha256(bytes, digest, url);
+    writeAtomically(path.join(cached, file), bytes);
+  }
+  return { folder: cached, how: `published ${name} (downloaded from ${base}, sha256-checked)` };
+}
+
+async function resolveGenerator(source) {
+  if (fs.existsSync(source)) {
+    const onnxPath = fs.statSync(source).isDirectory() ? path.join(source, "generator.onnx") : source;
+    return { onnxPath, cardPath: path.join(path.dirname(onnxPath), "card.json"), how: source };
+  }
+  const registry = JSON.parse(fs.readFileSync(REGISTRY, "utf8"));
+  if (!(registry.models || {})[source]) {
+    throw new Error(`no generator "${source}": not an existing folder or .onnx file, and not a published name (${Object.keys(registry.models || {}).sort().join(", ")})`);
+  }
+  const { folder, how } = await fetchPublished(source, registry);
+  return { onnxPath: path.join(folder, "generator.onnx"), cardPath: path.join(folder, "card.json"), how };
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const card = JSON.parse(fs.readFileSync(path.join(args.artifact, "card.json"), "utf8"));
-  const started = process.hrtime.bigint();
-  const count = args.n * card.latent_dim;
-  const noise = args.noise ? readNoise(args.noise, count) : normalNoise(count, args.seed);
-  if (args.text !== null && !(card.inputs || {}).tokens) throw new Error(`${card.name} is not a text-to-image model: it takes no --text`);
-  if (args.text !== null) {
-    const { note } = readCaption(card, args.text); // a caption naming no garment or colour is refused here
-    if (note) console.error(note); // typos fixed, synonyms, unknown words ignored
+  if (args.help) {
+    console.log(USAGE);
+    return;
   }
-  const inputs = generatorInputs(card, args.n, { noise, label: args.label, caption: args.text });
+  const { onnxPath, cardPath, how } = await resolveGenerator(args.source);
+  if (!fs.existsSync(onnxPath) || !fs.existsSync(cardPath)) throw new Error(`no exported generator at ${onnxPath} (expected generator.onnx with card.json beside it)`);
+  const card = JSON.parse(fs.readFileSync(cardPath, "utf8"));
+  const started = process.hrtime.bigint();
+  const noise = sampleLatent(args.n, card.latent_dim, args.seed, args.truncation);
+  const inputs = generatorInputs(card, args.n, { noise, labels: args.labels, prompt: args.prompt ?? null });
+  if (args.prompt != null) {
+    const { note } = readCaption(card, args.prompt); // how the caption was read: typos fixed, synonyms, unknown words ignored
+    if (note) console.error(note);
+  }
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
-  const session = await ort.InferenceSession.create(path.join(args.artifact, "generator.onnx"));
+  const session = await ort.InferenceSession.create(onnxPath);
   const { image } = await session.run(feeds);
-  const grid = imageGrid(image.data, image.dims);
+  const grid = imageGrid(image.data, image.dims, args.scale);
   const png = new pngjs.PNG({ width: grid.width, height: grid.height });
   png.data = Buffer.from(grid.rgba.buffer);
-  writeAtomically(args.output, pngjs.PNG.sync.write(png));
+  writeAtomically(args.output, pngjs.PNG.sync.write(png, { colorType: image.dims[3] === 1 ? 0 : 2 })); // grey or RGB, as Python writes
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  console.log(`Wrote ${args.n} samples of ${card.name} to ${args.output} (onnxruntime-node, ${ms.toFixed(0)} ms)`);
+  console.log(`Wrote ${args.n} samples of ${card.name} to ${args.output} (onnxruntime-node, ${ms.toFixed(0)} ms) from ${how}`);
 }
 
 main().catch((error) => {
   console.error(`error: ${error.message}`);
+  if (error instanceof UsageError) console.error("run with --help for the options");
   process.exit(2);
 });

@@ -1,6 +1,7 @@
 // Drives the page in headless Chromium (Debian's, never a downloaded one) with playwright-core:
 // waits for the first grid, clicks "New samples" (typing a caption first when the model takes
-// text), and prints what it saw as JSON for tests/test_apps.py to check. --refuse CAPTION then
+// text), and prints what it saw as JSON for tests/test_apps.py to check, with the first grid's
+// RGB bytes (base64) for a pixel-by-pixel comparison with Python's. --refuse CAPTION then
 // types a caption the model should refuse and records the error shown; --card FILE serves FILE
 // in place of the artifact's card.json (a test's own tokenizer spec).
 //
@@ -28,7 +29,9 @@ async function canvasPixels(page) {
       hash = (Math.imul(hash, 31) + data[i] + data[i + 1] + data[i + 2]) | 0;
     }
     const n = data.length / 4;
-    return { width: canvas.width, height: canvas.height, mean: sum / n, std: Math.sqrt(squares / n - (sum / n) ** 2), hash };
+    let rgb = "";
+    for (let i = 0; i < data.length; i += 4) rgb += String.fromCharCode(data[i], data[i + 1], data[i + 2]);
+    return { width: canvas.width, height: canvas.height, mean: sum / n, std: Math.sqrt(squares / n - (sum / n) ** 2), hash, rgb: btoa(rgb) };
   });
 }
 
@@ -45,18 +48,21 @@ try {
   await page.waitForSelector("body[data-draws='1'], body[data-failed]", { timeout: 60000 });
   result.title = await page.textContent("#title");
   result.about = await page.textContent("#about");
+  result.source = await page.textContent("#source");
   result.promptVisible = await page.isVisible("#prompt");
   result.first = await canvasPixels(page);
   if (caption !== undefined) await page.fill("#prompt", caption);
   await page.click("#new-samples");
   await page.waitForSelector("body[data-draws='2']", { timeout: 60000 });
   result.second = await canvasPixels(page);
+  delete result.second.rgb; // only the first grid is compared pixel by pixel
   result.reading = await page.textContent("#reading");
   result.labelVisible = await page.isVisible("#label");
   if (result.labelVisible) {  // a class-conditional model: asking for one class draws again
     await page.selectOption("#label", "1");
     await page.waitForSelector("body[data-draws='3']", { timeout: 60000 });
     result.third = await canvasPixels(page);
+    delete result.third.rgb;
   }
   result.status = await page.textContent("#status");
   result.error = await page.textContent("#error");

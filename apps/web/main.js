@@ -1,18 +1,23 @@
-// Runs a ganzoo generator in the browser with onnxruntime-web (WebAssembly, one thread).
-// The artifact folder is `?model=URL` (default: this repository's exports/dcgan-fashion-mnist);
-// serve the repository over http (`python apps/web/serve.py`), as the .wasm is fetched.
+// Runs a ganzoo generator in the browser with onnxruntime-web (WebAssembly, one thread); see
+// apps/web/README.md. The page takes the options of `python -m zoo sample` as URL parameters:
+//
+//   ?model=dcgan-fashion-mnist&n=64&seed=0&scale=2        a published name, checked against
+//   ?model=cgan-fashion-mnist&label=dress&label=9          zoo/registry.json's sha256
+//   ?model=t2i-fashion-mnist&prompt=a%20red%20dress&truncation=1
+//   ?model=../../exports/my-dcgan                          or an artifact folder's URL
+//
+// Serve the repository over http (`python apps/web/serve.py`): the .wasm and the files are fetched.
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { generatorInputs, imageGrid, normalNoise, readCaption } from "../common/ganzoo.mjs";
+import { checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
-const COUNT = 16; // images per draw: a 4 × 4 grid
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain server lacks
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
 
 const params = new URLSearchParams(location.search);
-const modelUrl = new URL(`${(params.get("model") || "../../exports/dcgan-fashion-mnist").replace(/\/$/, "")}/`, location.href);
+const REGISTRY_URL = new URL("../../zoo/registry.json", import.meta.url); // the data zoo.registry reads
+const EXPORTS_URL = new URL(`${(params.get("base") || "../../exports").replace(/\/$/, "")}/`, location.href); // where published files are served
 const $ = (id) => document.getElementById(id);
-let seed = Number(params.get("seed") || 0);
 let draws = 0;
 
 function describe(card) {
@@ -29,49 +34,84 @@ function describe(card) {
   }
 }
 
-async function draw(session, card) {
+// The generator's bytes and card: a published name's files checked against the registry, or a folder's.
+async function loadGenerator(model) {
+  const bytes = async (url) => {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+  if (!model.includes("/")) {
+    const registry = await (await fetch(REGISTRY_URL)).json();
+    const files = publishedFiles(registry, model);
+    const loaded = {};
+    for (const [file, digest] of Object.entries(files)) {
+      const url = new URL(`${model}/${file}`, EXPORTS_URL);
+      loaded[file] = await bytes(url);
+      await checkSha256(loaded[file], digest, url.href);
+    }
+    return { card: JSON.parse(new TextDecoder().decode(loaded["card.json"])), onnx: loaded["generator.onnx"], how: `published ${model}, sha256-checked` };
+  }
+  const folder = new URL(`${model.replace(/\/$/, "")}/`, location.href);
+  return { card: await (await fetch(new URL("card.json", folder))).json(), onnx: await bytes(new URL("generator.onnx", folder)), how: folder.href };
+}
+
+async function draw(session, card, options) {
   const started = performance.now();
-  const label = $("label").value === "" ? null : Number($("label").value);
-  const caption = card.inputs.tokens ? $("prompt").value : null;
+  const labels = $("label").value === "" ? options.labels : [$("label").value];
+  const prompt = card.inputs.tokens ? $("prompt").value : null;
   $("reading").textContent = "";
-  if (caption !== null) $("reading").textContent = readCaption(card, caption).note; // typos, synonyms, unknown words; refusals throw
-  const inputs = generatorInputs(card, COUNT, { noise: normalNoise(COUNT * card.latent_dim, seed), label, caption });
+  if (prompt !== null) $("reading").textContent = readCaption(card, prompt).note; // typos, synonyms, unknown words; refusals throw
+  const noise = sampleLatent(options.n, card.latent_dim, options.seed, options.truncation);
+  const inputs = generatorInputs(card, options.n, { noise, labels, prompt });
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
   const { image } = await session.run(feeds);
-  const grid = imageGrid(image.data, image.dims);
+  const grid = imageGrid(image.data, image.dims, options.scale);
   const canvas = $("samples");
   canvas.width = grid.width;
   canvas.height = grid.height;
+  canvas.style.width = `${grid.width}px`;
   canvas.getContext("2d").putImageData(new ImageData(grid.rgba, grid.width, grid.height), 0, 0);
   draws += 1;
   document.body.dataset.draws = String(draws); // tests wait on this
-  $("status").textContent = `Seed ${seed}: ${COUNT} samples in ${(performance.now() - started).toFixed(0)} ms (onnxruntime-web, WebAssembly).`;
-  seed += 1;
+  $("status").textContent = `Seed ${options.seed}: ${options.n} samples in ${(performance.now() - started).toFixed(0)} ms (onnxruntime-web, WebAssembly).`;
 }
 
 async function main() {
-  const card = await (await fetch(new URL("card.json", modelUrl))).json();
+  const options = checkOptions({
+    n: params.get("n") ?? "64",
+    seed: params.get("seed") ?? "0",
+    scale: params.get("scale") ?? "2",
+    labels: params.getAll("label"),
+    prompt: params.get("prompt"),
+    truncation: params.get("truncation"),
+  });
+  const model = params.get("model") || "dcgan-fashion-mnist";
+  const { card, onnx, how } = await loadGenerator(model);
   describe(card);
-  const session = await ort.InferenceSession.create(new URL("generator.onnx", modelUrl).href, { executionProviders: ["wasm"] });
+  if (options.prompt !== null) $("prompt").value = options.prompt;
+  const session = await ort.InferenceSession.create(onnx, { executionProviders: ["wasm"] });
+  $("source").textContent = `From ${how}.`;
   const button = $("new-samples");
-  const guarded = async () => {
+  const guarded = async (nextSeed) => {
     button.disabled = true;
     $("error").textContent = "";
     try {
-      await draw(session, card);
+      if (nextSeed) options.seed += 1n;
+      await draw(session, card, options);
     } catch (error) {
       $("error").textContent = error.message;
     } finally {
       button.disabled = false;
     }
   };
-  button.addEventListener("click", guarded);
-  $("prompt").addEventListener("keydown", (event) => event.key === "Enter" && guarded());
-  $("label").addEventListener("change", guarded);
-  await guarded();
+  button.addEventListener("click", () => guarded(true));
+  $("prompt").addEventListener("keydown", (event) => event.key === "Enter" && guarded(false));
+  $("label").addEventListener("change", () => guarded(false));
+  await guarded(false);
 }
 
 main().catch((error) => {
-  $("error").textContent = `Could not load the generator from ${modelUrl}: ${error.message}`;
+  $("error").textContent = `Could not load the generator: ${error.message}`;
   document.body.dataset.failed = "true";
 });

@@ -14,7 +14,7 @@ import numpy as np
 from keras import ops
 
 from zoo import losses
-from zoo.latent import check_latent, sample_latent
+from zoo.latent import latent_input, sample_latent
 from zoo.models import backend
 from zoo.validation import check_image_shape, check_int, check_number
 
@@ -289,17 +289,20 @@ class BaseGAN(keras.Model):
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    def generate(self, n=None, seed=None, z=None, batch_size=256, labels=None):
+    def generate(self, n=None, seed=None, z=None, batch_size=256, labels=None, prompt=None, truncation=None):
         """Returns `n` generated images as a float32 numpy array in [-1, 1], NHWC.
 
-        The noise is `zoo.latent.sample_latent(n, latent_dim, seed)`, the same that
-        `zoo.runtime` draws, so a seed gives the same images from Keras and from ONNX.
-        Pass `z` instead of `n` to choose the noise yourself. `labels` are for
-        class-conditional models (`ConditionalGAN`), which override this method.
+        The noise is `zoo.latent.sample_latent(n, latent_dim, seed, truncation)`, the same that
+        `zoo.runtime` and the Node and web apps draw, so a seed gives the same images from Keras
+        and from ONNX. Pass `z` instead of `n` to choose the noise yourself (e.g.
+        `zoo.latent.interpolate`). `labels` are for class-conditional models (`ConditionalGAN`),
+        `prompt` for text-to-image ones, which override this method.
         """
         if labels is not None:
             raise ValueError(f"{type(self).__name__} is not class-conditional: it takes no `labels`.")
-        return self.generate_from({"z": self._latent_input(n, seed, z)}, batch_size)
+        if prompt is not None:
+            raise ValueError(f"{type(self).__name__} is not a text-to-image model: it takes no `prompt`.")
+        return self.generate_from({"z": self._latent_input(n, seed, z, truncation)}, batch_size)
 
     def generate_from(self, inputs, batch_size=256):
         """Runs `export_call` on numpy `inputs` (keyed as in `export_inputs`) in batches."""
@@ -311,12 +314,8 @@ class BaseGAN(keras.Model):
         ]
         return np.concatenate(batches).astype(np.float32)
 
-    def _latent_input(self, n, seed, z):
-        if z is None:
-            if n is None:
-                raise ValueError("Pass the number of images `n` (or the noise `z`).")
-            return sample_latent(check_int("n", n), self.latent_dim, seed)
-        return check_latent(z, self.latent_dim)
+    def _latent_input(self, n, seed, z, truncation=None):
+        return latent_input(n, self.latent_dim, seed, z, truncation)
 
     # ----- export hooks ---------------------------------------------------------------
 

@@ -127,7 +127,7 @@ class ConditionalGAN(BaseGAN):
     def num_classes(self):
         return len(self.class_names)
 
-    def generate(self, n=None, seed=None, z=None, labels=None, batch_size=256):
+    def generate(self, n=None, seed=None, z=None, labels=None, batch_size=256, prompt=None, truncation=None):
         """Returns generated images of the asked classes, float32 in [-1, 1], NHWC.
 
         Args:
@@ -137,10 +137,13 @@ class ConditionalGAN(BaseGAN):
             labels: class ids or names (`"dress"`, `3`, `["sandal", 9]`, `"dress,coat"`),
                 repeated in turn to fill `n`; default: all classes in turn.
             batch_size: images per generator call.
+            truncation: redraw noise values beyond this magnitude (`zoo.latent.sample_latent`).
         """
+        if prompt is not None:
+            raise ValueError(f"{type(self).__name__} is not a text-to-image model: it takes no `prompt`.")
         if n is None and z is None and labels is not None:
             n = len(resolve_labels(labels, self.class_names))
-        z = self._latent_input(n, seed, z)
+        z = self._latent_input(n, seed, z, truncation)
         return self.generate_from({"z": z, "label": resolve_labels(labels, self.class_names, len(z))}, batch_size)
 
     def export_inputs(self):

@@ -272,13 +272,15 @@ class TextToImageGAN(BaseGAN):
         z, tokens = inputs
         return self.generator([z, self.text_encoder(tokens, training=False)], training=training)
 
-    def generate(self, n=None, seed=None, z=None, prompt=None, batch_size=256):
+    def generate(self, n=None, seed=None, z=None, prompt=None, batch_size=256, labels=None, truncation=None):
         """Returns images for `prompt` (one caption, or a list of one per image) as numpy in [-1, 1].
 
-        The noise is `zoo.latent.sample_latent(n, latent_dim, seed)` and the tokens
+        The noise is `zoo.latent.sample_latent(n, latent_dim, seed, truncation)` and the tokens
         `self.tokenizer(prompts)`, the same that `zoo.runtime` uses, so ONNX gives the same images.
         """
-        z = self._latent_input(n, seed, z)
+        if labels is not None:
+            raise ValueError(f"{type(self).__name__} draws what its prompt says: it takes no `labels`.")
+        z = self._latent_input(n, seed, z, truncation)
         return self.generate_from({"z": z, "tokens": self.tokens_for(prompt, len(z))}, batch_size)
 
     def tokens_for(self, prompt, n):

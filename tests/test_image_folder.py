@@ -1,0 +1,153 @@
+"""Training on your own images: a folder of JPEG/PNG files (one sub-folder per class for cgan),
+and TFDS datasets by name (mocked here: TFDS downloads need internet)."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from zoo import image_folder
+from zoo.cli import main
+
+
+def disc(size, colour, background=(0, 0, 0), mode="RGB", radius=None):
+    """A coloured disc on a plain background, `size` = (width, height)."""
+    width, height = size
+    y, x = np.mgrid[:height, :width]
+    inside = (x - width / 2) ** 2 + (y - height / 2) ** 2 < (radius or min(size) / 3) ** 2
+    pixels = np.where(inside[..., None], np.array(colour, np.uint8), np.array(background, np.uint8)).astype(np.uint8)
+    return Image.fromarray(pixels).convert(mode)
+
+
+@pytest.fixture
+def colour_folder(tmp_path):
+    """24 images of discs: PNG and JPEG, RGB and grey, various sizes, some in a nested folder."""
+    folder = tmp_path / "faces"
+    (folder / "more").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for index in range(24):
+        colour = tuple(int(c) for c in rng.integers(60, 255, 3))
+        image = disc((48 + index % 3 * 8, 40), colour, mode="L" if index % 4 == 0 else "RGB")
+        target = folder / ("more" if index % 5 == 0 else "") / f"img_{index:02d}.{'jpg' if index % 2 else 'png'}"
+        image.save(target)
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+@pytest.fixture
+def class_folder(tmp_path):
+    """Two classes of grey images, one sub-folder each (keras.utils.image_dataset_from_directory's layout)."""
+    folder = tmp_path / "shapes"
+    for name, radius in (("big", 12), ("small", 5)):
+        (folder / name).mkdir(parents=True)
+        for index in range(16):
+            disc((32, 32), (255, 255, 255), mode="L", radius=radius + index % 3).save(folder / name / f"{index}.png")
+    return folder
+
+
+def test_scan_finds_every_image_and_picks_rgb_when_any_is_colour(colour_folder):
+    found = image_folder.scan(colour_folder)
+    assert len(found) == 24 and found.channels == 3 and found.labels is None
+    pixels = image_folder.read_image(found.paths[1], 32, found.channels)
+    assert pixels.shape == (32, 32, 3) and pixels.dtype == np.uint8
+    assert pixels[16, 16].max() > 50 and pixels[0, 0].max() < 10  # the disc in the centre of the square crop
+
+
+def test_classes_are_the_sub_folders_in_order(class_folder):
+    found = image_folder.scan(class_folder, with_labels=True)
+    assert found.class_names == ("big", "small") and found.channels == 1
+    assert found.labels.tolist() == [0] * 16 + [1] * 16
+    batches = image_folder.dataset(found, 16, batch_size=8, with_labels=True, seed=0)
+    images, labels = batches[0]
+    assert len(batches) == 4 and images.shape == (8, 16, 16, 1) and labels.dtype == np.int32
+    assert images.min() >= -1.0 and images.max() <= 1.0 and images.max() > 0.9
+
+
+@pytest.mark.inputs
+def test_folders_without_usable_images_get_clear_errors(tmp_path, colour_folder):
+    with pytest.raises(FileNotFoundError, match="No folder of images"):
+        image_folder.scan(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="No images in .*found nothing"):
+        image_folder.scan(tmp_path / "empty")
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text("x")
+    with pytest.raises(ValueError, match="1 file\\(s\\), none with an image suffix"):
+        image_folder.scan(tmp_path / "texts")
+    with pytest.raises(ValueError, match="one sub-folder of images per class .* found 1"):
+        image_folder.scan(colour_folder, with_labels=True)
+
+
+@pytest.mark.inputs
+def test_unreadable_files_and_empty_classes_are_named(tmp_path, class_folder):
+    (class_folder / "small" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (class_folder / "big" / "empty.jpg").write_bytes(b"")
+    with pytest.raises(ValueError, match="2 of the 34 images .* cannot be read: big/empty.jpg .*small/broken.png"):
+        image_folder.scan(class_folder, with_labels=True)
+    (class_folder / "small" / "broken.png").unlink()
+    (class_folder / "big" / "empty.jpg").unlink()
+    (class_folder / "none").mkdir()
+    with pytest.raises(ValueError, match="Class folder\\(s\\) without images in .*: none"):
+        image_folder.scan(class_folder, with_labels=True)
+
+
+def test_train_dcgan_on_a_folder_of_images_then_sample_it(colour_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "dcgan", "--images", str(colour_folder), "--image-size", "32", "--epochs", "1", "--batch-size", "8", "--latent-dim", "8", "--no-jit", "--out", str(run)]
+    assert main(args) == 0
+    record = json.loads((run / "training.json").read_text())
+    assert record["dataset"] == f"24 images in {colour_folder}, as 32×32×3"
+    assert record["final_logs"]["d_loss"] == pytest.approx(record["final_logs"]["d_loss"])  # finite, recorded
+    assert Image.open(run / "samples" / "epoch_001.png").mode == "RGB"
+    assert main(["sample", str(run / "model.keras"), "-n", "4", "--scale", "1", "-o", str(tmp_path / "grid.png")]) == 0
+    assert Image.open(tmp_path / "grid.png").size == (2 * 32 + 3 * 2, 2 * 32 + 3 * 2)
+
+
+def test_train_cgan_on_class_folders_draws_a_class_by_its_folder_name(class_folder, tmp_path):
+    from zoo.saving import load_model
+
+    run = tmp_path / "cgan"
+    args = ["train", "cgan", "--images", str(class_folder), "--image-size", "16", "--epochs", "1", "--batch-size", "8", "--latent-dim", "8", "--no-jit", "--out", str(run)]
+    assert main(args) == 0
+    model = load_model(run / "model.keras")
+    assert model.class_names == ("big", "small") and model.image_shape == (16, 16, 1)
+    assert main(["sample", str(run / "model.keras"), "--label", "small", "-n", "4", "-o", str(tmp_path / "small.png")]) == 0
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--image-size", "50"], "DCGAN cannot make 50×50 images: its side must be 3 to 7 doubled"),
+        (["--image-size", "4"], "image size must be a whole number of pixels from 8 to 1024"),
+        (["--source", "tfds"], "either --images DIR"),
+    ],
+)
+def test_sizes_the_model_cannot_take_are_refused_before_training(colour_folder, tmp_path, capsys, extra, message):
+    assert main(["train", "dcgan", "--images", str(colour_folder), "--out", str(tmp_path / "run"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+@pytest.mark.inputs
+def test_image_size_is_refused_for_fashion_mnist(tmp_path, capsys):
+    assert main(["train", "dcgan", "--image-size", "64", "--out", str(tmp_path / "run")]) == 2
+    assert "Fashion-MNIST images are 28×28" in capsys.readouterr().err
+
+
+def test_train_on_a_tfds_dataset_by_name(tmp_path):
+    import tensorflow_datasets as tfds
+
+    run = tmp_path / "mnist"
+    with tfds.testing.mock_data(num_examples=32):  # stands in for the download a user online gets
+        args = ["train", "cgan", "--source", "tfds", "--dataset", "mnist", "--image-size", "16", "--epochs", "1", "--batch-size", "8", "--latent-dim", "8", "--no-jit", "--out", str(run)]
+        assert main(args) == 0
+    record = json.loads((run / "training.json").read_text())
+    assert record["dataset"] == "TFDS mnist train, as 16×16×1"
+
+
+@pytest.mark.inputs
+def test_an_unknown_tfds_dataset_is_named(tmp_path, capsys):
+    assert main(["train", "dcgan", "--source", "tfds", "--dataset", "no_such_dataset_xyz", "--out", str(tmp_path / "run")]) == 2
+    assert "Unknown TFDS dataset 'no_such_dataset_xyz'" in capsys.readouterr().err

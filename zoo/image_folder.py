@@ -1,0 +1,152 @@
+"""Your own images as training data: a folder of JPEG or PNG files, RGB or grey.
+
+```sh
+python -m zoo train dcgan --images faces/ --image-size 64      # every image under faces/
+python -m zoo train cgan --images garments/ --image-size 32    # one sub-folder per class
+```
+
+The folder layout is `keras.utils.image_dataset_from_directory`'s: for a class-conditional
+model each sub-folder is a class, named by the folder, in alphanumeric order; files may sit in
+nested folders. Each image is read with PIL, cropped to its central square, resized to
+`image_size` × `image_size` (Lanczos) and turned into grey (1 channel) or RGB (3): grey when
+every image in the folder is grey, RGB otherwise.
+
+Reading (`scan`, `read_image`: PIL into uint8 numpy arrays) is kept apart from feeding
+`fit` (`ImageFolderDataset`, a `keras.utils.PyDataset`, which needs neither TensorFlow nor
+tf.data and so serves the JAX backend too).
+"""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# The formats `keras.utils.image_dataset_from_directory` reads, plus WebP.
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+MAX_UNREADABLE_LISTED = 5
+
+
+@dataclasses.dataclass
+class ImageFolder:
+    """The images found in a folder: their paths, class ids (or None), class names and channels."""
+
+    directory: Path
+    paths: list
+    labels: np.ndarray = None
+    class_names: tuple = ()
+    channels: int = 3
+
+    def __len__(self):
+        return len(self.paths)
+
+    def describe(self):
+        classes = f", {len(self.class_names)} classes" if self.class_names else ""
+        return f"{len(self.paths)} images in {self.directory}{classes}"
+
+
+def image_files(folder):
+    """The image files under `folder` (any depth), sorted; hidden files and folders are skipped."""
+    return sorted(
+        path for path in Path(folder).rglob("*")
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+
+
+def scan(directory, with_labels=False, channels=None):
+    """Finds and checks the images of `directory`; returns an `ImageFolder`.
+
+    Raises ValueError naming the problem for a folder with no images (or, with labels, fewer
+    than two class folders, or an empty class folder) and for files PIL cannot read; a missing
+    folder raises FileNotFoundError.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"No folder of images at {directory}.")
+    if with_labels:
+        classes = sorted(child for child in directory.iterdir() if child.is_dir() and not child.name.startswith("."))
+        if len(classes) < 2:
+            raise ValueError(
+                f"{directory} needs one sub-folder of images per class (at least two) for a class-conditional "
+                f"model, as keras.utils.image_dataset_from_directory reads them; found {len(classes)}."
+            )
+        per_class = [image_files(folder) for folder in classes]
+        empty = [folder.name for folder, files in zip(classes, per_class) if not files]
+        if empty:
+            raise ValueError(f"Class folder(s) without images in {directory}: {', '.join(empty)} (images: {', '.join(IMAGE_SUFFIXES)}).")
+        paths = [path for files in per_class for path in files]
+        labels = np.concatenate([np.full(len(files), index, np.int32) for index, files in enumerate(per_class)])
+        class_names = tuple(folder.name for folder in classes)
+    else:
+        paths, labels, class_names = image_files(directory), None, ()
+    if not paths:
+        others = sum(1 for path in directory.rglob("*") if path.is_file())
+        found = f"{others} file(s), none with an image suffix" if others else "nothing"
+        raise ValueError(f"No images in {directory}: found {found}; expected files ending in {', '.join(IMAGE_SUFFIXES)}.")
+    modes, unreadable = set(), []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                modes.add(image.mode)
+        except (UnidentifiedImageError, OSError) as error:
+            unreadable.append(f"{path.relative_to(directory)} ({type(error).__name__})")
+    if unreadable:
+        listed = ", ".join(unreadable[:MAX_UNREADABLE_LISTED]) + (f" and {len(unreadable) - MAX_UNREADABLE_LISTED} more" if len(unreadable) > MAX_UNREADABLE_LISTED else "")
+        raise ValueError(f"{len(unreadable)} of the {len(paths)} images in {directory} cannot be read: {listed}. Remove or replace them.")
+    if channels is None:
+        channels = 1 if modes <= set(GREY_MODES) else 3
+    if channels not in (1, 3):
+        raise ValueError(f"`channels` must be 1 (grey) or 3 (RGB), got {channels!r}.")
+    return ImageFolder(directory, paths, labels, class_names, channels)
+
+
+def read_image(path, image_size, channels):
+    """One image as uint8 (image_size, image_size, channels): its central square, resized."""
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            image = image.convert("L" if channels == 1 else "RGB")
+            image = ImageOps.fit(image, (image_size, image_size), Image.LANCZOS)
+            pixels = np.asarray(image, np.uint8)
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"Cannot read the image {path}: {error}") from error
+    return pixels[..., None] if channels == 1 else pixels
+
+
+def read_images(folder, indices, image_size):
+    """The images `indices` of an `ImageFolder` as uint8 (len(indices), size, size, channels)."""
+    return np.stack([read_image(folder.paths[index], image_size, folder.channels) for index in indices])
+
+
+def dataset(folder, image_size, batch_size=128, with_labels=False, shuffle=True, seed=0, limit=None, workers=2):
+    """An `ImageFolderDataset` for `fit`: batches of images in [-1, 1] (and int32 labels)."""
+    import keras
+
+    class ImageFolderDataset(keras.utils.PyDataset):
+        """Batches of an `ImageFolder`, read with PIL in `workers` threads, reshuffled every epoch."""
+
+        def __init__(self):
+            super().__init__(workers=workers, use_multiprocessing=False)
+            count = len(folder) if limit is None else min(limit, len(folder))
+            if count < batch_size:
+                raise ValueError(f"batch_size={batch_size} is larger than the {count} images of {folder.directory}.")
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(count) if shuffle else np.arange(count)
+            self.count = count
+
+        def __len__(self):
+            return self.count // batch_size  # whole batches only: every step sees one shape
+
+        def __getitem__(self, index):
+            indices = self.order[index * batch_size : (index + 1) * batch_size]
+            images = read_images(folder, indices, image_size).astype(np.float32) / 127.5 - 1.0
+            return (images, folder.labels[indices]) if with_labels else images
+
+        def on_epoch_end(self):
+            if shuffle:
+                self.order = self.rng.permutation(self.count)
+
+    if with_labels and folder.labels is None:
+        raise ValueError(f"{folder.directory} was read without classes; a class-conditional model needs one sub-folder per class.")
+    return ImageFolderDataset()
