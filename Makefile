@@ -9,7 +9,7 @@ NODE := $(or $(shell command -v node),/usr/bin/node)
 CHROMIUM := /usr/bin/chromium
 NODE_APPS := apps/node/node_modules/.installed apps/web/node_modules/.installed
 
-.PHONY: demo test setup clean results
+.PHONY: demo test setup clean results dist
 
 demo: setup
 	$(PY) -m zoo sample dcgan-fashion-mnist -n 64 -o samples.png
@@ -45,5 +45,10 @@ apps/%/node_modules/.installed: apps/%/package.json apps/%/package-lock.json | $
 results: setup
 	$(PY) scripts/update_readme_results.py --measure
 
+# The two wheels a user installs: ganzoo (code) and ganzoo-models (exports/, sha256-checked).
+dist: $(VENV)/.installed
+	$(VENV)/bin/pip wheel -q --no-deps -w dist .
+	$(PY) scripts/build_models_wheel.py --out dist
+
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs .pytest_cache build dist

@@ -61,6 +61,9 @@ def test_wheels_install_in_a_fresh_virtualenv_and_serve_published_names_offline(
 
     help_text = run("ganzoo --help", "--help").stdout
     assert help_text.startswith("usage: ganzoo ") and "ganzoo sample dcgan-fashion-mnist" in help_text
+    import zoo
+
+    assert run("ganzoo --version", "--version").stdout.strip() == f"ganzoo {zoo.__version__}"
     listing = run("ganzoo list", "list").stdout
     from zoo import registry
 

@@ -16,6 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
+from zoo import __version__
 from zoo.text import PromptWarning
 from zoo.validation import check_int
 
@@ -55,6 +56,7 @@ GENERATOR_HELP = "artifact folder, .onnx or .keras file, published name (see `li
 
 def build_parser(prog="python -m zoo"):
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION.format(prog=prog), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"ganzoo {__version__}")
     verbose = argparse.ArgumentParser(add_help=False)
     verbose.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own log lines too")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{list,train,export,sample,demo,eval}")
