@@ -339,3 +339,34 @@ def test_web_page_shows_how_a_prompt_was_read_and_refuses_one_without_garment_or
     assert seen["reading"] == tokenizer.analyse(SHOPPER_PROMPT).note()
     assert seen["second"]["std"] > 2 and seen["second"]["hash"] != seen["first"]["hash"]
     assert "names no garment or colour" in seen["refusal"] and seen["drawsAfterRefusal"] == "2"
+
+
+@needs_node
+@pytest.mark.inputs
+@pytest.mark.parametrize("options, message", [
+    (["--label", "10"], "class id 10 is out of range; the classes are: 0 t-shirt/top"),
+    (["--label", "-1"], "class id -1 is out of range"),
+    (["--label", "1,2,3", "-n", "2"], "3 labels for 2 images"),
+    (["-o", "grid.jpg"], "writes PNG only"),
+    (["-n", "100000", "--scale", "64"], "100000 images at scale 64 make a grid of 608768 × 606848 pixels"),
+])
+def test_node_app_refuses_ids_out_of_range_and_outputs_it_cannot_write(tmp_path, options, message):
+    installed("node")
+    result = subprocess.run(["node", str(APPS / "node" / "sample.js"), str(ROOT / "exports" / "cgan-fashion-mnist"), *options],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_node
+@pytest.mark.files
+def test_node_app_refuses_a_card_whose_classes_are_not_a_list(tmp_path):
+    installed("node")
+    folder = tmp_path / "cgan"
+    shutil.copytree(ROOT / "exports" / "cgan-fashion-mnist", folder)
+    card = json.loads((folder / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps({**card, "classes": "dress"}))
+    result = subprocess.run(["node", str(APPS / "node" / "sample.js"), str(folder), "-o", str(tmp_path / "grid.png")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and 'card.json: classes: "dress" is not a list of at least two class names' in result.stderr
+    assert not (tmp_path / "grid.png").exists()

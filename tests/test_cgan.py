@@ -102,7 +102,7 @@ def test_an_unknown_class_is_refused_with_the_list_of_classes(trained_cgan, labe
 def test_export_has_inputs_z_and_int64_label_and_the_card_lists_the_classes(trained_cgan, tmp_path):
     card = harness.check_export(trained_cgan, tmp_path / "cgan")
     assert card["classes"] == list(data.CLASS_NAMES)
-    assert card["inputs"]["label"] == {"shape": ["batch"], "dtype": "int64"}
+    assert card["inputs"]["label"] == {"shape": ["batch"], "dtype": "int64", "range": [0, 9]}  # the valid class ids
     session = onnxruntime.InferenceSession(str(tmp_path / "cgan" / "generator.onnx"), providers=["CPUExecutionProvider"])
     label_input = session.get_inputs()[1]
     assert (label_input.name, label_input.type, len(label_input.shape)) == ("label", "tensor(int64)", 1)
@@ -164,3 +164,38 @@ def test_command_line_trains_cgan_and_samples_a_class_by_name(tmp_path, fashion_
     assert main(["sample", "artifact", "--label", "dres", "-n", "4", "-o", "bad.png"]) == 2
     assert "Unknown class 'dres'; the classes are: 0 t-shirt/top" in capsys.readouterr().err
     assert not (tmp_path / "bad.png").exists()
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_more_labels_than_images_and_ids_out_of_range_are_refused(trained_cgan):
+    with pytest.raises(ValueError, match="3 labels for 2 images"):
+        trained_cgan.generate(2, labels=[1, 2, 3], seed=0)
+    z = sample_latent(2, trained_cgan.latent_dim, 0)
+    for label in (-1, 10, 2**40):  # Keras casts the label to int32: 2**40 became class 0
+        with pytest.raises(ValueError, match=f"`label` holds class ids outside \\[0, 9\\]: {label}"):
+            trained_cgan.generate_from({"z": z, "label": np.array([label, 0], np.int64)})
+    assert trained_cgan.input_ranges() == {"label": (0, 9)}
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+@pytest.mark.parametrize("change, message", [
+    (lambda images, labels: ((images + 1) * 127.5, labels), "values from 0 to 255 \\(0..255 pixels\\)"),
+    (lambda images, labels: (np.rint((images + 1) * 127.5).astype(np.uint8), labels), "values from 0 to 255"),
+    (lambda images, labels: (np.repeat(images, 3, axis=-1), labels), "\\(28, 28, 3\\) per image \\(3 channels; the model has 1\\)"),
+    (lambda images, labels: (images[:, :27], labels), "\\(27, 28, 1\\) per image"),
+    (lambda images, labels: (images, labels + 10), "`labels` holds class ids outside \\[0, 9\\]"),
+])
+def test_training_data_of_the_wrong_shape_channels_range_or_classes_is_refused_before_training(labelled_batches, change, message):
+    images, labels = next(iter(labelled_batches))
+    images, labels = change(np.asarray(images), np.asarray(labels))
+    gan = small_cgan()
+    gan.compile()
+    with pytest.raises(ValueError, match=message):
+        gan.fit(images, labels, batch_size=16, epochs=1, verbose=0)
+    import tensorflow as tf
+
+    with pytest.raises(ValueError, match=message):  # and as a tf.data pipeline
+        gan.fit(tf.data.Dataset.from_tensor_slices((images, labels)).batch(16), epochs=1, verbose=0)
+    assert int(gan.g_optimizer.iterations) == 0

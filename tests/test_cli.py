@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +153,30 @@ def test_names_work_from_any_folder(tmp_path, monkeypatch, capsys):
     assert main(["sample", "no-such-model"]) == 2
     error = capsys.readouterr().err
     assert "dcgan-fashion-mnist" in error and "python -m zoo list" in error
+
+
+DCGAN_EXPORT = Path(__file__).resolve().parent.parent / "exports" / "dcgan-fashion-mnist"
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("options, message", [
+    (["-n", "1000000000"], "1,000,000,000 images at scale 2 would need .*estimate: [0-9.,]+ TiB"),
+    (["-n", "64", "--scale", "100000"], "64 images at scale 100000 would need a grid of 24,200,000 × 24,200,000 pixels"),
+])
+def test_sample_counts_and_scales_that_cannot_fit_are_refused_at_once_with_the_estimate(tmp_path, capsys, options, message):
+    import time
+
+    started = time.monotonic()
+    assert main(["sample", str(DCGAN_EXPORT), *options, "-o", str(tmp_path / "grid.png")]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert time.monotonic() - started < 60 and not (tmp_path / "grid.png").exists()
+
+
+@pytest.mark.inputs
+def test_the_output_is_written_in_the_format_its_extension_names(tmp_path, capsys):
+    for name, magic in (("grid.jpg", b"\xff\xd8\xff"), ("grid.png", b"\x89PNG"), ("grid.webp", b"RIFF")):
+        assert main(["sample", str(DCGAN_EXPORT), "-n", "4", "-o", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes()[:len(magic)] == magic
+        assert Image.open(tmp_path / name).size == (2 * (2 * 28 + 3 * 2),) * 2
+    assert main(["sample", str(DCGAN_EXPORT), "-n", "4", "-o", str(tmp_path / "grid.xyz")]) == 2
+    assert "Cannot tell which picture format to write to" in capsys.readouterr().err and not (tmp_path / "grid.xyz").exists()

@@ -56,3 +56,15 @@ def test_unknown_split_and_source_are_named():
         data.load_arrays("validation")
     with pytest.raises(ValueError, match="source"):
         data.load_fashion_mnist(source="s3")
+
+
+@pytest.mark.files
+def test_a_gz_file_cut_short_names_the_file(tmp_path, fashion_dir):
+    whole = (fashion_dir / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    cut = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    cut.write_bytes(whole[: len(whole) // 2])  # the gzip stream itself ends early, as a broken download leaves it
+    with pytest.raises(ValueError, match=f"{cut} is damaged or cut short"):
+        data.read_idx(cut, 1)
+    cut.write_bytes(b"not gzip at all")
+    with pytest.raises(ValueError, match=f"{cut} is damaged or cut short"):
+        data.read_idx(cut, 1)

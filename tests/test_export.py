@@ -112,3 +112,28 @@ def test_replacing_an_artifact_needs_overwrite_and_keeps_the_old_one_until_the_n
     from zoo import runtime
 
     np.testing.assert_allclose(runtime.load(target).generate(3, seed=0), other.generate(3, seed=0), atol=1e-4)
+
+
+@pytest.mark.files
+def test_loading_keras_weights_from_an_artifact_without_saved_model_says_so(trained_dcgan, tmp_path):
+    import shutil
+
+    export_generator(trained_dcgan, tmp_path / "dcgan")
+    shutil.rmtree(tmp_path / "dcgan" / "saved_model")
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path / 'dcgan' / 'saved_model'} is missing or incomplete .*zoo.runtime.load"):
+        load_keras_model(tmp_path / "dcgan")
+
+
+@pytest.mark.files
+def test_a_card_asking_for_a_huge_model_is_refused_before_anything_is_allocated(trained_dcgan, tmp_path):
+    import resource
+    import time
+
+    card = export_generator(trained_dcgan, tmp_path / "dcgan")
+    config = {**card["keras"]["config"], "g_filters": 4096, "d_filters": 4096}  # billions of weights
+    (tmp_path / "dcgan" / "card.json").write_text(json.dumps({**card, "keras": {**card["keras"], "config": config}}))
+    before, started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.monotonic()
+    with pytest.raises(ValueError, match=f"{tmp_path / 'dcgan' / 'card.json'}: keras.config asks for a model of [0-9,]+ weights .*refused before allocating"):
+        load_keras_model(tmp_path / "dcgan")
+    assert time.monotonic() - started < 30
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 1_000_000  # KiB: far less than the model's GiB

@@ -1,5 +1,9 @@
 """The onnxruntime wrapper: the exported generator with no TensorFlow in the loop."""
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -198,3 +202,56 @@ def test_arguments_a_generator_cannot_use_are_refused(artifact):
         generator.generate(z=np.zeros((2, 12), np.float32), truncation=1.0)
     with pytest.raises(ValueError, match="Unknown class 'dres'"):
         runtime.load("cgan-fashion-mnist").generate(2, labels="dres")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("label", [-1, 10, 2**40])
+def test_class_ids_out_of_range_are_refused_not_wrapped(label):
+    """onnxruntime's Gather reads id -1 as the last class, and 2**40 became class 0 through an int32 cast."""
+    generator = runtime.load(ROOT / "exports" / "cgan-fashion-mnist")
+    z = np.zeros((2, generator.latent_dim), np.float32)
+    with pytest.raises(ValueError, match=f"`label` holds class ids outside \\[0, 9\\]: {label} at index 1"):
+        generator(z, label=np.array([3, label], np.int64))
+    with pytest.raises(ValueError, match="whole numbers"):
+        generator(z, label=np.array([3.0, 1.5]))
+    assert generator(z, label=np.array([0, 9])).shape == (2, 28, 28, 1)
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("token", [-1, "vocabulary size"])
+def test_token_ids_out_of_range_are_refused(token):
+    generator = runtime.load(ROOT / "exports" / "t2i-fashion-mnist")
+    size = len(generator.card["tokenizer"]["vocabulary"])
+    tokens = generator.tokenizer(["a red dress"])
+    tokens[0, 0] = size if token == "vocabulary size" else token
+    with pytest.raises(ValueError, match=f"`tokens` holds vocabulary ids outside \\[0, {size - 1}\\]"):
+        generator(np.zeros((1, generator.latent_dim), np.float32), tokens=tokens)
+
+
+def broken_cards(card):
+    """(description, card text, what the error must say) of cards that are not what they claim."""
+    return [
+        ("classes a string", json.dumps({**card, "classes": "dress"}), "card.json: classes: 'dress' is not of type 'array'"),
+        ("a list", json.dumps([card]), "card.json: \\(the card itself\\): .* is not of type 'object'"),
+        ("20 classes for 10", json.dumps({**card, "classes": [f"class {i}" for i in range(20)]}),
+         "card.json: classes: the graph cannot take the card's largest ids \\(label 19\\)"),
+        ("latent size", json.dumps({**card, "latent_dim": 7, "inputs": {**card["inputs"], "z": {"shape": ["batch", 7], "dtype": "float32"}}}),
+         "card.json: latent_dim: 7, but the graph's z has 100 values per row"),
+        ("NaN", json.dumps(card).replace('"latent_dim": 100', '"latent_dim": NaN'), "card.json is not valid JSON: NaN is not JSON"),
+        ("missing input", json.dumps({**card, "inputs": {"z": card["inputs"]["z"]}}), "card.json: inputs: the card names \\['z'\\], the graph takes \\['label', 'z'\\]"),
+    ]
+
+
+@pytest.mark.files
+@pytest.mark.parametrize("case", range(6))
+def test_a_card_that_does_not_describe_its_generator_is_refused_naming_file_and_field(tmp_path, case):
+    folder = tmp_path / "cgan"
+    shutil.copytree(ROOT / "exports" / "cgan-fashion-mnist", folder)
+    card = json.loads((folder / "card.json").read_text())
+    what, text, message = broken_cards(card)[case]
+    (folder / "card.json").write_text(text)
+    with pytest.raises(ValueError, match=f"{folder}/{message}"):
+        runtime.load(folder)

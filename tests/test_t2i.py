@@ -148,7 +148,7 @@ def test_export_takes_z_and_int64_tokens_and_ships_the_tokenizer(trained, export
     directory, card = exported
     assert card["inputs"] == {
         "z": {"shape": ["batch", trained.latent_dim], "dtype": "float32"},
-        "tokens": {"shape": ["batch", trained.tokenizer.max_length], "dtype": "int64"},
+        "tokens": {"shape": ["batch", trained.tokenizer.max_length], "dtype": "int64", "range": [0, trained.tokenizer.vocabulary_size - 1]},
     }
     spec = json.loads((directory / "card.json").read_text())["tokenizer"]
     assert Tokenizer.from_spec(spec).vocabulary == trained.tokenizer.vocabulary  # golden ids checked too

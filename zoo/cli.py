@@ -77,8 +77,8 @@ def build_parser(prog="python -m zoo"):
     sample.add_argument("source", help=GENERATOR_HELP)
     sample.add_argument("-n", "--num-images", type=int, default=64, help="number of images (default: 64)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed, 0 to 2**64-1 (default: 0)")
-    sample.add_argument("-o", "--output", default="samples.png", help="PNG to write (default: samples.png)")
-    sample.add_argument("--scale", type=int, default=2, help="pixel scale of the PNG (default: 2)")
+    sample.add_argument("-o", "--output", default="samples.png", help="picture to write, in the format its extension names: .png, .jpg, .webp, ... (default: samples.png)")
+    sample.add_argument("--scale", type=int, default=2, help="pixel scale of the grid (default: 2)")
     sample.add_argument("--label", action="append", help="class-conditional models: class to draw, by name or id; repeat or comma-separate (--label dress --label 9, --label dress,coat); default: all classes in turn")
     sample.add_argument("--prompt", help='text-to-image models: the caption to draw, e.g. "a red dress"')
     sample.add_argument("--truncation", type=float, help="the truncation trick: redraw noise values beyond this magnitude (e.g. 1.0; fewer odd samples, less variety)")
@@ -230,12 +230,14 @@ def open_generator(path, verbose=False):
 
 
 def run_sample(args):
-    from zoo.images import save_grid
+    from zoo.images import check_grid, image_format, save_grid
 
+    image_format(args.output)  # an extension we cannot write is refused before any work
     path, _, how = resolve_generator(args.source)
     generator, engine = open_generator(path, args.verbose)
     if hasattr(generator, "describe"):
         print(f"Generator: {generator.describe()}")
+    check_grid(args.num_images, generator.image_shape, args.scale)  # refused with the memory estimate before any image is made
     started = time.perf_counter()
     images = generator.generate(args.num_images, seed=args.seed, labels=args.label, prompt=args.prompt, truncation=args.truncation)
     if args.prompt is not None:  # one line on how the prompt was read: typos fixed, synonyms, unknown words ignored

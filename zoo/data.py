@@ -9,9 +9,12 @@ tensorflow-datasets instead.
 import gzip
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from zoo.validation import check_int
 
 DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
 DATA_DIR_VARIABLE = "GANZOO_FASHION_MNIST_DIR"
@@ -25,8 +28,13 @@ IDX_MAGIC = {3: 2051, 1: 2049}  # ndim -> magic number of uint8 IDX files
 
 def read_idx(path, ndim):
     """Reads one gzipped IDX file (LeCun's MNIST format) into a uint8 array."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
+    try:
+        with gzip.open(path, "rb") as f:
+            data = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ValueError(f"{path} is damaged or cut short ({error}): download or install it again.") from None
+    if len(data) < 4 * (1 + ndim):
+        raise ValueError(f"{path} is too short to be an IDX file ({len(data)} bytes).")
     magic, *shape = struct.unpack(f">{1 + ndim}I", data[: 4 * (1 + ndim)])
     if magic != IDX_MAGIC[ndim]:
         raise ValueError(f"{path} is not a {ndim}-d uint8 IDX file (magic {magic}, expected {IDX_MAGIC[ndim]}).")
@@ -96,6 +104,8 @@ def load_fashion_mnist(
     """
     import tensorflow as tf
 
+    batch_size = check_int("batch_size", batch_size)
+    limit = None if limit is None else check_int("limit", limit)
     if source == "local":
         images, labels = load_arrays(split, data_dir)
     elif source == "tfds":

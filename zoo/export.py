@@ -60,11 +60,15 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
     directory = Path(directory)
     check_replaceable(directory, overwrite)
     directory.parent.mkdir(parents=True, exist_ok=True)
+    ranges = model.input_ranges()
     card = {
         "name": name or directory.name,
         **model.card(),
         **(card or {}),
-        "inputs": {key: {"shape": ["batch", *shape[1:]], "dtype": _onnx_dtype(dtype)} for key, (shape, dtype) in model.export_inputs().items()},
+        "inputs": {
+            key: {"shape": ["batch", *shape[1:]], "dtype": _onnx_dtype(dtype), **({"range": list(ranges[key])} if key in ranges else {})}
+            for key, (shape, dtype) in model.export_inputs().items()
+        },
         "outputs": {"image": {"shape": ["batch", *model.image_shape], "dtype": "float32"}},
         "keras": keras_facts(model),
         "format_version": FORMAT_VERSION,
@@ -139,19 +143,31 @@ def load_keras_model(directory):
     import keras
     import tensorflow as tf
 
+    from zoo.cards import load_card
+
     directory = Path(directory)
-    card = json.loads((directory / "card.json").read_text())
+    card = load_card(directory / "card.json")
     facts = card.get("keras")
     if not facts or card.get("format_version", 1) < FORMAT_VERSION:
         raise ValueError(f"{directory} holds no Keras weights in its saved_model/ (card format {card.get('format_version', 1)}); run it with zoo.runtime.load.")
     if not facts["module"].startswith("zoo."):  # only the zoo's own classes are built
         raise ValueError(f"{directory / 'card.json'} names a model class outside the zoo: {facts['module']}.")
+    variables = directory / "saved_model" / "variables" / "variables"
+    if not Path(f"{variables}.index").is_file():
+        raise FileNotFoundError(
+            f"{directory / 'saved_model'} is missing or incomplete (no variables/variables.index): the Keras weights live there. "
+            "Fetch the whole artifact again; its generator.onnx still runs with zoo.runtime.load."
+        )
     importlib.import_module(facts["module"])  # registers the class with Keras
     model_class = keras.saving.get_registered_object(facts["class"])
     if model_class is None:
         raise ValueError(f"{directory / 'card.json'} names an unknown model class {facts['class']!r}.")
+    check_config_size(model_class, facts["config"], directory / "card.json")
     model = model_class.from_config(facts["config"])
-    reader = tf.train.load_checkpoint(str(directory / "saved_model" / "variables" / "variables"))
+    try:
+        reader = tf.train.load_checkpoint(str(variables))
+    except (tf.errors.OpError, ValueError) as error:
+        raise ValueError(f"{directory / 'saved_model'} holds no readable weights: {error}") from None
     networks = model.sampling_networks()
     for network_name, collection in facts["weights"].items():
         network = networks[network_name]
@@ -163,6 +179,36 @@ def load_keras_model(directory):
     if model.sampling_generator is not model.generator:  # training would continue from the exported average
         model.generator.set_weights(model.sampling_generator.get_weights())
     return model
+
+
+# A card's Keras config may ask for at most this many weights (GAN, D and the moving average
+# together): the published generators have about 10 million; a config asking for billions is
+# refused before anything is allocated.
+MAX_PARAMETERS = 200_000_000
+
+
+def check_config_size(model_class, config, path):
+    """Counts the weights `model_class.from_config(config)` would create, without allocating them
+    (built in a `keras.StatelessScope` whose variables are never initialised), and raises
+    ValueError naming `path` when they exceed `MAX_PARAMETERS`."""
+    import keras
+    from keras.src.backend.common import global_state  # the list of deferred variables, cleared below
+
+    pending = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+    before = len(pending)
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            model = model_class.from_config({**config, "ema_decay": None})  # the average is a copy of the generator
+            counts = {name: sum(int(np.prod(w.shape)) for w in network.weights) for name, network in
+                      (("generator", model.generator), ("discriminator", model.discriminator))}
+    finally:
+        del pending[before:]  # never initialised: nothing was allocated for them
+    total = sum(counts.values()) + (counts["generator"] if config.get("ema_decay") else 0)
+    if total > MAX_PARAMETERS:
+        raise ValueError(
+            f"{path}: keras.config asks for a model of {total:,} weights ({total * 4 / 2**30:.1f} GiB as float32; generator "
+            f"{counts['generator']:,}), more than the {MAX_PARAMETERS:,} a card may ask for; refused before allocating it."
+        )
 
 
 def _write_onnx(serve, input_signature, path, card):

@@ -1,12 +1,15 @@
-"""Sample grids: generated images in [-1, 1] tiled into one PNG."""
+"""Sample grids: generated images in [-1, 1] tiled into one picture (PNG, JPEG, ... by its extension)."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from skimage.util import montage
 
 from zoo.files import atomic_write
+
+PADDING = 2  # pixels between tiles and around the grid
 
 
 def to_uint8(images):
@@ -15,7 +18,7 @@ def to_uint8(images):
     return np.clip(np.floor((np.asarray(images, np.float64) + 1.0) * 127.5 + 0.5), 0, 255).astype(np.uint8)
 
 
-def make_grid(images, columns=None, padding=2):
+def make_grid(images, columns=None, padding=PADDING):
     """Tiles NHWC images in [-1, 1] into one uint8 picture, `columns` wide (default: square)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[0] == 0:
@@ -27,9 +30,68 @@ def make_grid(images, columns=None, padding=2):
     return grid[..., 0] if grid.shape[-1] == 1 else grid
 
 
+# The picture formats a grid is written in, by the extension of its file name.
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+MAX_GRID_SIDE = 65_500  # pixels: JPEG's limit is 65,535, and few viewers open more in any format
+
+
+def image_format(path):
+    """The PIL format that `path`'s extension names (`grid.jpg` -> JPEG); ValueError for another extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"Cannot tell which picture format to write to {path}: name it with one of {', '.join(FORMATS)}.")
+    return FORMATS[suffix]
+
+
+def check_grid(n, image_shape, scale=1, columns=None):
+    """Raises ValueError, with the memory it would need, when a grid of `n` images of `image_shape`
+    at `scale` would be more than `MAX_GRID_SIDE` pixels wide or high, or need more memory than is
+    available; returns the estimate in bytes otherwise. Call it before generating anything."""
+    height, width, channels = image_shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    side_x, side_y = (columns * (width + PADDING) + PADDING) * scale, (rows * (height + PADDING) + PADDING) * scale
+    images = n * height * width * channels * 4  # float32
+    grid = side_x * side_y * (3 if channels > 1 else 1)
+    needed = images + grid * 2 + (side_x * side_y * 3 if channels > 1 else 0)  # the grid, its scaled copy, the encoder's buffer
+    available = available_memory()
+    problem = None
+    if max(side_x, side_y) > MAX_GRID_SIDE:
+        problem = f"a grid of {side_x:,} × {side_y:,} pixels (at most {MAX_GRID_SIDE:,} a side)"
+    elif available is not None and needed > 0.8 * available:
+        problem = f"about {_bytes(needed)} of memory ({_bytes(images)} of images, {_bytes(grid)} a grid); {_bytes(available)} is available"
+    if problem:
+        raise ValueError(
+            f"{n:,} images at scale {scale} would need {problem} (estimate: {_bytes(needed)}). Ask for fewer images or a smaller "
+            "scale, or stream them with zoo.runtime.Generator.iter_batches."
+        )
+    return needed
+
+
+def available_memory():
+    """Bytes of memory available to new allocations (Linux MemAvailable), or None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _bytes(count):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024 or unit == "TiB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024
+
+
 def save_grid(images, path, columns=None, scale=1):
-    """Writes a grid of `images` to the PNG `path` (atomically) and returns the path."""
+    """Writes a grid of `images` to `path` (atomically) in the format its extension names
+    (`image_format`: .png, .jpg, ...) and returns the path."""
+    fmt = image_format(path)
     grid = Image.fromarray(make_grid(images, columns))
     if scale != 1:
         grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
-    return atomic_write(path, lambda tmp: grid.save(tmp, format="PNG"))
+    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    return atomic_write(path, lambda tmp: grid.save(tmp, format=fmt, **options))

@@ -51,4 +51,26 @@ def resolve_labels(labels, class_names, n=None):
     ids = np.array([parse_label(label, class_names) for label in labels], dtype=np.int64)
     if n is None or n == len(ids):
         return ids
+    if len(ids) > n:
+        raise ValueError(f"{len(ids)} labels for {n} images: give at most one label per image (fewer repeat in turn to fill {n}).")
     return np.resize(ids, n)
+
+
+def check_ids(name, values, high, what="ids"):
+    """Returns `values` as an int64 array after checking every entry is a whole number in
+    [0, high]; raises ValueError naming the input, the valid range and the first value outside it.
+
+    For the integer inputs of generators (`label`: class ids, `tokens`: vocabulary ids), whose
+    embedding lookups would otherwise wrap a negative id to the end of the table (onnxruntime)
+    or cast a large one to another (int32): an id out of range draws the wrong thing silently.
+    `high` None checks only that ids are whole and not negative.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"`{name}` must hold whole numbers ({what}), got dtype {array.dtype}.")
+    bad = (array < 0) | (array > high) if high is not None else array < 0
+    if np.any(bad):
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        valid = f"[0, {high}]" if high is not None else "0 and up"
+        raise ValueError(f"`{name}` holds {what} outside {valid}: {array[index]} at index {index if len(index) > 1 else index[0]}.")
+    return array.astype(np.int64, copy=False)

@@ -347,7 +347,9 @@ def _check_relative(name, relative):
 def build_registry(exports_dir, base=DEFAULT_BASE_URL):
     """A registry built from `exports_dir/*/card.json` of the generators (folders with a
     `generator.onnx`) and `exports_dir/*/classifier.json` of the metrics' classifier (an
-    asset): what `zoo/registry.json` holds."""
+    asset): what `zoo/registry.json` holds. Every generator's card must follow the card schema (`zoo.cards`)."""
+    from zoo.cards import load_card
+
     assets = {}
     for card_path in sorted(Path(exports_dir).glob("*/classifier.json")):
         card = json.loads(card_path.read_text())
@@ -359,6 +361,7 @@ def build_registry(exports_dir, base=DEFAULT_BASE_URL):
         card = json.loads(card_path.read_text())
         if "generator.onnx" not in card.get("files", {}):
             continue
+        load_card(card_path)
         folder = card_path.parent
         files = {**card["files"], "card.json": sha256(card_path)}
         sizes = {relative: (folder / relative).stat().st_size for relative in files}

@@ -27,7 +27,8 @@ import onnx
 import onnxruntime
 
 from zoo import onnx_tuning
-from zoo.labels import resolve_labels
+from zoo.cards import check_against_graph, id_ranges, load_card
+from zoo.labels import check_ids, resolve_labels
 from zoo.latent import NormalStream, check_latent, latent_input
 from zoo.validation import check_int
 
@@ -126,7 +127,7 @@ class Generator:
         if precision not in ("float32", "float16"):
             raise ValueError(f"`precision` must be 'float32' or 'float16', got {precision!r}.")
         card_path = onnx_path.with_name("card.json")
-        self.card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+        self.card = load_card(card_path) if card_path.is_file() else {}  # CardError (a ValueError) names file and field
         providers = list(providers or available_providers())
         try:
             if check:
@@ -148,6 +149,22 @@ class Generator:
             raise ValueError(f"{onnx_path} has no input named 'z' (inputs: {sorted(self.inputs)}).")
         self.latent_dim = int(self.inputs["z"].shape[1])
         self.image_shape = tuple(int(d) for d in self.session.get_outputs()[0].shape[1:])
+        if self.card:
+            check_against_graph(self.card, self.session, card_path)
+        self.id_ranges = self._id_ranges()
+
+    def _id_ranges(self):
+        """name -> highest valid id of each integer input: from card.json (`zoo.cards.id_ranges`),
+        else the class names in the ONNX metadata, else None (then only negative ids are refused)."""
+        ranges = {name: None for name, value in self.inputs.items() if "int" in value.type}
+        ranges.update({name: high for name, high in id_ranges(self.card).items() if name in ranges})
+        if ranges.get("label", 0) is None:
+            classes = self.session.get_modelmeta().custom_metadata_map.get("classes")
+            try:
+                ranges["label"] = len(json.loads(classes)) - 1 if classes else None
+            except (ValueError, TypeError):
+                pass
+        return ranges
 
     def describe(self):
         """Which files run, in words: the generator, whether it is a published one, the variant run."""
@@ -175,6 +192,8 @@ class Generator:
         for name, value in feeds.items():
             if len(value) != len(z):
                 raise ValueError(f"`{name}` has {len(value)} rows but `z` has {len(z)}.")
+        for name, high in self.id_ranges.items():  # a wrapped or cast id would draw another class or word silently
+            feeds[name] = check_ids(name, feeds[name], high, "class ids" if name == "label" else "vocabulary ids")
         chunks = [self._run({name: value[start : start + MAX_BATCH] for name, value in feeds.items()}) for start in range(0, len(z), MAX_BATCH)]
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 

@@ -128,6 +128,7 @@ export function resolveLabels(labels, classNames, n) {
     }
     ids.push(id);
   }
+  if (ids.length > n) throw new Error(`${ids.length} labels for ${n} images: give at most one label per image (fewer repeat in turn)`);
   return Array.from({ length: n }, (_, i) => ids[i % ids.length]);
 }
 
@@ -314,10 +315,38 @@ export function readCaption(card, caption) {
   return tokenizers.get(card.tokenizer).analyse(caption);
 }
 
+// The card facts an app relies on, checked before use (zoo/card.schema.json has the full schema;
+// zoo.cards checks it in Python): a card that is not an object, a latent size that is not a whole
+// number, classes that are not a list of names, are refused with the field named.
+export function checkCard(card) {
+  if (card === null || typeof card !== "object" || Array.isArray(card)) throw new Error("card.json: (the card itself) is not a JSON object");
+  if (!Number.isInteger(card.latent_dim) || card.latent_dim < 1 || card.latent_dim > 65536) throw new Error(`card.json: latent_dim: ${JSON.stringify(card.latent_dim)} is not a whole number in [1, 65536]`);
+  if (!card.inputs || typeof card.inputs !== "object" || !card.inputs.z) throw new Error("card.json: inputs: must name the generator's inputs, z among them");
+  if (card.inputs.label) {
+    const classes = card.classes;
+    if (!Array.isArray(classes) || classes.length < 2 || !classes.every((name) => typeof name === "string" && name.length > 0)) {
+      throw new Error(`card.json: classes: ${JSON.stringify(classes)} is not a list of at least two class names`);
+    }
+  }
+  if (card.inputs.tokens && (!card.tokenizer || !Array.isArray(card.tokenizer.vocabulary))) throw new Error("card.json: tokenizer: missing, and this generator takes tokens");
+  return card;
+}
+
+// The highest valid id of an integer input: card.inputs[name].range, else the classes or the vocabulary.
+export function highestId(card, name) {
+  const range = card.inputs[name] && card.inputs[name].range;
+  if (Array.isArray(range)) return range[1];
+  if (name === "label") return card.classes.length - 1;
+  if (name === "tokens") return card.tokenizer.vocabulary.length - 1;
+  return null;
+}
+
 // The feeds of `card.inputs` for `n` images, as { name: { type, data, dims } } for ort.Tensor:
 // z from `noise`, `label` from `labels` (class ids or names; default: classes in turn), `tokens`
-// from `prompt` (one caption for every image).
+// from `prompt` (one caption for every image). The card is checked first (`checkCard`), and ids
+// outside the card's ranges are refused: the generator's embedding lookup would wrap them silently.
 export function generatorInputs(card, n, { noise, labels = null, prompt = null } = {}) {
+  checkCard(card);
   const inputs = { z: { type: "float32", data: noise, dims: [n, card.latent_dim] } };
   const names = Object.keys(card.inputs || {});
   if (labels !== null && labels.length && !names.includes("label")) throw new Error(`${card.name} is not class-conditional: it takes no --label`);
@@ -325,10 +354,14 @@ export function generatorInputs(card, n, { noise, labels = null, prompt = null }
   for (const name of names) {
     if (name === "label") {
       const ids = resolveLabels(labels, card.classes, n);
+      const highest = highestId(card, "label");
+      if (ids.some((id) => id < 0 || id > highest)) throw new Error(`class ids outside [0, ${highest}] in ${ids}`);
       inputs.label = { type: "int64", data: BigInt64Array.from(ids, (id) => BigInt(id)), dims: [n] };
     } else if (name === "tokens") {
       if (prompt === null) throw new Error('this text-to-image generator needs a prompt, e.g. --prompt "a red dress"');
       const ids = readCaption(card, prompt).ids;
+      const highest = highestId(card, "tokens");
+      if (ids.some((id) => id < 0 || id > highest)) throw new Error(`token ids outside [0, ${highest}] in ${ids}`);
       inputs.tokens = { type: "int64", data: BigInt64Array.from({ length: n * ids.length }, (_, i) => BigInt(ids[i % ids.length])), dims: [n, ids.length] };
     } else if (name !== "z") {
       throw new Error(`unknown generator input ${name}`);
@@ -342,6 +375,23 @@ export function generatorInputs(card, n, { noise, labels = null, prompt = null }
 export function toPixel(x) {
   const p = Math.floor((x + 1) * 127.5 + 0.5);
   return p < 0 ? 0 : p > 255 ? 255 : p; // NaN compares false both ways: it stays NaN, stored as 0
+}
+
+// Refuses, before any image is made, a grid of `n` images of `imageShape` at `scale` that would be
+// more than MAX_GRID_SIDE pixels a side or more than MAX_GRID_BYTES of RGBA, with the estimate (as
+// zoo.images.check_grid does in Python).
+export const MAX_GRID_SIDE = 65500;
+export const MAX_GRID_BYTES = 2 ** 31;
+export function checkGrid(n, [height, width], scale = 1) {
+  const columns = Math.ceil(Math.sqrt(n));
+  const rows = Math.ceil(n / columns);
+  const sideX = (columns * (width + PADDING) + PADDING) * scale;
+  const sideY = (rows * (height + PADDING) + PADDING) * scale;
+  const bytes = sideX * sideY * 4;
+  if (Math.max(sideX, sideY) > MAX_GRID_SIDE || bytes > MAX_GRID_BYTES) {
+    throw new Error(`${n} images at scale ${scale} make a grid of ${sideX} × ${sideY} pixels (${(bytes / 2 ** 30).toFixed(1)} GiB of RGBA; at most ${MAX_GRID_SIDE} a side and ${MAX_GRID_BYTES / 2 ** 30} GiB): ask for fewer images or a smaller --scale`);
+  }
+  return bytes;
 }
 
 // NHWC floats in [-1, 1] -> { width, height, rgba }: a square-ish grid with PADDING black pixels

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import pngjs from "pngjs";
 
-import { SAMPLE_OPTIONS, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { SAMPLE_OPTIONS, checkCard, checkGrid, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const REGISTRY = process.env.GANZOO_REGISTRY || path.join(ROOT, "zoo", "registry.json"); // the data zoo.registry reads
@@ -62,6 +62,7 @@ function parseArgs(argv) {
   }
   if (args.help) return args;
   if (args.source === null) throw new UsageError("give a generator: an artifact folder, a .onnx file or a published name");
+  if (path.extname(args.output).toLowerCase() !== ".png") throw new UsageError(`${args.output}: this app writes PNG only; name the output .png`);
   return { ...args, ...checkOptions(args) };
 }
 
@@ -147,7 +148,8 @@ async function main() {
   }
   const { onnxPath, cardPath, how } = await resolveGenerator(args.source);
   if (!fs.existsSync(onnxPath) || !fs.existsSync(cardPath)) throw new Error(`no exported generator at ${onnxPath} (expected generator.onnx with card.json beside it)`);
-  const card = JSON.parse(fs.readFileSync(cardPath, "utf8"));
+  const card = checkCard(JSON.parse(fs.readFileSync(cardPath, "utf8")));
+  checkGrid(args.n, card.image_shape, args.scale);
   const started = process.hrtime.bigint();
   const noise = sampleLatent(args.n, card.latent_dim, args.seed, args.truncation);
   const inputs = generatorInputs(card, args.n, { noise, labels: args.labels, prompt: args.prompt ?? null });

@@ -14,6 +14,7 @@ import numpy as np
 from keras import ops
 
 from zoo import losses
+from zoo.labels import check_ids
 from zoo.latent import latent_input, sample_latent
 from zoo.models import backend
 from zoo.validation import check_image_shape, check_int, check_number
@@ -82,6 +83,12 @@ class BaseGAN(keras.Model):
         return {"generator": self.sampling_generator}
 
     # ----- training -------------------------------------------------------------------
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, after a look at the first batch of `x` (`check_training_data`):
+        images of the wrong shape, channels or value range are refused before any step trains on them."""
+        check_training_data(self, x, y)
+        return super().fit(x, y, *args, **kwargs)
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss_fn="non_saturating", label_smoothing=None, update="alternating", **kwargs):
         """Configures training.
@@ -305,8 +312,11 @@ class BaseGAN(keras.Model):
         return self.generate_from({"z": self._latent_input(n, seed, z, truncation)}, batch_size)
 
     def generate_from(self, inputs, batch_size=256):
-        """Runs `export_call` on numpy `inputs` (keyed as in `export_inputs`) in batches."""
+        """Runs `export_call` on numpy `inputs` (keyed as in `export_inputs`) in batches; integer
+        inputs must lie in `input_ranges()` (an id out of range would draw the wrong thing)."""
         batch_size = check_int("batch_size", batch_size, 1, 1 << 20)
+        what = {"label": "class ids", "tokens": "vocabulary ids"}
+        inputs = {**inputs, **{name: check_ids(name, inputs[name], high, what.get(name, "ids")) for name, (_, high) in self.input_ranges().items() if name in inputs}}
         rows = len(inputs["z"])
         batches = [
             ops.convert_to_numpy(self.export_call({key: value[start : start + batch_size] for key, value in inputs.items()}))
@@ -330,6 +340,17 @@ class BaseGAN(keras.Model):
     def export_example(self, n, seed=None):
         """Random inputs for the exported generator, keyed as in `export_inputs`, as numpy arrays."""
         return {"z": sample_latent(n, self.latent_dim, seed)}
+
+    def input_ranges(self):
+        """The valid ids of the integer inputs of `export_inputs`, as name -> (lowest, highest):
+        class ids for `label`, vocabulary ids for `tokens`. Written into card.json's `inputs`."""
+        names = self.export_inputs()
+        ranges = {}
+        if "label" in names:
+            ranges["label"] = (0, len(self.class_names) - 1)
+        if "tokens" in names:
+            ranges["tokens"] = (0, self.tokenizer.vocabulary_size - 1)
+        return ranges
 
     def card(self):
         """The facts of this generator that `card.json` and the ONNX metadata carry."""
@@ -358,3 +379,64 @@ class BaseGAN(keras.Model):
             {"latent_dim": self.latent_dim, "image_shape": list(self.image_shape), "seed": self.seed, "ema_decay": self.ema_decay}
         )
         return config
+
+
+# Real images must lie in the generator's tanh range; a little float rounding is allowed.
+PIXEL_RANGE_TOLERANCE = 1e-3
+
+
+def check_training_data(model, x, y=None):
+    """Raises ValueError when the first batch of training data does not fit `model`: images not
+    shaped `image_shape` (height, width, channels), not real numbers, outside [-1, 1] (0..255
+    pixels, say: scale them with `zoo.data.to_unit_range`), or class ids out of range.
+
+    Looks at numpy arrays and `tf.data.Dataset`s (one batch read; the shapes and dtypes first,
+    from its `element_spec`); other inputs (Python generators) are not looked at, as reading
+    them would consume a batch.
+    """
+    batch = _first_batch(x, y)
+    if batch is None:
+        return
+    images, labels = batch
+    expected = tuple(model.image_shape)
+    shape = tuple(images.shape[1:])
+    if len(shape) != 3 or shape != expected:
+        channels = f" ({shape[-1]} channels; the model has {expected[-1]})" if len(shape) == 3 and shape[-1] != expected[-1] else ""
+        raise ValueError(f"Training images are shaped {shape} per image{channels}, but this {type(model).__name__} makes {expected} (height, width, channels): resize or convert them, or build the model with image_shape={shape}.")
+    if images.dtype.kind not in "fiu":
+        raise ValueError(f"Training images must be numbers, got dtype {images.dtype}.")
+    values = images.astype(np.float32)
+    values = values[np.isfinite(values)]  # NaN pixels make NaN losses, which StopOnNonFiniteLoss stops at their step
+    if not values.size:
+        return
+    low, high = float(values.min()), float(values.max())
+    if low < -1 - PIXEL_RANGE_TOLERANCE or high > 1 + PIXEL_RANGE_TOLERANCE:
+        hint = " (0..255 pixels)" if high > 2 and low >= 0 else ""
+        raise ValueError(
+            f"Training images must lie in [-1, 1], the generator's tanh range; the first batch holds values from {low:g} to "
+            f"{high:g}{hint}. Scale pixels with zoo.data.to_unit_range (x / 127.5 - 1)."
+        )
+    if images.dtype.kind in "iu" and images.size:
+        raise ValueError(f"Training images are integers ({images.dtype}); the model expects float images in [-1, 1]: use zoo.data.to_unit_range.")
+    if labels is not None and getattr(model, "conditional", False):
+        check_ids("labels", labels, len(model.class_names) - 1, what="class ids")
+
+
+def _first_batch(x, y):
+    """(images, labels or None) of the first batch of `x` (and `y`) as numpy arrays, or None when `x` is not looked at."""
+    def split(data):
+        if isinstance(data, dict):
+            return data.get("images"), data.get("labels")
+        if isinstance(data, (tuple, list)):
+            return data[0], (data[1] if len(data) > 1 else None)
+        return data, None
+
+    if isinstance(x, np.ndarray):
+        return x[:1024], (None if y is None else np.asarray(y)[:1024])
+    if type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec") and hasattr(x, "take"):
+        for batch in x.take(1):
+            images, labels = split(batch)
+            if images is None:
+                return None
+            return np.asarray(images), (None if labels is None else np.asarray(labels))
+    return None

@@ -1,0 +1,126 @@
+"""card.json: read strictly, checked against one schema (`card.schema.json`) and against the graph it describes.
+
+Every reader of a card (`zoo.runtime`, `zoo.export.load_keras_model`, `zoo.registry`) goes
+through `load_card`, so a card that is not what the contract says (docs/artifacts.md) is
+refused with the file and the field named, before anything acts on it: a card that is a list,
+`"classes": "dress"`, a class count that the generator's graph does not have, NaN anywhere.
+Needs only jsonschema and numpy (no TensorFlow).
+"""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from zoo.files import load_json
+
+SCHEMA_PATH = Path(__file__).with_name("card.schema.json")
+
+
+class CardError(ValueError):
+    """A card.json that does not follow the schema, or does not describe its generator."""
+
+
+@lru_cache(maxsize=1)
+def schema():
+    """The card schema (JSON Schema, draft 2020-12), as a dict."""
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def load_card(path):
+    """The card at `path`, parsed strictly (no NaN) and validated (`validate_card`)."""
+    try:
+        card = load_json(path)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CardError(str(error)) from None
+    return validate_card(card, path)
+
+
+def validate_card(card, path="card.json"):
+    """Returns `card` when it follows the schema and agrees with itself; raises `CardError`
+    naming `path`, the first wrong field and what is wrong with it."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(card))
+    if error is not None:
+        raise CardError(f"{path}: {_field(error.absolute_path)}: {_describe(error)}")
+    z = card["inputs"]["z"]["shape"]
+    if len(z) != 2 or z[1] != card["latent_dim"]:
+        raise CardError(f"{path}: inputs.z.shape: {z} does not match latent_dim {card['latent_dim']} (expected ['batch', {card['latent_dim']}]).")
+    for name, high in id_ranges(card).items():
+        declared = card["inputs"][name].get("range")
+        if declared is not None and high is not None and declared[1] != high:
+            source = "classes" if name == "label" else "tokenizer.vocabulary"
+            raise CardError(f"{path}: inputs.{name}.range: {declared} does not match {source} (ids 0 to {high}).")
+    return card
+
+
+def id_ranges(card):
+    """The highest valid id of each integer input of `card`: `label` -> len(classes) - 1,
+    `tokens` -> vocabulary size - 1 (or the card's own `range`); None when the card does not say."""
+    ranges = {}
+    for name, spec in card.get("inputs", {}).items():
+        if spec.get("dtype") != "int64":
+            continue
+        high = spec["range"][1] if "range" in spec else None
+        if high is None and name == "label" and "classes" in card:
+            high = len(card["classes"]) - 1
+        if high is None and name == "tokens" and "tokenizer" in card:
+            high = len(card["tokenizer"]["vocabulary"]) - 1
+        ranges[name] = high
+    return ranges
+
+
+ONNX_DTYPES = {"tensor(float)": "float32", "tensor(int64)": "int64"}
+
+
+def check_against_graph(card, session, path="card.json"):
+    """Raises `CardError` when `card` does not describe the onnxruntime `session`'s graph: other
+    input names or dtypes, another latent size or image shape, or ids (classes, vocabulary) the
+    graph's embedding tables do not hold (the largest id of each is run once)."""
+    import numpy as np
+
+    graph = {value.name: value for value in session.get_inputs()}
+    if set(graph) != set(card["inputs"]):
+        raise CardError(f"{path}: inputs: the card names {sorted(card['inputs'])}, the graph takes {sorted(graph)}.")
+    for name, value in graph.items():
+        dtype = ONNX_DTYPES.get(value.type, value.type)
+        if dtype != card["inputs"][name]["dtype"]:
+            raise CardError(f"{path}: inputs.{name}.dtype: {card['inputs'][name]['dtype']}, but the graph takes {dtype}.")
+    width = graph["z"].shape[1]
+    if isinstance(width, int) and width != card["latent_dim"]:
+        raise CardError(f"{path}: latent_dim: {card['latent_dim']}, but the graph's z has {width} values per row.")
+    image = session.get_outputs()[0].shape[1:]
+    if all(isinstance(d, int) for d in image) and list(image) != list(card["image_shape"]):
+        raise CardError(f"{path}: image_shape: {card['image_shape']}, but the graph makes images of {list(image)}.")
+    ranges = {name: high for name, high in id_ranges(card).items() if high is not None}
+    if not ranges:
+        return
+    feeds = {"z": np.zeros((1, card["latent_dim"]), np.float32)}
+    for name, value in graph.items():
+        if name != "z":
+            shape = [1 if not isinstance(d, int) else d for d in value.shape]
+            feeds[name] = np.full(shape, ranges.get(name, 0), np.int64)
+    try:
+        session.run(None, feeds)
+    except Exception as error:  # onnxruntime's own error types: an id beyond an embedding table
+        described = ", ".join(f"{name} {high}" for name, high in ranges.items())
+        raise CardError(
+            f"{path}: {'classes' if 'label' in ranges else 'tokenizer.vocabulary'}: the graph cannot take the card's largest ids "
+            f"({described}): the card lists more than the generator has ({_short(str(error))})."
+        ) from None
+
+
+def _describe(error):
+    """jsonschema's message, with the offending value cut short (a card can hold megabytes)."""
+    if error.validator == "type":
+        return f"{_short(repr(error.instance), 80)} is not of type {error.validator_value!r}"
+    return _short(error.message)
+
+
+def _field(path):
+    return ".".join(str(part) for part in path) or "(the card itself)"
+
+
+def _short(text, limit=300):
+    return text if len(text) <= limit else text[:limit] + "..."
