@@ -96,13 +96,14 @@ def write_registry(exports_dir=ROOT / "exports", path=None):
 def models_table(data):
     """The README's table of published generators: quality, size and training of each."""
     lines = [
-        "| name | family | FID ↓ (floor) | precision / recall | class acc. | files | trained |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| name | family | FID ↓ (floor) | precision / recall | density / coverage | class acc. | files | trained |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, entry in sorted(data["models"].items()):
         quality = entry.get("quality") or {}
         fid = f"{quality['fid']:.2f} ({quality['fid_floor']:.2f})" if "fid" in quality else "–" if quality else "not measured"
         pr = f"{quality['precision']:.3f} / {quality['recall']:.3f}" if "precision" in quality else "–"
+        dc = f"{quality['density']:.3f} / {quality['coverage']:.3f}" if "density" in quality else "–"
         accuracy = f"{quality['class_accuracy']:.3f}" if "class_accuracy" in quality else "–"
         seen = (quality.get("value") or {}).get("seen")  # scripts/eval_t2i.py's attribute accuracies
         if seen:
@@ -110,7 +111,7 @@ def models_table(data):
         training = entry.get("training") or {}
         trained = f"{training.get('epochs')} epochs, {training.get('seconds', 0) / 60:.0f} min on {describe_machine(training.get('machine'))}"
         size = f"{entry['size_bytes'] / 2**20:.1f} MiB"
-        lines.append(f"| `{name}` | {entry['family']} | {fid} | {pr} | {accuracy} | {size} | {trained} |")
+        lines.append(f"| `{name}` | {entry['family']} | {fid} | {pr} | {dc} | {accuracy} | {size} | {trained} |")
     total = sum(entry["size_bytes"] for entry in data["models"].values()) / 2**20
     lines.append("")
     count = len(data["models"])
@@ -122,7 +123,9 @@ def describe_machine(machine):
     if not machine:
         return "unrecorded hardware"
     gpus = ", ".join(machine.get("gpus") or []) or "no GPU"
-    return f"{machine.get('cores')}-core {machine.get('cpu')} ({gpus})"
+    used = machine.get("cores_used")
+    pinned = f", {used} core{'s' * (used != 1)} used" if used and used != machine.get("cores") else ""
+    return f"{machine.get('cores')}-core {machine.get('cpu')} ({gpus}{pinned})"
 
 
 def update_readme(data, path=ROOT / "README.md", start="<!-- published:start -->", end="<!-- published:end -->"):

@@ -77,7 +77,7 @@ def measure_reliability(out=RESULTS / "reliability.json"):
 
 
 def quality_section(data):
-    from zoo.metrics import table_rows
+    from zoo.metrics import real_reference_text, table_rows
 
     scored = [row for row in data["results"] if "fid" in row]
     how = data["settings"]
@@ -86,7 +86,10 @@ def quality_section(data):
         "",
         f"Measured {data['measured']} on {machine(data)}: `python -m zoo eval <artifact> -n {how['n']}` per generator. "
         f"Features: {how['features']} (test accuracy {fmt_accuracy(how.get('classifier_test_accuracy'))}); "
-        f"the FID floor is {how['floor']}. KID: {how['kid']}; precision/recall: {how['precision_recall']}.",
+        f"the FID floor is {how['floor']}. KID: {how['kid']}; precision/recall: {how['precision_recall']}"
+        + (f"; density/coverage: {how['density_coverage']}" if "density_coverage" in how else "")
+        + (f". Real test images score {real_reference_text(how['real_test'])}: the top to compare with (precision "
+           "is fooled by real outliers, e.g. an all-black generator scores 1.000; density and coverage are not)." if "real_test" in how else "."),
         "",
     ]
     if scored:

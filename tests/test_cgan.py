@@ -27,10 +27,12 @@ def trained_cgan(labelled_batches):
     return cgan
 
 
-@pytest.mark.parametrize("projection", [False, True])
-def test_a_few_real_training_steps_move_weights_with_finite_losses(labelled_batches, projection):
-    cgan = small_cgan(projection=projection)
-    cgan.compile()
+@pytest.mark.parametrize("projection, spectral_norm", [(False, False), (True, False), (True, True), (False, True)])
+def test_a_few_real_training_steps_move_weights_with_finite_losses(labelled_batches, projection, spectral_norm):
+    cgan = small_cgan(projection=projection, spectral_norm=spectral_norm)
+    cgan.compile(loss_fn="hinge" if spectral_norm else "non_saturating")
+    kinds = {type(layer).__name__ for layer in cgan.discriminator.layers}
+    assert ("SpectralNormalization" in kinds) == spectral_norm and ("BatchNormalization" in kinds) != spectral_norm
     history = harness.check_trains(cgan, labelled_batches)
     assert set(history.history) == {"d_loss", "g_loss", "p_real", "p_fake"}
 

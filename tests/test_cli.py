@@ -64,6 +64,49 @@ def test_train_gan_with_chosen_generator_widths(tmp_path, fashion_dir):
     assert gan.g_units == (32, 64) and [layer.units for layer in gan.generator.layers if hasattr(layer, "units")] == [32, 64, 784]
 
 
+def test_a_recipe_is_a_command_line_and_a_time_limit_stops_training(tmp_path, fashion_dir):
+    from zoo.saving import load_model
+
+    run = tmp_path / "recipe"
+    flags = ["--spectral-norm", "--loss", "hinge", "--d-lr", "4e-4", "--g-lr", "1e-4", "--beta-1", "0", "--d-filters", "8", "--g-filters", "4"]
+    common = ["--epochs", "3", "--limit", "256", "--batch-size", "32", "--latent-dim", "8", "--no-jit", "--out", str(run)]
+    assert main(["train", "dcgan", *flags, *common, "--time-limit", "0.0001", "--time-limit-clock", "cpu"]) == 0
+    record = json.loads((run / "training.json").read_text())
+    session = record["sessions"][-1]
+    assert session["time_limit"] == "stopped after 0.0001 cpu min, in epoch 1"
+    assert record["images"] == 32 and record["epochs"] == 1  # one step, then the limit
+    assert 0 < record["cpu_seconds"] and record["machine"]["cores_used"] >= 1
+    assert session["optimizer"] == {"d_learning_rate": 4e-4, "g_learning_rate": 1e-4, "beta_1": 0.0}
+    model = load_model(run / "model.keras")
+    assert model.spectral_norm and model.d_filters == 8 and model.g_filters == 4 and model.loss_fn.name == "hinge"
+    assert float(model.d_optimizer.learning_rate) == pytest.approx(4e-4) and float(model.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert float(model.g_optimizer.beta_1) == 0.0
+    # The same command without the limit resumes the run and trains the epochs left.
+    assert main(["train", "dcgan", *flags, *common]) == 0
+    assert json.loads((run / "training.json").read_text())["epochs"] == 3
+    # Other optimizer settings are another training: refused.
+    other = [flag if flag != "1e-4" else "2e-4" for flag in flags]
+    assert main(["train", "dcgan", *other, *common[:1], "4", *common[2:]]) == 2
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["dcgan", "--projection"], "--projection applies to cgan, not to dcgan"),
+        (["gan", "--g-filters", "32"], "--g-filters applies to dcgan and cgan, not to gan"),
+        (["dcgan", "--d-units", "64"], "--d-units applies to gan, not to dcgan"),
+        (["dcgan", "--d-lr", "0"], "`d_learning_rate` must be a number in (0, 1)"),
+        (["dcgan", "--beta-1", "1.5"], "`beta_1` must be a number in [0, 1)"),
+        (["dcgan", "--time-limit", "-1"], "--time-limit must be a positive number of minutes"),
+    ],
+)
+def test_recipe_options_are_checked(args, message, tmp_path, capsys):
+    assert main(["train", *args, "--out", str(tmp_path / "run")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
 @pytest.mark.inputs
 def test_generator_widths_are_checked(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:

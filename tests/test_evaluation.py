@@ -93,6 +93,49 @@ def test_real_images_score_at_the_floor_and_are_classified(evaluator):
     assert results["precision"] > 0.6 and results["recall"] > 0.6
 
 
+class Repeating:
+    """A "generator" whose images are given: the degenerate generators below."""
+
+    conditional = False
+    latent_dim = 1
+
+    def __init__(self, make):
+        self.make = make
+
+    def generate(self, n, seed=None):
+        return np.asarray(self.make(n), np.float32)
+
+
+def test_broken_generators_score_at_the_bottom_and_real_images_at_the_top(fashion_dir):
+    """At `eval`'s settings (10,000 images a set, Naeem et al.'s k = 5), constant images and noise
+    score at the bottom on density, coverage, recall and FID, where k-NN precision is fooled (a
+    real outlier's wide ball holds the all-black image: precision 1.000); real test images score
+    at the top. A collapsed generator (one real image repeated) draws realistic images, so its
+    fidelity stays high, and every diversity measure drops to the bottom.
+
+    (At small n the real balls are wider and a constant image can sit in k of them: density is
+    a count, reliable at the sample sizes it was designed for.)"""
+    evaluator = metrics.Evaluator(n=10_000)
+    real = {**evaluator.real_reference, "fid": evaluator.floor["fid"]}  # real test against real train
+    test_images = data.to_unit_range(data.load_arrays("test")[0])
+    rng = np.random.default_rng(0)
+    broken = {
+        "black": Repeating(lambda n: np.full((n, 28, 28, 1), -1.0)),
+        "grey": Repeating(lambda n: np.zeros((n, 28, 28, 1))),
+        "white": Repeating(lambda n: np.ones((n, 28, 28, 1))),
+        "uniform noise": Repeating(lambda n: rng.uniform(-1, 1, (n, 28, 28, 1))),
+        "collapsed": Repeating(lambda n: np.repeat(test_images[:1], n, axis=0)),
+    }
+    assert real["density"] > 0.95 and real["coverage"] > 0.95 and real["recall"] > 0.8 and real["fid"] < 1.0
+    scores = {name: evaluator.evaluate(generator, name=name) for name, generator in broken.items()}
+    assert scores["black"]["precision"] == 1.0  # the trap that density and coverage close
+    for name, score in scores.items():
+        assert score["coverage"] < 0.01 and score["recall"] < 0.01, score  # diversity: the bottom
+        assert score["fid"] > 200 and score["kid"] > 1.0, score
+        if name != "collapsed":  # fidelity: far below real images' 1.0, however precision is fooled
+            assert score["density"] < 0.5 * real["density"], score
+
+
 def test_an_untrained_generator_scores_far_from_the_floor_through_keras_and_onnx_alike(evaluator, tiny_dcgan, tmp_path):
     keras_results = evaluator.evaluate(tiny_dcgan)
     export_generator(tiny_dcgan, tmp_path / "tiny")
@@ -125,6 +168,7 @@ def test_fid_monitor_logs_to_history_and_tensorboard(tiny_dcgan, real_batches, t
     monitor = FIDMonitor(every=1, n=N, log_dir=tmp_path / "logs", verbose=False)
     history = tiny_dcgan.fit(real_batches.take(2), epochs=2, callbacks=[monitor], verbose=0)
     assert len(history.history["fid"]) == 2 and all(np.isfinite(history.history["fid"]))
+    assert all(0 <= value <= 1 for value in history.history["coverage"]) and all(value >= 0 for value in history.history["density"])
     assert [epoch for epoch, _ in monitor.history] == [1, 2]
     logged = {}
     for event_file in (tmp_path / "logs").glob("events.out.tfevents.*"):
@@ -132,6 +176,8 @@ def test_fid_monitor_logs_to_history_and_tensorboard(tiny_dcgan, real_batches, t
             for value in event.summary.value:
                 logged[(value.tag, event.step)] = float(tf.make_ndarray(value.tensor))
     assert logged[("fid", 2)] == pytest.approx(history.history["fid"][1], rel=1e-6)
+    assert logged[("coverage", 2)] == pytest.approx(history.history["coverage"][1], rel=1e-6)
+    assert logged[("density", 1)] == pytest.approx(history.history["density"][0], rel=1e-6)
     assert logged[("fid_floor", 1)] == pytest.approx(monitor.evaluator.floor["fid"], rel=1e-6)
 
 
@@ -146,9 +192,10 @@ def test_cli_eval_prints_a_table_and_writes_json(tiny_dcgan, tmp_path, capsys):
     out = tmp_path / "eval.json"
     assert cli.main(["eval", str(tmp_path / "tiny"), "-n", str(N), "-o", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "FID floor" in printed and "tiny" in printed
+    assert "FID floor" in printed and "tiny" in printed and "coverage" in printed and "Real test images score" in printed
     results = json.loads(out.read_text())
     assert results["how"]["n"] == N and results["fid"] > results["fid_floor"] > 0
+    assert 0 <= results["coverage"] <= 1 and results["density"] >= 0 and results["how"]["real_test"]["coverage"] > 0.5
 
 
 @pytest.mark.inputs

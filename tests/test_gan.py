@@ -20,6 +20,15 @@ def test_a_few_real_training_steps_move_weights_with_finite_losses(real_batches)
 
 
 @pytest.mark.backend
+def test_a_spectrally_normalised_discriminator_trains(real_batches):
+    gan = small_gan(spectral_norm=True)
+    gan.compile(loss_fn="hinge")
+    assert sum(type(layer).__name__ == "SpectralNormalization" for layer in gan.discriminator.layers) == 3  # 2 hidden + output
+    harness.check_trains(gan, real_batches)
+    assert harness.check_config_round_trip(gan).spectral_norm
+
+
+@pytest.mark.backend
 def test_k_discriminator_steps_per_generator_step(real_batches):
     gan = small_gan(d_steps=3)
     gan.compile()

@@ -61,6 +61,68 @@ def test_precision_and_recall_on_toy_distributions():
     assert spread["recall"] > 0.9 and spread["precision"] < 0.5
 
 
+def test_density_and_coverage_by_hand():
+    # Real points on a line, k = 1: each real ball reaches its nearest other real point.
+    #   radii: 0 -> 1, 1 -> 1, 2 -> 1, 4 -> 2; balls (0±1), (1±1), (2±1), (4±2), open.
+    real = np.array([[0.0], [1.0], [2.0], [4.0]])
+    fake = np.array([[0.5], [3.5], [10.0]])
+    # 0.5 lies in the balls of 0 and 1, 3.5 in the ball of 4, 10 in none: density (2 + 1 + 0) / (1 · 3).
+    # Real 0, 1 and 4 have a fake inside their ball, real 2 (nearest fake 1.5 away) has not: coverage 3/4.
+    assert metrics.density_coverage(real, fake, k=1) == pytest.approx({"density": 1.0, "coverage": 0.75})
+    # Precision (k = 1): 0.5 and 3.5 are inside the real manifold, 10 is not. Recall: the fake
+    # radii are 3, 3 and 6.5, so every real point is inside the fake manifold.
+    assert metrics.precision_recall(real, fake, k=1) == pytest.approx({"precision": 2 / 3, "recall": 1.0})
+    # k = 2: radii 2, 1, 2, 3; 0.5 lies in the balls of 0, 1 and 2, 3.5 in those of 2 and 4, 10 in
+    # none: density (3 + 2) / (2 · 3); every real ball holds a fake.
+    assert metrics.density_coverage(real, fake, k=2) == pytest.approx({"density": 5 / 6, "coverage": 1.0})
+
+
+def direct_density_coverage(real, fake, k):
+    """Density and coverage written out with full distance matrices (Naeem et al. 2020, equations 5–6)."""
+    real_to_real = np.linalg.norm(real[:, None] - real[None], axis=-1)
+    radii = np.sort(real_to_real, axis=1)[:, k]  # column 0 is the point itself
+    real_to_fake = np.linalg.norm(real[:, None] - fake[None], axis=-1)
+    inside = real_to_fake < radii[:, None]
+    return {"density": inside.sum() / (k * len(fake)), "coverage": inside.any(axis=1).mean()}
+
+
+def test_density_and_coverage_match_a_direct_computation():
+    real, fake = gaussian(300, d=5, seed=9), gaussian(200, d=5, seed=10, shift=0.4, scale=1.3)
+    for k in (1, 3, 5):
+        assert metrics.density_coverage(real, fake, k) == pytest.approx(direct_density_coverage(real, fake, k), rel=1e-12)
+
+
+def test_density_and_coverage_on_toy_distributions():
+    real = gaussian(2000, d=2, seed=11)
+    same = metrics.density_coverage(real, gaussian(2000, d=2, seed=12))
+    assert 0.9 < same["density"] < 1.1 and same["coverage"] > 0.93  # 1 − 2⁻⁵ ≈ 0.97 expected
+    # Collapsed to one mode: each sample is realistic (the real balls shrink where real points
+    # crowd, so about k of them hold any point of the real support), but few real balls are hit.
+    collapsed = metrics.density_coverage(real, gaussian(2000, d=2, seed=12, scale=0.1))
+    assert 0.8 < collapsed["density"] < 1.2 and collapsed["coverage"] < 0.1
+    away = metrics.density_coverage(real, gaussian(2000, d=2, seed=12, shift=20.0))
+    assert away == {"density": 0.0, "coverage": 0.0}
+
+
+def test_a_real_outlier_fools_precision_but_not_density_or_coverage():
+    # The trap of k-NN precision: a far real outlier gets a huge ball, and a generator that
+    # puts every sample in it (a constant image) scores precision 1. Density counts it once
+    # per k, coverage sees one real ball of 2001 hit.
+    real = np.concatenate([gaussian(2000, d=2, seed=13), [[30.0, 30.0]]])
+    constant = np.full((2000, 2), 25.0)
+    assert metrics.precision_recall(real, constant)["precision"] == 1.0
+    assert metrics.density_coverage(real, constant) == pytest.approx({"density": 1 / 5, "coverage": 1 / 2001})
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("k", [0, -1, 2.5, True, "5"])
+def test_a_bad_neighbour_count_is_refused(k):
+    with pytest.raises(ValueError, match="`k` must be a positive integer"):
+        metrics.density_coverage(gaussian(20), gaussian(20), k=k)
+    with pytest.raises(ValueError, match="`k` must be a positive integer"):
+        metrics.precision_recall(gaussian(20), gaussian(20), k=k)
+
+
 def test_class_accuracy():
     logits = np.eye(4)[[0, 1, 2, 3, 0]]
     assert metrics.class_accuracy(logits, [0, 1, 2, 3, 1]) == pytest.approx(0.8)

@@ -101,6 +101,7 @@ def machine_description():
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
+        "cores_used": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),  # taskset pins
         "gpus": gpus,
         "python": platform.python_version(),
         "tensorflow": tf.__version__,

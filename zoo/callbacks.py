@@ -144,6 +144,44 @@ class EpochTimer(keras.callbacks.Callback):
         return sum(n for _, n in timed) / seconds if seconds else float("nan")
 
 
+class TimeLimit(keras.callbacks.Callback):
+    """Stops `fit` at the end of the first step that ends `seconds` or more after training began.
+
+    For comparisons at equal training time. Keras then ends the epoch early: its callbacks (the
+    checkpoint, the sample grid) see the part of the epoch that was trained.
+
+    Args:
+        seconds: the limit.
+        clock: "wall" (elapsed time) or "cpu" (processor time of this process, all its threads:
+            on a machine shared with other jobs, a run pinned to one core gets the same compute
+            however loaded the core is).
+    """
+
+    CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+    def __init__(self, seconds, clock="wall"):
+        super().__init__()
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+            raise ValueError(f"`seconds` must be a positive number, got {seconds!r}.")
+        if clock not in self.CLOCKS:
+            raise ValueError(f"`clock` must be one of {sorted(self.CLOCKS)}, got {clock!r}.")
+        self.seconds = seconds
+        self.clock = clock
+        self.stopped_in_epoch = None  # the epoch (1-based) the limit stopped, if it did
+
+    def on_train_begin(self, logs=None):
+        self._now = self.CLOCKS[self.clock]
+        self._started = self._now()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._now() - self._started >= self.seconds:
+            self.model.stop_training = True
+            self.stopped_in_epoch = self._epoch
+
+
 class TrainingDiverged(ValueError):
     """Training stopped because a loss became NaN or infinite."""
 
@@ -187,12 +225,12 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 class FIDMonitor(keras.callbacks.Callback):
-    """Logs the FID of the model's samples every `every` epochs during `fit` (see `zoo.metrics`).
+    """Logs the FID, density and coverage of the model's samples every `every` epochs during `fit`.
 
-    The real images' features and the real-data floor (real train against real test) are
-    computed once when training begins. The FID goes into the epoch's logs as `fid` (so
-    `History`, `CSVLogger` and later callbacks see it) and, with `log_dir`, to TensorBoard as
-    the scalars `fid` and `fid_floor`. Samples come from fixed noise, `n` of them; a small `n`
+    See `zoo.metrics`. The real images' features and the real-data floor (real train against
+    real test) are computed once when training begins. The scores go into the epoch's logs as
+    `fid`, `density` and `coverage` (so `History`, `CSVLogger` and later callbacks see them) and,
+    with `log_dir`, to TensorBoard as scalars of those names beside `fid_floor`. Samples come from fixed noise, `n` of them; a small `n`
     keeps the cost low but biases FID upwards, which the floor at the same `n` shows.
 
     Args:
@@ -216,6 +254,7 @@ class FIDMonitor(keras.callbacks.Callback):
         self.verbose = verbose
         self.evaluator = None
         self.history = []  # (epoch, fid) pairs
+        self.scores = []  # (epoch, {"fid": ..., "density": ..., "coverage": ...}) pairs
 
     def on_train_begin(self, logs=None):
         if self.evaluator is None:
@@ -229,13 +268,18 @@ class FIDMonitor(keras.callbacks.Callback):
         from zoo.metrics import generate_images
 
         images, _ = generate_images(self.model, self.n, self.seed)
-        fid = self.evaluator.fid_of(images)
+        scores = self.evaluator.monitor_scores(images)
+        fid = scores["fid"]
         floor = self.evaluator.floor["fid"]
         self.history.append((epoch + 1, fid))
+        self.scores.append((epoch + 1, scores))
         if logs is not None:
-            logs["fid"] = fid
+            logs.update(scores)
         if self.verbose:
-            print(f"Epoch {epoch + 1}: FID {fid:.2f} (real-data floor {floor:.2f}, n = {self.n})")
+            print(
+                f"Epoch {epoch + 1}: FID {fid:.2f} (real-data floor {floor:.2f}, n = {self.n}), "
+                f"density {scores['density']:.3f}, coverage {scores['coverage']:.3f}"
+            )
         if self.log_dir:
             import tensorflow as tf
 
@@ -246,5 +290,5 @@ class FIDMonitor(keras.callbacks.Callback):
             metadata = summary_pb2.SummaryMetadata()
             metadata.plugin_data.plugin_name = "scalars"
             with tf.summary.create_file_writer(str(self.log_dir)).as_default():
-                for tag, value in (("fid", fid), ("fid_floor", floor)):
+                for tag, value in (*scores.items(), ("fid_floor", floor)):
                     tf.summary.write(tag, tf.constant(value, tf.float32), step=epoch + 1, metadata=metadata.SerializeToString())

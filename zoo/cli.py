@@ -40,7 +40,7 @@ ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, s
   {prog} sample dcgan-fashion-mnist -n 64      # a published generator through onnxruntime: samples.png
   {prog} sample cgan-fashion-mnist --label dress -n 16
   {prog} sample t2i-fashion-mnist --prompt "a red dress" -n 16
-  {prog} eval cgan-fashion-mnist               # FID, KID, precision/recall beside the real-data floor
+  {prog} eval cgan-fashion-mnist               # FID, KID, precision/recall, density/coverage beside real data
   {prog} train dcgan --epochs 5                # writes runs/dcgan/ (resumes if it exists)
   {prog} train dcgan --images faces/ --image-size 64   # your own images (cgan: a sub-folder per class)
   {prog} export runs/dcgan/model.keras exports/my-dcgan
@@ -89,7 +89,7 @@ def build_parser(prog="python -m zoo"):
     demo.add_argument("--limit", type=int, help="train on the first N images only")
     demo.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
 
-    evaluate = commands.add_parser("eval", parents=[verbose], help="measure FID, KID, precision/recall (and class accuracy)", description="Score a generator against real Fashion-MNIST (zoo.metrics): FID and KID beside the real-data floor (real train against real test), precision and recall, class accuracy of class-conditional models. Prints a table and writes JSON.")
+    evaluate = commands.add_parser("eval", parents=[verbose], help="measure FID, KID, precision/recall, density/coverage (and class accuracy)", description="Score a generator against real Fashion-MNIST (zoo.metrics): FID and KID beside the real-data floor (real train against real test), precision and recall, density and coverage (with what real test images score), class accuracy of class-conditional models. Prints a table and writes JSON.")
     evaluate.add_argument("source", help=GENERATOR_HELP)
     evaluate.add_argument("-n", "--num-images", type=int, default=10_000, help="images per set, real and generated (default: 10000)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the noise and of the real subset (default: 0)")
@@ -118,6 +118,16 @@ def add_training_options(parser):
     parser.add_argument("--update", choices=UPDATES, default="alternating", help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one batch of samples, as TF's DCGAN tutorial, one generator pass fewer (default: alternating)")
     parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
     parser.add_argument("--g-units", type=layer_widths, help="gan only: widths of the generator's hidden layers, input side first (default: 256,512,1024)")
+    parser.add_argument("--d-units", type=layer_widths, help="gan only: widths of the discriminator's hidden layers, input side first (default: 1024,512,256)")
+    parser.add_argument("--g-filters", type=int, help="dcgan, cgan: filters of the generator's last hidden layer, doubled before it (default: 64)")
+    parser.add_argument("--d-filters", type=int, help="dcgan, cgan: filters of the discriminator's first layer, doubled after it (default: 64)")
+    parser.add_argument("--spectral-norm", action="store_true", help="spectral normalisation of the discriminator's layers, no batch norm in it (Miyato et al. 2018; pair with --loss hinge)")
+    parser.add_argument("--projection", action="store_true", help="cgan only: projection discriminator (Miyato & Koyama 2018)")
+    parser.add_argument("--d-lr", type=float, help="discriminator's Adam learning rate (default: the loss's, 2e-4 for most); a larger one than --g-lr is TTUR (Heusel et al. 2017)")
+    parser.add_argument("--g-lr", type=float, help="generator's Adam learning rate (default: the loss's, 2e-4 for most)")
+    parser.add_argument("--beta-1", type=float, help="Adam's beta_1 for both networks (default: the loss's, 0.5 for most)")
+    parser.add_argument("--time-limit", type=float, metavar="MINUTES", help="stop after this many minutes of training (at the end of a step; that epoch's checkpoint holds the part trained), e.g. to compare recipes at equal time")
+    parser.add_argument("--time-limit-clock", choices=("wall", "cpu"), default="wall", help="what --time-limit counts: wall: elapsed time; cpu: this process's processor time, the same compute on a core shared with other jobs (default: wall)")
 
 
 def layer_widths(text):
@@ -140,6 +150,21 @@ def run_train(args):
         model_kwargs["g_units"] = args.g_units
     if args.images and args.source == "tfds":
         raise ValueError("Give either --images DIR (your own images) or --source tfds --dataset NAME, not both.")
+    for flag, key, families in (
+        ("--d-units", "d_units", ("gan",)),
+        ("--g-filters", "g_filters", ("dcgan", "cgan")),
+        ("--d-filters", "d_filters", ("dcgan", "cgan")),
+        ("--projection", "projection", ("cgan",)),
+    ):
+        value = getattr(args, key)
+        if value is not None and value is not False:
+            if args.model not in families:
+                raise ValueError(f"{flag} applies to {' and '.join(families)}, not to {args.model}.")
+            model_kwargs[key] = value
+    if args.spectral_norm:
+        model_kwargs["spectral_norm"] = True
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise ValueError(f"--time-limit must be a positive number of minutes, got {args.time_limit}.")
     train(
         args.model,
         out,
@@ -159,6 +184,9 @@ def run_train(args):
         images=args.images,
         image_size=args.image_size,
         dataset=args.dataset if args.source == "tfds" else None,
+        optimizer={key: value for key, value in (("d_learning_rate", args.d_lr), ("g_learning_rate", args.g_lr), ("beta_1", args.beta_1)) if value is not None},
+        time_limit=None if args.time_limit is None else args.time_limit * 60,
+        time_limit_clock=args.time_limit_clock,
     )
     print(f"Trained model: {out}/model.keras  (samples per epoch in {out}/samples/)")
 

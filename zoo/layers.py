@@ -19,6 +19,9 @@ phase form wherever TensorFlow would run `Conv2DBackpropInput`:
 Other backends differentiate the phase form themselves (JAX's gradient of a stride-1
 convolution is again a stride-1 convolution). Layers with "valid" padding, dilation,
 `output_padding`, unequal strides or channels-first data keep Keras's own computation.
+
+`spectrally_normalized` wraps any of the discriminators' weight layers in Keras's
+`SpectralNormalization` when a model asks for it.
 """
 
 import keras
@@ -144,3 +147,10 @@ class Conv2D(keras.layers.Conv2D):
             return tf.nn.conv2d(x, kernel, stride, "SAME"), gradient
 
         return conv(inputs, tf.convert_to_tensor(kernel))
+
+
+def spectrally_normalized(layer, enabled=True):
+    """`layer` in `keras.layers.SpectralNormalization` when `enabled` (Miyato et al. 2018,
+    https://arxiv.org/abs/1802.05957): its kernel divided by its largest singular value, estimated
+    by one power iteration per training call; else `layer` itself."""
+    return keras.layers.SpectralNormalization(layer) if enabled else layer

@@ -1,4 +1,4 @@
-"""How good a generator is: FID, KID, precision and recall, and class accuracy, on one set of features.
+"""How good a generator is: FID, KID, precision/recall, density/coverage and class accuracy, on one set of features.
 
 ```python
 from zoo import metrics
@@ -20,6 +20,12 @@ sample size, the best a generator can be expected to reach.
 - Precision and recall, Kynkäänniemi et al. 2019 (https://arxiv.org/abs/1904.06991), equations
   1–3: the share of generated samples inside the real manifold (each real sample's ball out to
   its k-th nearest real neighbour, k = 3) and the share of real samples inside the generated one.
+- Density and coverage, Naeem et al. 2020 (https://arxiv.org/abs/2002.09797), equations 5–6, as
+  StudioGAN and the authors' `prdc` compute them (k = 5, strict inequalities): density counts how
+  many real balls hold each generated sample, divided by k (about 1 for real images; unbounded);
+  coverage is the share of real balls that hold at least one generated sample. Built from the
+  real samples alone, they are not fooled where precision and recall are: a real outlier's large
+  ball lets a constant generator score precision 1.0, but only density 1/k.
 - Class accuracy of a class-conditional generator: how often the classifier names the class
   that was asked for.
 """
@@ -30,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import scipy.linalg
+import sklearn.metrics
+import sklearn.neighbors
 
 from zoo.validation import check_int
 
@@ -37,6 +45,7 @@ DEFAULT_N = 10_000
 KID_SUBSET_SIZE = 1_000
 KID_SUBSETS = 50
 PR_NEIGHBOURS = 3
+DC_NEIGHBOURS = 5
 
 
 # ----- the metrics on features ------------------------------------------------------------
@@ -125,26 +134,21 @@ def kid(real, fake, subset_size=KID_SUBSET_SIZE, subsets=KID_SUBSETS, seed=0):
     return float(np.mean(estimates)), float(np.std(estimates))
 
 
-def _squared_distances(a, b):
-    """‖aᵢ − bⱼ‖² for all pairs, by the BLAS product (‖a‖² + ‖b‖² − 2abᵀ), clipped at 0."""
-    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+def manifold_radii(features, k):
+    """NND_k: the distance from each row to its k-th nearest other row (the row itself excluded)."""
+    distances, _ = sklearn.neighbors.NearestNeighbors(n_neighbors=k).fit(features).kneighbors()
+    return distances[:, -1]
 
 
-def _kth_neighbour_radii(features, k, chunk=1024):
-    """Squared distance from each row to its k-th nearest other row (the row itself excluded)."""
-    radii = np.empty(len(features))
-    for start in range(0, len(features), chunk):
-        distances = _squared_distances(features[start : start + chunk], features)
-        radii[start : start + chunk] = np.partition(distances, k, axis=1)[:, k]  # column 0 is the row itself
-    return radii
+def balls_holding(points, centres, radii, strict=False):
+    """For each row of `points`, how many of the balls (`centres`, `radii`) hold it.
 
-
-def _share_inside(points, centres, radii, chunk=1024):
-    """The fraction of `points` within some centre's ball (squared radius `radii`)."""
-    inside = 0
-    for start in range(0, len(points), chunk):
-        inside += int(np.any(_squared_distances(points[start : start + chunk], centres) <= radii[None, :], axis=1).sum())
-    return inside / len(points)
+    A ball holds a point at distance ≤ its radius (`strict`: < its radius). The distances are
+    computed in chunks of bounded memory (`sklearn.metrics.pairwise_distances_chunked`).
+    """
+    inside = np.less if strict else np.less_equal
+    chunks = sklearn.metrics.pairwise_distances_chunked(points, centres, reduce_func=lambda d, start: inside(d, radii[None, :]).sum(axis=1))
+    return np.concatenate(list(chunks))
 
 
 def precision_recall(real, fake, k=PR_NEIGHBOURS):
@@ -155,11 +159,31 @@ def precision_recall(real, fake, k=PR_NEIGHBOURS):
     recall: the share of `real` rows inside the fake manifold, built the same way from the
     generated rows (coverage: is every kind of real image generated?).
     """
+    k = check_int("k", k)
     real, fake = _check_pair(real, fake, min_rows=k + 1)
-    check_int("k", k)
-    precision = _share_inside(fake, real, _kth_neighbour_radii(real, k))
-    recall = _share_inside(real, fake, _kth_neighbour_radii(fake, k))
-    return {"precision": precision, "recall": recall}
+    precision = np.mean(balls_holding(fake, real, manifold_radii(real, k)) > 0)
+    recall = np.mean(balls_holding(real, fake, manifold_radii(fake, k)) > 0)
+    return {"precision": float(precision), "recall": float(recall)}
+
+
+def density_coverage(real, fake, k=DC_NEIGHBOURS):
+    """Density and coverage (Naeem et al. 2020, equations 5–6), as a dict.
+
+    With B(xᵢ, NND_k(xᵢ)) the ball around real row xᵢ reaching its k-th nearest real neighbour:
+    density = 1/(kM) Σⱼ Σᵢ 1[yⱼ ∈ B(xᵢ, NND_k(xᵢ))] over the M `fake` rows yⱼ (fidelity: about
+    1 when fakes are as close to the real rows as real rows are, above 1 when they crowd into
+    dense real regions), and coverage = 1/N Σᵢ 1[∃ j: yⱼ ∈ B(xᵢ, NND_k(xᵢ))] over the N `real`
+    rows (diversity: for two samples of one distribution, 1 − 2⁻ᵏ on average, 0.97 at k = 5).
+    Both use only the real rows' balls, so real outliers and a collapsed generator's zero radii
+    cannot inflate them; the inequalities are strict, as in the authors' `prdc` and StudioGAN.
+    """
+    k = check_int("k", k)
+    real, fake = _check_pair(real, fake, min_rows=k + 1)
+    radii = manifold_radii(real, k)
+    density = balls_holding(fake, real, radii, strict=True).sum() / (k * len(fake))
+    nearest_fake, _ = sklearn.neighbors.NearestNeighbors(n_neighbors=1).fit(fake).kneighbors(real)
+    coverage = np.mean(nearest_fake[:, 0] < radii)
+    return {"density": float(density), "coverage": float(coverage)}
 
 
 def class_accuracy(logits, labels):
@@ -295,7 +319,7 @@ class Evaluator:
     """
 
     def __init__(self, n=DEFAULT_N, extractor=None, seed=0, data_dir=None):
-        self.n = check_int("n", n, PR_NEIGHBOURS + 1)  # precision and recall need k + 1 images
+        self.n = check_int("n", n, DC_NEIGHBOURS + 1)  # density and coverage need k + 1 images
         self.extractor = extractor or default_extractor()
         self.seed = seed
         self.real_train = extract_features(self.extractor, real_images("train", self.n, seed, data_dir)[0])
@@ -305,10 +329,17 @@ class Evaluator:
             "fid": frechet_distance(*self.train_statistics, *feature_statistics(self.real_test)),
             "kid": kid(self.real_train, self.real_test, seed=seed)[0],
         }
+        # What real test images score on the measures where higher is better: the top to compare with.
+        self.real_reference = {**precision_recall(self.real_train, self.real_test), **density_coverage(self.real_train, self.real_test)}
 
     def fid_of(self, images):
         """FID of `images` against the real train features."""
-        return frechet_distance(*self.train_statistics, *feature_statistics(extract_features(self.extractor, images)))
+        return self.monitor_scores(images)["fid"]
+
+    def monitor_scores(self, images):
+        """FID, density and coverage of `images`: the cheap measures `FIDMonitor` logs during training."""
+        features = extract_features(self.extractor, images)
+        return {"fid": frechet_distance(*self.train_statistics, *feature_statistics(features)), **density_coverage(self.real_train, features)}
 
     def score(self, images, labels=None):
         """All the metrics of a set of generated images (and the class ids they were asked for)."""
@@ -325,6 +356,7 @@ class Evaluator:
             "kid_std": kid_std,
             "kid_floor": self.floor["kid"],
             **precision_recall(self.real_train, features),
+            **density_coverage(self.real_train, features),
         }
         if labels is not None:
             if logits is None:
@@ -350,6 +382,8 @@ class Evaluator:
             "floor": f"real train against {self.n} real test images, same features",
             "kid": f"{KID_SUBSETS} subsets of {min(KID_SUBSET_SIZE, self.n)}, kernel (x·y/d + 1)^3",
             "precision_recall": f"k = {PR_NEIGHBOURS} nearest neighbours",
+            "density_coverage": f"k = {DC_NEIGHBOURS} nearest neighbours (Naeem et al. 2020, as StudioGAN)",
+            "real_test": {key: round(value, 4) for key, value in self.real_reference.items()},
         }
 
 
@@ -371,7 +405,7 @@ def evaluate(source, n=DEFAULT_N, extractor=None, seed=0, data_dir=None, name=No
 def measure(model, n=DEFAULT_N):
     """The quality facts `card.json` carries (used by `scripts/publish.py`)."""
     results = evaluate(model, n=n)
-    keys = ("fid", "fid_floor", "kid", "kid_floor", "precision", "recall", "class_accuracy")
+    keys = ("fid", "fid_floor", "kid", "kid_floor", "precision", "recall", "density", "coverage", "class_accuracy")
     return {
         **{key: round(results[key], 4) for key in keys if key in results},
         "how": results["how"],
@@ -388,6 +422,8 @@ COLUMNS = (
     ("kid", "KID ↓", None),
     ("precision", "precision ↑", "{:.3f}"),
     ("recall", "recall ↑", "{:.3f}"),
+    ("density", "density ↑", "{:.3f}"),
+    ("coverage", "coverage ↑", "{:.3f}"),
     ("class_accuracy", "class acc. ↑", "{:.3f}"),
 )
 
@@ -418,7 +454,14 @@ def format_table(results):
     how = results[0]["how"] if results else {}
     if how:
         lines.append(f"n = {how['n']} per set; features: {how['features']}; floor: {how['floor']}.")
+        if how.get("real_test"):
+            lines.append(f"Real test images score {real_reference_text(how['real_test'])} (the top).")
     return "\n".join(lines)
+
+
+def real_reference_text(reference):
+    """`precision 0.887, recall 0.890, density 1.00, coverage 0.97`: what real test images score."""
+    return ", ".join(f"{key} {value:.3f}" for key, value in reference.items())
 
 
 def write_json(results, path):

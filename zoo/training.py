@@ -28,11 +28,11 @@ from pathlib import Path
 
 import keras
 
-from zoo import data, models
+from zoo import data, losses, models
 from zoo.bench import machine_description
-from zoo.callbacks import EpochTimer, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TrainingDiverged
+from zoo.callbacks import EpochTimer, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TimeLimit, TrainingDiverged
 from zoo.files import FolderLock, atomic_write, atomic_write_json, json_ready
-from zoo.validation import check_int
+from zoo.validation import check_int, check_number
 
 MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 1 << 20
@@ -59,6 +59,9 @@ def train(
     images=None,
     image_size=None,
     dataset=None,
+    optimizer=None,
+    time_limit=None,
+    time_limit_clock="wall",
 ):
     """Trains `family` into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`) and `update`
     ("alternating" or "simultaneous", see `BaseGAN.compile`), up to `epochs` epochs in all (a
@@ -73,6 +76,11 @@ def train(
     `strategy`: a `tf.distribute.Strategy` (e.g. `MirroredStrategy()` for all local GPUs) to
     train on several devices; `batch_size` is then the global batch, split across them.
 
+    `optimizer`: Adam settings over the loss's defaults, any of `d_learning_rate`,
+    `g_learning_rate` (a faster discriminator is TTUR, Heusel et al. 2017) and `beta_1`.
+    `time_limit`: seconds after which training stops at the end of a step, on `time_limit_clock`
+    ("wall" or "cpu": this process's processor time; see `zoo.callbacks.TimeLimit`).
+
     Returns the trained model. Raises `zoo.callbacks.TrainingDiverged` when `d_loss` or
     `g_loss` becomes NaN or infinite (the checkpoints then hold the last good epoch),
     `zoo.files.FolderInUse` when another process trains into `out_dir`, and ValueError for
@@ -82,16 +90,18 @@ def train(
     epochs = check_int("epochs", epochs, 1, MAX_EPOCHS)
     batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
     limit = None if limit is None else check_int("limit", limit, 1, 1 << 40)
+    optimizer = check_optimizer_settings(optimizer)
+    time_limit = None if time_limit is None else TimeLimit(time_limit, time_limit_clock)
     out_dir = Path(out_dir)
     with FolderLock(out_dir, "training"):
         return _train(
             family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
-            jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset,
+            jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit,
         )
 
 
 def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs, loss, update, jit_compile, log_dir,
-           verbose, resume, command, strategy, images, image_size, dataset):
+           verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit):
     checkpoints = out_dir / "checkpoints"
     if not resume and checkpoints.exists():
         raise FileExistsError(f"{checkpoints} holds a previous run; remove it or resume it.")
@@ -102,6 +112,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     model_kwargs = {**data_facts, **model_kwargs}
     settings = json_ready({
         "family": family, "loss": getattr(loss, "name", loss), "update": update, "batch_size": batch_size, "model": model_kwargs,
+        "optimizer": optimizer,
     })
     record = read_record(out_dir / "training.json")
     done = ([0] + [epoch for epoch, _ in GANCheckpoint(checkpoints).checkpoints()])[-1]
@@ -114,11 +125,14 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     keras.utils.set_random_seed(seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = model_class(seed=seed, **model_kwargs)
-        model.compile(loss_fn=loss, update=update, jit_compile=jit_compile and strategy is None)
+        d_optimizer, g_optimizer = adam_optimizers(loss, optimizer)
+        model.compile(d_optimizer, g_optimizer, loss_fn=loss, update=update, jit_compile=jit_compile and strategy is None)
     timer = EpochTimer(batch_size)
     guard = StopOnNonFiniteLoss()
     checkpoint = GANCheckpoint(checkpoints)
     callbacks = [guard, checkpoint, SampleGrid(out_dir / "samples", log_dir=log_dir), timer]
+    if time_limit is not None:
+        callbacks.insert(0, time_limit)  # first: the checkpoint of the epoch it ends comes after it
     if log_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir))
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in a log file
@@ -143,7 +157,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     }
     record["sessions"].append(session)
     write_record(out_dir / "training.json", record)
-    started = time.perf_counter()
+    started = time.perf_counter(), time.process_time()
     try:
         history = model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     except BaseException as error:
@@ -158,6 +172,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         raise TrainingDiverged(f"{guard.message} Checkpoints: {checkpoints}")
     atomic_write(out_dir / "model.keras", model.save)
     session.update(status="finished", final_logs={key: float(values[-1]) for key, values in history.history.items()})
+    if time_limit is not None and time_limit.stopped_in_epoch is not None:
+        session["time_limit"] = f"stopped after {time_limit.seconds / 60:g} {time_limit.clock} min, in epoch {time_limit.stopped_in_epoch}"
     end_session(out_dir, record, session, checkpoint, started, timer)
     return model
 
@@ -214,6 +230,32 @@ def one_batch(batches):
     return {"x": batch, "batch_size": len(batch)}
 
 
+def check_optimizer_settings(optimizer):
+    """`train`'s `optimizer` as a dict of floats, or ValueError naming the setting."""
+    optimizer = dict(optimizer or {})
+    unknown = sorted(set(optimizer) - set(OPTIMIZER_SETTINGS))
+    if unknown:
+        raise ValueError(f"Unknown optimizer setting(s) {unknown}; expected some of {OPTIMIZER_SETTINGS}.")
+    return {key: check_number(key, value, 0, 1, low_open=key != "beta_1", high_open=True) for key, value in optimizer.items()}
+
+
+OPTIMIZER_SETTINGS = ("d_learning_rate", "g_learning_rate", "beta_1")
+
+
+def adam_optimizers(loss, optimizer):
+    """(d_optimizer, g_optimizer): Adam with the loss's paper settings and `optimizer`'s over them;
+    (None, None) when `optimizer` is empty, so `compile` makes its defaults."""
+    if not optimizer:
+        return None, None
+    defaults = dict(losses.get(loss).optimizer_defaults)
+    if "beta_1" in optimizer:
+        defaults["beta_1"] = optimizer["beta_1"]
+    return tuple(
+        keras.optimizers.Adam(**{**defaults, "learning_rate": optimizer.get(f"{network}_learning_rate", defaults["learning_rate"])})
+        for network in ("d", "g")
+    )
+
+
 def read_record(path):
     """A run's training.json as `{..., "sessions": [...]}`; a record written before sessions
     existed becomes the first session, so no history is lost."""
@@ -237,7 +279,7 @@ def check_same_settings(out_dir, record, settings):
     previous = next((s for s in reversed(record["sessions"]) if "family" in s), None)
     if previous is None:
         return
-    flags = {"family": "model", "loss": "--loss", "update": "--update", "batch_size": "--batch-size", "model": "model options"}
+    flags = {"family": "model", "loss": "--loss", "update": "--update", "batch_size": "--batch-size", "model": "model options", "optimizer": "optimizer settings"}
     changed = [key for key in flags if key in previous and previous[key] != settings[key]]
     if changed:
         was = ", ".join(f"{flags[key]} {previous[key]}" for key in changed)
@@ -253,8 +295,10 @@ def end_session(out_dir, record, session, checkpoint, started, timer):
     saved = checkpoint.checkpoints()
     session.update(
         to_epoch=saved[-1][0] if saved else session["from_epoch"],
-        seconds=round(time.perf_counter() - started, 1),
+        seconds=round(time.perf_counter() - started[0], 1),
+        cpu_seconds=round(time.process_time() - started[1], 1),
         images_per_second=round(timer.images_per_second(), 1) if timer.epochs else None,
+        images=sum(images for _, images in timer.epochs),
     )
     session.pop("pid", None)
     write_record(out_dir / "training.json", record)
@@ -276,6 +320,8 @@ def write_record(path, record):
         "epochs": max((s.get("to_epoch") or 0) for s in sessions),
         "batch_size": latest.get("batch_size"),
         "seconds": round(sum(s.get("seconds") or 0 for s in sessions), 1),
+        "cpu_seconds": round(sum(s.get("cpu_seconds") or 0 for s in sessions), 1),
+        "images": sum(s.get("images") or 0 for s in sessions),
         "images_per_second": last.get("images_per_second"),
         "final_logs": last.get("final_logs", {}),
         "machine": latest.get("machine"),

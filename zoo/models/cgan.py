@@ -17,6 +17,7 @@ from keras import layers
 
 from zoo import data
 from zoo.labels import resolve_labels
+from zoo.layers import spectrally_normalized
 from zoo.models.base import BaseGAN
 from zoo.models.dcgan import downsample_to_features, upsample_to_image
 from zoo.validation import check_int
@@ -31,20 +32,25 @@ def build_generator(latent_dim, image_shape, num_classes, embedding_dim=50, filt
     return keras.Model([z, label], upsample_to_image(x, image_shape, filters), name="generator")
 
 
-def build_discriminator(image_shape, num_classes, filters=64, projection=False):
-    """(image, label) -> one logit: label as an extra input channel, or projected onto the features."""
+def build_discriminator(image_shape, num_classes, filters=64, projection=False, spectral_norm=False):
+    """(image, label) -> one logit: label as an extra input channel, or projected onto the features.
+
+    `spectral_norm`: DCGAN's spectrally normalised layers without batch norm, and a normalised output layer.
+    """
     height, width, _ = image_shape
     image = keras.Input(image_shape, name="image")
     label = keras.Input((), dtype="int32", name="label")
     if projection:
-        features = downsample_to_features(image, image_shape, filters)
+        features = downsample_to_features(image, image_shape, filters, spectral_norm)
+        # The embedding stays unnormalised: Keras's SpectralNormalization casts its output to the
+        # input's dtype, which for integer labels would truncate the embedding and stop its gradient.
         embedded = layers.Embedding(num_classes, features.shape[-1])(label)
         projected = layers.Dot(axes=1)([embedded, features])
-        logit = layers.Add(dtype="float32")([layers.Dense(1)(features), projected])
+        logit = layers.Add(dtype="float32")([spectrally_normalized(layers.Dense(1), spectral_norm)(features), projected])
     else:
         label_map = layers.Reshape((height, width, 1))(layers.Embedding(num_classes, height * width)(label))
         x = layers.Concatenate()([image, label_map])
-        logit = layers.Dense(1, dtype="float32")(downsample_to_features(x, image_shape, filters))
+        logit = spectrally_normalized(layers.Dense(1, dtype="float32"), spectral_norm)(downsample_to_features(x, image_shape, filters, spectral_norm))
     return keras.Model([image, label], logit, name="discriminator")
 
 
@@ -78,6 +84,8 @@ class ConditionalGAN(BaseGAN):
         g_filters: filters of the generator's last hidden layer; doubled at each layer before it.
         d_filters: filters of the discriminator's first layer; doubled at each layer after it.
         projection: use the projection discriminator of Miyato & Koyama 2018.
+        spectral_norm: spectrally normalise the discriminator's layers instead of batch norm
+            (Miyato et al. 2018); best with `compile(loss_fn="hinge")`.
         seed: seed of the training noise.
         ema_decay: keep a moving average of the generator for sampling (see `BaseGAN`).
 
@@ -106,6 +114,7 @@ class ConditionalGAN(BaseGAN):
         g_filters=64,
         d_filters=64,
         projection=False,
+        spectral_norm=False,
         seed=None,
         **kwargs,
     ):
@@ -117,10 +126,11 @@ class ConditionalGAN(BaseGAN):
         self.g_filters = check_int("g_filters", g_filters, 1, 4096)
         self.d_filters = check_int("d_filters", d_filters, 1, 4096)
         self.projection = bool(projection)
+        self.spectral_norm = bool(spectral_norm)
         num_classes = len(self.class_names)
         self.set_networks(
             build_generator(self.latent_dim, self.image_shape, num_classes, self.embedding_dim, self.g_filters),
-            build_discriminator(self.image_shape, num_classes, self.d_filters, self.projection),
+            build_discriminator(self.image_shape, num_classes, self.d_filters, self.projection, self.spectral_norm),
         )
 
     @property
@@ -161,6 +171,8 @@ class ConditionalGAN(BaseGAN):
         card = super().card()
         card["classes"] = list(self.class_names)
         card["discriminator"] = "projection (Miyato & Koyama 2018)" if self.projection else "label as an extra input channel"
+        if self.spectral_norm:
+            card["discriminator"] += "; spectral normalisation, no batch norm (Miyato et al. 2018)"
         return card
 
     def get_config(self):
@@ -172,6 +184,7 @@ class ConditionalGAN(BaseGAN):
                 "g_filters": self.g_filters,
                 "d_filters": self.d_filters,
                 "projection": self.projection,
+                "spectral_norm": self.spectral_norm,
             }
         )
         return config

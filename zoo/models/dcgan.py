@@ -5,12 +5,17 @@ discriminator, transposed convolutions in the generator), batch norm in both net
 the generator's output nor the discriminator's input), ReLU in the generator with tanh at the
 output, LeakyReLU(0.2) in the discriminator; Adam(2e-4, beta_1=0.5). Kernels are 4×4 so that
 each stride-2 transposed convolution covers every output pixel evenly (no checkerboard).
+
+With `spectral_norm=True` the discriminator follows Miyato et al. 2018 (https://arxiv.org/abs/1802.05957)
+instead: every weight layer divided by its largest singular value (`keras.layers.SpectralNormalization`,
+one power iteration per call), and no batch norm; pair it with the hinge loss, as the paper does.
 """
 
 import keras
 from keras import layers
 
 from zoo import layers as convolutions
+from zoo.layers import spectrally_normalized
 from zoo.models import backend
 from zoo.models.base import BaseGAN
 from zoo.validation import check_int
@@ -66,19 +71,24 @@ def upsample_to_image(x, image_shape, filters):
     return convolutions.Conv2DTranspose(channels, KERNEL_SIZE, 2, "same", activation="tanh", dtype="float32")(x)
 
 
-def build_discriminator(image_shape, filters=64):
+def build_discriminator(image_shape, filters=64, spectral_norm=False):
     """Image -> halved by strided convolutions -> one logit (real vs generated)."""
     image = keras.Input(image_shape, name="image")
-    logit = layers.Dense(1, dtype="float32")(downsample_to_features(image, image_shape, filters))
+    features = downsample_to_features(image, image_shape, filters, spectral_norm)
+    logit = spectrally_normalized(layers.Dense(1, dtype="float32"), spectral_norm)(features)
     return keras.Model(image, logit, name="discriminator")
 
 
-def downsample_to_features(x, image_shape, filters):
-    """An image-sized tensor -> strided convolutions (BN after the first) -> flat features."""
+def downsample_to_features(x, image_shape, filters, spectral_norm=False):
+    """An image-sized tensor -> strided convolutions -> flat features.
+
+    Batch norm follows every convolution but the first; with `spectral_norm`, each convolution is
+    spectrally normalised instead and there is no batch norm (Miyato et al. 2018).
+    """
     _, steps = upsampling_plan(image_shape[0])
     for step in range(steps):
-        x = convolutions.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0)(x)
-        if step > 0:
+        x = spectrally_normalized(convolutions.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0 or spectral_norm), spectral_norm)(x)
+        if step > 0 and not spectral_norm:
             x = batch_norm()(x)
         x = layers.LeakyReLU(0.2)(x)
     return layers.Flatten()(x)
@@ -94,6 +104,8 @@ class DCGAN(BaseGAN):
             (28, 32, 64, ...), 1 or 3 channels.
         g_filters: filters of the generator's last hidden layer; doubled at each layer before it.
         d_filters: filters of the discriminator's first layer; doubled at each layer after it.
+        spectral_norm: spectrally normalise the discriminator's layers instead of batch norm
+            (Miyato et al. 2018); best with `compile(loss_fn="hinge")`.
         seed: seed of the training noise.
         ema_decay: keep a moving average of the generator for sampling (see `BaseGAN`).
 
@@ -113,18 +125,25 @@ class DCGAN(BaseGAN):
     family = "dcgan"
     paper = "Radford, Metz & Chintala 2015, Unsupervised Representation Learning with Deep Convolutional GANs, https://arxiv.org/abs/1511.06434"
 
-    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), g_filters=64, d_filters=64, seed=None, **kwargs):
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), g_filters=64, d_filters=64, spectral_norm=False, seed=None, **kwargs):
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, seed=seed, **kwargs)
         if self.image_shape[0] != self.image_shape[1]:
             raise ValueError(f"DCGAN needs square images, got image_shape={self.image_shape}.")
         self.g_filters = check_int("g_filters", g_filters, 1, 4096)
         self.d_filters = check_int("d_filters", d_filters, 1, 4096)
+        self.spectral_norm = bool(spectral_norm)
         self.set_networks(
             build_generator(self.latent_dim, self.image_shape, self.g_filters),
-            build_discriminator(self.image_shape, self.d_filters),
+            build_discriminator(self.image_shape, self.d_filters, self.spectral_norm),
         )
+
+    def card(self):
+        card = super().card()
+        if self.spectral_norm:
+            card["discriminator"] = "spectral normalisation, no batch norm (Miyato et al. 2018)"
+        return card
 
     def get_config(self):
         config = super().get_config()
-        config.update({"g_filters": self.g_filters, "d_filters": self.d_filters})
+        config.update({"g_filters": self.g_filters, "d_filters": self.d_filters, "spectral_norm": self.spectral_norm})
         return config

@@ -10,6 +10,7 @@ Algorithm 1 (`BaseGAN.train_step`): k discriminator steps per generator step.
 import keras
 from keras import layers
 
+from zoo.layers import spectrally_normalized
 from zoo.models.base import BaseGAN
 from zoo.validation import check_int, check_number
 
@@ -25,15 +26,19 @@ def build_generator(latent_dim, image_shape, units=(256, 512, 1024)):
     return keras.Model(z, layers.Reshape(image_shape)(x), name="generator")
 
 
-def build_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3):
-    """Image -> flattened -> fully connected LeakyReLU layers with dropout -> one logit."""
+def build_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3, spectral_norm=False):
+    """Image -> flattened -> fully connected LeakyReLU layers with dropout -> one logit.
+
+    `spectral_norm`: each Dense layer divided by its largest singular value (Miyato et al. 2018).
+    """
     image = keras.Input(image_shape, name="image")
     x = layers.Flatten()(image)
     for width in units:
-        x = layers.Dense(width)(x)
+        x = spectrally_normalized(layers.Dense(width), spectral_norm)(x)
         x = layers.LeakyReLU(0.2)(x)
         x = layers.Dropout(dropout)(x)
-    return keras.Model(image, layers.Dense(1, dtype="float32")(x), name="discriminator")
+    return keras.Model(image, spectrally_normalized(layers.Dense(1, dtype="float32"), spectral_norm)(x), name="discriminator")
+
 
 
 def check_units(name, units):
@@ -54,6 +59,7 @@ class GAN(BaseGAN):
         dropout: dropout rate after each of the discriminator's hidden layers.
         d_steps: k of Algorithm 1, discriminator steps per generator step (paper: 1). The
             `wgan_gp` loss's `n_critic` replaces it.
+        spectral_norm: spectrally normalise the discriminator's layers (Miyato et al. 2018).
         seed: seed of the training noise.
         ema_decay: keep a moving average of the generator for sampling (see `BaseGAN`).
 
@@ -82,6 +88,7 @@ class GAN(BaseGAN):
         d_units=(1024, 512, 256),
         dropout=0.3,
         d_steps=1,
+        spectral_norm=False,
         seed=None,
         **kwargs,
     ):
@@ -90,12 +97,13 @@ class GAN(BaseGAN):
         self.d_units = check_units("d_units", d_units)
         self.dropout = check_number("dropout", dropout, 0, 1, high_open=True)
         self.d_steps = check_int("d_steps", d_steps, 1, 100)
+        self.spectral_norm = bool(spectral_norm)
         self.set_networks(
             build_generator(self.latent_dim, self.image_shape, self.g_units),
-            build_discriminator(self.image_shape, self.d_units, self.dropout),
+            build_discriminator(self.image_shape, self.d_units, self.dropout, self.spectral_norm),
         )
 
     def get_config(self):
         config = super().get_config()
-        config.update({"g_units": list(self.g_units), "d_units": list(self.d_units), "dropout": self.dropout, "d_steps": self.d_steps})
+        config.update({"g_units": list(self.g_units), "d_units": list(self.d_units), "dropout": self.dropout, "d_steps": self.d_steps, "spectral_norm": self.spectral_norm})
         return config
