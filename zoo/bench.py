@@ -85,9 +85,12 @@ def percentiles_ms(seconds):
 
 
 def machine_description():
-    """A short description of the hardware and software a figure was measured on."""
+    """A short description of the hardware and software a figure was measured on.
+
+    The accelerators and the framework's version are the Keras backend's: TensorFlow is not
+    imported on JAX or PyTorch, which may run without it.
+    """
     import keras
-    import tensorflow as tf
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -97,14 +100,27 @@ def machine_description():
                 break
     except OSError:
         pass
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus, framework = [d.name for d in tf.config.list_physical_devices("GPU")], {"tensorflow": tf.__version__}
+    elif backend == "jax":
+        import jax
+
+        gpus, framework = [d.device_kind for d in jax.devices() if d.platform == "gpu"], {"backend": "jax", "jax": jax.__version__}
+    else:
+        module = __import__(backend)
+        gpus, framework = [], {"backend": backend, backend: getattr(module, "__version__", None)}
+        if backend == "torch" and module.cuda.is_available():
+            gpus = [module.cuda.get_device_name(i) for i in range(module.cuda.device_count())]
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "cores_used": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),  # taskset pins
         "gpus": gpus,
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
+        **framework,
         "keras": keras.__version__,
     }
 

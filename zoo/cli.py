@@ -192,6 +192,10 @@ def run_train(args):
 
 
 def mirrored_strategy():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(f"--mirrored trains with tf.distribute, which needs the TensorFlow backend (this is {keras.backend.backend()}).")
     import tensorflow as tf
 
     strategy = tf.distribute.MirroredStrategy()

@@ -1,9 +1,13 @@
-"""Fashion-MNIST as a `tf.data.Dataset` of images in [-1, 1], from local files or TFDS.
+"""Fashion-MNIST as batches of images in [-1, 1] for `fit`, from local files or TFDS.
 
 Offline, the real data comes from the IDX files that Debian's package `dataset-fashion-mnist`
 installs in /usr/share/datasets/fashion-mnist (override with `data_dir=` or the environment
 variable GANZOO_FASHION_MNIST_DIR). Online, `source="tfds"` loads it through
 tensorflow-datasets instead.
+
+Reading (`load_arrays`: numpy arrays) is apart from batching (`batched`): a `tf.data.Dataset`
+on the TensorFlow backend, a `keras.utils.PyDataset` of numpy batches on JAX and PyTorch, which
+then train without TensorFlow installed.
 """
 
 import gzip
@@ -87,7 +91,7 @@ def load_fashion_mnist(
     seed=None,
     drop_remainder=True,
 ):
-    """Returns Fashion-MNIST as a batched, prefetched `tf.data.Dataset` of images in [-1, 1].
+    """Returns Fashion-MNIST as batches of images in [-1, 1] for `fit` (see `batched`).
 
     Args:
         split: "train" (60,000 images) or "test" (10,000).
@@ -102,14 +106,15 @@ def load_fashion_mnist(
         seed: shuffling seed.
         drop_remainder: drop the last incomplete batch, so every step sees the same shape.
     """
-    import tensorflow as tf
-
     batch_size = check_int("batch_size", batch_size)
     limit = None if limit is None else check_int("limit", limit)
     if source == "local":
         images, labels = load_arrays(split, data_dir)
     elif source == "tfds":
-        import tensorflow_datasets as tfds
+        try:
+            import tensorflow_datasets as tfds
+        except ImportError as error:
+            raise ValueError(f"source='tfds' needs tensorflow-datasets and TensorFlow ({error}); use the local IDX files.") from None
 
         images, labels = tfds.as_numpy(tfds.load("fashion_mnist", split=split, batch_size=-1, as_supervised=True))
     else:
@@ -120,9 +125,27 @@ def load_fashion_mnist(
         raise ValueError(f"batch_size={batch_size} is larger than the {len(images)} examples loaded.")
     images = to_unit_range(images)
     labels = labels.astype(np.int32)
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels) if with_labels else images)
+    return batched((images, labels) if with_labels else images, batch_size, shuffle, seed, drop_remainder)
+
+
+def batched(arrays, batch_size=128, shuffle=True, seed=None, drop_remainder=True):
+    """Batches in-memory `arrays` (one array, or a tuple such as `(images, labels)`) for `fit`.
+
+    On the TensorFlow backend: a shuffled, batched, prefetched `tf.data.Dataset` (its fast path).
+    On the others: a `zoo.batches.ArrayBatches` (a `keras.utils.PyDataset`), which needs no
+    TensorFlow. Both reshuffle every epoch and have `take(n)`.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        from zoo.batches import ArrayBatches
+
+        return ArrayBatches(arrays, batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(arrays)
     if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(len(arrays[0] if isinstance(arrays, tuple) else arrays), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 

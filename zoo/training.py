@@ -106,6 +106,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     if not resume and checkpoints.exists():
         raise FileExistsError(f"{checkpoints} holds a previous run; remove it or resume it.")
     model_class = models.get(family)
+    if log_dir and not tensorflow_installed():
+        raise ValueError(f"--log-dir ({log_dir}) writes TensorBoard summaries, which need TensorFlow, and it is not installed: train without it.")
     batches, data_facts, dataset_text = training_data(
         model_class, batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed, images=images, image_size=image_size, dataset=dataset
     )
@@ -228,6 +230,13 @@ def one_batch(batches):
     if isinstance(batch, tuple):
         return {"x": batch[0], "y": batch[1], "batch_size": len(batch[0])}
     return {"x": batch, "batch_size": len(batch)}
+def tensorflow_installed():
+    """Whether TensorFlow imports here (JAX and PyTorch train without it; TensorBoard logs need it)."""
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def check_optimizer_settings(optimizer):

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Fills .gpu/ (ignored by git) with what the GPU machine lacks, to carry in the device call (docs/gpu.md):
+#   .gpu/wheels/          Keras and the two of its needs that the machine's image does not hold
+#                         (namex, optree), for its Python 3.12 on x86-64, from PyPI;
+#   .gpu/fashion-mnist/   the four Fashion-MNIST IDX .gz files (the machine has no copy).
+# Then prints what the call would send, against the device tool's 64 MiB.
+set -eu -o pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}
+KERAS=${KERAS:-$(.venv/bin/python -c 'import keras; print(keras.__version__)' 2>/dev/null || echo 3.15.1)}
+DATA=${GANZOO_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+
+rm -rf .gpu/wheels
+mkdir -p .gpu/wheels .gpu/fashion-mnist
+"$PYTHON" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+    --platform manylinux2014_x86_64 --platform manylinux1_x86_64 \
+    -d .gpu/wheels "keras==$KERAS" namex optree
+cp "$DATA"/train-images-idx3-ubyte.gz "$DATA"/train-labels-idx1-ubyte.gz \
+   "$DATA"/t10k-images-idx3-ubyte.gz "$DATA"/t10k-labels-idx1-ubyte.gz .gpu/fashion-mnist/
+
+# What travels: tracked files, untracked files git does not ignore, and the carried .gpu/.
+tree=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 du -cb 2>/dev/null | awk '$2 == "total" {s += $1} END {print s + 0}')
+carried=$(du -sb .gpu | cut -f1)
+total=$((tree + carried))
+limit=$((64 << 20))
+echo "wheels: $(cd .gpu/wheels && echo *.whl)"
+echo "sends: working tree $((tree >> 20)) MiB + .gpu $((carried >> 20)) MiB = $((total >> 20)) MiB of the 64 MiB a call may carry"
+if [ "$total" -gt "$limit" ]; then
+    echo "too large: the device call would be refused" >&2
+    exit 1
+fi
