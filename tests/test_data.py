@@ -68,3 +68,72 @@ def test_a_gz_file_cut_short_names_the_file(tmp_path, fashion_dir):
     cut.write_bytes(b"not gzip at all")
     with pytest.raises(ValueError, match=f"{cut} is damaged or cut short"):
         data.read_idx(cut, 1)
+
+
+# ----- batches without TensorFlow (zoo.batches.ArrayBatches: what JAX and PyTorch train from) -----
+
+
+@pytest.mark.backend
+def test_array_batches_cover_every_row_once_an_epoch_and_reshuffle(fashion_dir):
+    from zoo.batches import ArrayBatches
+
+    images, labels = data.load_arrays("test")
+    images, labels = images[:100], labels[:100]
+    batches = ArrayBatches((images, labels), 32, seed=0, drop_remainder=False)
+    assert len(batches) == 4 and [len(batches[i][0]) for i in range(4)] == [32, 32, 32, 4]
+    epochs = []
+    for _ in range(2):
+        pairs = [(x, y) for batch_x, batch_y in batches for x, y in zip(batch_x, batch_y)]
+        batches.on_epoch_end()
+        epochs.append(pairs)
+        order = [next(i for i in range(100) if np.array_equal(images[i], x)) for x, _ in pairs]
+        assert sorted(order) == list(range(100))  # each row once
+        assert [labels[i] for i in order] == [y for _, y in pairs]  # images keep their labels
+    assert [x.tobytes() for x, _ in epochs[0]] != [x.tobytes() for x, _ in epochs[1]]  # a new order each epoch
+    again = ArrayBatches((images, labels), 32, seed=0, drop_remainder=False)
+    np.testing.assert_array_equal(again[0][0], ArrayBatches((images, labels), 32, seed=0)[0][0])  # the seed fixes it
+
+
+@pytest.mark.backend
+def test_array_batches_in_order_take_and_drop_the_remainder_as_tf_data_does(fashion_dir):
+    from zoo.batches import ArrayBatches
+
+    images = data.to_unit_range(data.load_arrays("test")[0][:100])
+    batches = ArrayBatches(images, 32, shuffle=False)
+    assert len(batches) == 3 and batches[2].shape == (32, 28, 28, 1)
+    np.testing.assert_array_equal(np.concatenate(list(batches)), images[:96])
+    first = batches.take(2)
+    assert len(first) == 2 and len(batches) == 3
+    np.testing.assert_array_equal(next(iter(first)), images[:32])
+    with pytest.raises(IndexError):
+        batches[3]
+
+
+@pytest.mark.backend
+@pytest.mark.inputs
+def test_array_batches_refuse_mismatched_arrays_and_oversized_batches():
+    from zoo.batches import ArrayBatches
+
+    with pytest.raises(ValueError, match="as many rows"):
+        ArrayBatches((np.zeros((10, 2)), np.zeros(9)), 2)
+    with pytest.raises(ValueError, match="larger than the 10 examples"):
+        ArrayBatches(np.zeros((10, 2)), 16)
+    with pytest.raises(ValueError, match="batch_size"):
+        ArrayBatches(np.zeros((10, 2)), 0)
+
+
+@pytest.mark.backend
+def test_fit_gets_tf_data_on_tensorflow_and_numpy_batches_elsewhere(fashion_dir):
+    import keras
+
+    batches = data.load_fashion_mnist("test", batch_size=16, limit=64, shuffle=False, with_labels=True)
+    images, labels = next(iter(batches))
+    first_images, first_labels = data.load_arrays("test")
+    np.testing.assert_array_equal(np.asarray(labels), first_labels[:16])
+    np.testing.assert_allclose(np.asarray(images), data.to_unit_range(first_images[:16]))
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        assert isinstance(batches, tf.data.Dataset)
+    else:
+        assert isinstance(batches, keras.utils.PyDataset) and len(batches) == 4

@@ -6,6 +6,7 @@ In it, `python -m zoo train` trains DCGAN and ConditionalGAN on Keras's JAX back
 real Fashion-MNIST files (`zoo.data` batches them as a `keras.utils.PyDataset`), writes their
 checkpoints, sample grids, `training.json` and `model.keras`, and resumes DCGAN from its
 checkpoint; the saved models load back and draw images, and TensorFlow was never imported.
+What needs TensorFlow (TensorBoard logs, tf.distribute) is refused with a message saying so.
 """
 
 import json
@@ -38,6 +39,8 @@ TRAIN = textwrap.dedent("""
     from zoo.saving import load_model
     out = sys.argv[1]
     common = ["--limit", "64", "--batch-size", "32", "--data-dir", sys.argv[2]]
+    assert main(["train", "dcgan", "--log-dir", f"{out}/logs", "--out", f"{out}/refused", *common]) == 2  # TensorBoard needs TensorFlow
+    assert main(["train", "dcgan", "--mirrored", "--out", f"{out}/refused", *common]) == 2  # tf.distribute too
     assert main(["train", "dcgan", "--epochs", "1", "--out", f"{out}/dcgan", *common]) == 0
     assert main(["train", "dcgan", "--epochs", "2", "--out", f"{out}/dcgan", *common]) == 0  # resumes from epoch 1
     assert main(["train", "cgan", "--epochs", "1", "--ema-decay", "0.999", "--out", f"{out}/cgan", *common]) == 0
@@ -76,4 +79,7 @@ def test_dcgan_and_cgan_train_resume_and_save_on_jax_without_tensorflow(tmp_path
     assert record["machine"]["backend"] == "jax" and "tensorflow" not in record["machine"]
     assert record["epochs"] == 2 and np.isfinite(record["final_logs"]["d_loss"])
     assert "Resuming from" in result.stdout and "epoch_0001.weights.h5" in result.stdout
+    assert "--log-dir" in result.stderr and "need TensorFlow, and it is not installed" in result.stderr
+    assert "--mirrored trains with tf.distribute, which needs the TensorFlow backend (this is jax)" in result.stderr
+    assert not (tmp_path / "refused" / "checkpoints").exists()
     assert [p.name for p in (tmp_path / "dcgan" / "checkpoints").glob("*.h5")] == ["epoch_0002.weights.h5"]
