@@ -339,12 +339,14 @@ def load_keras(verbose=False):
     try:
         import importlib.util
 
-        missing = [module for module in ("keras", "tensorflow") if importlib.util.find_spec(module) is None]
+        backend = keras_backend_name()
+        missing = [module for module in ("keras", backend) if importlib.util.find_spec(module) is None]
     except ValueError:
         missing = []
     if missing:
+        extra = "jax" if backend == "jax" else "train"
         raise MissingDependency(
-            f"This needs {' and '.join(missing)}, which this install lacks: pip install 'ganzoo[train]' "
+            f"This needs {' and '.join(missing)}, which this install lacks: pip install 'ganzoo[{extra}]' "
             "(exported generators and published names run without it)."
         )
     if verbose:
@@ -367,6 +369,18 @@ def load_keras(verbose=False):
         import absl.logging
 
         absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def keras_backend_name():
+    """The backend Keras will load (KERAS_BACKEND, else keras.json's, else tensorflow), read as
+    Keras reads it but without importing it: JAX trains without TensorFlow installed."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    try:
+        config = json.loads((Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "keras.json").read_text())
+        return config.get("backend") or "tensorflow"
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
 
 
 @contextlib.contextmanager
