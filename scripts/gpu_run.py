@@ -285,10 +285,14 @@ def train_recipe(run, family, until):
     sessions = []
     first = run_train(family, 1 if run.dry_run else 2, folder, extra, until)
     sessions.append(first)
+    if first["returncode"] != 0:
+        sessions += model_from_last_checkpoint(family, folder, extra)
     record = read_json(ROOT / folder / "training.json")
     result = {"sessions": sessions}
-    if first["returncode"] != 0 or not record:
-        return {**result, "error": f"the first training call failed (exit {first['returncode']})"}
+    if first["returncode"] != 0 or not record.get("images_per_second"):
+        result["error"] = f"the first training call did not finish (exit {first['returncode']})"
+        result["files"] = copy_out(run, family, folder)
+        return result
     images = (run.recipe_rows or 60_000) // 128 * 128
     epoch_seconds = images / record["images_per_second"]
     done = record["epochs"]
@@ -303,6 +307,8 @@ def train_recipe(run, family, until):
         first_model.rename(kept)  # the resumed call writes a new one; if it is stopped, this one comes back
         second = run_train(family, done + more, folder, extra, until + 10)
         sessions.append(second)
+        if second["returncode"] != 0:
+            sessions += model_from_last_checkpoint(family, folder, extra)
         if (ROOT / folder / "model.keras").exists():
             kept.unlink()
         else:
@@ -313,6 +319,17 @@ def train_recipe(run, family, until):
     result["files"] = copy_out(run, family, folder)
     print(json.dumps({family: {k: v for k, v in result.items() if k != "sessions"}}), flush=True)
     return result
+
+
+def model_from_last_checkpoint(family, folder, extra):
+    """After a stopped call: `zoo train` up to the last checkpoint's epoch trains nothing and
+    writes model.keras from that checkpoint (a start-up and a load, no training)."""
+    from zoo.callbacks import GANCheckpoint
+
+    saved = GANCheckpoint(ROOT / folder / "checkpoints").checkpoints()
+    if not saved or (ROOT / folder / "model.keras").exists():
+        return []
+    return [run_train(family, saved[-1][0], folder, extra, time.time() + 90)]
 
 
 def run_train(family, epochs, folder, extra, until):

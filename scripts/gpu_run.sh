@@ -34,6 +34,9 @@ if [ -d .gpu/fashion-mnist ]; then
 fi
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 export GANZOO_CACHE=${TMPDIR:-/tmp}/ganzoo-cache
+# The recipes train in subprocesses while this one holds its timing models: JAX must not take
+# 75% of the GPU's memory up front in each process (its default), but as it needs it.
+export XLA_PYTHON_CLIENT_PREALLOCATE=false
 # The resumed recipe trainings compile the step their first call compiled: JAX's cache keeps it.
 export JAX_COMPILATION_CACHE_DIR=${TMPDIR:-/tmp}/ganzoo-jax-cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
 

@@ -137,3 +137,13 @@ def test_fit_gets_tf_data_on_tensorflow_and_numpy_batches_elsewhere(fashion_dir)
         assert isinstance(batches, tf.data.Dataset)
     else:
         assert isinstance(batches, keras.utils.PyDataset) and len(batches) == 4
+
+
+@pytest.mark.inputs
+def test_a_split_needs_only_its_own_files(tmp_path, fashion_dir):
+    for name in data.FILES["train"]:  # the GPU machine gets the training split alone
+        (tmp_path / name).symlink_to(fashion_dir / name)
+    images, labels = data.load_arrays("train", tmp_path)
+    assert images.shape == (60_000, 28, 28, 1) and labels.shape == (60_000,)
+    with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte.gz"):
+        data.load_arrays("test", tmp_path)

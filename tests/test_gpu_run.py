@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from zoo import data
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -30,7 +32,10 @@ pytestmark = pytest.mark.skipif(
 def dry_run(tmp_path_factory, fashion_dir):
     """Runs `GANZOO_DRY_RUN=1 bash scripts/gpu_run.sh` once; returns (out folder, runs folder, output)."""
     folder = tmp_path_factory.mktemp("gpu")
-    out, runs = folder / "out", folder / "runs"
+    out, runs, train_split = folder / "out", folder / "runs", folder / "fashion-mnist"
+    train_split.mkdir()
+    for name in data.FILES["train"]:  # as scripts/gpu_prepare.sh carries it: the training split alone
+        (train_split / name).symlink_to(fashion_dir / name)
     env = {
         **os.environ,
         "GANZOO_DRY_RUN": "1",
@@ -38,7 +43,7 @@ def dry_run(tmp_path_factory, fashion_dir):
         "OUT": str(out),
         "PYTHON": sys.executable,
         "PYTHONPATH": str(ROOT / "tests" / "without_tensorflow"),
-        "GANZOO_FASHION_MNIST_DIR": str(fashion_dir),
+        "GANZOO_FASHION_MNIST_DIR": str(train_split),
         "TMPDIR": str(folder),
     }
     result = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_run.sh"), "--runs", str(runs)], cwd=ROOT, env=env,

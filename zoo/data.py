@@ -48,10 +48,12 @@ def read_idx(path, ndim):
     return array.reshape(shape)
 
 
-def find_data_dir(data_dir=None):
-    """Returns the folder holding the IDX files: the argument, the environment variable or the default."""
+def find_data_dir(data_dir=None, split=None):
+    """Returns the folder holding the IDX files (of `split` only, when given): the argument, the
+    environment variable or the default."""
     data_dir = Path(data_dir or os.environ.get(DATA_DIR_VARIABLE) or DEFAULT_DIR)
-    missing = [name for pair in FILES.values() for name in pair if not (data_dir / name).is_file()]
+    pairs = [FILES[split]] if split in FILES else FILES.values()
+    missing = [name for pair in pairs for name in pair if not (data_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(
             f"Fashion-MNIST not found in {data_dir} (missing {', '.join(missing)}). Install it with "
@@ -66,7 +68,7 @@ def load_arrays(split="train", data_dir=None):
     """Returns `(images, labels)` of a split as uint8 arrays, images shaped (n, 28, 28, 1)."""
     if split not in FILES:
         raise ValueError(f"Unknown split {split!r}; choose one of {sorted(FILES)}.")
-    data_dir = find_data_dir(data_dir)
+    data_dir = find_data_dir(data_dir, split)
     image_file, label_file = FILES[split]
     images = read_idx(data_dir / image_file, 3)[..., None]
     labels = read_idx(data_dir / label_file, 1)
