@@ -10,6 +10,7 @@ from PIL import Image
 
 from tests import harness
 from zoo import data
+from zoo.batches import ArrayBatches
 from zoo.cli import main
 from zoo.latent import sample_latent
 from zoo.models import ConditionalGAN
@@ -200,4 +201,6 @@ def test_training_data_of_the_wrong_shape_channels_range_or_classes_is_refused_b
 
     with pytest.raises(ValueError, match=message):  # and as a tf.data pipeline
         gan.fit(tf.data.Dataset.from_tensor_slices((images, labels)).batch(16), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=message):  # and as the PyDataset JAX trains from without TensorFlow
+        gan.fit(ArrayBatches((images, labels), 16), epochs=1, verbose=0)
     assert int(gan.g_optimizer.iterations) == 0

@@ -390,9 +390,10 @@ def check_training_data(model, x, y=None):
     shaped `image_shape` (height, width, channels), not real numbers, outside [-1, 1] (0..255
     pixels, say: scale them with `zoo.data.to_unit_range`), or class ids out of range.
 
-    Looks at numpy arrays and `tf.data.Dataset`s (one batch read; the shapes and dtypes first,
-    from its `element_spec`); other inputs (Python generators) are not looked at, as reading
-    them would consume a batch.
+    Looks at numpy arrays, `tf.data.Dataset`s (one batch read; the shapes and dtypes first,
+    from its `element_spec`) and `keras.utils.PyDataset`s (batch 0, read by index: what JAX
+    trains from, see `zoo.data.batched`); other inputs (Python generators) are not looked at, as
+    reading them would consume a batch.
     """
     batch = _first_batch(x, y)
     if batch is None:
@@ -422,6 +423,14 @@ def check_training_data(model, x, y=None):
         check_ids("labels", labels, len(model.class_names) - 1, what="class ids")
 
 
+def _has_batches(dataset):
+    """Whether a PyDataset says it has a batch 0 (one of unknown length is not looked at)."""
+    try:
+        return bool(dataset.num_batches)
+    except NotImplementedError:
+        return False
+
+
 def _first_batch(x, y):
     """(images, labels or None) of the first batch of `x` (and `y`) as numpy arrays, or None when `x` is not looked at."""
     def split(data):
@@ -433,6 +442,9 @@ def _first_batch(x, y):
 
     if isinstance(x, np.ndarray):
         return x[:1024], (None if y is None else np.asarray(y)[:1024])
+    if isinstance(x, keras.utils.PyDataset) and _has_batches(x):
+        images, labels = split(x[0])
+        return None if images is None else (np.asarray(images), None if labels is None else np.asarray(labels))
     if type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec") and hasattr(x, "take"):
         for batch in x.take(1):
             images, labels = split(batch)
