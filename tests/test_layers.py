@@ -112,3 +112,29 @@ def test_other_settings_fall_back_to_keras_and_weights_move_between_the_two(tmp_
     x = np.random.default_rng(0).standard_normal((3, 7, 7, 4)).astype("float32")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(x)), keras.ops.convert_to_numpy(theirs(x)), atol=1e-5)
     assert type(keras.layers.deserialize(keras.layers.serialize(ours.layers[2]))) is layers.Conv2DTranspose
+
+
+def test_the_implementation_is_chosen_per_trace_and_restored():
+    """`implementation("keras")` makes the layers compute as Keras's own (TensorFlow's
+    Conv2DBackpropInput for a transposed convolution), with the same values; the default is the
+    phase form, and an unknown name is refused."""
+    layer = layers.Conv2DTranspose(4, 4, 2, "same")
+    x = np.random.default_rng(0).standard_normal((2, 7, 7, 3)).astype("float32")
+    phases = keras.ops.convert_to_numpy(layer(x))
+    assert layers.get_implementation() == "phases"
+    with layers.implementation("keras"):
+        assert layers.get_implementation() == "keras"
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), phases, atol=1e-5)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            ops_run = {op.type for op in tf.function(layer).get_concrete_function(tf.TensorSpec((2, 7, 7, 3))).graph.get_operations()}
+            assert "Conv2DBackpropInput" in ops_run
+    assert layers.get_implementation() == "phases"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        ops_run = {op.type for op in tf.function(layer).get_concrete_function(tf.TensorSpec((2, 7, 7, 3))).graph.get_operations()}
+        assert "Conv2DBackpropInput" not in ops_run and "Conv2D" in ops_run
+    with pytest.raises(ValueError, match="phases"):
+        layers.set_implementation("fast")

@@ -22,11 +22,49 @@ convolution is again a stride-1 convolution). Layers with "valid" padding, dilat
 
 `spectrally_normalized` wraps any of the discriminators' weight layers in Keras's
 `SpectralNormalization` when a model asks for it.
+
+Which computation is faster depends on the machine: on a 2-core AMD EPYC (AVX2) the phase form
+trained the TF tutorial's DCGAN 1.4× faster, on a 2-core Intel Xeon (AVX-512), whose oneDNN
+kernels run `Conv2DBackpropInput` well, Keras's own was faster (README, "Training speed").
+`set_implementation("keras")` (or `with implementation("keras"):`) makes these layers compute
+exactly as Keras's do, from the next trace of the function that calls them; `zoo.speed` measures
+both on the machine it runs on and picks one.
 """
+
+import contextlib
 
 import keras
 import numpy as np
 from keras import ops
+
+IMPLEMENTATIONS = ("phases", "keras")
+_implementation = "phases"
+
+
+def set_implementation(name):
+    """Chooses how `Conv2D` and `Conv2DTranspose` compute: "phases" (stride-1 convolutions, the
+    default) or "keras" (Keras's own computation). Takes effect when a function calling the
+    layers is next traced (build or compile the model after setting it)."""
+    global _implementation
+    if name not in IMPLEMENTATIONS:
+        raise ValueError(f"The convolution implementation must be one of {IMPLEMENTATIONS}, got {name!r}.")
+    _implementation = name
+
+
+def get_implementation():
+    """How `Conv2D` and `Conv2DTranspose` compute now: "phases" or "keras"."""
+    return _implementation
+
+
+@contextlib.contextmanager
+def implementation(name):
+    """`set_implementation(name)` for the duration of a `with` block."""
+    previous = _implementation
+    set_implementation(name)
+    try:
+        yield
+    finally:
+        set_implementation(previous)
 
 
 def phase_taps(kernel_size, stride, pad_before, phase):
@@ -74,7 +112,8 @@ def transposed_conv_as_phases(x, kernel, stride, output_size):
 
 def _uses_phases(layer, inputs):
     return (
-        layer.data_format == "channels_last"
+        _implementation == "phases"
+        and layer.data_format == "channels_last"
         and None not in tuple(inputs.shape[1:3])
         and layer.padding == "same"
         and layer.strides[0] == layer.strides[1] <= min(layer.kernel_size)  # every phase reads at least one tap
