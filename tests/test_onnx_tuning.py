@@ -1,5 +1,6 @@
 """Tuned onnxruntime variants of an exported generator, derived into the cache and trusted only on its record."""
 
+import json
 import shutil
 
 import keras
@@ -34,7 +35,10 @@ def test_the_optimized_model_computes_the_exported_function_with_convolutions(ar
     assert generator.model_path == optimized and str(optimized).startswith(str(registry.cache_dir()))
     assert not (directory / "generator.optimized.onnx").exists()  # nothing is written into the artifact
     assert op_types(directory / "generator.onnx").count("ConvTranspose") == 3
-    assert op_types(optimized).count("ConvTranspose") == 2 and "Conv" in op_types(optimized)  # the stride-1 one
+    # The stride-1 one is one convolution, the strided one with 64 filters four (one per phase);
+    # the last (1 filter) stays; batch norm's scales are folded into the weights.
+    assert op_types(optimized).count("ConvTranspose") == 1 and op_types(optimized).count("Conv") == 1 + 4
+    assert "DepthToSpace" in op_types(optimized) and "Mul" not in op_types(optimized)
     z = model.export_example(9, seed=3)["z"]
     exported = runtime.load(directory, optimized=False)
     assert exported.model_path == directory / "generator.onnx"
@@ -158,3 +162,109 @@ def test_session_options_and_the_cuda_provider_options():
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     name, settings = onnx_tuning.cuda_provider()
     assert name == "CUDAExecutionProvider" and settings["cudnn_conv_algo_search"] == "EXHAUSTIVE"
+
+
+def transposed_convolution_model(channels, filters, kernel, stride, pads, output_padding, side, bias):
+    """One ONNX ConvTranspose with random weights, input (1, channels, side, side)."""
+    rng = np.random.default_rng(kernel * 10 + stride)
+    tensors = [onnx.numpy_helper.from_array(rng.standard_normal((channels, filters, kernel, kernel)).astype(np.float32), "w")]
+    inputs = ["x", "w"]
+    if bias:
+        tensors.append(onnx.numpy_helper.from_array(rng.standard_normal(filters).astype(np.float32), "b"))
+        inputs.append("b")
+    node = onnx.helper.make_node("ConvTranspose", inputs, ["y"], name="up", strides=[stride, stride], pads=pads, output_padding=[output_padding] * 2)
+    graph = onnx.helper.make_graph(
+        [node], "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [None, channels, side, side])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [None, filters, None, None])], tensors,
+    )
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)], ir_version=8)
+
+
+# (kernel, stride, pads, output padding, side): "same" 4×4 and 5×5 (the zoo's and the tutorial's),
+# "valid", uneven pads, output padding and a stride of 3.
+PHASE_CASES = [(4, 2, [1, 1, 1, 1], 0, 7), (5, 2, [1, 1, 2, 2], 0, 7), (5, 2, [2, 2, 2, 2], 1, 6), (3, 2, [0, 0, 0, 0], 1, 5), (4, 3, [1, 1, 0, 0], 0, 4), (2, 2, [0, 0, 0, 0], 0, 3)]
+
+
+@pytest.mark.parametrize("kernel,stride,pads,output_padding,side", PHASE_CASES)
+def test_strided_transposed_convolutions_become_phase_convolutions_with_the_same_values(kernel, stride, pads, output_padding, side):
+    import onnxruntime
+
+    model = transposed_convolution_model(3, 16, kernel, stride, pads, output_padding, side, bias=kernel % 2 == 1)
+    x = np.random.default_rng(0).standard_normal((2, 3, side, side)).astype(np.float32)
+    expected = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert onnx_tuning.rewrite_strided_transposed_convolutions(model) == 1
+    onnx.checker.check_model(model, full_check=True)
+    assert op_types_of(model) == ["Conv"] * stride**2 + ["Concat", "DepthToSpace"]
+    actual = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(actual, expected, atol=1e-4)
+    few = transposed_convolution_model(3, 4, kernel, stride, pads, output_padding, side, bias=False)
+    assert onnx_tuning.rewrite_strided_transposed_convolutions(few, min_filters=16) == 0  # few filters: left as it is
+
+
+def op_types_of(model):
+    return [node.op_type for node in model.graph.node]
+
+
+def test_the_int8_variant_runs_only_when_asked_and_keeps_the_images_and_the_card(artifact):
+    """precision="int8": onnxruntime's static QDQ quantization calibrated on the generator's own
+    inputs (int8 weights, float32 inputs and outputs), images within INT8_TOLERANCE of float32."""
+    model, directory = artifact
+    source = sha256(directory / "generator.onnx")
+    assert runtime.load(directory).precision == "float32"  # never chosen unless asked
+    generator = runtime.load(directory, precision="int8")
+    assert generator.precision == "int8" and generator.model_path == onnx_tuning.derived_dir(source) / "int8.onnx"
+    assert "int8.onnx" in generator.describe()
+    quantized = onnx.load(str(generator.model_path))
+    assert [v.type.tensor_type.elem_type for v in [*quantized.graph.input, *quantized.graph.output]] == [onnx.TensorProto.FLOAT] * 2
+    assert {"QuantizeLinear", "DequantizeLinear"} <= set(op_types_of(quantized)) and "ConvTranspose" in op_types_of(quantized)
+    kernels = [t for t in quantized.graph.initializer if len(t.dims) == 4]
+    assert sum(t.data_type == onnx.TensorProto.INT8 for t in kernels) == 1 + 4  # the stride-1 and the four phase kernels
+    metadata = {p.key: p.value for p in quantized.metadata_props}
+    assert metadata[onnx_tuning.SOURCE_KEY] == source and metadata["latent_dim"] == "100"
+    assert generator.card == runtime.load(directory).card and generator.latent_dim == 100 and generator.image_shape == (28, 28, 1)
+    z = model.export_example(64, seed=5)["z"]
+    images, exact = generator(z), keras.ops.convert_to_numpy(model.export_call({"z": z}))
+    assert images.dtype == np.float32 and images.shape == exact.shape
+    anywhere, on_average = onnx_tuning.INT8_TOLERANCE
+    assert np.abs(images - exact).max() <= anywhere and np.abs(images - exact).mean() <= on_average
+    assert np.abs(images - exact).mean() <= 0.002  # measured 0.0004 on this generator
+    assert not np.array_equal(images, runtime.load(directory)(z))  # it is another computation
+    record = json.loads((onnx_tuning.derived_dir(source) / "int8.json").read_text())
+    assert record["variant"] == "int8" and record["sha256"] == sha256(generator.model_path)
+
+
+def test_calibration_draws_the_generators_own_inputs(tmp_path):
+    """Noise from N(0, 1); class ids over the rows of the embedding table the label indexes."""
+    import zoo
+
+    keras.utils.set_random_seed(0)
+    cgan = zoo.ConditionalGAN(latent_dim=8, g_filters=8, d_filters=8)
+    export_generator(cgan, tmp_path / "cgan")
+    exported = onnx.load(str(tmp_path / "cgan" / "generator.onnx"))
+    assert onnx_tuning.id_range(exported, "label") == 10
+    batches = onnx_tuning.calibration_inputs(exported, rows=300, batch_size=128)
+    assert [len(b["z"]) for b in batches] == [128, 128, 44]
+    labels = np.concatenate([b["label"] for b in batches])
+    assert set(labels.tolist()) == set(range(10)) and labels.dtype == np.int64
+    z = np.concatenate([b["z"] for b in batches])
+    assert z.dtype == np.float32 and abs(z.mean()) < 0.1 and abs(z.std() - 1) < 0.1
+    quantized = runtime.load(tmp_path / "cgan", precision="int8")
+    assert quantized.precision == "int8"
+    same = runtime.load(tmp_path / "cgan")
+    z, label = np.random.default_rng(1).standard_normal((20, 8)).astype(np.float32), np.arange(20) % 10
+    assert np.abs(quantized(z, label=label) - same(z, label=label)).mean() <= onnx_tuning.INT8_TOLERANCE[1]
+
+
+def test_a_variant_made_by_an_earlier_recipe_is_made_again(artifact, tmp_path):
+    _, directory = artifact
+    source = tmp_path / "generator.onnx"
+    source.write_bytes((directory / "generator.onnx").read_bytes())
+    made = onnx_tuning.optimize(source)
+    record_path = made.with_suffix(".json")
+    record = json.loads(record_path.read_text())
+    record["recipe"] = onnx_tuning.VARIANTS["optimized"].recipe - 1
+    record_path.write_text(json.dumps(record))
+    assert not onnx_tuning.is_derived_from(made, sha256(source), "optimized")
+    stamp = made.stat().st_mtime_ns
+    assert onnx_tuning.optimize(source) == made and made.stat().st_mtime_ns != stamp
+    assert json.loads(record_path.read_text())["recipe"] == onnx_tuning.VARIANTS["optimized"].recipe

@@ -96,6 +96,7 @@ def build_parser(prog="python -m zoo"):
     evaluate.add_argument("--features", choices=("classifier", "inception"), default="classifier", help="feature extractor: the zoo's Fashion-MNIST classifier, or InceptionV3 with ImageNet weights (downloads them) (default: classifier)")
     evaluate.add_argument("-o", "--output", help="JSON to write (default: eval-<name>.json)")
     evaluate.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
+    evaluate.add_argument("--precision", choices=("float32", "float16", "int8"), default="float32", help="ONNX artifacts: the variant zoo.runtime runs (int8: quantized, for CPUs with VNNI/AMX; float16: for GPUs) (default: float32)")
     return parser
 
 
@@ -305,7 +306,16 @@ def run_eval(args):
         load_keras(args.verbose)
     extractor = metrics.inception_features() if args.features == "inception" else None
     print(f"Scoring {how}")
-    results = metrics.evaluate(path, n=args.num_images, extractor=extractor, seed=args.seed, data_dir=args.data_dir, name=name)
+    source = path
+    if args.precision != "float32":
+        if isinstance(path, Path) and path.suffix == ".keras":
+            raise ValueError(f"--precision {args.precision} applies to exported ONNX generators; {path} is a Keras model.")
+        from zoo import runtime
+
+        source = runtime.load(path, precision=args.precision)
+        print(f"Running {source.describe()}")
+        name = f"{name or source.card.get('name') or source.path.parent.name}-{source.precision}"
+    results = metrics.evaluate(source, n=args.num_images, extractor=extractor, seed=args.seed, data_dir=args.data_dir, name=name)
     print(metrics.format_table([results]))
     output = metrics.write_json(results, args.output or f"eval-{results['name']}.json")
     print(f"Wrote {output}")

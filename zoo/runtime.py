@@ -13,7 +13,9 @@ CUDA is used when onnxruntime offers it and an NVIDIA driver is present (cuDNN's
 algorithm search, inputs and outputs bound to the device with IO binding); the CPU otherwise.
 Sessions run the tuned graph of `zoo.onnx_tuning` (derived from the artifact's `generator.onnx`
 into the cache on first use, and verified against its record there on every load), or its
-float16 variant with `precision="float16"`.
+float16 variant with `precision="float16"` (for GPUs), or its int8 variant with
+`precision="int8"` (CPUs with int8 dot-product instructions: several times faster, images within
+`zoo.onnx_tuning.INT8_TOLERANCE`; chosen only when asked).
 A session serves concurrent calls from many threads.
 """
 
@@ -34,6 +36,7 @@ from zoo.validation import check_int
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 MAX_BATCH = 1024  # rows per onnxruntime call: bounds the memory of one call on huge inputs
+PRECISIONS = ("float32", "float16", "int8")  # the arithmetic a session runs (inputs and outputs stay float32)
 
 
 def available_providers():
@@ -94,7 +97,7 @@ def tuned_model(onnx_path, optimized=True, precision="float32"):
     When the variant cannot be written or does not match its source, the file itself, with a warning."""
     if precision == "float32" and not optimized:
         return onnx_path
-    variant = "float16" if precision == "float16" else "optimized"
+    variant = "optimized" if precision == "float32" else precision
     try:
         return onnx_tuning.derive(onnx_path, variant)
     except (OSError, onnx_tuning.DerivationError) as error:
@@ -114,8 +117,9 @@ class Generator:
         check: run `onnx.checker` (full check) and the external-data check before loading.
         optimized: run the optimised variant (`zoo.onnx_tuning.optimize`: the same function,
             faster), derived into the cache on first use; False: the file as exported.
-        precision: "float32", or "float16" for the float16 variant (float32 inputs and
-            outputs; for CUDA).
+        precision: "float32"; "float16" for the float16 variant (for CUDA); "int8" for the
+            int8 variant (quantized, calibrated on the generator's own inputs; for CPUs with
+            VNNI, AMX or Arm's dot product). Both keep float32 inputs and outputs.
         io_binding: bind inputs and outputs to the provider's device (default: on CUDA).
     """
 
@@ -124,8 +128,8 @@ class Generator:
         onnx_path = path / "generator.onnx" if path.is_dir() else path
         if not onnx_path.is_file():
             raise FileNotFoundError(f"No exported generator at {onnx_path} (expected an artifact folder or a .onnx file).")
-        if precision not in ("float32", "float16"):
-            raise ValueError(f"`precision` must be 'float32' or 'float16', got {precision!r}.")
+        if precision not in PRECISIONS:
+            raise ValueError(f"`precision` must be one of {PRECISIONS}, got {precision!r}.")
         card_path = onnx_path.with_name("card.json")
         self.card = load_card(card_path) if card_path.is_file() else {}  # CardError (a ValueError) names file and field
         providers = list(providers or available_providers())
@@ -141,6 +145,7 @@ class Generator:
         except Exception as error:  # onnx and onnxruntime raise their own exception types for bad files
             raise ValueError(f"{onnx_path} is not a loadable ONNX generator: {error}") from error
         self.path, self.model_path = onnx_path, model_path
+        self.precision = precision if model_path != onnx_path else "float32"  # what runs (a variant that failed: float32)
         self.published = None  # the published name, when `load` resolved one to these verified files
         self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
         self.io_binding = self.device == "cuda" if io_binding is None else bool(io_binding)
