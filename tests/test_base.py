@@ -76,6 +76,40 @@ def test_a_simultaneous_step_is_the_tensorflow_tutorials_step(real_batches):
 
 
 @pytest.mark.backend
+def test_one_forward_pass_gives_both_simultaneous_gradients_on_every_backend(real_batches):
+    """The one-pass step (3G + 6D) takes the same update as two single-network steps at (G_t, D_t)
+    on the same samples (the earlier 3G + 9D form), with each backend's own gradients."""
+    import keras
+    import numpy as np
+    from keras import ops
+
+    def dcgan(update):
+        gan = zoo.DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
+        gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1), update=update)
+        return gan
+
+    gan, reference = dcgan("simultaneous"), dcgan("alternating")
+    reference.set_weights(gan.get_weights())
+    images = next(iter(real_batches))
+    z = np.random.default_rng(0).standard_normal((32, 16)).astype("float32")
+    gan.sample_z = reference.sample_z = lambda n: ops.convert_to_tensor(z[:n])
+
+    fake_images = ops.stop_gradient(reference.generator(z, training=True))  # made at G_t
+    g_loss, _ = reference.minimize(lambda: reference.generator_objective(32, None), reference.generator, reference.g_optimizer)
+    d_loss, _ = reference.minimize(lambda: reference.discriminator_objective(images, fake_images, None), reference.discriminator, reference.d_optimizer)
+
+    history = gan.fit(real_batches.take(1), epochs=1, verbose=0)
+    np.testing.assert_allclose(history.history["g_loss"][0], float(g_loss), rtol=1e-5)
+    np.testing.assert_allclose(history.history["d_loss"][0], float(d_loss), rtol=1e-5)
+    for ours, theirs in ((gan.generator, reference.generator), (gan.discriminator, reference.discriminator)):
+        for a, b in zip(ours.trainable_weights, theirs.trainable_weights):
+            np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), atol=1e-5)
+    fresh = dcgan("simultaneous").generator.trainable_weights  # the same seed: the weights before the step
+    moved = [np.abs(ops.convert_to_numpy(a) - ops.convert_to_numpy(b)).max() for a, b in zip(gan.generator.trainable_weights, fresh)]
+    assert max(moved) > 1e-3  # the step changed the weights
+
+
+@pytest.mark.backend
 def test_a_simultaneous_step_trains_and_is_saved_with_the_model(real_batches, tmp_path):
     from tests import harness
 

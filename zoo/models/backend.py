@@ -4,7 +4,8 @@
 it lives here, so that the algorithm reads without it:
 
 - `minimize` takes one optimizer step on a network against a loss: `tf.GradientTape` on
-  TensorFlow, `jax.value_and_grad` on JAX, `torch.autograd.grad` on PyTorch;
+  TensorFlow, `jax.value_and_grad` on JAX, `torch.autograd.grad` on PyTorch; `minimize_pair`
+  one step on each of two networks against two losses of one forward pass;
 - `input_gradient` is the gradient of a score with respect to its input (WGAN-GP's penalty);
 - `run_stateless` runs the stateful step on JAX's explicit state;
 - `replicas_in_sync`, `replica_share` and `has_strategy` keep a `tf.distribute` run the same
@@ -36,6 +37,32 @@ def minimize(model, compute_loss, network, optimizer):
     gradients = tape.gradient(scaled_loss, network.trainable_weights)
     optimizer.apply(gradients, network.trainable_weights)
     return loss, extras
+
+
+def minimize_pair(model, compute_losses, first, second):
+    """Takes one optimizer step on each of two networks against two losses of one forward pass.
+
+    `compute_losses()` returns `((first_loss, second_loss), extras)`; `first` and `second` are
+    `(network, optimizer)` pairs. Both gradients are taken at the current weights before either
+    network changes, from the same forward pass (the update of TensorFlow's DCGAN tutorial: one
+    discriminator pass over the generated batch serves both losses). Returns what
+    `compute_losses` returned. Losses are scaled for a `tf.distribute` strategy as in `minimize`.
+    """
+    if keras.backend.backend() == "jax":
+        return jax_minimize_pair(model, compute_losses, first, second)
+    if keras.backend.backend() == "torch":
+        return torch_minimize_pair(compute_losses, first, second)
+    import tensorflow as tf
+
+    with tf.GradientTape() as first_tape, tf.GradientTape() as second_tape:
+        (losses, extras) = compute_losses()
+        scaled = [optimizer.scale_loss(loss / replicas_in_sync()) for loss, (_, optimizer) in zip(losses, (first, second))]
+    gradients = [
+        tape.gradient(loss, network.trainable_weights) for tape, loss, (network, _) in zip((first_tape, second_tape), scaled, (first, second))
+    ]
+    for grads, (network, optimizer) in zip(gradients, (first, second)):
+        optimizer.apply(grads, network.trainable_weights)
+    return losses, extras
 
 
 def input_gradient(model, score, x):
@@ -169,6 +196,28 @@ def jax_minimize(model, compute_loss, network, optimizer):
     return loss, extras
 
 
+def jax_minimize_pair(model, compute_losses, first, second):
+    """`minimize_pair` on JAX: one `jax.vjp` of both losses, pulled back once per loss."""
+    import jax
+
+    weights = [network.trainable_variables for network, _ in (first, second)]
+
+    def scaled_losses(first_values, second_values):
+        values = [*zip(weights[0], first_values), *zip(weights[1], second_values)]
+        (losses, extras), updates = with_values(model, compute_losses, values)
+        scaled = tuple(optimizer.scale_loss(loss) for loss, (_, optimizer) in zip(losses, (first, second)))
+        return scaled, (losses, extras, updates)
+
+    scaled, pull_back, (losses, extras, updates) = jax.vjp(scaled_losses, *([w.value for w in group] for group in weights), has_aux=True)
+    ones, zeros = ops.ones_like(scaled[0]), ops.zeros_like(scaled[0])
+    first_gradients, _ = pull_back((ones, zeros))
+    _, second_gradients = pull_back((zeros, ones))
+    assign_all(model.non_trainable_variables, updates)
+    for gradients, group, (_, optimizer) in zip((first_gradients, second_gradients), weights, (first, second)):
+        optimizer.apply(gradients, group)
+    return losses, extras
+
+
 def jax_input_gradient(model, score, x):
     """`input_gradient` on JAX, keeping `score`'s variable updates."""
     import jax
@@ -197,6 +246,21 @@ def torch_minimize(compute_loss, network, optimizer):
     with torch.no_grad():
         optimizer.apply(list(gradients), weights)
     return loss, extras
+
+
+def torch_minimize_pair(compute_losses, first, second):
+    """`minimize_pair` on PyTorch: both gradients from one graph, then both updates."""
+    import torch
+
+    losses, extras = compute_losses()
+    gradients = []
+    for index, (loss, (network, optimizer)) in enumerate(zip(losses, (first, second))):
+        weights = [w.value for w in network.trainable_variables]
+        gradients.append(torch.autograd.grad(optimizer.scale_loss(loss), weights, retain_graph=index == 0))
+    with torch.no_grad():
+        for grads, (network, optimizer) in zip(gradients, (first, second)):
+            optimizer.apply(list(grads), network.trainable_variables)
+    return losses, extras
 
 
 def torch_input_gradient(score, x):
