@@ -9,7 +9,7 @@ NODE := $(or $(shell command -v node),/usr/bin/node)
 CHROMIUM := /usr/bin/chromium
 NODE_APPS := apps/node/node_modules/.installed apps/web/node_modules/.installed
 
-.PHONY: demo test setup clean results dist
+.PHONY: demo test setup clean results dist bench training-paths
 
 demo: setup
 	$(PY) -m zoo sample dcgan-fashion-mnist -n 64 -o samples.png
@@ -49,6 +49,16 @@ results: setup
 dist: $(VENV)/.installed
 	$(VENV)/bin/pip wheel -q --no-deps -w dist .
 	$(PY) scripts/build_models_wheel.py --out dist
+
+# Speed only, on an idle machine (about 15 minutes on 2 cores): this machine kind's training and
+# inference tables (scripts/bench_train.py, scripts/bench_infer.py), then the README's results.
+bench: setup
+	$(PY) scripts/update_readme_results.py --measure train,infer
+
+# Quality per epoch along each training path (alternating/simultaneous, float32/bfloat16: FID
+# after 3 epochs, 2 seeds each; about 40 minutes on 2 cores): docs/results/training_paths.json.
+training-paths: setup
+	$(PY) scripts/compare_training_paths.py
 
 clean:
 	rm -rf runs .pytest_cache build dist

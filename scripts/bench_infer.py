@@ -10,14 +10,17 @@ SavedModel's `serving_default` signature, and onnxruntime (`zoo.runtime`): the e
 with onnxruntime's default session options (before tuning), and the tuned file
 (the optimised variant in the cache, `zoo.onnx_tuning.optimize`) with the default options, with
 `session.intra_op.allow_spinning` off (idle threads spin by default, which costs time on cores
-shared with other work), and with one intra-op thread. At batch 1 each path is called many
+shared with other work), and with one intra-op thread; and the int8 variant
+(`precision="int8"`, `zoo.onnx_tuning.int8_variant`) with the default options and one thread. At batch 1 each path is called many
 times for p50 and p99 latency; at batch 256 it reports images/s (median over calls). Paths
 alternate call by call, so a busy machine slows them alike; the first calls (tracing, session
 warm-up) are not timed. Each onnxruntime path runs in a child process of its own (no
 TensorFlow, no other session), the paths taking turns over three rounds: in one process, idle
 sessions and TensorFlow's pools keep spinning their threads and take the cores from the one
-being timed. FLOPs per image come from the layer shapes, the peak from numpy's fp32
-GEMM in the same run. Writes `docs/results/bench_infer.json`.
+being timed. FLOPs per image come from the layer shapes; the peak is numpy's fp32 GEMM in the
+same run, and for the int8 rows onnxruntime's int8 GEMM (`MatMulInteger`, the kernels its int8
+convolutions use), measured the same way. Writes `docs/results/bench_infer.json` and this
+machine kind's entry of `docs/results/bench_infer.machines.json`.
 """
 
 import argparse
@@ -36,7 +39,10 @@ PATHS = (
     "onnxruntime, tuned file",
     "onnxruntime, tuned file, no spinning",
     "onnxruntime, tuned file, 1 thread",
+    "onnxruntime, int8 file",
+    "onnxruntime, int8 file, 1 thread",
 )
+INT8_PATHS = PATHS[-2:]  # counted against the int8 peak
 
 
 def main(argv=None):
@@ -57,6 +63,7 @@ def main(argv=None):
     from zoo import bench
 
     bench.save(record, args.out, "scripts/bench_infer.py", argv)
+    bench.save_machine_entry(record, args.out)
     print(format_table(record))
     print(f"Wrote {args.out}")
 
@@ -93,6 +100,8 @@ def onnx_paths(directory):
         lambda: runtime.load(directory, **cpu),
         lambda: runtime.load(directory, session_options=onnx_tuning.session_options(spinning=False), **cpu),
         lambda: runtime.load(directory, session_options=onnx_tuning.session_options(threads=1), **cpu),
+        lambda: runtime.load(directory, precision="int8", **cpu),
+        lambda: runtime.load(directory, precision="int8", session_options=onnx_tuning.session_options(threads=1), **cpu),
     )
     return dict(zip(ONNX_PATHS, makers))
 
@@ -156,6 +165,7 @@ def run(calls, batch, batch_calls):
     from zoo.models.tutorial import TutorialDCGAN
 
     peaks = [bench.measure_gemm_peak()]
+    int8_peaks = [bench.measure_int8_peak()]
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder) / "tutorial-dcgan"
         keras.utils.set_random_seed(0)
@@ -169,7 +179,8 @@ def run(calls, batch, batch_calls):
         single.update(onnx_single)
         large.update(onnx_large)
     peaks.append(bench.measure_gemm_peak())
-    peak = max(peaks)
+    int8_peaks.append(bench.measure_int8_peak())
+    peak, int8_peak = max(peaks), max(int8_peaks)
     results = []
     for name in PATHS:
         rate = batch / float(np.median(large[name]))
@@ -179,11 +190,14 @@ def run(calls, batch, batch_calls):
                 "batch_1": bench.percentiles_ms(single[name]),
                 f"batch_{batch}_images_per_second": round(rate, 1),
                 "gflops_per_second": round(rate * flops / 1e9, 1),
-                "fraction_of_peak": round(rate * flops / peak, 3),
+                "fraction_of_peak": round(rate * flops / (int8_peak if name in INT8_PATHS else peak), 3),
             }
         )
+    key = f"batch_{batch}_images_per_second"
+    tuned = next(row for row in results if row["path"] == "onnxruntime, tuned file")
     for row in results:
-        row["vs_predict"] = round(row[f"batch_{batch}_images_per_second"] / results[0][f"batch_{batch}_images_per_second"], 2)
+        row["vs_predict"] = round(row[key] / results[0][key], 2)
+        row["vs_tuned_file"] = round(row[key] / tuned[key], 2)
     settings = {
         "model": "TF tutorial DCGAN generator (zoo.models.tutorial), latent 100, 28×28×1, random weights",
         "batch_1_calls": calls,
@@ -192,23 +206,30 @@ def run(calls, batch, batch_calls):
         "flops_per_image": flops,
         "onnxruntime_providers": providers,
         "peaks_gflops": [round(p / 1e9, 1) for p in peaks],
+        "int8_peaks_gops": [round(p / 1e9, 1) for p in int8_peaks],
     }
-    return bench.record("infer", settings, results, peak)
+    record = bench.record("infer", settings, results, peak)
+    record["int8_peak"] = {
+        "gops": round(int8_peak / 1e9, 1),
+        "how": f"onnxruntime MatMulInteger uint8×int8 {bench.GEMM_SIZE}×{bench.GEMM_SIZE}, best of 5, measured in the same run (int8 rows count against it)",
+    }
+    return record
 
 
 def format_table(record):
     batch = record["settings"]["batch"]
     key = f"batch_{batch}_images_per_second"
-    lines = [f"{'path':38} {'b1 p50 ms':>10} {'b1 p99 ms':>10} {f'b{batch} img/s':>11} {'vs predict':>10} {'of peak':>8}"]
+    lines = [f"{'path':38} {'b1 p50 ms':>10} {'b1 p99 ms':>10} {f'b{batch} img/s':>11} {'vs predict':>10} {'vs tuned':>9} {'of peak':>8}"]
     for row in record["results"]:
         lines.append(
             f"{row['path']:38} {row['batch_1']['p50_ms']:10.2f} {row['batch_1']['p99_ms']:10.2f} {row[key]:11.1f} "
-            f"{row['vs_predict']:9.2f}× {row['fraction_of_peak']:8.1%}"
+            f"{row['vs_predict']:9.2f}× {row['vs_tuned_file']:8.2f}× {row['fraction_of_peak']:8.1%}"
         )
     machine = record["machine"]
     lines.append(
         f"{record['settings']['flops_per_image'] / 1e6:.1f} MFLOP per image; peak {record['peak']['gflops']} GFLOP/s "
-        f"({record['peak']['how']}); {machine['cpu']}, {machine['cores']} cores"
+        f"({record['peak']['how']}); int8 peak {record['int8_peak']['gops']} GOP/s; {machine['cpu']}, {machine['cores']} cores, "
+        f"{', '.join(machine.get('flags', []))}"
     )
     return "\n".join(lines)
 

@@ -3,17 +3,20 @@
     .venv/bin/python scripts/bench_train.py              # batch 256, 3 rounds of 10 steps per loop
     .venv/bin/python scripts/bench_train.py --quick      # a smoke run (tests use it)
 
-The tutorial's two networks (`zoo.models.tutorial`) are built once and trained, on the same
-real Fashion-MNIST batches, by each loop in turn: the tutorial's `@tf.function` step (as
-written, and with XLA), and `TutorialDCGAN.fit` (the zoo's `BaseGAN.train_step` with the
-tutorial's Adam(1e-4) and BCE), without and with `jit_compile`. The same networks built from
-`zoo.layers` (equal weights; the convolutions computed as stride-1 convolutions) run the
-tutorial's step and `fit` too, `fit` also with `update="simultaneous"` (the tutorial's update:
-both gradients from one batch of samples). The loops alternate round by round in one process, so a busy machine slows them alike;
-the first round of each loop (tracing, compiling) is not timed. FLOPs per image are counted
-from the layer shapes (`zoo.bench`), the peak is numpy's fp32 GEMM measured in the same run.
-Writes `docs/results/bench_train.json`; `scripts/update_readme_results.py` turns it into the
-README's table.
+The tutorial's two networks (`zoo.models.tutorial`) are trained, on the same real
+Fashion-MNIST batches, by each loop in turn: the tutorial's `@tf.function` step (as written, and
+with XLA), and `TutorialDCGAN.fit` (the zoo's `BaseGAN.train_step` with the tutorial's Adam(1e-4)
+and BCE) along each training path `zoo.speed` chooses among: Algorithm 1's alternating update or
+the tutorial's simultaneous one (one forward pass for both gradients), `zoo.layers`'s
+convolutions computed as stride-1 convolutions ("phases") or as Keras's own ("keras"), without
+and with XLA, in float32 and in Keras's `mixed_bfloat16` policy. The row `zoo train` would run
+on this machine (its update and the path `zoo.speed.choose` calibrates here, cached per
+machine) is marked. The loops alternate round by round in one process, so a busy machine slows
+them alike; the first round of each loop (tracing, compiling) is not timed. FLOPs per image are
+counted from the layer shapes (`zoo.bench`), the peak is numpy's fp32 GEMM measured in the same
+run. Writes `docs/results/bench_train.json`, and this machine kind's entry of
+`docs/results/bench_train.machines.json` (one per machine kind measured);
+`scripts/update_readme_results.py` turns them into the README's tables.
 """
 
 import argparse
@@ -22,18 +25,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (loop, XLA, convolution layers, label): Keras's layers as the tutorial writes them, or
-# `zoo.layers` (the same functions computed with stride-1 convolutions, as the zoo's models use).
+# (loop, update, convolutions, XLA, precision, label). "tutorial" rows use Keras's layers as the
+# tutorial writes them; "zoo" rows use `zoo.layers` computed as `convolutions` says.
 LOOPS = (
-    ("tutorial", False, "keras", "TF tutorial loop (`@tf.function`)"),
-    ("tutorial", True, "keras", "TF tutorial loop + XLA"),
-    ("zoo", False, "keras", "zoo `fit`"),
-    ("zoo", True, "keras", "zoo `fit`, `jit_compile=True`"),
-    ("tutorial", False, "zoo", "TF tutorial loop, `zoo.layers`"),
-    ("zoo", False, "zoo", "zoo `fit`, `zoo.layers`"),
-    ("zoo", True, "zoo", "zoo `fit`, `zoo.layers`, `jit_compile=True`"),
-    ("zoo-simultaneous", False, "zoo", "zoo `fit`, `zoo.layers`, `update=\"simultaneous\"`"),
+    ("tutorial", None, "keras", False, "float32", "TF tutorial loop (`@tf.function`)"),
+    ("tutorial", None, "keras", True, "float32", "TF tutorial loop + XLA"),
+    ("zoo", "alternating", "keras", False, "float32", "zoo `fit`"),
+    ("zoo", "alternating", "phases", True, "float32", "zoo `fit`, phases, XLA (`zoo train` before)"),
+    ("zoo", "simultaneous", "phases", False, "float32", "zoo `fit`, simultaneous, phases"),
+    ("zoo", "simultaneous", "keras", False, "float32", "zoo `fit`, simultaneous, keras"),
+    ("zoo", "simultaneous", "phases", True, "float32", "zoo `fit`, simultaneous, phases, XLA"),
+    ("zoo", "simultaneous", "keras", True, "float32", "zoo `fit`, simultaneous, keras, XLA"),
+    ("zoo", "simultaneous", "keras", False, "mixed_bfloat16", "zoo `fit`, simultaneous, keras, mixed_bfloat16"),
+    ("zoo", "simultaneous", "keras", True, "mixed_bfloat16", "zoo `fit`, simultaneous, keras, XLA, mixed_bfloat16"),
 )
+DEFAULT_UPDATE = "simultaneous"  # `zoo train`'s update for one discriminator step per generator step (zoo.cli)
 
 
 def main(argv=None):
@@ -41,26 +47,27 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=256, help="images per step (default: 256, as the tutorial)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per loop per round (default: 10)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds; each runs every loop once (default: 3)")
-    parser.add_argument("--quick", action="store_true", help="batch 32, 2 steps, 1 round, no XLA loops: checks the script, not the speed")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "bench_train.json"), help="JSON to write")
+    parser.add_argument("--quick", action="store_true", help="batch 32, 2 steps, 1 round, no XLA or bfloat16 loops, no calibration: checks the script, not the speed")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "bench_train.json"), help="JSON to write (this machine kind's entry also goes to <out stem>.machines.json)")
     args = parser.parse_args(argv)
     loops = LOOPS
     if args.quick:
         args.batch_size, args.steps, args.rounds = 32, 2, 1
-        loops = [loop for loop in LOOPS if not loop[1]]  # XLA compiles take minutes on a busy machine
-    record = run(args.batch_size, args.steps, args.rounds, loops)
+        loops = [loop for loop in LOOPS if not loop[3] and loop[4] == "float32"]  # XLA compiles take minutes on a busy machine
+    record = run(args.batch_size, args.steps, args.rounds, loops, calibrate=not args.quick)
     from zoo import bench
 
     bench.save(record, args.out, "scripts/bench_train.py", argv)
+    bench.save_machine_entry(record, args.out)
     print(format_table(record))
     print(f"Wrote {args.out}")
 
 
-def run(batch_size, steps, rounds, loops=LOOPS):
+def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
     import keras
     import numpy as np
 
-    from zoo import bench, data, layers
+    from zoo import bench, data, layers, speed
     from zoo.models.tutorial import TutorialDCGAN, make_discriminator_model, make_generator_model, make_tutorial_train_step
 
     keras.utils.set_random_seed(0)
@@ -68,50 +75,64 @@ def run(batch_size, steps, rounds, loops=LOOPS):
     # Unshuffled and repeated: every loop reads the same real batches, and no loop pays for
     # refilling a 60,000-image shuffle buffer when its iterator is created.
     dataset = data.load_fashion_mnist(batch_size=batch_size, shuffle=False).repeat()
-    networks = {"keras": (make_generator_model(), make_discriminator_model())}
-    networks["zoo"] = (make_generator_model(convolutions=layers), make_discriminator_model(convolutions=layers))
-    for ours, theirs in zip(networks["zoo"], networks["keras"]):
-        ours.set_weights(theirs.get_weights())  # the same networks, computed two ways
-    g_flops, d_flops = bench.model_flops(networks["keras"][0]), bench.model_flops(networks["keras"][1])
+    tutorial_networks = (make_generator_model(), make_discriminator_model())
+    g_flops, d_flops = bench.model_flops(tutorial_networks[0]), bench.model_flops(tutorial_networks[1])
+
+    def zoo_networks(precision):
+        with speed.dtype_policy(precision):
+            networks = (make_generator_model(convolutions=layers), make_discriminator_model(convolutions=layers))
+        for ours, theirs in zip(networks, tutorial_networks):
+            ours.set_weights(theirs.get_weights())  # the same networks, computed along each path
+        return networks
+
+    def build(path, update=DEFAULT_UPDATE):
+        with speed.applied(path):
+            model = TutorialDCGAN(*zoo_networks(path.precision), seed=0)
+        model.compile_like_tutorial(jit_compile=path.jit_compile, update=update)
+        return model
+
+    default = None
+    if calibrate:  # the path `zoo train` takes here for these networks, batch and update
+        chosen, how = speed.choose(build, data.load_fashion_mnist(batch_size=batch_size, shuffle=False), batch_size,
+                                   {"model": "tf-tutorial-dcgan", "update": DEFAULT_UPDATE, "loss": "non_saturating"}, calibrate=True)
+        default = {**chosen._asdict(), "update": DEFAULT_UPDATE, **{k: v for k, v in how.items() if k != "candidates"}}
 
     runners = []
-    for loop, jit, convolutions, label in loops:
-        generator, discriminator = networks[convolutions]
+    for loop, update, convolutions, jit, precision, label in loops:
         if loop == "tutorial":
-            step, _ = make_tutorial_train_step(generator, discriminator, batch_size, jit_compile=jit)
+            step, _ = make_tutorial_train_step(*tutorial_networks, batch_size, jit_compile=jit)
             runners.append(TutorialRunner(step, iter(dataset)))
         else:
-            model = TutorialDCGAN(generator, discriminator, seed=0)
-            model.compile_like_tutorial(jit_compile=jit, update="simultaneous" if loop == "zoo-simultaneous" else "alternating")
-            runners.append(FitRunner(model, dataset))
+            runners.append(FitRunner(build(speed.TrainingPath(convolutions, jit, precision), update), dataset, convolutions))
 
-    seconds = {label: [] for *_, label in loops}
+    seconds = {loop[-1]: [] for loop in loops}
     for round_index in range(rounds + 1):  # round 0 traces and compiles every loop
-        for (*_, label), runner in zip(loops, runners):
+        for loop, runner in zip(loops, runners):
             elapsed = runner.run(steps)
             if round_index:
-                seconds[label].append(elapsed)
+                seconds[loop[-1]].append(elapsed)
     peaks.append(bench.measure_gemm_peak())
     peak = max(peaks)
 
     results = []
     tutorial_rate = None
-    for loop, _, _, label in loops:
+    for loop, update, convolutions, jit, precision, label in loops:
         rates = [steps * batch_size / s for s in seconds[label]]
         rate = float(np.median(rates))
         tutorial_rate = tutorial_rate or rate
-        flops = bench.gan_training_flops(g_flops, d_flops, loop)
-        results.append(
-            {
-                "loop": label,
-                "images_per_second": round(rate, 1),
-                "rounds": [round(r, 1) for r in rates],
-                "vs_tutorial": round(rate / tutorial_rate, 3),
-                "flops_per_image": flops,
-                "gflops_per_second": round(rate * flops / 1e9, 1),
-                "fraction_of_peak": round(rate * flops / peak, 3),
-            }
-        )
+        flops = bench.gan_training_flops(g_flops, d_flops, {None: "tutorial", "alternating": "zoo", "simultaneous": "zoo-simultaneous"}[update])
+        row = {
+            "loop": label,
+            "images_per_second": round(rate, 1),
+            "rounds": [round(r, 1) for r in rates],
+            "vs_tutorial": round(rate / tutorial_rate, 3),
+            "flops_per_image": flops,
+            "gflops_per_second": round(rate * flops / 1e9, 1),
+            "fraction_of_peak": round(rate * flops / peak, 3),
+        }
+        if default and loop == "zoo" and (update, convolutions, jit, precision) == (default["update"], default["convolutions"], default["jit_compile"], default["precision"]):
+            row["zoo_train_default"] = True
+        results.append(row)
     settings = {
         "model": "TF tutorial DCGAN (zoo.models.tutorial), latent 100, 28×28×1",
         "data": "real Fashion-MNIST train, unshuffled, repeated",
@@ -120,7 +141,8 @@ def run(batch_size, steps, rounds, loops=LOOPS):
         "rounds": rounds,
         "generator_flops_per_image": g_flops,
         "discriminator_flops_per_image": d_flops,
-        "flops_note": "forward of Dense/conv layers ×1, backward ×2; tutorial step 3G+6D, zoo step 4G+9D (fresh noise for the generator step), zoo simultaneous step 3G+9D",
+        "flops_note": "forward of Dense/conv layers ×1, backward ×2; tutorial and zoo simultaneous step 3G+6D (one forward pass for both gradients), zoo alternating step 4G+9D (fresh noise for the generator step)",
+        "zoo_train_default": default,
         "peaks_gflops": [round(p / 1e9, 1) for p in peaks],
     }
     return bench.record("train", settings, results, peak)
@@ -141,9 +163,10 @@ class TutorialRunner:
 
 
 class FitRunner:
-    """Runs `model.fit` for one epoch of `steps` steps; returns the epoch's seconds (fit's setup excluded)."""
+    """Runs `model.fit` for one epoch of `steps` steps; returns the epoch's seconds (fit's setup excluded).
+    `convolutions`: how `zoo.layers` computes while the first call traces the step."""
 
-    def __init__(self, model, dataset):
+    def __init__(self, model, dataset, convolutions="phases"):
         import keras
 
         class EpochClock(keras.callbacks.Callback):
@@ -153,22 +176,29 @@ class FitRunner:
             def on_epoch_end(self, epoch, logs=None):
                 self.seconds = time.perf_counter() - self.started
 
-        self.model, self.dataset, self.clock = model, dataset, EpochClock()
+        self.model, self.dataset, self.clock, self.convolutions = model, dataset, EpochClock(), convolutions
 
     def run(self, steps):
-        self.model.fit(self.dataset, epochs=1, steps_per_epoch=steps, callbacks=[self.clock], verbose=0, shuffle=False)
+        from zoo import layers
+
+        with layers.implementation(self.convolutions):
+            self.model.fit(self.dataset, epochs=1, steps_per_epoch=steps, callbacks=[self.clock], verbose=0, shuffle=False)
         return self.clock.seconds
 
 
 def format_table(record):
-    lines = [f"{'loop':50} {'images/s':>9} {'vs tutorial':>11} {'MFLOP/img':>10} {'GFLOP/s':>8} {'of peak':>8}"]
+    lines = [f"{'loop':55} {'images/s':>9} {'vs tutorial':>11} {'MFLOP/img':>10} {'GFLOP/s':>8} {'of peak':>8}"]
     for row in record["results"]:
+        mark = "  <- zoo train here" if row.get("zoo_train_default") else ""
         lines.append(
-            f"{row['loop']:50} {row['images_per_second']:9.1f} {row['vs_tutorial']:10.2f}× {row['flops_per_image'] / 1e6:10.1f} "
-            f"{row['gflops_per_second']:8.1f} {row['fraction_of_peak']:8.1%}"
+            f"{row['loop']:55} {row['images_per_second']:9.1f} {row['vs_tutorial']:10.2f}× {row['flops_per_image'] / 1e6:10.1f} "
+            f"{row['gflops_per_second']:8.1f} {row['fraction_of_peak']:8.1%}{mark}"
         )
     machine = record["machine"]
-    lines.append(f"batch {record['settings']['batch_size']}; peak {record['peak']['gflops']} GFLOP/s ({record['peak']['how']}); {machine['cpu']}, {machine['cores']} cores")
+    lines.append(
+        f"batch {record['settings']['batch_size']}; peak {record['peak']['gflops']} GFLOP/s ({record['peak']['how']}); "
+        f"{machine['cpu']}, {machine['cores']} cores, {', '.join(machine.get('flags', []))}"
+    )
     return "\n".join(lines)
 
 

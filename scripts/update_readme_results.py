@@ -107,22 +107,34 @@ def train_section(data):
     settings = data["settings"]
     header = ["training loop", "images/s", "vs tutorial", "MFLOP/image", "GFLOP/s", "of peak"]
     rows = [
-        [row["loop"], f"{row['images_per_second']:.0f}", f"{row['vs_tutorial']:.2f}×", f"{row['flops_per_image'] / 1e6:.0f}", f"{row['gflops_per_second']:.0f}", f"{row['fraction_of_peak']:.0%}"]
+        [
+            row["loop"] + (" ← `zoo train` here" if row.get("zoo_train_default") else ""), f"{row['images_per_second']:.0f}",
+            f"{row['vs_tutorial']:.2f}×", f"{row['flops_per_image'] / 1e6:.0f}", f"{row['gflops_per_second']:.0f}", f"{row['fraction_of_peak']:.0%}",
+        ]
         for row in data["results"]
     ]
     details = (
         f"{settings['model']}, batch {settings['batch_size']}, {settings['data']}; median of {settings['rounds']} rounds of "
         f"{settings['steps_per_round']} steps, the loops alternating. FLOPs: {settings['flops_note']}."
     )
-    return speed_section("Training speed", data, details, header, rows)
+    default = settings.get("zoo_train_default")
+    if default:
+        details += (
+            f" `zoo train`'s path here: update {default['update']}, {default['convolutions']} convolutions, "
+            f"{'XLA' if default['jit_compile'] else 'no XLA'}, {default['precision']} (chosen by {default['chosen_by']})."
+        )
+    return speed_section(data, details, header, rows)
 
 
 def infer_section(data):
     settings = data["settings"]
     batch = settings["batch"]
-    header = ["path", "batch 1 p50 (ms)", "batch 1 p99 (ms)", f"batch {batch} images/s", "vs `predict`", "of peak"]
+    header = ["path", "batch 1 p50 (ms)", "batch 1 p99 (ms)", f"batch {batch} images/s", "vs `predict`", "vs tuned file", "of peak"]
     rows = [
-        [row["path"], f"{row['batch_1']['p50_ms']:.2f}", f"{row['batch_1']['p99_ms']:.2f}", f"{row[f'batch_{batch}_images_per_second']:.0f}", f"{row['vs_predict']:.2f}×", f"{row['fraction_of_peak']:.0%}"]
+        [
+            row["path"], f"{row['batch_1']['p50_ms']:.2f}", f"{row['batch_1']['p99_ms']:.2f}", f"{row[f'batch_{batch}_images_per_second']:.0f}",
+            f"{row['vs_predict']:.2f}×", f"{row['vs_tuned_file']:.2f}×" if "vs_tuned_file" in row else "–", f"{row['fraction_of_peak']:.0%}",
+        ]
         for row in data["results"]
     ]
     details = (
@@ -131,14 +143,15 @@ def infer_section(data):
         "onnxruntime path runs in a process of its own, the paths taking turns over 3 rounds; onnxruntime on "
         f"{', '.join(settings['onnxruntime_providers'])}."
     )
-    return speed_section("Inference speed", data, details, header, rows)
+    if "int8_peak" in data:
+        details += f" The int8 rows count against the int8 peak: {data['int8_peak']['gops']} GOP/s ({data['int8_peak']['how'].split(' (')[0]})."
+    return speed_section(data, details, header, rows)
 
 
-def speed_section(title, data, details, header, rows):
-    """A benchmark's section: title, when and where, the command, what was measured, the peak, the table."""
+def speed_section(data, details, header, rows):
+    """One machine kind's part of a benchmark's section: when and where, the command, what was
+    measured, the peak, the table."""
     return [
-        f"### {title}",
-        "",
         f"Measured {data['measured']} on {machine(data)}: `{data['settings']['command']}`. {details} "
         f"Peak: {data['peak']['gflops']} GFLOP/s ({data['peak']['how']}).",
         "",
@@ -159,7 +172,7 @@ def train_speed_section(files):
     batches = sorted({row["batch_size"] for data, _ in runs for row in data["results"]})
     return [
         f"Training speed measured by `python scripts/train_speed.py` on {' and '.join(sorted(machines))}: default sizes, "
-        f"batch {', '.join(map(str, batches))}, real Fashion-MNIST, the XLA-compiled step as `zoo train` runs it; images/s "
+        f"batch {', '.join(map(str, batches))}, real Fashion-MNIST, the XLA-compiled Algorithm 1 step as `zoo train` ran it before it chose its path per machine; images/s "
         "of the epochs after the first, the 1-minute load average before each run "
         f"({', '.join(f'`{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`' for _, path in runs)}).",
         "",
@@ -177,12 +190,34 @@ def reliability_section(data):
         "",
         *markdown_table(["kind", "checks passed", "of"], rows),
     ]
+def machine_sections(title, records, section):
+    """A benchmark's section: one part per machine kind measured (`records`: kind -> record)."""
+    lines = [f"### {title}"]
+    for kind, data in records.items():
+        lines += ["", f"#### {kind}" if len(records) > 1 else f"On {kind}:", "", *section(data)]
+    return lines
+
+
+def machine_records(results_dir, name):
+    """The records of a benchmark by machine kind: `<name's stem>.machines.json` (one entry per kind
+    measured), or the single `name` file; empty when neither exists."""
+    from zoo.hardware import machine_kind
+
+    path = Path(results_dir) / name
+    machines = path.with_name(f"{path.stem}.machines.json")
+    if machines.is_file():
+        return json.loads(machines.read_text())
+    if path.is_file():
+        data = json.loads(path.read_text())
+        return {machine_kind(data["machine"]): data}
+    return {}
 
 
 def machine(data):
     m = data["machine"]
     gpus = f", GPUs {', '.join(m['gpus'])}" if m.get("gpus") else ", no GPU"
-    return f"{m['cpu']} ({m['cores']} cores{gpus}; Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']})"
+    flags = f", {', '.join(m['flags'])}" if m.get("flags") else ""
+    return f"{m['cpu']} ({m['cores']} cores{flags}{gpus}; Python {m['python']}, TensorFlow {m['tensorflow']}, Keras {m['keras']})"
 
 
 def fmt_accuracy(value):
@@ -196,22 +231,29 @@ def markdown_table(header, rows):
 def results_markdown(results_dir=RESULTS):
     """The README's results region, from the JSON files in `results_dir` (missing ones are named)."""
     results_dir = Path(results_dir)
-    sections = {"quality.json": quality_section, "bench_train.json": train_section, "bench_infer.json": infer_section}
+    benchmarks = {"bench_train.json": ("Training speed", train_section), "bench_infer.json": ("Inference speed", infer_section)}
     lines = [
         "Every figure below is regenerated by `make results` (`python scripts/update_readme_results.py --measure`) "
         "from the JSON files in `docs/results/`. The machine is shared with other jobs at times, so absolute "
         "figures are noisy; the ratios come from runs side by side in one run and are the figures to compare. "
-        "Fractions of peak divide by numpy's fp32 GEMM rate measured in the same run on the same cores (this "
-        "machine reaches 179–191 GFLOP/s when idle), so they shift, and can pass 100%, when the load "
+        "The project's machines are not all one kind: each speed table keeps one part per kind of machine "
+        "measured (CPU model and the flags that decide speed here), the latest run of each. "
+        "Fractions of peak divide by numpy's fp32 GEMM rate measured in the same run on the same cores (int8 "
+        "rows by onnxruntime's int8 GEMM rate), so they shift, and can pass 100%, when the load "
         "changes during a run. "
         "Score your own generator with `python -m zoo eval exports/my-dcgan`, or during training with "
         "`zoo.callbacks.FIDMonitor(every=5, log_dir=...)` in `fit`'s callbacks.",
     ]
-    for name, section in sections.items():
+    lines.append("")
+    if (results_dir / "quality.json").is_file():
+        lines += quality_section(json.loads((results_dir / "quality.json").read_text()))
+    else:
+        lines.append("_quality.json not measured yet: run `python scripts/update_readme_results.py --measure`._")
+    for name, (title, section) in benchmarks.items():
         lines.append("")
-        path = results_dir / name
-        if path.is_file():
-            lines += section(json.loads(path.read_text()))
+        records = machine_records(results_dir, name)
+        if records:
+            lines += machine_sections(title, records, section)
         else:
             lines.append(f"_{name} not measured yet: run `python scripts/update_readme_results.py --measure`._")
     return "\n".join(lines)

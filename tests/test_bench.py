@@ -10,7 +10,7 @@ import keras
 import pytest
 import tensorflow as tf
 
-from zoo import bench
+from zoo import bench, hardware
 from zoo.models.tutorial import make_discriminator_model, make_generator_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,18 +75,36 @@ def test_benchmarks_run_and_the_readme_is_regenerated(tmp_path):
         "onnxruntime, tuned file",
         "onnxruntime, tuned file, no spinning",
         "onnxruntime, tuned file, 1 thread",
+        "onnxruntime, int8 file",
+        "onnxruntime, int8 file, 1 thread",
     ]
     for row in infer["results"]:
         assert 0 < row["batch_1"]["p50_ms"] <= row["batch_1"]["p99_ms"]
         assert row["batch_32_images_per_second"] > 0
+    assert infer["int8_peak"]["gops"] > 0 and infer["machine"]["flags"] == hardware.describe()["flags"]
+    kind = hardware.machine_kind(infer["machine"])
+    for name in ("bench_train", "bench_infer"):  # one entry per machine kind: this one's is the run just made
+        machines = json.loads((results / f"{name}.machines.json").read_text())
+        assert list(machines) == [kind] and machines[kind]["measured"] == json.loads((results / f"{name}.json").read_text())["measured"]
 
     readme = tmp_path / "README.md"
     readme.write_text("# title\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\n## after\n")
     run_script("update_readme_results.py", "--readme", str(readme), "--results", str(results))
     text = readme.read_text()
     assert "old" not in text and text.startswith("# title") and text.endswith("## after\n")
-    assert "| zoo `fit` |" in text and "| onnxruntime, tuned file |" in text
-    assert train["machine"]["cpu"] in text and train["measured"] in text
+    assert "| zoo `fit` |" in text and "| onnxruntime, tuned file |" in text and "| onnxruntime, int8 file |" in text
+    assert train["machine"]["cpu"] in text and train["measured"] in text and f"On {kind}:" in text
+
+    # Another machine kind measured before keeps its rows beside this one's.
+    machines = json.loads((results / "bench_train.machines.json").read_text())
+    other = json.loads(json.dumps(machines[kind]))
+    other["machine"].update(cpu="AMD EPYC", flags=["AVX2"])
+    other["results"][0]["images_per_second"] = 123456.0
+    machines["AMD EPYC (AVX2)"] = other
+    (results / "bench_train.machines.json").write_text(json.dumps(machines))
+    run_script("update_readme_results.py", "--readme", str(readme), "--results", str(results))
+    text = readme.read_text()
+    assert "#### AMD EPYC (AVX2)" in text and f"#### {kind}" in text and "| 123456 |" in text
     assert "quality.json not measured yet" in text
 
 

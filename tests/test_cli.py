@@ -129,6 +129,9 @@ def test_the_command_line_offers_the_packages_models_losses_and_updates():
 
     assert (cli.FAMILIES, cli.LOSSES, cli.UPDATES) == (tuple(sorted(MODELS)), tuple(sorted(losses.LOSSES)), base.UPDATES)
     assert set(cli.RUN_NAMES) >= set(MODELS)  # `sample <family>` knows every family
+    from zoo import layers, speed
+
+    assert (cli.PRECISIONS, cli.CONVOLUTIONS) == (speed.PRECISIONS, layers.IMPLEMENTATIONS)
 
 
 @pytest.mark.inputs

@@ -13,7 +13,6 @@ import platform
 import shlex
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -52,15 +51,13 @@ def gan_training_flops(generator_flops, discriminator_flops, loop):
     all back-propagated: 3G + 6D. "zoo": `BaseGAN.train_step` draws fresh noise for the
     generator step (Algorithm 1): the discriminator step runs G forward only and D on real and
     fake (G + 6D), the generator step runs G and D with both back-propagated (3G + 3D): 4G + 9D.
-    "zoo-simultaneous" (`update="simultaneous"`): the generator step (3G + 3D), then the
-    discriminator step on the same samples (6D): 3G + 9D.
+    "zoo-simultaneous" (`update="simultaneous"`): the tutorial's step, one forward pass serving
+    both gradients: 3G + 6D.
     """
-    if loop == "tutorial":
+    if loop in ("tutorial", "zoo-simultaneous"):
         return 3 * generator_flops + 6 * discriminator_flops
     if loop == "zoo":
         return 4 * generator_flops + 9 * discriminator_flops
-    if loop == "zoo-simultaneous":
-        return 3 * generator_flops + 9 * discriminator_flops
     raise ValueError(f"Unknown training loop {loop!r}; choose 'tutorial', 'zoo' or 'zoo-simultaneous'.")
 
 
@@ -78,6 +75,32 @@ def measure_gemm_peak(size=GEMM_SIZE, repeats=5):
     return 2 * size**3 / best
 
 
+def measure_int8_peak(size=GEMM_SIZE, repeats=5):
+    """The machine's int8 matrix-product rate in operations/s (best of `repeats`): onnxruntime's
+    `MatMulInteger` (uint8 × int8 -> int32, the kernels its int8 convolutions use, VNNI or AMX
+    where the CPU has them), measured as `measure_gemm_peak` measures float32."""
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = numpy_helper.from_array(rng.integers(-128, 128, (size, size), dtype=np.int8), "b")
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "int8_gemm",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [size, size])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [size, size])], [weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    a = rng.integers(0, 256, (size, size), dtype=np.uint8)
+    session.run(None, {"a": a})  # warm up the threads
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        session.run(None, {"a": a})
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best
+
+
 def percentiles_ms(seconds):
     """p50 and p99 of a list of durations in seconds, in milliseconds."""
     values = np.asarray(seconds) * 1000.0
@@ -85,21 +108,16 @@ def percentiles_ms(seconds):
 
 
 def machine_description():
-    """A short description of the hardware and software a figure was measured on.
+    """A short description of the hardware and software a figure was measured on: the CPU with the
+    flags that decide speed here (`zoo.hardware`), cores, accelerators and versions.
 
     The accelerators and the framework's version are the Keras backend's: TensorFlow is not
     imported on JAX or PyTorch, which may run without it.
     """
     import keras
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from zoo import hardware
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -115,8 +133,7 @@ def machine_description():
         if backend == "torch" and module.cuda.is_available():
             gpus = [module.cuda.get_device_name(i) for i in range(module.cuda.device_count())]
     return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
+        **hardware.describe(),
         "cores_used": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),  # taskset pins
         "gpus": gpus,
         "python": platform.python_version(),
@@ -140,6 +157,27 @@ def record(kind, settings, results, peak_flops):
         },
         "results": results,
     }
+
+
+def save_machine_entry(record, path):
+    """Keeps `record` as its machine kind's entry (`zoo.hardware.machine_kind`) of
+    `<path's stem>.machines.json`, beside the entries of the other kinds measured before, so that
+    the README keeps one row set per kind of machine, not only the last one measured."""
+    import json
+    from pathlib import Path
+
+    from zoo.files import atomic_write_json
+    from zoo.hardware import machine_kind
+
+    path = Path(path)
+    machines = path.with_name(f"{path.stem}.machines.json")
+    try:
+        entries = json.loads(machines.read_text())
+    except (OSError, ValueError):
+        entries = {}
+    entries = entries if isinstance(entries, dict) else {}
+    entries[machine_kind(record["machine"])] = record
+    return atomic_write_json(machines, dict(sorted(entries.items())))
 
 
 def save(record, path, script, argv=None):

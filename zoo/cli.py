@@ -26,6 +26,8 @@ from zoo.validation import check_int
 FAMILIES = ("cgan", "dcgan", "gan")
 LOSSES = ("hinge", "least_squares", "minimax", "non_saturating", "wgan_gp")
 UPDATES = ("alternating", "simultaneous")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # zoo.speed.PRECISIONS
+CONVOLUTIONS = ("phases", "keras")  # zoo.layers.IMPLEMENTATIONS
 # Options that count images or pixels: whole numbers from 1 up (`train` checks its own).
 COUNTS = ("num_images", "scale")
 
@@ -113,10 +115,17 @@ def add_training_options(parser):
     parser.add_argument("--latent-dim", type=int, default=100, help="size of the noise vector z (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--log-dir", help="TensorBoard log folder (losses and sample images)")
-    parser.add_argument("--no-jit", action="store_true", help="do not compile the training step with XLA")
+    jit = parser.add_mutually_exclusive_group()
+    jit.add_argument("--jit", dest="jit_compile", action="store_const", const=True, default="auto", help="compile the training step with XLA (default: whichever is faster on this machine, see --calibrate)")
+    jit.add_argument("--no-jit", dest="jit_compile", action="store_const", const=False, help="run the training step op by op, without XLA")
+    parser.add_argument("--convolutions", choices=("auto", *CONVOLUTIONS), default="auto", help="how zoo.layers computes strided convolutions: phases (stride-1 convolutions) or keras (Keras's own); the same function (default: auto, the faster on this machine)")
+    parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="float32", help="Keras dtype policy of the networks: mixed_bfloat16 pays only where the CPU or GPU runs bfloat16 natively (AVX512_BF16, AMX, GPUs from compute capability 8.0), mixed_float16 on GPUs; auto: bfloat16 where native, else float32. Outputs, losses and exports stay float32 (default: float32)")
+    calibrate = parser.add_mutually_exclusive_group()
+    calibrate.add_argument("--calibrate", dest="calibrate", action="store_const", const=True, default=None, help="measure the auto choices on this machine (a minute, once: cached in $GANZOO_CACHE/calibration) (default: for runs of 250,000 images or more; shorter runs decide by the CPU's flags)")
+    calibrate.add_argument("--no-calibrate", dest="calibrate", action="store_const", const=False, help="decide the auto choices by the CPU's flags, without measuring")
     parser.add_argument("--mirrored", action="store_true", help="train on every local GPU with tf.distribute.MirroredStrategy (--batch-size is the global batch)")
     parser.add_argument("--loss", default="non_saturating", choices=LOSSES, help="adversarial loss (default: non_saturating)")
-    parser.add_argument("--update", choices=UPDATES, default="alternating", help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one batch of samples, as TF's DCGAN tutorial, one generator pass fewer (default: alternating)")
+    parser.add_argument("--update", choices=UPDATES, help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one forward pass, as TF's DCGAN tutorial (3G+6D per step instead of 4G+9D) (default: a resumed run's own, else simultaneous, or alternating for --loss wgan_gp)")
     parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
     parser.add_argument("--g-units", type=layer_widths, help="gan only: widths of the generator's hidden layers, input side first (default: 256,512,1024)")
     parser.add_argument("--d-units", type=layer_widths, help="gan only: widths of the discriminator's hidden layers, input side first (default: 1024,512,256)")
@@ -178,7 +187,10 @@ def run_train(args):
         model_kwargs=model_kwargs,
         loss=args.loss,
         update=args.update,
-        jit_compile=not args.no_jit,
+        jit_compile=args.jit_compile,
+        convolutions=args.convolutions,
+        precision=args.precision,
+        calibrate=args.calibrate,
         log_dir=args.log_dir,
         strategy=mirrored_strategy() if args.mirrored else None,
         command=shlex.join(["python", "-m", "zoo", *sys.argv[1:]]),

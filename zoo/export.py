@@ -14,7 +14,9 @@ only when everything checked out:
   sha256 of every file.
 
 The ONNX and SavedModel outputs must match the Keras generator within `atol` on random inputs,
-or `ExportError` is raised and nothing is written.
+or `ExportError` is raised and nothing is written. Exports are float32: a model trained in a
+mixed policy (bfloat16 or float16 arithmetic, float32 weights) is exported from a float32 copy
+with its weights, and the card says how it was trained.
 """
 
 import json
@@ -60,10 +62,14 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
     directory = Path(directory)
     check_replaceable(directory, overwrite)
     directory.parent.mkdir(parents=True, exist_ok=True)
+    trained_in = compute_precision(model)
+    if trained_in != "float32":
+        model = float32_copy(model)
     ranges = model.input_ranges()
     card = {
         "name": name or directory.name,
         **model.card(),
+        **({"precision": {"trained": trained_in, "exported": "float32"}} if trained_in != "float32" else {}),
         **(card or {}),
         "inputs": {
             key: {"shape": ["batch", *shape[1:]], "dtype": _onnx_dtype(dtype), **({"range": list(ranges[key])} if key in ranges else {})}
@@ -97,6 +103,32 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return card
+
+
+def compute_precision(model):
+    """The dtype policy the exported networks compute in: "float32", or e.g. "mixed_bfloat16"
+    for a model trained in a mixed policy (`zoo train --precision`)."""
+    for network in model.sampling_networks().values():
+        for layer in network._flatten_layers(include_self=False, recursive=True):
+            if layer.weights and layer.dtype_policy.compute_dtype != "float32":
+                return layer.dtype_policy.name
+    return "float32"
+
+
+def float32_copy(model):
+    """The same model built in the float32 policy with the same weights (a mixed policy keeps
+    its weights in float32 already): exports are float32 whatever the training precision."""
+    import keras
+
+    config = {**model.get_config(), "dtype": "float32"}
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        copy = type(model).from_config(config)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _write_saved_model(model, serve, input_signature, path):

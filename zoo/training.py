@@ -9,8 +9,10 @@ A run folder holds everything of one training run:
       checkpoints/      resume state (both networks, both optimizers, step, noise seed)
       samples/          a PNG grid of samples per epoch, from fixed noise
       model.keras       the trained model (Keras format, load with safe_mode)
-      training.json     command, dataset, epochs, time, images/s, machine; and `sessions`: one
-                        entry per `train` call on this folder (finished, interrupted, diverged)
+      training.json     command, dataset, epochs, time, images/s, machine, the training path
+                        (convolutions, XLA, precision: `zoo.speed`) and how it was chosen; and
+                        `sessions`: one entry per `train` call on this folder (finished,
+                        interrupted, diverged)
       .lock             held while a `train` runs here (a second one into the same folder fails)
 
 Calling `train` again on the same folder resumes from the last checkpoint, with the same
@@ -28,7 +30,8 @@ from pathlib import Path
 
 import keras
 
-from zoo import data, losses, models
+from zoo import data, losses, models, speed
+from zoo import layers as zoo_layers
 from zoo.bench import machine_description
 from zoo.callbacks import EpochTimer, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TimeLimit, TrainingDiverged
 from zoo.files import FolderLock, atomic_write, atomic_write_json, json_ready
@@ -49,8 +52,8 @@ def train(
     seed=0,
     model_kwargs=None,
     loss="non_saturating",
-    update="alternating",
-    jit_compile=True,
+    update=None,
+    jit_compile="auto",
     log_dir=None,
     verbose="auto",
     resume=True,
@@ -62,10 +65,16 @@ def train(
     optimizer=None,
     time_limit=None,
     time_limit_clock="wall",
+    convolutions="auto",
+    precision="float32",
+    calibrate=None,
 ):
     """Trains `family` into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`) and `update`
-    ("alternating" or "simultaneous", see `BaseGAN.compile`), up to `epochs` epochs in all (a
-    resumed run continues from its last checkpoint).
+    ("alternating" or "simultaneous", see `BaseGAN.compile`; default: the one the run was started
+    with when it resumes, else "simultaneous", the TF tutorial's update with one forward pass for
+    both gradients, where the loss and model take one discriminator step per generator step, and
+    "alternating" otherwise), up to `epochs` epochs in all (a resumed run continues from its last
+    checkpoint).
 
     The data: Fashion-MNIST by default (`data_dir`, or `source="tfds"`); `images`: a folder of
     JPEG/PNG files (one sub-folder per class for a class-conditional family), cropped square and
@@ -80,6 +89,13 @@ def train(
     `g_learning_rate` (a faster discriminator is TTUR, Heusel et al. 2017) and `beta_1`.
     `time_limit`: seconds after which training stops at the end of a step, on `time_limit_clock`
     ("wall" or "cpu": this process's processor time; see `zoo.callbacks.TimeLimit`).
+
+    How the steps run (not what they compute) is chosen for the machine by `zoo.speed.choose`:
+    `convolutions` ("phases", "keras" or "auto"), `jit_compile` (True, False or "auto"),
+    `precision` ("float32", "mixed_bfloat16", "mixed_float16" or "auto": bfloat16 where the
+    hardware runs it natively), `calibrate` (True: measure the candidates on this machine once
+    and cache the result; False: decide by the CPU's flags; None: measure for runs long enough
+    to repay it). `training.json` records the path and how it was chosen.
 
     Returns the trained model. Raises `zoo.callbacks.TrainingDiverged` when `d_loss` or
     `g_loss` becomes NaN or infinite (the checkpoints then hold the last good epoch),
@@ -96,12 +112,12 @@ def train(
     with FolderLock(out_dir, "training"):
         return _train(
             family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
-            jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit,
+            jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate),
         )
 
 
 def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs, loss, update, jit_compile, log_dir,
-           verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit):
+           verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, path_options):
     checkpoints = out_dir / "checkpoints"
     if not resume and checkpoints.exists():
         raise FileExistsError(f"{checkpoints} holds a previous run; remove it or resume it.")
@@ -112,23 +128,39 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         model_class, batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed, images=images, image_size=image_size, dataset=dataset
     )
     model_kwargs = {**data_facts, **model_kwargs}
+    record = read_record(out_dir / "training.json")
+    done = ([0] + [epoch for epoch, _ in GANCheckpoint(checkpoints).checkpoints()])[-1]
+    if update is None:
+        update = default_update(loss, model_class, model_kwargs, record if done else None)
     settings = json_ready({
         "family": family, "loss": getattr(loss, "name", loss), "update": update, "batch_size": batch_size, "model": model_kwargs,
         "optimizer": optimizer,
     })
-    record = read_record(out_dir / "training.json")
-    done = ([0] + [epoch for epoch, _ in GANCheckpoint(checkpoints).checkpoints()])[-1]
     for earlier in record["sessions"]:  # we hold the lock: a session still "running" was killed
         if earlier.get("status") == "running":
             earlier.update(status="killed (ended without finishing)", to_epoch=done)
             earlier.pop("pid", None)
     if done:
         check_same_settings(out_dir, record, settings)
+
+    def build(path):
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = model_class(seed=seed, **model_kwargs)
+            d_optimizer, g_optimizer = adam_optimizers(loss, optimizer)
+            model.compile(d_optimizer, g_optimizer, loss_fn=loss, update=update, jit_compile=path.jit_compile and strategy is None)
+        return model
+
+    convolutions, precision, calibrate = path_options
+    steps = int(batches.cardinality()) if hasattr(batches, "cardinality") else len(batches)
+    path, how = speed.choose(
+        build, batches, batch_size, settings, convolutions=convolutions, precision=precision,
+        jit_compile=False if strategy is not None else jit_compile,
+        calibrate=False if done >= epochs else calibrate,
+        images=(epochs - done) * steps * batch_size if steps > 0 else None,
+    )
     keras.utils.set_random_seed(seed)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = model_class(seed=seed, **model_kwargs)
-        d_optimizer, g_optimizer = adam_optimizers(loss, optimizer)
-        model.compile(d_optimizer, g_optimizer, loss_fn=loss, update=update, jit_compile=jit_compile and strategy is None)
+    with speed.applied(path):
+        model = build(path)
     timer = EpochTimer(batch_size)
     guard = StopOnNonFiniteLoss()
     checkpoint = GANCheckpoint(checkpoints)
@@ -140,7 +172,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
     if done >= epochs:  # nothing to train: keep the record as it is
-        model.fit(**one_batch(batches), epochs=epochs, callbacks=[checkpoint], verbose=0)  # loads the checkpoint, trains nothing
+        with zoo_layers.implementation(path.convolutions):
+            model.fit(**one_batch(batches), epochs=epochs, callbacks=[checkpoint], verbose=0)  # loads the checkpoint, trains nothing
         print(f"{out_dir} has trained {done} epochs already (asked for {epochs}): nothing to train; "
               "pass a larger --epochs to continue it.")
         if not (out_dir / "model.keras").exists():
@@ -156,12 +189,14 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         "status": "running",
         "pid": os.getpid(),
         "machine": machine_description(),
+        "path": {**path._asdict(), **how},
     }
     record["sessions"].append(session)
     write_record(out_dir / "training.json", record)
     started = time.perf_counter(), time.process_time()
     try:
-        history = model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+        with zoo_layers.implementation(path.convolutions):  # the step is traced under it
+            history = model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     except BaseException as error:
         session.update(status="interrupted" if isinstance(error, KeyboardInterrupt) else f"failed: {type(error).__name__}: {error}")
         end_session(out_dir, record, session, checkpoint, started, timer)
@@ -265,6 +300,18 @@ def adam_optimizers(loss, optimizer):
     )
 
 
+def default_update(loss, model_class, model_kwargs, record=None):
+    """The update `train` uses when none is given: the resumed run's (`record`), else
+    "simultaneous" where the loss and the model take one discriminator step per generator step
+    (3G + 6D per step instead of 4G + 9D; FID per epoch of both: scripts/compare_training_paths.py),
+    else "alternating"."""
+    previous = next((s.get("update") for s in reversed((record or {}).get("sessions", [])) if s.get("update")), None)
+    if previous:
+        return previous
+    n_critic = losses.get(loss).n_critic or model_kwargs.get("d_steps", model_class.d_steps)
+    return "simultaneous" if n_critic == 1 else "alternating"
+
+
 def read_record(path):
     """A run's training.json as `{..., "sessions": [...]}`; a record written before sessions
     existed becomes the first session, so no history is lost."""
@@ -334,6 +381,7 @@ def write_record(path, record):
         "images_per_second": last.get("images_per_second"),
         "final_logs": last.get("final_logs", {}),
         "machine": latest.get("machine"),
+        "path": latest.get("path"),
     }
     record.clear()
     record.update(summary, sessions=sessions)

@@ -21,6 +21,17 @@ from zoo.validation import check_image_shape, check_int, check_number
 
 UPDATES = ("alternating", "simultaneous")  # see `BaseGAN.compile`
 
+
+def loss_scaled(optimizer, network):
+    """`optimizer`, wrapped in Keras's `LossScaleOptimizer` when `network` computes in float16
+    (the `mixed_float16` policy), whose small gradients would otherwise underflow; `minimize`
+    scales each loss and the wrapper unscales the gradients and skips steps that overflow."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    if not any(layer.dtype_policy.compute_dtype == "float16" for layer in network._flatten_layers(include_self=True, recursive=True)):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer)
+
 MAX_LATENT_DIM = 65_536  # larger is a typo, not a model: refused before anything is allocated
 
 
@@ -116,8 +127,8 @@ class BaseGAN(keras.Model):
         if update == "simultaneous" and self.discriminator_steps != 1:
             raise ValueError(f"update='simultaneous' takes one discriminator step per generator step; this model takes {self.discriminator_steps} (d_steps or the loss's n_critic).")
         self.update = update
-        self.d_optimizer = keras.optimizers.get(d_optimizer) or self.loss_fn.default_optimizer()
-        self.g_optimizer = keras.optimizers.get(g_optimizer) or self.loss_fn.default_optimizer()
+        self.d_optimizer = loss_scaled(keras.optimizers.get(d_optimizer) or self.loss_fn.default_optimizer(), self.discriminator)
+        self.g_optimizer = loss_scaled(keras.optimizers.get(g_optimizer) or self.loss_fn.default_optimizer(), self.generator)
         self.build_optimizers()  # now, not inside the first step: a tf.distribute strategy needs it
         backend.attach_optimizers(self)  # JAX's `fit` carries `model.optimizer`'s state: both of them
         self._gan_compile_config = {
