@@ -45,6 +45,16 @@ def test_a_spectrally_normalised_discriminator_trains_with_the_hinge_loss(real_b
     harness.check_config_round_trip(gan)
 
 
+def test_a_deeper_generator_adds_a_3x3_convolution_at_each_hidden_resolution(real_batches):
+    gan = small_dcgan(g_depth=1)
+    convolutions = [layer for layer in gan.generator.layers if type(layer).__name__ == "Conv2D"]
+    assert [tuple(layer.kernel.shape) for layer in convolutions] == [(3, 3, 16, 16), (3, 3, 8, 8)]  # at 7×7, then 14×14
+    assert gan.generator.count_params() > small_dcgan().generator.count_params()
+    gan.compile()
+    harness.check_trains(gan, real_batches, steps=2)
+    assert harness.check_config_round_trip(gan).g_depth == 1
+
+
 def test_config_round_trips():
     harness.check_config_round_trip(DCGAN(latent_dim=32, image_shape=(32, 32, 3), g_filters=16, d_filters=8, seed=3))
 
@@ -82,6 +92,7 @@ def test_generate_is_deterministic_for_a_seed():
         ({"image_shape": (30, 30, 1)}, "side"),
         ({"image_shape": (28, 32, 1)}, "square"),
         ({"g_filters": -1}, "g_filters"),
+        ({"g_depth": -1}, "g_depth"),
     ],
 )
 def test_absurd_constructor_values_are_refused_with_the_argument_named(kwargs, message):

@@ -130,6 +130,7 @@ def add_training_options(parser):
     parser.add_argument("--g-units", type=layer_widths, help="gan only: widths of the generator's hidden layers, input side first (default: 256,512,1024)")
     parser.add_argument("--d-units", type=layer_widths, help="gan only: widths of the discriminator's hidden layers, input side first (default: 1024,512,256)")
     parser.add_argument("--g-filters", type=int, help="dcgan, cgan: filters of the generator's last hidden layer, doubled before it (default: 64)")
+    parser.add_argument("--g-depth", type=int, help="dcgan, cgan: 3×3 stride-1 convolutions added at each of the generator's hidden resolutions (default: 0)")
     parser.add_argument("--d-filters", type=int, help="dcgan, cgan: filters of the discriminator's first layer, doubled after it (default: 64)")
     parser.add_argument("--spectral-norm", action="store_true", help="spectral normalisation of the discriminator's layers, no batch norm in it (Miyato et al. 2018; pair with --loss hinge)")
     parser.add_argument("--projection", action="store_true", help="cgan only: projection discriminator (Miyato & Koyama 2018)")
@@ -163,6 +164,7 @@ def run_train(args):
     for flag, key, families in (
         ("--d-units", "d_units", ("gan",)),
         ("--g-filters", "g_filters", ("dcgan", "cgan")),
+        ("--g-depth", "g_depth", ("dcgan", "cgan")),
         ("--d-filters", "d_filters", ("dcgan", "cgan")),
         ("--projection", "projection", ("cgan",)),
     ):

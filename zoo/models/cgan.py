@@ -23,13 +23,13 @@ from zoo.models.dcgan import downsample_to_features, upsample_to_image
 from zoo.validation import check_int
 
 
-def build_generator(latent_dim, image_shape, num_classes, embedding_dim=50, filters=64):
+def build_generator(latent_dim, image_shape, num_classes, embedding_dim=50, filters=64, depth=0):
     """(z, label) -> [z, embed(label)] -> DCGAN's upsampling stack -> tanh image."""
     z = keras.Input((latent_dim,), name="z")
     label = keras.Input((), dtype="int32", name="label")
     embedded = layers.Embedding(num_classes, embedding_dim)(label)
     x = layers.Concatenate()([z, embedded])
-    return keras.Model([z, label], upsample_to_image(x, image_shape, filters), name="generator")
+    return keras.Model([z, label], upsample_to_image(x, image_shape, filters, depth), name="generator")
 
 
 def build_discriminator(image_shape, num_classes, filters=64, projection=False, spectral_norm=False):
@@ -82,6 +82,7 @@ class ConditionalGAN(BaseGAN):
         num_classes: number of classes when they have no names (named "0", "1", ...).
         embedding_dim: size of the generator's label embedding.
         g_filters: filters of the generator's last hidden layer; doubled at each layer before it.
+        g_depth: 3×3 stride-1 convolutions added at each of the generator's hidden resolutions (see `DCGAN`).
         d_filters: filters of the discriminator's first layer; doubled at each layer after it.
         projection: use the projection discriminator of Miyato & Koyama 2018.
         spectral_norm: spectrally normalise the discriminator's layers instead of batch norm
@@ -115,6 +116,7 @@ class ConditionalGAN(BaseGAN):
         d_filters=64,
         projection=False,
         spectral_norm=False,
+        g_depth=0,
         seed=None,
         **kwargs,
     ):
@@ -127,9 +129,10 @@ class ConditionalGAN(BaseGAN):
         self.d_filters = check_int("d_filters", d_filters, 1, 4096)
         self.projection = bool(projection)
         self.spectral_norm = bool(spectral_norm)
+        self.g_depth = check_int("g_depth", g_depth, 0, 16)
         num_classes = len(self.class_names)
         self.set_networks(
-            build_generator(self.latent_dim, self.image_shape, num_classes, self.embedding_dim, self.g_filters),
+            build_generator(self.latent_dim, self.image_shape, num_classes, self.embedding_dim, self.g_filters, self.g_depth),
             build_discriminator(self.image_shape, num_classes, self.d_filters, self.projection, self.spectral_norm),
         )
 
@@ -185,6 +188,7 @@ class ConditionalGAN(BaseGAN):
                 "d_filters": self.d_filters,
                 "projection": self.projection,
                 "spectral_norm": self.spectral_norm,
+                "g_depth": self.g_depth,
             }
         )
         return config

@@ -50,25 +50,40 @@ def batch_norm():
     return layers.BatchNormalization(synchronized=backend.has_strategy())
 
 
-def build_generator(latent_dim, image_shape, filters=64):
+def build_generator(latent_dim, image_shape, filters=64, depth=0):
     """z -> projected and reshaped to a small square, then doubled by transposed convolutions."""
     z = keras.Input((latent_dim,), name="z")
-    return keras.Model(z, upsample_to_image(z, image_shape, filters), name="generator")
+    return keras.Model(z, upsample_to_image(z, image_shape, filters, depth), name="generator")
 
 
-def upsample_to_image(x, image_shape, filters):
-    """A flat tensor -> Dense -> a small square -> stride-2 transposed convolutions -> tanh image."""
+def upsample_to_image(x, image_shape, filters, depth=0):
+    """A flat tensor -> Dense -> a small square -> stride-2 transposed convolutions -> tanh image.
+
+    `depth` 3×3 stride-1 convolutions (BN, ReLU) follow at each hidden resolution: more layers
+    for few more weights (the Dense projection holds most of them).
+    """
     height, width, channels = image_shape
     start, steps = upsampling_plan(height)
     x = layers.Dense(start * start * filters * 2 ** (steps - 1), use_bias=False)(x)
     x = batch_norm()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((start, start, filters * 2 ** (steps - 1)))(x)
+    x = refine(x, depth)
     for step in range(steps - 1):
         x = convolutions.Conv2DTranspose(filters * 2 ** (steps - 2 - step), KERNEL_SIZE, 2, "same", use_bias=False)(x)
         x = batch_norm()(x)
         x = layers.ReLU()(x)
+        x = refine(x, depth)
     return convolutions.Conv2DTranspose(channels, KERNEL_SIZE, 2, "same", activation="tanh", dtype="float32")(x)
+
+
+def refine(x, depth):
+    """`depth` 3×3 stride-1 convolutions keeping `x`'s size and channels, each with BN and ReLU."""
+    for _ in range(depth):
+        x = convolutions.Conv2D(x.shape[-1], 3, 1, "same", use_bias=False)(x)
+        x = batch_norm()(x)
+        x = layers.ReLU()(x)
+    return x
 
 
 def build_discriminator(image_shape, filters=64, spectral_norm=False):
@@ -103,6 +118,8 @@ class DCGAN(BaseGAN):
         image_shape: square `(side, side, channels)`, side a start of 3–7 doubled at least once
             (28, 32, 64, ...), 1 or 3 channels.
         g_filters: filters of the generator's last hidden layer; doubled at each layer before it.
+        g_depth: 3×3 stride-1 convolutions added at each of the generator's hidden resolutions
+            (0: the paper's generator, one transposed convolution per resolution).
         d_filters: filters of the discriminator's first layer; doubled at each layer after it.
         spectral_norm: spectrally normalise the discriminator's layers instead of batch norm
             (Miyato et al. 2018); best with `compile(loss_fn="hinge")`.
@@ -125,15 +142,16 @@ class DCGAN(BaseGAN):
     family = "dcgan"
     paper = "Radford, Metz & Chintala 2015, Unsupervised Representation Learning with Deep Convolutional GANs, https://arxiv.org/abs/1511.06434"
 
-    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), g_filters=64, d_filters=64, spectral_norm=False, seed=None, **kwargs):
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), g_filters=64, d_filters=64, spectral_norm=False, g_depth=0, seed=None, **kwargs):
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, seed=seed, **kwargs)
         if self.image_shape[0] != self.image_shape[1]:
             raise ValueError(f"DCGAN needs square images, got image_shape={self.image_shape}.")
         self.g_filters = check_int("g_filters", g_filters, 1, 4096)
         self.d_filters = check_int("d_filters", d_filters, 1, 4096)
         self.spectral_norm = bool(spectral_norm)
+        self.g_depth = check_int("g_depth", g_depth, 0, 16)
         self.set_networks(
-            build_generator(self.latent_dim, self.image_shape, self.g_filters),
+            build_generator(self.latent_dim, self.image_shape, self.g_filters, self.g_depth),
             build_discriminator(self.image_shape, self.d_filters, self.spectral_norm),
         )
 
@@ -145,5 +163,5 @@ class DCGAN(BaseGAN):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"g_filters": self.g_filters, "d_filters": self.d_filters, "spectral_norm": self.spectral_norm})
+        config.update({"g_filters": self.g_filters, "d_filters": self.d_filters, "spectral_norm": self.spectral_norm, "g_depth": self.g_depth})
         return config
