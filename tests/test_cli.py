@@ -70,10 +70,12 @@ def test_a_recipe_is_a_command_line_and_a_time_limit_stops_training(tmp_path, fa
     run = tmp_path / "recipe"
     flags = ["--spectral-norm", "--loss", "hinge", "--d-lr", "4e-4", "--g-lr", "1e-4", "--beta-1", "0", "--d-filters", "8", "--g-filters", "4"]
     common = ["--epochs", "3", "--limit", "256", "--batch-size", "32", "--latent-dim", "8", "--no-jit", "--out", str(run)]
-    assert main(["train", "dcgan", *flags, *common, "--time-limit", "0.0001", "--time-limit-clock", "cpu"]) == 0
+    assert main(["train", "dcgan", *flags, *common, "--time-limit", "0.0001", "--time-limit-clock", "cpu", "--fid-every", "1"]) == 0
     record = json.loads((run / "training.json").read_text())
     session = record["sessions"][-1]
     assert session["time_limit"] == "stopped after 0.0001 cpu min, in epoch 1"
+    (scores,) = session["scores"]  # --fid-every 1: the scores of the epoch the limit ended
+    assert scores["epoch"] == 1 and scores["fid"] > 0 and 0 <= scores["coverage"] <= 1 and scores["density"] >= 0
     assert record["images"] == 32 and record["epochs"] == 1  # one step, then the limit
     assert 0 < record["cpu_seconds"] and record["machine"]["cores_used"] >= 1
     assert session["optimizer"] == {"d_learning_rate": 4e-4, "g_learning_rate": 1e-4, "beta_1": 0.0}

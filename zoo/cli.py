@@ -138,6 +138,7 @@ def add_training_options(parser):
     parser.add_argument("--g-lr", type=float, help="generator's Adam learning rate (default: the loss's, 2e-4 for most)")
     parser.add_argument("--beta-1", type=float, help="Adam's beta_1 for both networks (default: the loss's, 0.5 for most)")
     parser.add_argument("--time-limit", type=float, metavar="MINUTES", help="stop after this many minutes of training (at the end of a step; that epoch's checkpoint holds the part trained), e.g. to compare recipes at equal time")
+    parser.add_argument("--fid-every", type=int, metavar="EPOCHS", help="Fashion-MNIST: print and record FID, density and coverage of 2,000 samples every EPOCHS epochs (zoo.callbacks.FIDMonitor)")
     parser.add_argument("--time-limit-clock", choices=("wall", "cpu"), default="wall", help="what --time-limit counts: wall: elapsed time; cpu: this process's processor time, the same compute on a core shared with other jobs (default: wall)")
 
 
@@ -202,6 +203,7 @@ def run_train(args):
         optimizer={key: value for key, value in (("d_learning_rate", args.d_lr), ("g_learning_rate", args.g_lr), ("beta_1", args.beta_1)) if value is not None},
         time_limit=None if args.time_limit is None else args.time_limit * 60,
         time_limit_clock=args.time_limit_clock,
+        fid_every=args.fid_every,
     )
     print(f"Trained model: {out}/model.keras  (samples per epoch in {out}/samples/)")
 

@@ -33,7 +33,7 @@ import keras
 from zoo import data, losses, models, speed
 from zoo import layers as zoo_layers
 from zoo.bench import machine_description
-from zoo.callbacks import EpochTimer, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TimeLimit, TrainingDiverged
+from zoo.callbacks import EpochTimer, FIDMonitor, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TimeLimit, TrainingDiverged
 from zoo.files import FolderLock, atomic_write, atomic_write_json, json_ready
 from zoo.validation import check_int, check_number
 
@@ -68,6 +68,7 @@ def train(
     convolutions="auto",
     precision="float32",
     calibrate=None,
+    fid_every=None,
 ):
     """Trains `family` into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`) and `update`
     ("alternating" or "simultaneous", see `BaseGAN.compile`; default: the one the run was started
@@ -89,6 +90,8 @@ def train(
     `g_learning_rate` (a faster discriminator is TTUR, Heusel et al. 2017) and `beta_1`.
     `time_limit`: seconds after which training stops at the end of a step, on `time_limit_clock`
     ("wall" or "cpu": this process's processor time; see `zoo.callbacks.TimeLimit`).
+    `fid_every`: log FID, density and coverage of 2,000 samples every this many epochs
+    (`zoo.callbacks.FIDMonitor`, Fashion-MNIST only; the time counts as training time).
 
     How the steps run (not what they compute) is chosen for the machine by `zoo.speed.choose`:
     `convolutions` ("phases", "keras" or "auto"), `jit_compile` (True, False or "auto"),
@@ -108,16 +111,19 @@ def train(
     limit = None if limit is None else check_int("limit", limit, 1, 1 << 40)
     optimizer = check_optimizer_settings(optimizer)
     time_limit = None if time_limit is None else TimeLimit(time_limit, time_limit_clock)
+    fid_monitor = None if fid_every is None else FIDMonitor(every=fid_every, n=2000, log_dir=log_dir, data_dir=data_dir)
+    if fid_monitor is not None and (images is not None or (source == "tfds" and dataset not in (None, "fashion_mnist"))):
+        raise ValueError("--fid-every scores against Fashion-MNIST with its classifier: it applies to Fashion-MNIST training only.")
     out_dir = Path(out_dir)
     with FolderLock(out_dir, "training"):
         return _train(
             family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
-            jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate),
+            jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate), fid_monitor,
         )
 
 
 def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs, loss, update, jit_compile, log_dir,
-           verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, path_options):
+           verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, path_options, fid_monitor):
     checkpoints = out_dir / "checkpoints"
     if not resume and checkpoints.exists():
         raise FileExistsError(f"{checkpoints} holds a previous run; remove it or resume it.")
@@ -167,6 +173,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     callbacks = [guard, checkpoint, SampleGrid(out_dir / "samples", log_dir=log_dir), timer]
     if time_limit is not None:
         callbacks.insert(0, time_limit)  # first: the checkpoint of the epoch it ends comes after it
+    if fid_monitor is not None:
+        callbacks.insert(0, fid_monitor)  # its scores reach the checkpoint's state.json and the record
     if log_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir))
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in a log file
@@ -209,6 +217,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         raise TrainingDiverged(f"{guard.message} Checkpoints: {checkpoints}")
     atomic_write(out_dir / "model.keras", model.save)
     session.update(status="finished", final_logs={key: float(values[-1]) for key, values in history.history.items()})
+    if fid_monitor is not None and fid_monitor.scores:
+        session["scores"] = [{"epoch": epoch, **{key: round(value, 4) for key, value in scores.items()}} for epoch, scores in fid_monitor.scores]
     if time_limit is not None and time_limit.stopped_in_epoch is not None:
         session["time_limit"] = f"stopped after {time_limit.seconds / 60:g} {time_limit.clock} min, in epoch {time_limit.stopped_in_epoch}"
     end_session(out_dir, record, session, checkpoint, started, timer)
