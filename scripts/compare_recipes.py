@@ -38,6 +38,7 @@ RECIPES = {
     "dcgan-ema-ttur": ("dcgan", EMA + TTUR, "+ EMA, TTUR: D 4e-4, G 1e-4 (Heusel et al. 2017)"),
     "dcgan-ema-sn-hinge": ("dcgan", EMA + SN_HINGE, "+ EMA, spectral norm in D (no BN), hinge loss (Miyato et al. 2018)"),
     "dcgan-ema-depth1": ("dcgan", EMA + ["--g-depth", "1"], "+ EMA, a 3×3 convolution more at each of G's resolutions (+24% weights, 3× G's FLOPs)"),
+    "dcgan-ema-batch64": ("dcgan", EMA + ["--batch-size", "64"], "+ EMA, batch 64: twice the steps per epoch"),
     "dcgan-ema-d128": ("dcgan", EMA + ["--d-filters", "128"], "+ EMA, discriminator twice as wide (4× D's FLOPs)"),
     "cgan-published": ("cgan", EMA, "the published cGAN's recipe: label channel in D, EMA 0.999"),
     "cgan-projection": ("cgan", EMA + ["--projection"], "+ projection discriminator (Miyato & Koyama 2018)"),
