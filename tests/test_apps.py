@@ -50,6 +50,17 @@ def python_grid(name, n, seed, scale=1, **arguments):
     return np.stack([grid] * 3, axis=-1) if grid.ndim == 2 else grid
 
 
+def assert_same_pixels(drawn, expected):
+    """The same picture up to rounding: onnxruntime builds (Python, Node, the browser's WASM) and CPUs
+    (AVX2, AVX-512) sum in different orders, so a value at x.5 may round either way. At most one level
+    apart, on at most 1 pixel in 1,000; a wrong seed, prompt or model changes most pixels by far more."""
+    assert drawn.shape == expected.shape
+    difference = np.abs(drawn.astype(np.int16) - expected.astype(np.int16))
+    differing = int(np.sum(np.any(difference > 0, axis=-1)))
+    assert difference.max() <= 1 and differing <= max(1, drawn.shape[0] * drawn.shape[1] // 1000), (
+        f"{differing} pixels differ from Python's, by up to {difference.max()} levels")
+
+
 def run_node(args, cwd, env=None, timeout=120):
     return subprocess.run(["node", str(APPS / "node" / "sample.js"), *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
 
@@ -82,8 +93,7 @@ def test_node_app_draws_python_s_pixels_for_a_seed(published, tmp_path):
     assert f"Wrote 16 samples of {published}" in result.stdout and "sha256-checked" in result.stdout
     node_grid = np.asarray(Image.open(tmp_path / "node.png").convert("RGB"))
     python_grid_ = python_grid(published, 16, seed=7)
-    assert node_grid.shape == python_grid_.shape
-    assert np.array_equal(node_grid, python_grid_), f"{np.sum(np.any(node_grid != python_grid_, axis=-1))} pixels differ"
+    assert_same_pixels(node_grid, python_grid_)
     assert node_grid.std() > 10
 
 
@@ -97,7 +107,7 @@ def test_node_app_takes_the_options_of_the_python_cli(tmp_path):
     result = run_node(["cgan-fashion-mnist", "--label", "dress", "--label", "9,sandal", "-n", "6", "--seed", "2", "--scale", "3", "--truncation", "1.5", "-o", "cgan.png"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     expected = python_grid("cgan-fashion-mnist", 6, seed=2, scale=3, labels=["dress", "9,sandal"], truncation=1.5)
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "cgan.png").convert("RGB")), expected)
+    assert_same_pixels(np.asarray(Image.open(tmp_path / "cgan.png").convert("RGB")), expected)
 
 
 @needs_node
@@ -174,7 +184,7 @@ def test_web_page_draws_python_s_pixels_and_new_samples_in_headless_chromium(pub
     assert all(request.startswith(url.split("/apps/")[0]) for request in seen["requests"])  # 127.0.0.1 only
     first = np.frombuffer(base64.b64decode(seen["first"]["rgb"]), np.uint8).reshape(seen["first"]["height"], seen["first"]["width"], 3)
     expected = python_grid(published, 16, seed=3)
-    assert np.array_equal(first, expected), f"{np.sum(np.any(first != expected, axis=-1))} pixels differ from Python's"
+    assert_same_pixels(first, expected)
     assert seen["second"]["std"] > 2  # generated pictures, not a blank canvas (a dark garment on black is faint)
     assert seen["second"]["hash"] != seen["first"]["hash"]  # the button drew new samples
     assert seen["labelVisible"] == ("label" in card["inputs"])
@@ -312,7 +322,7 @@ def test_node_app_reads_shopper_wording_as_python_does_and_refuses_a_prompt_with
     assert result.stderr.strip() == analysis.note()  # one line: synonyms crimson→red, frock→dress; unknown words ignored: two, zebra
     with pytest.warns(UserWarning):  # zoo.text.PromptWarning: how the prompt was read
         python_grid_ = python_grid(folder, 4, seed=3, prompt=SHOPPER_PROMPT)
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "node.png").convert("RGB")), python_grid_)  # same seed, same pixels
+    assert_same_pixels(np.asarray(Image.open(tmp_path / "node.png").convert("RGB")), python_grid_)  # same seed, same picture
     drawn = (tmp_path / "node.png").read_bytes()
     refused = subprocess.run([*command, "--prompt", "show me something nice"], capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "names no garment or colour" in refused.stderr and "nice" in refused.stderr
