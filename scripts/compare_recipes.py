@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "docs" / "results" / "recipes.json"
 TABLE = ROOT / "docs" / "recipes.md"

@@ -21,12 +21,10 @@ may become `auto`'s choice only if its FID is within 5% of float32's.
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 # (label, update, convolutions, jit_compile, precision)
 PATHS = (

@@ -25,7 +25,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 PUBLISHED = {"dcgan": "dcgan-fashion-mnist", "cgan": "cgan-fashion-mnist"}
 
