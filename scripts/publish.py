@@ -25,7 +25,7 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
     """Exports `run_dir/model.keras` to `exports_dir/name`; returns the card.
 
     `quality`: True to measure it with `zoo.metrics.measure`, a dict to record as it is (a
-    family's own evaluation, e.g. scripts/eval_t2i.py's), or None. `card`: more facts for
+    family's own evaluation), or None; a text-to-image model is measured by `zoo.t2i_metrics`. `card`: more facts for
     card.json (classes, caption templates, ...).
     """
     from zoo.export import export_generator
@@ -34,6 +34,10 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
     run_dir = Path(run_dir)
     model = load_model(run_dir / "model.keras")
     training = json.loads((run_dir / "training.json").read_text())
+    if model.family == "t2i":  # what the captions can say: classes, their nouns, colours, templates, held-out pairs
+        from zoo import captions
+
+        card = {**captions.card_facts(), **(card or {})}
     facts = {
         "description": description or f"{type(model).__name__} trained on {training.get('dataset', 'Fashion-MNIST')}",
         "dataset": training.get("dataset"),
@@ -72,7 +76,14 @@ def reexport(name, exports_dir=ROOT / "exports", command=None, model=None):
 
 
 def measure_quality(model):
-    """The card's `quality`: `zoo.metrics.measure` on the exported generator."""
+    """The card's `quality`: `zoo.metrics.measure` on the exported generator; for a text-to-image
+    model, `zoo.t2i_metrics` (caption fidelity under the attribute judge)."""
+    if model.family == "t2i":
+        from zoo import t2i_metrics
+
+        results = t2i_metrics.evaluate(model, t2i_metrics.load_judge())
+        print(t2i_metrics.format_table(results))
+        return t2i_metrics.card_quality(results)
     from zoo import metrics
 
     started = time.perf_counter()
@@ -105,9 +116,12 @@ def models_table(data):
         pr = f"{quality['precision']:.3f} / {quality['recall']:.3f}" if "precision" in quality else "–"
         dc = f"{quality['density']:.3f} / {quality['coverage']:.3f}" if "density" in quality else "–"
         accuracy = f"{quality['class_accuracy']:.3f}" if "class_accuracy" in quality else "–"
-        seen = (quality.get("value") or {}).get("seen")  # scripts/eval_t2i.py's attribute accuracies
+        seen = (quality.get("value") or {}).get("seen")  # zoo.t2i_metrics's attribute accuracies
         if seen:
             accuracy = f"{seen['class']:.3f} class, {seen['colour']:.3f} colour (seen captions)"
+            held_out = quality["value"].get("held_out_pairs")
+            if held_out:
+                accuracy += f"; {held_out['class']:.3f} / {held_out['colour']:.3f} (held-out pairs)"
         training = entry.get("training") or {}
         trained = f"{training.get('epochs')} epochs, {training.get('seconds', 0) / 60:.0f} min on {describe_machine(training.get('machine'))}"
         size = f"{entry['size_bytes'] / 2**20:.1f} MiB"

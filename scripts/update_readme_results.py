@@ -99,7 +99,7 @@ def quality_section(data):
         lines.append(f"No published generators in `exports/` yet. Real-data floor at n = {how['n']}: FID {data['floor']['fid']:.2f}.")
     for row in data["results"]:
         if "skipped" in row:
-            lines.append(f"\nNot scored here: `{row['name']}` ({row['skipped']} Text-to-image generators are measured by `scripts/eval_t2i.py`.)")
+            lines.append(f"\nNot scored here: `{row['name']}` ({row['skipped']} Text-to-image generators are measured by `python -m zoo eval` on their captions: [docs/t2i.md](docs/t2i.md).)")
     return lines
 
 

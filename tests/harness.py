@@ -17,7 +17,10 @@ def weights_of(network):
 def check_trains(model, dataset, steps=4):
     """A few real training steps give finite losses and move both networks' weights."""
     generator_before, discriminator_before = weights_of(model.generator), weights_of(model.discriminator)
-    history = model.fit(dataset.take(steps), epochs=1, verbose=0)
+    if hasattr(dataset, "take"):  # tf.data
+        history = model.fit(dataset.take(steps), epochs=1, verbose=0)
+    else:  # a keras.utils.PyDataset or another iterable of batches
+        history = model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
     for key in ("d_loss", "g_loss", "p_real", "p_fake"):
         assert np.isfinite(history.history[key][-1]), f"{key} is not finite: {history.history}"
     for name, before, network in (

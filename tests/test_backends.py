@@ -81,3 +81,59 @@ def test_fit_carries_both_optimizers_state_on_every_backend(real_batches):
     assert int(gan.d_optimizer.iterations) == 2 and int(gan.g_optimizer.iterations) == 1
     if keras.backend.backend() == "jax":
         assert gan.optimizer.variables == gan.d_optimizer.variables + gan.g_optimizer.variables
+
+
+# The text-to-image model: one step on colourised, captioned batches (numpy, no tf.data), with
+# the noise given: a distinct slice per draw, so that the mode-seeking pair differs.
+ONE_STEP_T2I = textwrap.dedent("""
+    import json, sys
+    import keras, numpy as np
+    from zoo import captions, models  # models: registers the classes the file names
+    gan = keras.models.load_model(sys.argv[1], safe_mode=True)
+    z = keras.ops.convert_to_tensor(np.load(sys.argv[2]))
+    gan.sample_z = lambda n: z[z.shape[0] - n:]
+    data = captions.colourised_fashion_mnist("train", limit=64, seed=0)
+    batches = captions.matching_batches(data, gan.tokenizer, batch_size=16, seed=0, attributes=True, compose=True)
+    history = gan.fit(batches, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    gan.save(sys.argv[3])
+    print(json.dumps({"backend": keras.backend.backend(), **{k: v[-1] for k, v in history.history.items()}}))
+""")
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="compares the JAX process with this TensorFlow one")
+def test_one_text_to_image_step_on_jax_is_the_tensorflow_step(fashion_dir, tmp_path):
+    pytest.importorskip("jax")
+    from zoo import captions
+    from zoo.models import TextToImageGAN
+    from zoo.text import Tokenizer
+
+    data = captions.colourised_fashion_mnist("train", limit=64, seed=0)
+    tokenizer = Tokenizer.fit(data.captions, max_length=8)
+    gan = TextToImageGAN(tokenizer.vocabulary, 8, latent_dim=8, embedding_dim=16, g_filters=4, d_filters=4, attributes={"class": 10, "colour": 8}, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
+    gan.save(tmp_path / "start.keras")
+    z = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
+    np.save(tmp_path / "z.npy", z)
+
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", ONE_STEP_T2I, str(tmp_path / "start.keras"), str(tmp_path / "z.npy"), str(tmp_path / "jax.keras")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    on_jax = json.loads(result.stdout.strip().splitlines()[-1])
+    assert on_jax["backend"] == "jax"
+
+    z_tensor = keras.ops.convert_to_tensor(z)
+    gan.sample_z = lambda n: z_tensor[z_tensor.shape[0] - n :]
+    batches = captions.matching_batches(data, gan.tokenizer, batch_size=16, seed=0, attributes=True, compose=True)
+    history = gan.fit(batches, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    for key in ("d_loss", "g_loss", "p_real", "p_fake", "p_mismatch"):
+        assert on_jax[key] == pytest.approx(history.history[key][-1], rel=1e-4, abs=1e-6), key
+    from_jax = keras.models.load_model(tmp_path / "jax.keras", safe_mode=True)
+    for network in ("generator", "discriminator", "text_encoder"):
+        mine, theirs = getattr(gan, network).weights, getattr(from_jax, network).weights
+        assert len(mine) == len(theirs)
+        for a, b in zip(mine, theirs):
+            np.testing.assert_allclose(np.array(b), np.array(a), atol=1e-5, err_msg=f"{network} {a.path}")
+    assert int(from_jax.d_optimizer.iterations) == int(from_jax.g_optimizer.iterations) == 1

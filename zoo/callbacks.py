@@ -40,7 +40,8 @@ class SampleGrid(keras.callbacks.Callback):
         if (epoch + 1) % self.every or not _all_finite(logs):
             return
         z = sample_latent(self.n, self.model.latent_dim, self.seed)
-        images = self.model.generate(z=z)
+        preview = getattr(self.model, "preview", None)  # a text-to-image model draws fixed captions
+        images = preview(z) if preview is not None else self.model.generate(z=z)
         self.last_path = save_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
         if self.log_dir:
             import tensorflow as tf

@@ -28,6 +28,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import functools
+
 import numpy as np
 
 from zoo import data as fashion_data
@@ -84,6 +86,7 @@ HELD_OUT_COMBINATIONS = (
 )
 HELD_OUT_IDS = frozenset((CLASS_NAMES.index(c), COLOUR_NAMES.index(k)) for c, k in HELD_OUT_COMBINATIONS)
 MAX_FOLDER_ROWS = 1_000_000
+MAX_CAPTION_WORDS = 12  # T of the tokenizer: training captions have at most 5 words; room for longer prompts
 
 
 @dataclass
@@ -107,6 +110,17 @@ class CaptionedImages:
 
     def __len__(self):
         return len(self.captions)
+
+
+def card_facts():
+    """What a colourised Fashion-MNIST text-to-image card.json says about its captions."""
+    return {
+        "classes": list(CLASS_NAMES),
+        "class_nouns": [list(nouns) for nouns in CLASS_NOUNS],
+        "colours": {name: list(rgb) for name, rgb in COLOURS.items()},
+        "caption_templates": {"training": list(TRAIN_TEMPLATES), "held_out": list(HELD_OUT_TEMPLATES)},
+        "held_out_combinations": [list(pair) for pair in HELD_OUT_COMBINATIONS],
+    }
 
 
 def colourise(images, colours):
@@ -281,3 +295,89 @@ def matching_dataset(captioned, tokenizer, batch_size=64, seed=0, truncate=True)
     dataset = tf.data.Dataset.from_generator(epoch, output_signature=signature)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(captioned) // batch_size))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def composed_captions(n, rng, pairs=None, templates=TRAIN_TEMPLATES):
+    """Captions of `n` (class, colour) pairs drawn uniformly from `pairs` (default: every pair of
+    `CLASS_NAMES` × `COLOUR_NAMES`), in `templates` with random synonyms, without images.
+
+    Text alone, for the generator's composed-caption term (`TextToImageGAN`): every class word
+    may go with every colour word. Returns (captions, class ids, colour ids).
+    """
+    pairs = np.asarray(pairs if pairs is not None else [(label, colour) for label in range(len(CLASS_NAMES)) for colour in range(len(COLOUR_NAMES))])
+    chosen = pairs[rng.integers(len(pairs), size=n)]
+    template_ids, noun_ids = rng.integers(len(templates), size=n), rng.integers(6, size=n)
+    texts = [caption(int(l), int(c), templates[t], int(k)) for (l, c), t, k in zip(chosen, template_ids, noun_ids)]
+    return texts, chosen[:, 0].astype(np.int32), chosen[:, 1].astype(np.int32)
+
+
+@functools.cache
+def _matching_batches_class():
+    """`MatchingBatches`, defined on first use so that importing this module needs no Keras."""
+    import keras
+
+    class MatchingBatches(keras.utils.PyDataset):
+        """Training batches for text-to-image GANs, from numpy (no tf.data: any Keras backend).
+
+        Each batch is a dict {"images" in [-1, 1], "tokens", "wrong_tokens"} (a mismatched caption
+        from another group per image, drawn afresh each epoch), plus "class" and "colour" ids when
+        `attributes` and the data have them, plus "composed_tokens", "composed_class" and
+        "composed_colour" (`composed_captions`, half a batch) when `compose` is set. Rows are
+        reshuffled every epoch; an epoch is `len(captioned) // batch_size` batches.
+
+        Args:
+            captioned: `CaptionedImages`.
+            tokenizer: `zoo.text.Tokenizer` (captions longer than its `max_length` are truncated).
+            batch_size: images per batch.
+            seed: seed of the shuffles, mismatches and composed captions.
+            attributes: pass the class and colour ids (for attribute heads).
+            compose: add captions of (class, colour) pairs drawn from every pair (colourised
+                Fashion-MNIST only).
+        """
+
+        def __init__(self, captioned, tokenizer, batch_size=64, seed=0, attributes=False, compose=False, **kwargs):
+            super().__init__(**kwargs)
+            if len(captioned) < batch_size:
+                raise ValueError(f"batch_size={batch_size} is larger than the {len(captioned)} captioned images.")
+            if (attributes or compose) and (captioned.labels is None or captioned.colours is None):
+                raise ValueError("Attribute heads and composed captions need class and colour ids; this data has none.")
+            self.images = fashion_data.to_unit_range(captioned.images)
+            self.tokens = tokenizer(captioned.captions, truncate=True)
+            self.tokenizer, self.batch_size, self.attributes, self.compose = tokenizer, batch_size, attributes, compose
+            self.labels, self.colours = captioned.labels, captioned.colours
+            self.groups = captioned.groups if captioned.groups is not None else np.arange(len(captioned))
+            self.rng = np.random.default_rng(seed)
+            self.on_epoch_end()
+
+        def __len__(self):
+            return len(self.images) // self.batch_size
+
+        def on_epoch_end(self):
+            self.order = self.rng.permutation(len(self.images))
+            self.wrong = mismatched_indices(self.groups, self.rng)
+
+        def __getitem__(self, index):
+            rows = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+            batch = {"images": self.images[rows], "tokens": self.tokens[rows], "wrong_tokens": self.tokens[self.wrong[rows]]}
+            if self.attributes:
+                batch["class"], batch["colour"] = self.labels[rows], self.colours[rows]
+            if self.compose:
+                rng = np.random.default_rng([index, int(self.order[0])])  # the same batch for the same index in one epoch
+                texts, labels, colours = composed_captions(self.batch_size // 2, rng)
+                batch["composed_tokens"] = self.tokenizer(texts, truncate=True)
+                if self.attributes:
+                    batch["composed_class"], batch["composed_colour"] = labels, colours
+            return batch
+
+    return MatchingBatches
+
+
+def __getattr__(name):
+    if name == "MatchingBatches":  # `zoo.captions.MatchingBatches`, a `keras.utils.PyDataset`
+        return _matching_batches_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def matching_batches(captioned, tokenizer, batch_size=64, seed=0, attributes=False, compose=False):
+    """`MatchingBatches(...)`: text-to-image training batches from numpy, for any backend."""
+    return _matching_batches_class()(captioned, tokenizer, batch_size, seed, attributes, compose)

@@ -23,7 +23,7 @@ from zoo.validation import check_int
 # What `train` offers, written out so that `--help` and `sample` of an ONNX artifact load no
 # TensorFlow or Keras; tests/test_cli.py holds them equal to zoo.models.MODELS,
 # zoo.losses.LOSSES and zoo.models.base.UPDATES.
-FAMILIES = ("cgan", "dcgan", "gan")
+FAMILIES = ("cgan", "dcgan", "gan", "t2i")
 LOSSES = ("hinge", "least_squares", "minimax", "non_saturating", "wgan_gp")
 UPDATES = ("alternating", "simultaneous")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # zoo.speed.PRECISIONS
@@ -45,6 +45,8 @@ ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, s
   {prog} eval cgan-fashion-mnist               # FID, KID, precision/recall, density/coverage beside real data
   {prog} train dcgan --epochs 5                # writes runs/dcgan/ (resumes if it exists)
   {prog} train dcgan --images faces/ --image-size 64   # your own images (cgan: a sub-folder per class)
+  {prog} train t2i --epochs 24 --batch-size 64 # text to image on colourised, captioned Fashion-MNIST
+  {prog} eval t2i-fashion-mnist                # text to image: does it draw what the caption says?
   {prog} export runs/dcgan/model.keras exports/my-dcgan
   {prog} sample exports/my-dcgan -n 64         # an artifact folder, a .onnx or a .keras file
   {prog} demo                                  # train briefly, export and sample, on Fashion-MNIST
@@ -91,7 +93,7 @@ def build_parser(prog="python -m zoo"):
     demo.add_argument("--limit", type=int, help="train on the first N images only")
     demo.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
 
-    evaluate = commands.add_parser("eval", parents=[verbose], help="measure FID, KID, precision/recall, density/coverage (and class accuracy)", description="Score a generator against real Fashion-MNIST (zoo.metrics): FID and KID beside the real-data floor (real train against real test), precision and recall, density and coverage (with what real test images score), class accuracy of class-conditional models. Prints a table and writes JSON.")
+    evaluate = commands.add_parser("eval", parents=[verbose], help="measure FID, KID, precision/recall, density/coverage (and class accuracy); caption fidelity of text to image", description="Score a generator against real Fashion-MNIST (zoo.metrics): FID and KID beside the real-data floor (real train against real test), precision and recall, density and coverage (with what real test images score), class accuracy of class-conditional models. A text-to-image generator is scored on its captions instead (zoo.t2i_metrics): class and colour accuracy of its samples for seen pairs, held-out pairs (each, and the worst) and held-out phrasings, beside an attribute judge's accuracy on real images (the ceiling), and the spread of samples per caption. Prints a table and writes JSON.")
     evaluate.add_argument("source", help=GENERATOR_HELP)
     evaluate.add_argument("-n", "--num-images", type=int, default=10_000, help="images per set, real and generated (default: 10000)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the noise and of the real subset (default: 0)")
@@ -99,6 +101,7 @@ def build_parser(prog="python -m zoo"):
     evaluate.add_argument("-o", "--output", help="JSON to write (default: eval-<name>.json)")
     evaluate.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
     evaluate.add_argument("--precision", choices=("float32", "float16", "int8"), default="float32", help="ONNX artifacts: the variant zoo.runtime runs (int8: quantized, for CPUs with VNNI/AMX; float16: for GPUs) (default: float32)")
+    evaluate.add_argument("--judge", help="text to image: the attribute judge's .keras file (default: trained once into the cache, a few minutes)")
     return parser
 
 
@@ -320,8 +323,18 @@ def run_eval(args):
     path, name, how = resolve_generator(args.source)
     if (isinstance(path, Path) and path.suffix == ".keras") or args.features == "inception":
         load_keras(args.verbose)
-    extractor = metrics.inception_features() if args.features == "inception" else None
     print(f"Scoring {how}")
+    from zoo import t2i_metrics
+
+    if t2i_metrics.is_text_to_image(path):  # caption fidelity under an attribute judge, not FID
+        load_keras(args.verbose)
+        results = t2i_metrics.evaluate_source(path, judge=args.judge, seed=args.seed, data_dir=args.data_dir)
+        print(t2i_metrics.format_table(results))
+        where = Path(str(path))
+        label = name or (where.parent.name if where.name in ("model.keras", "generator.onnx") else where.stem if where.is_file() else where.name)
+        print(f"Wrote {metrics.write_json(results, args.output or f'eval-{label}.json')}")
+        return
+    extractor = metrics.inception_features() if args.features == "inception" else None
     source = path
     if args.precision != "float32":
         if isinstance(path, Path) and path.suffix == ".keras":

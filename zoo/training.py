@@ -69,6 +69,8 @@ def train(
     precision="float32",
     calibrate=None,
     fid_every=None,
+    callbacks=None,
+    data_options=None,
 ):
     """Trains `family` into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`) and `update`
     ("alternating" or "simultaneous", see `BaseGAN.compile`; default: the one the run was started
@@ -82,6 +84,11 @@ def train(
     resized to `image_size` (default 64); `source="tfds"` with `dataset`: that TFDS dataset,
     resized to `image_size` (default: its own size). The data fixes the model's `image_shape`
     (and a conditional model's `class_names`).
+
+    `family="t2i"` trains on colourised, captioned Fashion-MNIST (`zoo.captions`): the tokenizer
+    is fitted on the training captions and the text encoder pretrained and frozen before the
+    first epoch (`text_to_image_data`); `data_options` are `zoo.captions.MatchingBatches`'s
+    (e.g. `{"compose": False}`). `callbacks`: more Keras callbacks for `fit`.
 
     `strategy`: a `tf.distribute.Strategy` (e.g. `MirroredStrategy()` for all local GPUs) to
     train on several devices; `batch_size` is then the global batch, split across them.
@@ -119,28 +126,37 @@ def train(
         return _train(
             family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
             jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate), fid_monitor,
+            callbacks, data_options,
         )
 
 
 def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs, loss, update, jit_compile, log_dir,
-           verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, path_options, fid_monitor):
+           verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, path_options, fid_monitor, extra_callbacks=None, data_options=None):
     checkpoints = out_dir / "checkpoints"
     if not resume and checkpoints.exists():
         raise FileExistsError(f"{checkpoints} holds a previous run; remove it or resume it.")
     model_class = models.get(family)
     if log_dir and not tensorflow_installed():
         raise ValueError(f"--log-dir ({log_dir}) writes TensorBoard summaries, which need TensorFlow, and it is not installed: train without it.")
-    batches, data_facts, dataset_text = training_data(
-        model_class, batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed, images=images, image_size=image_size, dataset=dataset
-    )
+    prepare = None
+    if family == "t2i":
+        if images is not None or source != "local":
+            raise ValueError("t2i trains on colourised, captioned Fashion-MNIST from the local IDX files (--data-dir); --images and --source tfds do not apply.")
+        batches, data_facts, dataset_text, prepare = text_to_image_data(batch_size, data_dir, limit, seed, model_kwargs, data_options)
+    else:
+        batches, data_facts, dataset_text = training_data(
+            model_class, batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed, images=images, image_size=image_size, dataset=dataset
+        )
     model_kwargs = {**data_facts, **model_kwargs}
     record = read_record(out_dir / "training.json")
     done = ([0] + [epoch for epoch, _ in GANCheckpoint(checkpoints).checkpoints()])[-1]
     if update is None:
         update = default_update(loss, model_class, model_kwargs, record if done else None)
     settings = json_ready({
-        "family": family, "loss": getattr(loss, "name", loss), "update": update, "batch_size": batch_size, "model": model_kwargs,
+        "family": family, "loss": getattr(loss, "name", loss), "update": update, "batch_size": batch_size,
+        "model": {key: value for key, value in model_kwargs.items() if key != "tokenizer"},  # the tokenizer spec is in model.keras
         "optimizer": optimizer,
+        **({"data_options": data_options} if data_options else {}),
     })
     for earlier in record["sessions"]:  # we hold the lock: a session still "running" was killed
         if earlier.get("status") == "running":
@@ -167,6 +183,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     keras.utils.set_random_seed(seed)
     with speed.applied(path):
         model = build(path)
+        facts = prepare(model, resuming=done > 0) if prepare is not None else {}
     timer = EpochTimer(batch_size)
     guard = StopOnNonFiniteLoss()
     checkpoint = GANCheckpoint(checkpoints)
@@ -177,6 +194,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         callbacks.insert(0, fid_monitor)  # its scores reach the checkpoint's state.json and the record
     if log_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir))
+    callbacks.extend(extra_callbacks or ())
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
     if done >= epochs:  # nothing to train: keep the record as it is
@@ -198,6 +216,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         "pid": os.getpid(),
         "machine": machine_description(),
         "path": {**path._asdict(), **how},
+        **facts,
     }
     record["sessions"].append(session)
     write_record(out_dir / "training.json", record)
@@ -250,6 +269,48 @@ def training_data(model_class, batch_size, data_dir=None, source="local", limit=
     return batches, {}, f"Fashion-MNIST train ({source}{first})"
 
 
+def text_to_image_data(batch_size, data_dir, limit, seed, model_kwargs, data_options=None):
+    """Colourised, captioned Fashion-MNIST for `TextToImageGAN` (held-out pairs and phrasings left out).
+
+    Returns `(batches, the model arguments the data fixes: tokenizer and attribute heads,
+    a description, prepare)`. The tokenizer is fitted on the training captions with the shopper
+    rules of `zoo.lexicon`; `prepare(model, resuming)` pretrains the text encoder to name each
+    caption's class and colour and freezes it (a resumed run gets the encoder back from its
+    checkpoint instead) and returns facts for training.json.
+    """
+    from zoo import captions, lexicon
+    from zoo.models.t2i import pretrain_text_encoder
+    from zoo.text import Tokenizer
+
+    captioned = captions.colourised_fashion_mnist("train", seed=seed, limit=limit, data_dir=data_dir)
+    tokenizer = Tokenizer.fit(captioned.captions, max_length=captions.MAX_CAPTION_WORDS, **lexicon.shopper_rules())
+    targets = {"class": len(captions.CLASS_NAMES), "colour": len(captions.COLOUR_NAMES)}
+    facts = {"tokenizer": tokenizer.spec()}
+    if "attributes" not in model_kwargs:
+        facts["attributes"] = targets
+    attributes = bool(model_kwargs.get("attributes", facts.get("attributes")))
+    options = {"compose": attributes, **(data_options or {})}
+    batches = captions.matching_batches(captioned, tokenizer, batch_size=batch_size, seed=seed, attributes=attributes, **options)
+
+    def prepare(model, resuming):
+        if resuming:  # the checkpoint holds the pretrained encoder
+            return {}
+        started = time.perf_counter()
+        history = pretrain_text_encoder(
+            model.text_encoder, tokenizer(captioned.captions), {"class": (captioned.labels, targets["class"]), "colour": (captioned.colours, targets["colour"])}
+        )
+        return {
+            "text_encoder_pretraining": {key: round(float(values[-1]), 4) for key, values in history.history.items()},
+            "text_encoder_seconds": round(time.perf_counter() - started, 1),
+        }
+
+    description = (
+        f"colourised, captioned Fashion-MNIST train ({len(captioned)} garments{f' of the first {limit}' if limit else ''}; "
+        f"held-out pairs and phrasings excluded; composed captions: {options['compose']})"
+    )
+    return batches, facts, description, prepare
+
+
 def check_image_size(model_class, size):
     """`size` as an int the family's networks can take, or a ValueError saying which sizes they take."""
     from zoo.models.dcgan import upsampling_plan
@@ -274,14 +335,9 @@ def one_batch(batches):
     batch = batches[0]
     if isinstance(batch, tuple):
         return {"x": batch[0], "y": batch[1], "batch_size": len(batch[0])}
+    if isinstance(batch, dict):  # text to image: {"images", "tokens", ...}
+        return {"x": batch, "batch_size": len(next(iter(batch.values())))}
     return {"x": batch, "batch_size": len(batch)}
-def tensorflow_installed():
-    """Whether TensorFlow imports here (JAX and PyTorch train without it; TensorBoard logs need it)."""
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def check_optimizer_settings(optimizer):
@@ -313,13 +369,13 @@ def adam_optimizers(loss, optimizer):
 def default_update(loss, model_class, model_kwargs, record=None):
     """The update `train` uses when none is given: the resumed run's (`record`), else
     "simultaneous" where the loss and the model take one discriminator step per generator step
-    (3G + 6D per step instead of 4G + 9D; FID per epoch of both: scripts/compare_training_paths.py),
-    else "alternating"."""
+    (3G + 6D per step instead of 4G + 9D; FID per epoch of both: scripts/compare_training_paths.py)
+    and the model's objectives take it, else "alternating" (text to image)."""
     previous = next((s.get("update") for s in reversed((record or {}).get("sessions", [])) if s.get("update")), None)
     if previous:
         return previous
     n_critic = losses.get(loss).n_critic or model_kwargs.get("d_steps", model_class.d_steps)
-    return "simultaneous" if n_critic == 1 else "alternating"
+    return "simultaneous" if n_critic == 1 and "simultaneous" in model_class.updates else "alternating"
 
 
 def read_record(path):

@@ -4,9 +4,9 @@ from zoo.models.base import BaseGAN
 from zoo.models.cgan import ConditionalGAN
 from zoo.models.dcgan import DCGAN
 from zoo.models.gan import GAN
-from zoo.models.t2i import TextToImageGAN  # noqa: F401  (text to image: trained by scripts/train_t2i.py, not `zoo train`)
+from zoo.models.t2i import TextToImageGAN
 
-MODELS = {model.family: model for model in (GAN, DCGAN, ConditionalGAN)}
+MODELS = {model.family: model for model in (GAN, DCGAN, ConditionalGAN, TextToImageGAN)}
 
 
 def get(family):

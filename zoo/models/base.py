@@ -56,6 +56,9 @@ class BaseGAN(keras.Model):
     paper = None  # citation of the method, written to card.json
     conditional = False  # trains on (images, labels) and feeds labels to both networks
     d_steps = 1  # k of Algorithm 1: discriminator steps per generator step (a loss's n_critic overrides it)
+    updates = UPDATES  # the `update`s of `compile` this model's objectives honour
+    takes_gradient_penalty = True  # whether its discriminator objective honours a loss's gradient penalty (WGAN-GP)
+    reported = ()  # more "p_<name>" beliefs `discriminator_objective` reports beside p_real and p_fake
 
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), seed=None, ema_decay=None, **kwargs):
         super().__init__(**kwargs)
@@ -71,6 +74,7 @@ class BaseGAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.p_real_tracker = keras.metrics.Mean(name="p_real")
         self.p_fake_tracker = keras.metrics.Mean(name="p_fake")
+        self.reported_trackers = {name: keras.metrics.Mean(name=f"p_{name}") for name in self.reported}
 
     def set_networks(self, generator, discriminator):
         """Installs the two networks (and the generator's moving average when `ema_decay` is set)."""
@@ -124,6 +128,13 @@ class BaseGAN(keras.Model):
         self.loss_fn = losses.get(loss_fn, **options)
         if update not in UPDATES:
             raise ValueError(f"`update` must be one of {UPDATES}, got {update!r}.")
+        if update not in self.updates:
+            raise ValueError(f"{type(self).__name__} trains with update={' or '.join(map(repr, self.updates))} only, got {update!r}.")
+        if self.loss_fn.gradient_penalty_weight and not self.takes_gradient_penalty:
+            raise ValueError(
+                f"{type(self).__name__}'s discriminator objective has no gradient penalty, which the {self.loss_fn.name!r} loss needs; "
+                "use a loss without one (non_saturating, minimax, least_squares, hinge)."
+            )
         if update == "simultaneous" and self.discriminator_steps != 1:
             raise ValueError(f"update='simultaneous' takes one discriminator step per generator step; this model takes {self.discriminator_steps} (d_steps or the loss's n_critic).")
         self.update = update
@@ -157,7 +168,7 @@ class BaseGAN(keras.Model):
 
     @property
     def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.p_real_tracker, self.p_fake_tracker]
+        return [self.d_loss_tracker, self.g_loss_tracker, self.p_real_tracker, self.p_fake_tracker, *self.reported_trackers.values()]
 
     @property
     def discriminator_steps(self):
@@ -193,14 +204,14 @@ class BaseGAN(keras.Model):
                 fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
                 return self.discriminator_objective(real_images, fake_images, labels)
 
-            d_loss, (real_logits, fake_logits) = self.minimize(discriminator_loss, self.discriminator, self.d_optimizer)
+            d_loss, logits = self.minimize(discriminator_loss, self.discriminator, self.d_optimizer)
 
         # 2. Generator, one step: make fresh samples that the discriminator scores as real.
         g_loss, _ = self.minimize(lambda: self.generator_objective(batch_size, labels), self.generator, self.g_optimizer)
         self.update_ema()
 
         # 3. Report: the losses and the discriminator's mean belief that its inputs are real.
-        return self.update_trackers(d_loss, g_loss, real_logits, fake_logits)
+        return self.update_trackers(d_loss, g_loss, *logits)
 
     def simultaneous_step(self, real_images, labels, batch_size):
         """Both networks' gradients at the same weights, from one batch of samples (`update="simultaneous"`).
@@ -218,15 +229,16 @@ class BaseGAN(keras.Model):
             d_loss, logits = self.discriminator_objective(real_images, fake_images, labels)
             return (d_loss, self.loss_fn.generator_loss(logits[1])), logits
 
-        (d_loss, g_loss), (real_logits, fake_logits) = self.minimize_pair(
+        (d_loss, g_loss), logits = self.minimize_pair(
             losses, (self.discriminator, self.d_optimizer), (self.generator, self.g_optimizer)
         )
         self.update_ema()
-        return self.update_trackers(d_loss, g_loss, real_logits, fake_logits)
+        return self.update_trackers(d_loss, g_loss, *logits)
 
     def discriminator_objective(self, real_images, fake_images, labels):
         """The discriminator's loss on a batch of real and generated images (plus WGAN-GP's
-        penalty when the loss asks for it); returns `(loss, (real_logits, fake_logits))`."""
+        penalty when the loss asks for it); returns `(loss, (real_logits, fake_logits))`. A model
+        with `reported` names returns `(loss, (real_logits, fake_logits, {name: logits}))`."""
         real_logits = self.discriminator(self.conditioned(real_images, labels), training=True)
         fake_logits = self.discriminator(self.conditioned(fake_images, labels), training=True)
         loss = self.loss_fn.discriminator_loss(real_logits, fake_logits)
@@ -281,12 +293,15 @@ class BaseGAN(keras.Model):
             else:
                 average.assign(weight)
 
-    def update_trackers(self, d_loss, g_loss, real_logits, fake_logits):
-        """Updates the progress-bar metrics and returns them as `train_step`'s logs."""
+    def update_trackers(self, d_loss, g_loss, real_logits, fake_logits, reported=None):
+        """Updates the progress-bar metrics and returns them as `train_step`'s logs; `reported`:
+        {name: logits} of the `reported` beliefs."""
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.p_real_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(real_logits, "float32"))))
         self.p_fake_tracker.update_state(ops.mean(ops.sigmoid(ops.cast(fake_logits, "float32"))))
+        for name, logits in (reported or {}).items():
+            self.reported_trackers[name].update_state(ops.mean(ops.sigmoid(ops.cast(logits, "float32"))))
         return {metric.name: metric.result() for metric in self.metrics}
 
     def minimize(self, compute_loss, network, optimizer):
