@@ -340,6 +340,15 @@ def one_batch(batches):
     return {"x": batch, "batch_size": len(batch)}
 
 
+def tensorflow_installed():
+    """Whether TensorFlow imports here (JAX and PyTorch train without it; TensorBoard logs need it)."""
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def check_optimizer_settings(optimizer):
     """`train`'s `optimizer` as a dict of floats, or ValueError naming the setting."""
     optimizer = dict(optimizer or {})
