@@ -16,7 +16,11 @@ baseline:
 | composed captions | the generator also draws captions of any (class, colour) pair | none |
 
 Both keep the matching-aware discriminator (CLS), manifold interpolation (INT) and a
-mode-seeking term (Mao et al. 2019) in the generator's loss, so that `z` keeps mattering.
+mode-seeking term (Mao et al. 2019) in the generator's loss, so that `z` keeps mattering. For
+long runs this model also normalises its discriminator per image (layer norm, not batch norm)
+and caps the mode-seeking ratio at about real garments' own: with batch norm and an uncapped
+term, a first 2-hour run collapsed after ~6,000 steps (the generator added noise that the
+discriminator then rejected outright).
 
 Why these parts compose. The text embedding e is (near) a weighted sum of word vectors, so
 "blue dress" is e(blue) + e(dress) up to weights. Each generator block computes
