@@ -91,6 +91,14 @@ def test_a_recipe_is_a_command_line_and_a_time_limit_stops_training(tmp_path, fa
     assert main(["train", "dcgan", *other, *common[:1], "4", *common[2:]]) == 2
 
 
+
+@pytest.mark.inputs
+def test_fid_every_is_refused_where_the_fashion_mnist_classifier_cannot_score(tmp_path, capsys):
+    for family, extra in (("t2i", []), ("dcgan", ["--images", str(tmp_path)])):
+        assert main(["train", family, "--fid-every", "1", "--epochs", "1", "--out", str(tmp_path / family), *extra]) == 2
+        assert "applies to Fashion-MNIST training only" in capsys.readouterr().err
+        assert not (tmp_path / family).exists()  # refused before anything was written
+
 @pytest.mark.inputs
 @pytest.mark.parametrize(
     "args, message",

@@ -119,8 +119,9 @@ def train(
     optimizer = check_optimizer_settings(optimizer)
     time_limit = None if time_limit is None else TimeLimit(time_limit, time_limit_clock)
     fid_monitor = None if fid_every is None else FIDMonitor(every=fid_every, n=2000, log_dir=log_dir, data_dir=data_dir)
-    if fid_monitor is not None and (images is not None or (source == "tfds" and dataset not in (None, "fashion_mnist"))):
-        raise ValueError("--fid-every scores against Fashion-MNIST with its classifier: it applies to Fashion-MNIST training only.")
+    if fid_monitor is not None and (family == "t2i" or images is not None or (source == "tfds" and dataset not in (None, "fashion_mnist"))):
+        raise ValueError("--fid-every scores against Fashion-MNIST with its classifier: it applies to Fashion-MNIST training only "
+                         "(not to text to image, whose garments are coloured; python -m zoo eval scores those).")
     out_dir = Path(out_dir)
     with FolderLock(out_dir, "training"):
         return _train(
