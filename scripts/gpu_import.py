@@ -19,7 +19,6 @@ and writes everything to `--work/import.json`.
 """
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -38,9 +37,10 @@ def main(argv=None):
     parser.add_argument("--publish", action="store_true", help="republish each generator whose FID beats its published card's (scripts/publish.py)")
     args = parser.parse_args(argv)
 
-    report = read_json(args.results / "report.json")
-    if report:
-        print(markdown_figures(report))
+    if (args.results / "report.json").is_file():
+        from zoo.files import load_json
+
+        print(markdown_figures(load_json(args.results / "report.json")))
     families = [family for family in PUBLISHED if (args.results / family / "model.keras").is_file()]
     if not families:
         raise SystemExit(f"No <family>/model.keras under {args.results}: nothing to import.")
@@ -117,13 +117,6 @@ def markdown_figures(report):
         if isinstance(recipe, dict):
             lines.append(f"\n{family}: {recipe.get('epochs')} epochs in {recipe.get('seconds')} s, {recipe.get('images_per_second')} images/s (`zoo train`, batch 128)")
     return "\n".join(lines)
-
-
-def read_json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 if __name__ == "__main__":

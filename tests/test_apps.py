@@ -61,6 +61,24 @@ def assert_same_pixels(drawn, expected):
         f"{differing} pixels differ from Python's, by up to {difference.max()} levels")
 
 
+def drive_web_page(model, *e2e_args):
+    """Serves the web app on 127.0.0.1 for `model` (its URL parameter), drives it in headless
+    Chromium with apps/web/e2e.mjs and returns (the page's URL, what the page showed); the
+    page must have logged no error."""
+    server = subprocess.Popen([sys.executable, str(APPS / "web" / "serve.py"), "--port", "0", "--model", model], stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        result = subprocess.run(["node", str(APPS / "web" / "e2e.mjs"), url, *e2e_args], capture_output=True, text=True, timeout=180)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["errors"] == []
+    return url, seen
+
+
 def run_node(args, cwd, env=None, timeout=120):
     return subprocess.run(["node", str(APPS / "node" / "sample.js"), *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
 
@@ -167,18 +185,7 @@ def test_web_page_draws_python_s_pixels_and_new_samples_in_headless_chromium(pub
     installed("web")
     card = json.loads((ROOT / "exports" / published / "card.json").read_text())
     query = f"{published}&n=16&scale=1&seed=3" + ("&prompt=" + CAPTION.replace(" ", "%20") if "tokens" in card["inputs"] else "")
-    server = subprocess.Popen([sys.executable, str(APPS / "web" / "serve.py"), "--port", "0", "--model", query], stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        command = ["node", str(APPS / "web" / "e2e.mjs"), url] + ([CAPTION] if "tokens" in card["inputs"] else [])
-        result = subprocess.run(command, capture_output=True, text=True, timeout=180)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout)
-    assert seen["errors"] == []
+    url, seen = drive_web_page(query, *([CAPTION] if "tokens" in card["inputs"] else []))
     assert seen["title"] == card["name"] and "sha256-checked" in seen["source"]
     assert seen["promptVisible"] == ("tokens" in card["inputs"])
     assert all(request.startswith(url.split("/apps/")[0]) for request in seen["requests"])  # 127.0.0.1 only
@@ -335,17 +342,7 @@ def test_web_page_shows_how_a_prompt_was_read_and_refuses_one_without_garment_or
     installed("web")
     folder, tokenizer = shopper_artifact
     # the artifact's folder URL, not its published name: the test's own card.json would fail the registry's sha256
-    server = subprocess.Popen([sys.executable, str(APPS / "web" / "serve.py"), "--port", "0", "--model", "../../exports/t2i-fashion-mnist"], stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
-        command = ["node", str(APPS / "web" / "e2e.mjs"), url, SHOPPER_PROMPT, "--refuse", "show me something nice", "--card", str(folder / "card.json")]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=180)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout)
-    assert seen["errors"] == []
+    _, seen = drive_web_page("../../exports/t2i-fashion-mnist", SHOPPER_PROMPT, "--refuse", "show me something nice", "--card", str(folder / "card.json"))
     assert seen["reading"] == tokenizer.analyse(SHOPPER_PROMPT).note()
     assert seen["second"]["std"] > 2 and seen["second"]["hash"] != seen["first"]["hash"]
     assert "names no garment or colour" in seen["refusal"] and seen["drawsAfterRefusal"] == "2"

@@ -78,6 +78,18 @@ FILLERS = tuple(
 )
 
 
+
+def shared_spec(max_length):
+    """What card.json says the same way for both tokenizer versions: words, ids, length limits."""
+    return {
+        "word_pattern": WORD_PATTERN,
+        "pad_id": PAD_ID,
+        "unk_id": UNK_ID,
+        "max_length": max_length,
+        "over_length": "error (the Python tokenizer's truncate=True keeps the first max_length words)",
+        "empty": "error: a caption must hold at least one word",
+    }
+
 class PromptWarning(UserWarning):
     """How a prompt was read when it was not word for word: typos fixed, synonyms replaced,
     unknown words ignored (`Analysis.note()`)."""
@@ -316,12 +328,7 @@ class Tokenizer:
             ),
             "lowercase": True,
             "apostrophes": APOSTROPHES,
-            "word_pattern": WORD_PATTERN,
-            "pad_id": PAD_ID,
-            "unk_id": UNK_ID,
-            "max_length": self.max_length,
-            "over_length": "error (the Python tokenizer's truncate=True keeps the first max_length words)",
-            "empty": "error: a caption must hold at least one word",
+            **shared_spec(self.max_length),
             "no_keyword": "error: a caption must hold at least one keyword",
             "plurals": [list(pair) for pair in PLURAL_SUFFIXES],
             "typos": {"distance": "Damerau-Levenshtein (optimal string alignment) = 1", "min_length": self.min_typo_length, "not_typos": list(self.not_typos)},
@@ -413,12 +420,7 @@ class TokenizerV1(Tokenizer):
             "type": SPEC_TYPE_V1,
             "rules": "ids = [vocabulary.index(w) if w in vocabulary else 1 for w in re.findall('[a-z]+', caption.lower())], right-padded with 0 to max_length",
             "lowercase": True,
-            "word_pattern": WORD_PATTERN,
-            "pad_id": PAD_ID,
-            "unk_id": UNK_ID,
-            "max_length": self.max_length,
-            "over_length": "error (the Python tokenizer's truncate=True keeps the first max_length words)",
-            "empty": "error: a caption must hold at least one word",
+            **shared_spec(self.max_length),
             "vocabulary": list(self.vocabulary),
         }
         if golden_captions:
