@@ -39,7 +39,7 @@ LOOPS = (
     ("zoo", "simultaneous", "keras", False, "mixed_bfloat16", "zoo `fit`, simultaneous, keras, mixed_bfloat16"),
     ("zoo", "simultaneous", "keras", True, "mixed_bfloat16", "zoo `fit`, simultaneous, keras, XLA, mixed_bfloat16"),
 )
-DEFAULT_UPDATE = "simultaneous"  # `zoo train`'s update for one discriminator step per generator step (zoo.cli)
+DEFAULT_UPDATE = "alternating"  # `zoo train`'s default update (zoo.training.default_update)
 
 
 def main(argv=None):

@@ -78,3 +78,11 @@ def test_train_raises_naming_g_loss_and_writes_no_model(fashion_dir, tmp_path):
     assert "d_loss" not in str(raised.value).split(" at epoch")[0]  # d_loss was still finite
     assert not (tmp_path / "run" / "model.keras").exists()
     assert not list((tmp_path / "run" / "checkpoints").glob("*.weights.h5"))
+
+
+def test_zoo_train_uses_algorithm_1_unless_asked_and_a_resumed_run_keeps_its_update():
+    from zoo.training import default_update
+
+    assert default_update() == "alternating"  # the published generators' update; simultaneous is opt-in
+    assert default_update({"sessions": [{"update": "simultaneous"}, {"status": "killed"}]}) == "simultaneous"
+    assert default_update({"sessions": []}) == "alternating"

@@ -128,7 +128,7 @@ def add_training_options(parser):
     calibrate.add_argument("--no-calibrate", dest="calibrate", action="store_const", const=False, help="decide the auto choices by the CPU's flags, without measuring")
     parser.add_argument("--mirrored", action="store_true", help="train on every local GPU with tf.distribute.MirroredStrategy (--batch-size is the global batch)")
     parser.add_argument("--loss", default="non_saturating", choices=LOSSES, help="adversarial loss (default: non_saturating)")
-    parser.add_argument("--update", choices=UPDATES, help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one forward pass, as TF's DCGAN tutorial (3G+6D per step instead of 4G+9D) (default: a resumed run's own, else simultaneous, or alternating for --loss wgan_gp)")
+    parser.add_argument("--update", choices=UPDATES, help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one forward pass, as TF's DCGAN tutorial (3G+6D per step instead of 4G+9D) (default: a resumed run's own, else alternating)")
     parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
     parser.add_argument("--g-units", type=layer_widths, help="gan only: widths of the generator's hidden layers, input side first (default: 256,512,1024)")
     parser.add_argument("--d-units", type=layer_widths, help="gan only: widths of the discriminator's hidden layers, input side first (default: 1024,512,256)")
