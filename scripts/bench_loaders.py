@@ -11,6 +11,7 @@ backend at import, so each backend runs in a subprocess. Prints a table and writ
 `docs/results/loaders.json`; other work on the machine slows a run (the load average is recorded).
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -52,7 +53,8 @@ def measure():
     return rows
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     rows = []
     for backend in ("tensorflow", "jax"):
         load = os.getloadavg()[0]
