@@ -81,7 +81,9 @@ def test_wheels_install_in_a_fresh_virtualenv_and_serve_published_names_offline(
 
     run("ganzoo eval cgan-fashion-mnist -n 500", "eval", "cgan-fashion-mnist", "-n", "500", "--data-dir", str(fashion_dir), "-o", "eval.json")
     results = json.loads((elsewhere / "eval.json").read_text())
-    assert results["how"]["features"] == "classifier-fashion-mnist" and results["fid"] > results["fid_floor"] and results["class_accuracy"] > 0.6
+    # at n = 500 a good generator can score under the real-vs-real floor (6.9 there): both are noisy estimates
+    assert results["how"]["features"] == "classifier-fashion-mnist" and 0 < results["fid"] < 30 and 0 < results["fid_floor"] < 30
+    assert results["class_accuracy"] > 0.6
 
     (elsewhere / "model.keras").write_bytes(b"")
     keras_file = subprocess.run([str(ganzoo), "sample", "model.keras"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)

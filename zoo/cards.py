@@ -56,18 +56,19 @@ def validate_card(card, path="card.json"):
 
 
 def id_ranges(card):
-    """The highest valid id of each integer input of `card`: `label` -> len(classes) - 1,
-    `tokens` -> vocabulary size - 1 (or the card's own `range`); None when the card does not say."""
+    """The highest id of each integer input that `card` says is valid: the largest of its own
+    `range`, `label` -> len(classes) - 1 and `tokens` -> vocabulary size - 1 (a card whose class
+    list outgrows its range still promises those ids); None when the card does not say."""
     ranges = {}
     for name, spec in card.get("inputs", {}).items():
         if spec.get("dtype") != "int64":
             continue
-        high = spec["range"][1] if "range" in spec else None
-        if high is None and name == "label" and "classes" in card:
-            high = len(card["classes"]) - 1
-        if high is None and name == "tokens" and "tokenizer" in card:
-            high = len(card["tokenizer"]["vocabulary"]) - 1
-        ranges[name] = high
+        claims = [spec["range"][1]] if "range" in spec else []
+        if name == "label" and "classes" in card:
+            claims.append(len(card["classes"]) - 1)
+        if name == "tokens" and "tokenizer" in card:
+            claims.append(len(card["tokenizer"]["vocabulary"]) - 1)
+        ranges[name] = max(claims) if claims else None
     return ranges
 
 
