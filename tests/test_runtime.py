@@ -238,6 +238,8 @@ def broken_cards(card):
         ("a list", json.dumps([card]), "card.json: \\(the card itself\\): .* is not of type 'object'"),
         ("20 classes for 10", json.dumps({**card, "classes": [f"class {i}" for i in range(20)]}),
          "card.json: inputs.label.range: \\[0, 9\\] does not match classes \\(ids 0 to 19\\)"),
+        ("5 classes for ids 0..9", json.dumps({**card, "classes": card["classes"][:5]}),
+         "card.json: inputs.label.range: \\[0, 9\\] does not match classes \\(ids 0 to 4\\)"),
         ("20 classes for 10, no range", json.dumps({**card, "classes": [f"class {i}" for i in range(20)],
                                                    "inputs": {**card["inputs"], "label": {"shape": ["batch"], "dtype": "int64"}}}),
          "card.json: classes: the graph cannot take the card's largest ids \\(label 19\\)"),
@@ -249,7 +251,7 @@ def broken_cards(card):
 
 
 @pytest.mark.files
-@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("case", range(8))
 def test_a_card_that_does_not_describe_its_generator_is_refused_naming_file_and_field(tmp_path, case):
     folder = tmp_path / "cgan"
     shutil.copytree(ROOT / "exports" / "cgan-fashion-mnist", folder)

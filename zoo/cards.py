@@ -47,29 +47,32 @@ def validate_card(card, path="card.json"):
     z = card["inputs"]["z"]["shape"]
     if len(z) != 2 or z[1] != card["latent_dim"]:
         raise CardError(f"{path}: inputs.z.shape: {z} does not match latent_dim {card['latent_dim']} (expected ['batch', {card['latent_dim']}]).")
-    for name, high in id_ranges(card).items():
-        declared = card["inputs"][name].get("range")
+    for name, spec in card["inputs"].items():
+        declared, high = spec.get("range"), listed_high(card, name)
         if declared is not None and high is not None and declared[1] != high:
             source = "classes" if name == "label" else "tokenizer.vocabulary"
             raise CardError(f"{path}: inputs.{name}.range: {declared} does not match {source} (ids 0 to {high}).")
     return card
 
 
+def listed_high(card, name):
+    """The highest id the card's lists give input `name`: `label` -> len(classes) - 1,
+    `tokens` -> vocabulary size - 1; None for other inputs or when the list is missing."""
+    if name == "label" and "classes" in card:
+        return len(card["classes"]) - 1
+    if name == "tokens" and "tokenizer" in card:
+        return len(card["tokenizer"]["vocabulary"]) - 1
+    return None
+
+
 def id_ranges(card):
-    """The highest id of each integer input that `card` says is valid: the largest of its own
-    `range`, `label` -> len(classes) - 1 and `tokens` -> vocabulary size - 1 (a card whose class
-    list outgrows its range still promises those ids); None when the card does not say."""
-    ranges = {}
-    for name, spec in card.get("inputs", {}).items():
-        if spec.get("dtype") != "int64":
-            continue
-        claims = [spec["range"][1]] if "range" in spec else []
-        if name == "label" and "classes" in card:
-            claims.append(len(card["classes"]) - 1)
-        if name == "tokens" and "tokenizer" in card:
-            claims.append(len(card["tokenizer"]["vocabulary"]) - 1)
-        ranges[name] = max(claims) if claims else None
-    return ranges
+    """The highest valid id of each integer input of `card`: its own `range`, else what its
+    lists give (`listed_high`); None when the card does not say."""
+    return {
+        name: spec["range"][1] if "range" in spec else listed_high(card, name)
+        for name, spec in card.get("inputs", {}).items()
+        if spec.get("dtype") == "int64"
+    }
 
 
 ONNX_DTYPES = {"tensor(float)": "float32", "tensor(int64)": "int64"}
