@@ -43,6 +43,8 @@ def measure_quality(exports=ROOT / "exports", out=RESULTS / "quality.json", n=10
     from zoo import metrics
     from zoo.bench import record
 
+    from zoo import runtime
+
     evaluator = metrics.Evaluator(n)
     rows = []
     for folder in sorted(p.parent for p in Path(exports).glob("*/generator.onnx")):
@@ -50,6 +52,9 @@ def measure_quality(exports=ROOT / "exports", out=RESULTS / "quality.json", n=10
             rows.append(evaluator.evaluate(folder))
         except ValueError as error:  # e.g. a text-to-image generator: no class or noise-only input
             rows.append({"name": folder.name, "skipped": str(error).replace(f"{ROOT}/", "")})
+        else:  # the int8 variant (`--precision int8`) on the same noise: what quantization costs
+            int8 = evaluator.evaluate(runtime.load(folder, precision="int8"), name=f"{folder.name}-int8")
+            rows[-1]["int8"] = {key: int8[key] for key in ("fid", "precision", "recall", "density", "coverage", "class_accuracy") if key in int8}
         print(f"{folder.name}: {rows[-1]}")
     card = getattr(evaluator.extractor, "card", None) or {}
     settings = {**evaluator.description(), "classifier_test_accuracy": card.get("test_accuracy"), "command": "python scripts/update_readme_results.py --measure"}
@@ -97,6 +102,10 @@ def quality_section(data):
         lines += markdown_table(header, rows)
     else:
         lines.append(f"No published generators in `exports/` yet. Real-data floor at n = {how['n']}: FID {data['floor']['fid']:.2f}.")
+    quantized = [row for row in scored if "int8" in row]
+    if quantized:
+        lines.append("\nFID of the int8 variant (`--precision int8`, same noise), float32 → int8: " + ", ".join(
+            f"{row['name']} {row['fid']:.2f} → {row['int8']['fid']:.2f} ({100 * (row['int8']['fid'] / row['fid'] - 1):+.1f}%)" for row in quantized) + ".")
     for row in data["results"]:
         if "skipped" in row:
             lines.append(f"\nNot scored here: `{row['name']}` ({row['skipped']} Text-to-image generators are measured by `python -m zoo eval` on their captions: [docs/t2i.md](docs/t2i.md).)")

@@ -172,3 +172,15 @@ def test_the_test_suite_writes_its_reliability_counts_as_json(tmp_path):
     written = json.loads(counts.read_text())
     assert written["inputs"]["passed"] > 0 and f"inputs {written['inputs']['passed']}/{written['inputs']['passed']}" in result.stdout
     assert written["inputs"]["failed"] == 0 and written["files"] == written["faults"] == {"passed": 0, "failed": 0}
+
+
+def test_the_quality_table_says_what_the_int8_variant_costs_in_fid(tmp_path):
+    update_readme_results = import_script("update_readme_results")
+    how = {"n": 100, "features": "test features", "floor": "real train against real test", "kid": "subsets", "precision_recall": "k = 3"}
+    row = {"name": "dcgan-test", "fid": 20.0, "fid_floor": 0.3, "kid": 1.0, "kid_std": 0.1, "kid_floor": 0.0, "precision": 0.6, "recall": 0.7,
+           "int8": {"fid": 20.5, "precision": 0.6, "recall": 0.7}}
+    quality = {"measured": "2026-01-03 08:00 UTC", "machine": {"cpu": "Test CPU", "cores": 2, "gpus": [], "python": "3.11", "tensorflow": "2.21", "keras": "3.15"},
+               "settings": how,
+               "floor": {"fid": 0.3}, "results": [row, {**row, "name": "gan-test", "int8": {"fid": 19.0}}]}
+    lines = update_readme_results.quality_section(quality)
+    assert "float32 → int8: dcgan-test 20.00 → 20.50 (+2.5%), gan-test 20.00 → 19.00 (-5.0%)." in "\n".join(lines)

@@ -18,12 +18,16 @@ TRAIN = [sys.executable, "-m", "zoo", "train", "dcgan", "--epochs", "3", "--limi
          "--latent-dim", "8", "--no-jit"]
 
 
-def wait_for(path, process, timeout=300):
+def wait_until(condition, process, timeout=300, what="the condition"):
     deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert process.poll() is None, f"training ended before {path} appeared"
-        assert time.monotonic() < deadline, f"{path} did not appear in {timeout} s"
+    while not condition():
+        assert process.poll() is None, f"training ended before {what} held"
+        assert time.monotonic() < deadline, f"{what} did not hold in {timeout} s"
         time.sleep(0.05)
+
+
+def wait_for(path, process, timeout=300):
+    wait_until(path.exists, process, timeout, what=f"{path} appearing")
 
 
 @pytest.mark.faults
@@ -31,6 +35,7 @@ def test_a_run_killed_with_sigkill_mid_epoch_resumes_from_its_last_checkpoint(tm
     run = tmp_path / "run"
     process = subprocess.Popen([*TRAIN, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(run / "checkpoints" / "epoch_0001.weights.h5", process)
+    wait_until(lambda: json.loads((run / "training.json").read_text())["sessions"][-1]["to_epoch"] == 1, process, what="epoch 1 in training.json")
     process.send_signal(signal.SIGKILL)  # somewhere in epoch 2
     process.wait()
     assert not (run / "model.keras").exists()
@@ -41,7 +46,12 @@ def test_a_run_killed_with_sigkill_mid_epoch_resumes_from_its_last_checkpoint(tm
     model = keras.models.load_model(run / "model.keras", safe_mode=True)
     assert int(model.g_optimizer.iterations) == int(model.d_optimizer.iterations) == 3 * 2048 // 32
     assert [p.name for _, p in GANCheckpoint(run / "checkpoints").checkpoints()] == ["epoch_0003.weights.h5"]
-    assert len(json.loads((run / "training.json").read_text())["final_logs"]) == 4
+    record = json.loads((run / "training.json").read_text())
+    assert len(record["final_logs"]) == 4
+    killed, finished = record["sessions"]
+    assert killed["status"].startswith("killed") and (killed["from_epoch"], killed["to_epoch"]) == (0, 1)
+    assert killed["seconds"] > 0 and killed["images"] == 2048  # its time up to its checkpoint is kept
+    assert record["seconds"] == round(killed["seconds"] + finished["seconds"], 1)
 
 
 def run_with_disk_full(script, tmp_path, limit_bytes=40_000):

@@ -12,7 +12,7 @@ A run folder holds everything of one training run:
       training.json     command, dataset, epochs, time, images/s, machine, the training path
                         (convolutions, XLA, precision: `zoo.speed`) and how it was chosen; and
                         `sessions`: one entry per `train` call on this folder (finished,
-                        interrupted, diverged)
+                        interrupted, diverged, killed: its time up to its last checkpoint)
       .lock             held while a `train` runs here (a second one into the same folder fails)
 
 Calling `train` again on the same folder resumes from the last checkpoint, with the same
@@ -220,6 +220,9 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     record["sessions"].append(session)
     write_record(out_dir / "training.json", record)
     started = time.perf_counter(), time.process_time()
+    # After each checkpoint the record holds the time spent so far: a killed session keeps its time.
+    callbacks.insert(callbacks.index(timer) + 1, keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: record_progress(out_dir, record, session, checkpoint, started, timer)))
     try:
         with zoo_layers.implementation(path.convolutions):  # the step is traced under it
             history = model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
@@ -420,7 +423,13 @@ def check_same_settings(out_dir, record, settings):
         )
 
 
-def end_session(out_dir, record, session, checkpoint, started, timer):
+def record_progress(out_dir, record, session, checkpoint, started, timer):
+    """Writes the time, images and epochs `session` has reached so far into the record (the
+    session stays "running": a run killed later keeps what it spent up to its last checkpoint)."""
+    end_session(out_dir, record, session, checkpoint, started, timer, closing=False)
+
+
+def end_session(out_dir, record, session, checkpoint, started, timer, closing=True):
     """Closes `session` (time, images/s, epochs reached) and writes the record."""
     saved = checkpoint.checkpoints()
     session.update(
@@ -430,7 +439,8 @@ def end_session(out_dir, record, session, checkpoint, started, timer):
         images_per_second=round(timer.images_per_second(), 1) if timer.epochs else None,
         images=sum(images for _, images in timer.epochs),
     )
-    session.pop("pid", None)
+    if closing:
+        session.pop("pid", None)
     write_record(out_dir / "training.json", record)
 
 
