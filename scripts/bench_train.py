@@ -39,7 +39,6 @@ LOOPS = (
     ("zoo", "simultaneous", "keras", False, "mixed_bfloat16", "zoo `fit`, simultaneous, keras, mixed_bfloat16"),
     ("zoo", "simultaneous", "keras", True, "mixed_bfloat16", "zoo `fit`, simultaneous, keras, XLA, mixed_bfloat16"),
 )
-DEFAULT_UPDATE = "alternating"  # `zoo train`'s default update (zoo.training.default_update)
 
 
 def main(argv=None):
@@ -69,6 +68,7 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
 
     from zoo import bench, data, layers, speed
     from zoo.models.tutorial import TutorialDCGAN, make_discriminator_model, make_generator_model, make_tutorial_train_step
+    from zoo.training import default_update
 
     keras.utils.set_random_seed(0)
     peaks = [bench.measure_gemm_peak()]
@@ -85,7 +85,9 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
             ours.set_weights(theirs.get_weights())  # the same networks, computed along each path
         return networks
 
-    def build(path, update=DEFAULT_UPDATE):
+    train_update = default_update()  # what `zoo train` runs when no update is given
+
+    def build(path, update=train_update):
         with speed.applied(path):
             model = TutorialDCGAN(*zoo_networks(path.precision), seed=0)
         model.compile_like_tutorial(jit_compile=path.jit_compile, update=update)
@@ -94,8 +96,8 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
     default = None
     if calibrate:  # the path `zoo train` takes here for these networks, batch and update
         chosen, how = speed.choose(build, data.load_fashion_mnist(batch_size=batch_size, shuffle=False), batch_size,
-                                   {"model": "tf-tutorial-dcgan", "update": DEFAULT_UPDATE, "loss": "non_saturating"}, calibrate=True)
-        default = {**chosen._asdict(), "update": DEFAULT_UPDATE, **{k: v for k, v in how.items() if k != "candidates"}}
+                                   {"model": "tf-tutorial-dcgan", "update": train_update, "loss": "non_saturating"}, calibrate=True)
+        default = {**chosen._asdict(), "update": train_update, **{k: v for k, v in how.items() if k != "candidates"}}
 
     runners = []
     for loop, update, convolutions, jit, precision, label in loops:
