@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/publish.py runs/publish/dcgan --name dcgan-fashion-mnist
     .venv/bin/python scripts/publish.py --reexport dcgan-fashion-mnist  # again, from its own weights, with today's exporter
+    .venv/bin/python scripts/publish.py --reexport gan-fashion-mnist --remeasure  # ... and its quality measured again
     .venv/bin/python scripts/publish.py --registry-only      # rebuild zoo/registry.json from exports/
 
 The artifact (docs/artifacts.md) is written by `zoo.export.export_generator`: `generator.onnx` and
@@ -53,11 +54,12 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
 EXPORT_FACTS = ("inputs", "outputs", "keras", "format_version", "parity", "files")
 
 
-def reexport(name, exports_dir=ROOT / "exports", command=None, model=None):
+def reexport(name, exports_dir=ROOT / "exports", command=None, model=None, remeasure=False):
     """Exports the published `name` again from its own Keras weights with the current exporter.
 
     For changes of the artifact format: `model` is the artifact's Keras model (default: read
-    back from the artifact), the card's facts (training, quality, ...) are kept, and
+    back from the artifact), the card's facts (training, quality, ...) are kept (with
+    `remeasure`, its quality is measured again, e.g. after `zoo.metrics` gained measures), and
     the new files must give the old `generator.onnx`'s images (within the export's parity
     tolerance), or `zoo.export.ExportError` is raised and the artifact stays as it was.
     """
@@ -72,6 +74,8 @@ def reexport(name, exports_dir=ROOT / "exports", command=None, model=None):
     check_parity(folder, examples, np.asarray(model.export_call(examples)))  # the published files' images, or ExportError
     facts = {key: value for key, value in old_card.items() if key not in EXPORT_FACTS and key != "name"}
     facts["reexported_with"] = command
+    if remeasure:
+        facts["quality"] = measure_quality(model)
     return export_generator(model, folder, name=name, card=facts, overwrite=True)
 
 
@@ -163,6 +167,7 @@ def main(argv=None):
     parser.add_argument("--registry-only", action="store_true", help="only rebuild the registry from the exports folder")
     parser.add_argument("--no-quality", action="store_true", help="publish without measuring quality (card.json's quality: null)")
     parser.add_argument("--reexport", metavar="NAME", help="export the published NAME again from its own weights with the current exporter, keeping its card's facts")
+    parser.add_argument("--remeasure", action="store_true", help="with --reexport: measure the quality again instead of keeping the card's")
     parser.add_argument("--quality", help="a JSON file of quality measured by the family's own evaluation, recorded instead of zoo.metrics")
     args = parser.parse_args(argv)
     if not args.registry_only:
@@ -172,7 +177,7 @@ def main(argv=None):
         command = shlex.join(["python", "scripts/publish.py", *(argv if argv is not None else sys.argv[1:])])
         quality = json.loads(Path(args.quality).read_text()) if args.quality else not args.no_quality
         if args.reexport:
-            card = reexport(args.reexport, args.exports, command)
+            card = reexport(args.reexport, args.exports, command, remeasure=args.remeasure)
         else:
             card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=quality)
         print(f"Published {card['name']} to {Path(args.exports) / card['name']} in {time.perf_counter() - started:.0f} s.")

@@ -157,10 +157,10 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         "optimizer": optimizer,
         **({"data_options": data_options} if data_options else {}),
     })
-    for earlier in record["sessions"]:  # we hold the lock: a session still "running" was killed
-        if earlier.get("status") == "running":
-            earlier.update(status="killed (ended without finishing)", to_epoch=done)
-            earlier.pop("pid", None)
+    killed = [earlier for earlier in record["sessions"] if earlier.get("status") == "running"]  # we hold the lock
+    for earlier in killed:
+        earlier.update(status="killed (ended without finishing)", to_epoch=done)
+        earlier.pop("pid", None)
     if done:
         check_same_settings(out_dir, record, settings)
 
@@ -201,6 +201,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
             model.fit(**one_batch(batches), epochs=epochs, callbacks=[checkpoint], verbose=0)  # loads the checkpoint, trains nothing
         print(f"{out_dir} has trained {done} epochs already (asked for {epochs}): nothing to train; "
               "pass a larger --epochs to continue it.")
+        if killed:  # the record says so, though no session follows
+            write_record(out_dir / "training.json", record)
         if not (out_dir / "model.keras").exists():
             atomic_write(out_dir / "model.keras", model.save)
         return model
