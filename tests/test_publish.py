@@ -1,0 +1,28 @@
+"""scripts/publish.py: exporting a published generator again keeps its card's facts, or
+measures its quality again when asked (`--reexport NAME --remeasure`)."""
+
+import json
+
+from tests.test_bench import import_script
+from zoo.export import export_generator, sha256
+from zoo.models import DCGAN
+
+
+def test_reexport_keeps_the_cards_quality_unless_asked_to_measure_it_again(tmp_path):
+    publish = import_script("publish")
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    gan.compile()
+    stale = {"fid": 999.0, "measured_with": "an older zoo.metrics, without density"}
+    export_generator(gan, tmp_path / "tiny", card={"quality": stale, "training": {"epochs": 3}})
+
+    kept = publish.reexport("tiny", tmp_path, command="python scripts/publish.py --reexport tiny")
+    assert kept["quality"] == stale and kept["training"] == {"epochs": 3}
+
+    card = publish.reexport("tiny", tmp_path, command="python scripts/publish.py --reexport tiny --remeasure", remeasure=True)
+    assert card["training"] == {"epochs": 3} and card["reexported_with"].endswith("--remeasure")
+    quality = card["quality"]
+    assert quality["measured_with"] == "zoo.metrics.evaluate" and quality["how"]["n"] == 10_000
+    assert quality["fid"] > 100 and quality["density"] < 0.2  # an untrained generator, measured, not the stale 999
+    assert json.loads((tmp_path / "tiny" / "card.json").read_text()) == card
+    for relative, digest in card["files"].items():
+        assert sha256(tmp_path / "tiny" / relative) == digest
