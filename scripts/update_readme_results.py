@@ -40,10 +40,8 @@ MEASURES = ("quality", "train", "infer", "speed", "reliability")
 
 def measure_quality(exports=ROOT / "exports", out=RESULTS / "quality.json", n=10_000):
     """Scores every generator in `exports` on one set of real features; writes `out`."""
-    from zoo import metrics
+    from zoo import metrics, runtime
     from zoo.bench import record
-
-    from zoo import runtime
 
     evaluator = metrics.Evaluator(n)
     rows = []

@@ -425,14 +425,15 @@ def check_same_settings(out_dir, record, settings):
         )
 
 
-def record_progress(out_dir, record, session, checkpoint, started, timer):
-    """Writes the time, images and epochs `session` has reached so far into the record (the
-    session stays "running": a run killed later keeps what it spent up to its last checkpoint)."""
-    end_session(out_dir, record, session, checkpoint, started, timer, closing=False)
-
-
-def end_session(out_dir, record, session, checkpoint, started, timer, closing=True):
+def end_session(out_dir, record, session, checkpoint, started, timer):
     """Closes `session` (time, images/s, epochs reached) and writes the record."""
+    session.pop("pid", None)
+    record_progress(out_dir, record, session, checkpoint, started, timer)
+
+
+def record_progress(out_dir, record, session, checkpoint, started, timer):
+    """Writes the time, images and epochs `session` has reached so far into the record (called
+    after each checkpoint too: a run killed later keeps what it spent up to its last checkpoint)."""
     saved = checkpoint.checkpoints()
     session.update(
         to_epoch=saved[-1][0] if saved else session["from_epoch"],
@@ -441,8 +442,6 @@ def end_session(out_dir, record, session, checkpoint, started, timer, closing=Tr
         images_per_second=round(timer.images_per_second(), 1) if timer.epochs else None,
         images=sum(images for _, images in timer.epochs),
     )
-    if closing:
-        session.pop("pid", None)
     write_record(out_dir / "training.json", record)
 
 
