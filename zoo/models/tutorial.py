@@ -5,7 +5,8 @@ tutorial writes them, so that `scripts/bench_train.py` can train the same networ
 batches through the tutorial's loop and through the zoo's `fit`, side by side. `TutorialDCGAN`
 puts the networks on `BaseGAN`; with the tutorial's optimizers (Adam(1e-4) each, see
 `compile_like_tutorial`) and the non-saturating BCE loss it trains the same game. The recipe
-is a floor, not a target (see FINDINGS.md): use `zoo.DCGAN` for real models.
+is a floor, not a target: use `zoo.DCGAN` for real models (its recipes and measured quality:
+docs/recipes.md, docs/published_runs.md).
 """
 
 import keras
