@@ -170,6 +170,8 @@ def main(argv=None):
     parser.add_argument("--remeasure", action="store_true", help="with --reexport: measure the quality again instead of keeping the card's")
     parser.add_argument("--quality", help="a JSON file of quality measured by the family's own evaluation, recorded instead of zoo.metrics")
     args = parser.parse_args(argv)
+    if args.remeasure and not args.reexport:
+        parser.error("--remeasure applies to --reexport NAME (a new publish always measures quality, unless --no-quality)")
     if not args.registry_only:
         if not (args.reexport or (args.run_dir and args.name)):
             parser.error("give a run folder and --name (or --reexport NAME, or --registry-only)")

@@ -3,6 +3,8 @@ measures its quality again when asked (`--reexport NAME --remeasure`)."""
 
 import json
 
+import pytest
+
 from tests.test_bench import import_script
 from zoo.export import export_generator, sha256
 from zoo.models import DCGAN
@@ -26,3 +28,11 @@ def test_reexport_keeps_the_cards_quality_unless_asked_to_measure_it_again(tmp_p
     assert json.loads((tmp_path / "tiny" / "card.json").read_text()) == card
     for relative, digest in card["files"].items():
         assert sha256(tmp_path / "tiny" / relative) == digest
+
+
+def test_remeasure_without_reexport_is_refused_by_name_and_writes_nothing(tmp_path, capsys):
+    publish = import_script("publish")
+    with pytest.raises(SystemExit) as raised:
+        publish.main(["runs/some-run", "--name", "x", "--remeasure", "--exports", str(tmp_path), "--registry", str(tmp_path / "r.json")])
+    assert raised.value.code == 2 and list(tmp_path.iterdir()) == []
+    assert "--remeasure applies to --reexport NAME" in capsys.readouterr().err
