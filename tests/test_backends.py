@@ -58,6 +58,7 @@ def test_one_step_on_another_backend_is_the_tensorflow_step_and_its_model_export
     on_other = one_step_on(backend, tmp_path / "start.keras", tmp_path / "z.npy", tmp_path / "other.keras")
     assert on_other["backend"] == backend
     gan.sample_z = lambda n: z[:n]
+    before = {network: [np.array(w) for w in getattr(gan, network).weights] for network in ("generator", "discriminator")}
     history = gan.fit(real_batches.take(1), epochs=1, verbose=0)
 
     from_other = keras.models.load_model(tmp_path / "other.keras", safe_mode=True)
@@ -66,8 +67,12 @@ def test_one_step_on_another_backend_is_the_tensorflow_step_and_its_model_export
     for network in ("generator", "discriminator"):
         mine, theirs = getattr(gan, network).weights, getattr(from_other, network).weights
         assert len(mine) == len(theirs)
-        for a, b in zip(mine, theirs):  # trainable weights and batch-norm statistics alike
-            np.testing.assert_allclose(np.array(b), np.array(a), atol=1e-5, err_msg=f"{network} {a.path}")
+        for start, a, b in zip(before[network], mine, theirs):  # trainable weights and batch-norm statistics alike
+            # The step each backend took agrees to 1% of its size. Not elementwise to 1e-5: on some
+            # CPUs one backend's gradient kernels round differently (seen in CI: up to 2.4e-4 on single
+            # weights of a step as large as 2.2e-2); a wrong step (a missed update, a factor) is off by ~100%.
+            step, their_step = np.array(a) - start, np.array(b) - start
+            assert np.linalg.norm(their_step - step) <= 1e-2 * np.linalg.norm(step) + 1e-7, f"{network} {a.path}"
     assert int(from_other.d_optimizer.iterations) == int(from_other.g_optimizer.iterations) == 1
     harness.check_export(from_other, tmp_path / "artifact", batch_sizes=(1, 5))  # SavedModel + ONNX from TensorFlow
 

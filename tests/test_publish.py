@@ -24,7 +24,7 @@ def test_reexport_keeps_the_cards_quality_unless_asked_to_measure_it_again(tmp_p
     assert card["training"] == {"epochs": 3} and card["reexported_with"].endswith("--remeasure")
     quality = card["quality"]
     assert quality["measured_with"] == "zoo.metrics.evaluate" and quality["how"]["n"] == 10_000
-    assert quality["fid"] > 100 and quality["density"] < 0.2  # an untrained generator, measured, not the stale 999
+    assert quality["fid"] > 100 and quality["density"] < 0.5  # untrained: far from real images (density 1.00), and not the stale 999
     assert json.loads((tmp_path / "tiny" / "card.json").read_text()) == card
     for relative, digest in card["files"].items():
         assert sha256(tmp_path / "tiny" / relative) == digest
