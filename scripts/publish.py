@@ -54,12 +54,13 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
 EXPORT_FACTS = ("inputs", "outputs", "keras", "format_version", "parity", "files")
 
 
-def reexport(name, exports_dir=ROOT / "exports", command=None, model=None, remeasure=False):
+def reexport(name, exports_dir=ROOT / "exports", command=None, model=None, remeasure=False, description=None):
     """Exports the published `name` again from its own Keras weights with the current exporter.
 
     For changes of the artifact format: `model` is the artifact's Keras model (default: read
     back from the artifact), the card's facts (training, quality, ...) are kept (with
-    `remeasure`, its quality is measured again, e.g. after `zoo.metrics` gained measures), and
+    `remeasure`, its quality is measured again, e.g. after `zoo.metrics` gained measures; with
+    `description`, the card's one line is replaced), and
     the new files must give the old `generator.onnx`'s images (within the export's parity
     tolerance), or `zoo.export.ExportError` is raised and the artifact stays as it was.
     """
@@ -74,6 +75,8 @@ def reexport(name, exports_dir=ROOT / "exports", command=None, model=None, remea
     check_parity(folder, examples, np.asarray(model.export_call(examples)))  # the published files' images, or ExportError
     facts = {key: value for key, value in old_card.items() if key not in EXPORT_FACTS and key != "name"}
     facts["reexported_with"] = command
+    if description:
+        facts["description"] = description
     if remeasure:
         facts["quality"] = measure_quality(model)
     return export_generator(model, folder, name=name, card=facts, overwrite=True)
@@ -161,7 +164,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", nargs="?", help="a training run folder holding model.keras and training.json")
     parser.add_argument("--name", help="the published name, e.g. dcgan-fashion-mnist")
-    parser.add_argument("--description", help="one line for the card and the model list")
+    parser.add_argument("--description", help="one line for the card and the model list (with --reexport: replaces the card's)")
     parser.add_argument("--exports", default=str(ROOT / "exports"), help="the exports folder (default: exports/)")
     parser.add_argument("--registry", help="registry file to write (default: zoo/registry.json)")
     parser.add_argument("--registry-only", action="store_true", help="only rebuild the registry from the exports folder")
@@ -179,7 +182,7 @@ def main(argv=None):
         command = shlex.join(["python", "scripts/publish.py", *(argv if argv is not None else sys.argv[1:])])
         quality = json.loads(Path(args.quality).read_text()) if args.quality else not args.no_quality
         if args.reexport:
-            card = reexport(args.reexport, args.exports, command, remeasure=args.remeasure)
+            card = reexport(args.reexport, args.exports, command, remeasure=args.remeasure, description=args.description)
         else:
             card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=quality)
         print(f"Published {card['name']} to {Path(args.exports) / card['name']} in {time.perf_counter() - started:.0f} s.")

@@ -15,10 +15,12 @@ def test_reexport_keeps_the_cards_quality_unless_asked_to_measure_it_again(tmp_p
     gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
     gan.compile()
     stale = {"fid": 999.0, "measured_with": "an older zoo.metrics, without density"}
-    export_generator(gan, tmp_path / "tiny", card={"quality": stale, "training": {"epochs": 3}})
+    export_generator(gan, tmp_path / "tiny", card={"quality": stale, "training": {"epochs": 3}, "description": "a tiny DCGAN"})
 
     kept = publish.reexport("tiny", tmp_path, command="python scripts/publish.py --reexport tiny")
-    assert kept["quality"] == stale and kept["training"] == {"epochs": 3}
+    assert kept["quality"] == stale and kept["training"] == {"epochs": 3} and kept["description"] == "a tiny DCGAN"
+    described = publish.reexport("tiny", tmp_path, command="...", description="DCGAN, 8 filters, untrained")
+    assert described["description"] == "DCGAN, 8 filters, untrained" and described["quality"] == stale
 
     card = publish.reexport("tiny", tmp_path, command="python scripts/publish.py --reexport tiny --remeasure", remeasure=True)
     assert card["training"] == {"epochs": 3} and card["reexported_with"].endswith("--remeasure")
