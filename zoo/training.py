@@ -384,9 +384,9 @@ def default_update(record=None):
     "alternating" (Algorithm 1, what every published generator was trained with).
 
     "simultaneous" (3G + 6D per step instead of 4G + 9D, about 1.2x the steps per second on the
-    2-core Intel Xeon) is taken only when asked: it becomes the default once
-    scripts/compare_training_paths.py shows its FID per epoch within 5% of the alternating one's,
-    which has not been measured on an idle machine yet."""
+    2-core Intel Xeon) is taken only when asked: scripts/compare_training_paths.py measured its
+    DCGAN FID after 3 epochs 6.4% above the alternating one's (mean of two seeds; docs/speed.md),
+    outside the 5% a faster default may cost."""
     previous = next((s.get("update") for s in reversed((record or {}).get("sessions", [])) if s.get("update")), None)
     return previous or "alternating"
 
