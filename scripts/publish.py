@@ -175,6 +175,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.remeasure and not args.reexport:
         parser.error("--remeasure applies to --reexport NAME (a new publish always measures quality, unless --no-quality)")
+    if args.reexport and not (Path(args.exports) / args.reexport / "card.json").is_file():
+        parser.error(f"--reexport {args.reexport}: no published generator there ({Path(args.exports) / args.reexport / 'card.json'} is missing)")
     if not args.registry_only:
         if not (args.reexport or (args.run_dir and args.name)):
             parser.error("give a run folder and --name (or --reexport NAME, or --registry-only)")

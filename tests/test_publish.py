@@ -38,3 +38,11 @@ def test_remeasure_without_reexport_is_refused_by_name_and_writes_nothing(tmp_pa
         publish.main(["runs/some-run", "--name", "x", "--remeasure", "--exports", str(tmp_path), "--registry", str(tmp_path / "r.json")])
     assert raised.value.code == 2 and list(tmp_path.iterdir()) == []
     assert "--remeasure applies to --reexport NAME" in capsys.readouterr().err
+
+
+def test_reexport_of_a_name_not_published_is_refused_by_name_and_writes_nothing(tmp_path, capsys):
+    publish = import_script("publish")
+    with pytest.raises(SystemExit) as raised:
+        publish.main(["--reexport", "nosuch", "--exports", str(tmp_path), "--registry", str(tmp_path / "r.json")])
+    assert raised.value.code == 2 and list(tmp_path.iterdir()) == []
+    assert "--reexport nosuch: no published generator there" in capsys.readouterr().err
