@@ -51,9 +51,12 @@ dist: $(VENV)/.installed
 	$(PY) scripts/build_models_wheel.py --out dist
 
 # Speed only, on an idle machine (about 15 minutes on 2 cores): this machine kind's training and
-# inference tables (scripts/bench_train.py, scripts/bench_infer.py), then the README's results.
+# inference tables (scripts/bench_train.py, scripts/bench_infer.py), then the README's results;
+# and the largest layer of the tutorial generator in every form onnxruntime takes
+# (scripts/bench_conv_forms.py, docs/results/bench_conv_forms.json).
 bench: setup
 	$(PY) scripts/update_readme_results.py --measure train,infer
+	$(PY) scripts/bench_conv_forms.py
 
 # Quality per epoch along each training path (alternating/simultaneous, float32/bfloat16: FID
 # after 3 epochs, 2 seeds each; about 40 minutes on 2 cores): docs/results/training_paths.json.

@@ -108,6 +108,23 @@ def test_benchmarks_run_and_the_readme_is_regenerated(tmp_path):
     assert "quality.json not measured yet" in text
 
 
+def test_every_form_of_the_largest_convolution_computes_the_same_layer(tmp_path):
+    """Each form onnxruntime can be given (and TensorFlow's) is checked against numpy's
+    convolution before it is timed; the script fails if one computes anything else."""
+    out = run_script("bench_conv_forms.py", "--quick", "--out", str(tmp_path / "forms.json"))
+    record = json.loads((tmp_path / "forms.json").read_text())
+    assert [row["form"] for row in record["results"]] == [
+        "onnxruntime Conv, NCHWc blocked kernels (graph level all)",
+        "onnxruntime Conv, im2col + GEMM (graph level extended)",
+        "onnxruntime im2col in the graph (Slice + Concat + MatMul, NHWC)",
+        "onnxruntime MatMul of the transposed-convolution form (no col2im: a bound)",
+        "TensorFlow conv2d (oneDNN, NHWC)",
+    ]
+    for row in record["results"]:
+        assert row["max_abs_error"] < 1e-3 and row["gflops"] > 0 and f"| {row['form']} |" in out
+    assert record["settings"]["flops_per_call"] == 2 * 4 * 7 * 7 * 256 * 128 * 5 * 5
+
+
 def import_script(name):
     """A script of scripts/ as a module, to call its functions."""
     sys.path.insert(0, str(ROOT / "scripts"))
