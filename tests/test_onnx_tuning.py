@@ -94,15 +94,20 @@ def test_a_planted_variant_beside_or_in_the_cache_never_runs(artifact, tmp_path,
     source = folder / "generator.onnx"
     for name in ("generator.optimized.onnx", "generator.fp16.onnx", "generator.int8.onnx"):
         forged_variant(source, folder / name)
-    precision = {"optimized": {}, "float16": {"precision": "float16"}}.get(variant, {"precision": variant})
-    made = runtime.load(folder, **precision).model_path
+    precision = {"optimized": {}, "winograd": {}, "float16": {"precision": "float16"}}.get(variant, {"precision": variant})
+    z = model.export_example(4, seed=1)["z"]  # four rows: the Winograd variant runs from two
+
+    def variant_run(generator):
+        images = generator(z)
+        return images, generator.large_batch_path if variant == "winograd" else generator.model_path
+
+    _, made = variant_run(runtime.load(folder, **precision))
     assert made.parent == onnx_tuning.derived_dir(sha256(source))
     forged_variant(source, made)  # the cached file replaced behind the module's back
-    generator = runtime.load(folder, **precision)
-    assert generator.model_path == made and not np.all(onnx.numpy_helper.to_array(onnx.load(str(made)).graph.initializer[0]) == 0)
-    z = model.export_example(4, seed=1)["z"]
+    images, path = variant_run(runtime.load(folder, **precision))
+    assert path == made and not np.all(onnx.numpy_helper.to_array(onnx.load(str(made)).graph.initializer[0]) == 0)
     expected = keras.ops.convert_to_numpy(model.export_call({"z": z}))
-    np.testing.assert_allclose(generator(z), expected, atol=onnx_tuning.VARIANTS[variant].atol)
+    np.testing.assert_allclose(images, expected, atol=onnx_tuning.VARIANTS[variant].atol)
     assert np.abs(expected).max() > 1e-3  # the forged files would have given zeros (tanh(0))
 
 
@@ -129,6 +134,41 @@ def test_a_variant_that_cannot_be_written_leaves_the_exported_file_to_run(artifa
         generator = runtime.load(tmp_path)
     assert generator.model_path == tmp_path / "generator.onnx"
     assert generator(np.zeros((1, 100), np.float32)).shape == (1, 28, 28, 1)
+
+
+def test_large_cpu_batches_run_the_winograd_variant_with_the_same_images(artifact):
+    """From `WINOGRAD_MIN_BATCH` rows a second session runs the tuned graph with the tutorial's
+    5×5 convolution on its 7×7 map in Winograd's form; single images keep the first session."""
+    model, directory = artifact
+    generator = runtime.load(directory)
+    single = model.export_example(1, seed=5)["z"]
+    np.testing.assert_allclose(generator(single), keras.ops.convert_to_numpy(model.export_call({"z": single})), atol=1e-4)
+    assert generator.session_for(1) is generator.session and generator.large_batch_path is None  # not made for one image
+    z = model.export_example(runtime.WINOGRAD_MIN_BATCH + 7, seed=5)["z"]
+    images = generator(z)
+    assert generator.session_for(len(z)) is not generator.session
+    made = generator.large_batch_path
+    assert made == onnx_tuning.derived_dir(sha256(directory / "generator.onnx")) / "winograd.onnx"
+    assert onnx_tuning.winograd_layers(made) == 1 and onnx_tuning.winograd_layers(generator.model_path) == 0
+    assert "Conv" in op_types(generator.model_path) and op_types(made).count("Conv") == 4  # only the phases stay Conv
+    np.testing.assert_allclose(images, keras.ops.convert_to_numpy(model.export_call({"z": z})), atol=1e-4)
+    np.testing.assert_allclose(images[:1], generator(z[:1]), atol=1e-5)  # the two sessions agree
+    assert "2 images or more" in generator.describe()
+    for other in (runtime.load(directory, optimized=False), runtime.load(directory, precision="int8")):
+        other(z)
+        assert other.session_for(len(z)) is other.session and other.large_batch_path is None
+
+
+def test_a_generator_with_no_small_map_convolution_keeps_one_session(tmp_path):
+    keras.utils.set_random_seed(0)
+    from zoo.models.dcgan import DCGAN
+
+    model = DCGAN(seed=0)  # 4×4 strided transposed convolutions only
+    export_generator(model, tmp_path / "dcgan")
+    generator = runtime.load(tmp_path / "dcgan")
+    z = model.export_example(8, seed=0)["z"]
+    np.testing.assert_allclose(generator(z), keras.ops.convert_to_numpy(model.export_call({"z": z})), atol=1e-4)
+    assert generator.session_for(8) is generator.session and generator.large_batch_path is None
 
 
 def test_the_float16_variant_keeps_float32_inputs_and_outputs(artifact):

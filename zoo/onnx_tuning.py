@@ -15,6 +15,9 @@
   transposed convolution folded into its weights (`fold_channel_scales`), saved so that
   sessions start without redoing them. Those are the provider-independent ones; sessions still
   apply the hardware-specific layout changes (ORT_ENABLE_ALL) when they load the file.
+- `winograd`: the optimised model with its convolutions of small maps (5×5 kernels on maps of
+  8×8 or less) in Winograd's form (`zoo.winograd`), which `zoo.runtime` runs for CPU batches of
+  two or more (slower than `optimized` for single images).
 - `float16` (`float16_variant`): float16 weights and arithmetic for CUDA, with the float32
   inputs and outputs of the contract.
 - `int8` (`int8_variant`): onnxruntime's static QDQ quantization (`quantize_static`: uint8
@@ -418,6 +421,22 @@ def _optimized(model, folder):
     return optimized
 
 
+def _winograd(model, folder):
+    """The optimised model with its small-map convolutions in Winograd's form (`zoo.winograd`);
+    the optimised model itself where none qualifies."""
+    from zoo.winograd import rewrite_small_map_convolutions
+
+    model = _optimized(model, folder)
+    if rewrite_small_map_convolutions(model, _static_shapes(model)):
+        _drop_unused_initializers(model)
+    return model
+
+
+def winograd_layers(model_path):
+    """How many convolutions the file at `model_path` runs in Winograd's form."""
+    return sum(node.op_type == "MatMul" and node.name.endswith("/winograd/products") for node in onnx.load(str(model_path), load_external_data=False).graph.node)
+
+
 def _float16(model, folder):
     from onnxruntime.transformers.float16 import convert_float_to_float16
     from onnxruntime.transformers.onnx_model import OnnxModel
@@ -548,6 +567,7 @@ class Variant(typing.NamedTuple):
 
 VARIANTS = {
     "optimized": Variant(_optimized, 1e-4, recipe=2),  # 2: strided transposed convolutions as phases, scales folded
+    "winograd": Variant(_winograd, 1e-4),
     "float16": Variant(_float16, 5e-2),
     "int8": Variant(_int8, *INT8_TOLERANCE),
 }
