@@ -17,7 +17,9 @@ alternate call by call, so a busy machine slows them alike; the first calls (tra
 warm-up) are not timed. Each onnxruntime path runs in a child process of its own (no
 TensorFlow, no other session), the paths taking turns over three rounds: in one process, idle
 sessions and TensorFlow's pools keep spinning their threads and take the cores from the one
-being timed. FLOPs per image come from the layer shapes; the peak is numpy's fp32 GEMM in the
+being timed. FLOPs per image come from the layer shapes, less what a Winograd form saves where
+the large batch ran one (`zoo.winograd.work_per_image`: the fraction of peak counts the work done,
+not the direct convolution's); the peak is numpy's fp32 GEMM in the
 same run, and for the int8 rows onnxruntime's int8 GEMM (`MatMulInteger`, the kernels its int8
 convolutions use), measured the same way. Writes `docs/results/bench_infer.json` and this
 machine kind's entry of `docs/results/bench_infer.machines.json`.
@@ -117,7 +119,7 @@ def time_in_children(directory, latent_dim, calls, batch, batch_calls, rounds=3)
     import json
     import subprocess
 
-    single, large = {name: [] for name in ONNX_PATHS}, {name: [] for name in ONNX_PATHS}
+    single, large, saved = {name: [] for name in ONNX_PATHS}, {name: [] for name in ONNX_PATHS}, {}
     for _ in range(rounds):
         for index, name in enumerate(ONNX_PATHS):
             arguments = [str(directory), str(latent_dim), str(-(-calls // rounds)), str(batch), str(-(-batch_calls // rounds)), str(index)]
@@ -125,8 +127,8 @@ def time_in_children(directory, latent_dim, calls, batch, batch_calls, rounds=3)
             timed = json.loads(result.stdout.strip().splitlines()[-1])
             single[name] += timed["single"]
             large[name] += timed["large"]
-            providers = timed["providers"]
-    return single, large, providers
+            providers, saved[name] = timed["providers"], timed["saved"]
+    return single, large, providers, saved
 
 
 def onnxruntime_child(directory, latent_dim, calls, batch, batch_calls, index):
@@ -134,11 +136,17 @@ def onnxruntime_child(directory, latent_dim, calls, batch, batch_calls, index):
 
     from zoo.latent import sample_latent
 
+    import onnx
+
+    from zoo import winograd
+
     name = ONNX_PATHS[index]
     session = onnx_paths(directory)[name]()
     single = time_calls({name: session}, sample_latent(1, latent_dim, 0), calls)[name]
     large = time_calls({name: session}, sample_latent(batch, latent_dim, 1), batch_calls)[name]
-    print(json.dumps({"single": single, "large": large, "providers": session.providers}))
+    # FLOPs per image the large batch's file saves (its convolutions in Winograd's form)
+    direct, done = winograd.work_per_image(onnx.load(str(session.large_batch_path))) if session.large_batch_path else (0, 0)
+    print(json.dumps({"single": single, "large": large, "providers": session.providers, "saved": direct - done}))
 
 
 def time_calls(paths, z, calls):
@@ -175,7 +183,7 @@ def run(calls, batch, batch_calls):
         paths = keras_paths(model, directory)
         single = time_calls(paths, sample_latent(1, model.latent_dim, 0), calls)
         large = time_calls(paths, sample_latent(batch, model.latent_dim, 1), batch_calls)
-        onnx_single, onnx_large, providers = time_in_children(directory, model.latent_dim, calls, batch, batch_calls)
+        onnx_single, onnx_large, providers, saved = time_in_children(directory, model.latent_dim, calls, batch, batch_calls)
         single.update(onnx_single)
         large.update(onnx_large)
     peaks.append(bench.measure_gemm_peak())
@@ -184,13 +192,15 @@ def run(calls, batch, batch_calls):
     results = []
     for name in PATHS:
         rate = batch / float(np.median(large[name]))
+        done = flops - saved.get(name, 0)  # the work this path did per image at the large batch
         results.append(
             {
                 "path": name,
                 "batch_1": bench.percentiles_ms(single[name]),
                 f"batch_{batch}_images_per_second": round(rate, 1),
-                "gflops_per_second": round(rate * flops / 1e9, 1),
-                "fraction_of_peak": round(rate * flops / (int8_peak if name in INT8_PATHS else peak), 3),
+                "flops_per_image_done": done,
+                "gflops_per_second": round(rate * done / 1e9, 1),
+                "fraction_of_peak": round(rate * done / (int8_peak if name in INT8_PATHS else peak), 3),
             }
         )
     key = f"batch_{batch}_images_per_second"

@@ -152,6 +152,13 @@ def infer_section(data):
     )
     if "int8_peak" in data:
         details += f" The int8 rows count against the int8 peak: {data['int8_peak']['gops']} GOP/s ({data['int8_peak']['how'].split(' (')[0]})."
+    winograd = sorted({row["path"] for row in data["results"] if row.get("flops_per_image_done", settings["flops_per_image"]) < settings["flops_per_image"]})
+    if winograd:
+        done = min(row["flops_per_image_done"] for row in data["results"] if row["path"] in winograd)
+        details += (
+            f" At batch {batch} {', '.join(winograd)} ran the first convolution in Winograd's form (`zoo/winograd.py`): "
+            f"{done / 1e6:.1f} MFLOP per image done, which is what their fraction of peak counts."
+        )
     return speed_section(data, details, header, rows)
 
 

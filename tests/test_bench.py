@@ -78,6 +78,9 @@ def test_benchmarks_run_and_the_readme_is_regenerated(tmp_path):
         "onnxruntime, int8 file",
         "onnxruntime, int8 file, 1 thread",
     ]
+    done = {row["path"]: row["flops_per_image_done"] for row in infer["results"]}
+    assert done["onnxruntime, tuned file"] == 103_488_000 - (80_281_600 - 26_411_008)  # its first layer in Winograd's form
+    assert done["onnxruntime, exported file (defaults)"] == done["SavedModel"] == done["onnxruntime, int8 file"] == 103_488_000
     for row in infer["results"]:
         assert 0 < row["batch_1"]["p50_ms"] <= row["batch_1"]["p99_ms"]
         assert row["batch_32_images_per_second"] > 0

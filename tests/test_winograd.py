@@ -60,6 +60,9 @@ def test_a_small_map_convolution_becomes_winograds_with_the_same_values(height, 
         types = [node.op_type for node in rewritten.graph.node]
         assert "Conv" not in types and types.count("MatMul") == 3
         assert types.count("Transpose") == 2  # one in, one out (an NHWC input's transpose to NCHW is gone)
+        direct, done = winograd.work_per_image(rewritten)
+        tiles = -(-height // 4) * -(-width // 4)
+        assert direct == 2 * height * width * 32 * 24 * 25 and done == 2 * 64 * tiles * (height * width * 32 + 32 * 24 + height * width * 24)
         actual = run(rewritten, x)
         assert actual.shape == expected.shape == (batch, 24, height, width)
         np.testing.assert_allclose(actual, expected, atol=1e-5 * np.abs(expected).max())
@@ -74,4 +77,4 @@ def test_other_convolutions_are_left_as_they_are(changes):
     model = convolution_model(**changes)
     before = model.SerializeToString()
     assert winograd.rewrite_small_map_convolutions(model, _static_shapes(model)) == 0
-    assert model.SerializeToString() == before
+    assert model.SerializeToString() == before and winograd.work_per_image(model) == (0, 0)

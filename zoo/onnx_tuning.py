@@ -567,7 +567,7 @@ class Variant(typing.NamedTuple):
 
 VARIANTS = {
     "optimized": Variant(_optimized, 1e-4, recipe=2),  # 2: strided transposed convolutions as phases, scales folded
-    "winograd": Variant(_winograd, 1e-4),
+    "winograd": Variant(_winograd, 1e-4, recipe=2),  # 2: whole-batch transforms, work noted on each layer
     "float16": Variant(_float16, 5e-2),
     "int8": Variant(_int8, *INT8_TOLERANCE),
 }

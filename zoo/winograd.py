@@ -187,4 +187,23 @@ def _winograd_nodes(node, model, weights, bias, height, width, nhwc):
         nodes.append(helper.make_node("Add", [mapped, c("bias")], [node.output[0]]))
     for new in nodes:
         new.name = new.output[0] if new.output[0].startswith(prefix) else f"{prefix}/out"
+    direct = 2 * height * width * in_channels * out_channels * r * r
+    done = 2 * n * n * tiles * (height * width * in_channels + in_channels * out_channels + height * width * out_channels)
+    products = next(new for new in nodes if new.output[0] == c("products"))
+    products.doc_string = f"{WORK_NOTE} direct={direct} done={done}"
     return nodes
+
+
+WORK_NOTE = "winograd FLOP per image:"
+
+
+def work_per_image(model):
+    """(FLOPs per image of the convolutions rewritten in `model` as direct convolutions, FLOPs
+    per image their Winograd form does: transforms and products), from the notes the rewrite
+    leaves on each layer's batched product. (0, 0) when none was rewritten."""
+    direct = done = 0
+    for node in model.graph.node:
+        if node.doc_string.startswith(WORK_NOTE):
+            fields = dict(item.split("=") for item in node.doc_string[len(WORK_NOTE):].split())
+            direct, done = direct + int(fields["direct"]), done + int(fields["done"])
+    return direct, done
