@@ -8,7 +8,9 @@ Fashion-MNIST batches, by each loop in turn: the tutorial's `@tf.function` step 
 with XLA), and `TutorialDCGAN.fit` (the zoo's `BaseGAN.train_step` with the tutorial's Adam(1e-4)
 and BCE) along each training path `zoo.speed` chooses among: Algorithm 1's alternating update or
 the tutorial's simultaneous one (one forward pass for both gradients), `zoo.layers`'s
-convolutions computed as stride-1 convolutions ("phases") or as Keras's own ("keras"), without
+convolutions computed as stride-1 convolutions ("phases"), as Keras's own ("keras"), or as
+Keras's with the generator's 5×5 stride-1 layer on its 7×7 map in Winograd's form ("winograd",
+`zoo.winograd`; its FLOPs per image and fraction of peak count the work that form does), without
 and with XLA, in float32 and in Keras's `mixed_bfloat16` policy. The row `zoo train` would run
 on this machine (its update and the path `zoo.speed.choose` calibrates here, cached per
 machine) is marked. The loops alternate round by round in one process, so a busy machine slows
@@ -34,6 +36,8 @@ LOOPS = (
     ("zoo", "alternating", "phases", True, "float32", "zoo `fit`, phases, XLA (`zoo train` before)"),
     ("zoo", "simultaneous", "phases", False, "float32", "zoo `fit`, simultaneous, phases"),
     ("zoo", "simultaneous", "keras", False, "float32", "zoo `fit`, simultaneous, keras"),
+    ("zoo", "alternating", "winograd", False, "float32", "zoo `fit`, winograd"),
+    ("zoo", "simultaneous", "winograd", False, "float32", "zoo `fit`, simultaneous, winograd"),
     ("zoo", "simultaneous", "phases", True, "float32", "zoo `fit`, simultaneous, phases, XLA"),
     ("zoo", "simultaneous", "keras", True, "float32", "zoo `fit`, simultaneous, keras, XLA"),
     ("zoo", "simultaneous", "keras", False, "mixed_bfloat16", "zoo `fit`, simultaneous, keras, mixed_bfloat16"),
@@ -66,7 +70,7 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
     import keras
     import numpy as np
 
-    from zoo import bench, data, layers, speed
+    from zoo import bench, data, layers, speed, winograd
     from zoo.models.tutorial import TutorialDCGAN, make_discriminator_model, make_generator_model, make_tutorial_train_step
     from zoo.training import default_update
 
@@ -77,6 +81,14 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
     dataset = data.load_fashion_mnist(batch_size=batch_size, shuffle=False).repeat()
     tutorial_networks = (make_generator_model(), make_discriminator_model())
     g_flops, d_flops = bench.model_flops(tutorial_networks[0]), bench.model_flops(tutorial_networks[1])
+    # What Winograd's form saves per generator pass (its layers' direct FLOPs less its own)
+    winograd_saving = sum(
+        direct - done
+        for direct, done in (
+            winograd.layer_work(*layer.input.shape[1:], layer.filters, layer.kernel_size[0])
+            for layer in speed.winograd_layers(make_generator_model(convolutions=layers))
+        )
+    )
 
     def zoo_networks(precision):
         with speed.dtype_policy(precision):
@@ -122,7 +134,8 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
         rates = [steps * batch_size / s for s in seconds[label]]
         rate = float(np.median(rates))
         tutorial_rate = tutorial_rate or rate
-        flops = bench.gan_training_flops(g_flops, d_flops, {None: "tutorial", "alternating": "zoo", "simultaneous": "zoo-simultaneous"}[update])
+        generator_flops = g_flops - (winograd_saving if convolutions == "winograd" else 0)  # the work done
+        flops = bench.gan_training_flops(generator_flops, d_flops, {None: "tutorial", "alternating": "zoo", "simultaneous": "zoo-simultaneous"}[update])
         row = {
             "loop": label,
             "images_per_second": round(rate, 1),

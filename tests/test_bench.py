@@ -64,6 +64,10 @@ def test_benchmarks_run_and_the_readme_is_regenerated(tmp_path):
     for row in train["results"]:
         assert row["images_per_second"] > 0 and 0 < row["fraction_of_peak"]
     assert train["settings"]["generator_flops_per_image"] == 103_488_000
+    rows, d_flops = {row["loop"]: row for row in train["results"]}, train["settings"]["discriminator_flops_per_image"]
+    winograd_generator = 103_488_000 - (80_281_600 - 26_411_008)  # the work its 5×5 layer does in Winograd's form
+    assert rows["zoo `fit`, winograd"]["flops_per_image"] == bench.gan_training_flops(winograd_generator, d_flops, "zoo")
+    assert rows["zoo `fit`"]["flops_per_image"] == bench.gan_training_flops(103_488_000, d_flops, "zoo")
     assert train["machine"]["cores"] >= 1 and train["peak"]["gflops"] > 0
 
     infer = json.loads((results / "bench_infer.json").read_text())

@@ -138,3 +138,55 @@ def test_the_implementation_is_chosen_per_trace_and_restored():
         assert "Conv2DBackpropInput" not in ops_run and "Conv2D" in ops_run
     with pytest.raises(ValueError, match="phases"):
         layers.set_implementation("fast")
+
+
+@contextlib.contextmanager
+def counting_winograd_calls():
+    """Counts the calls of `zoo.layers.same_convolution_as_winograd` (as `counting_phase_calls`)."""
+    calls = []
+    original = layers.same_convolution_as_winograd
+
+    def counted(x, kernel):
+        calls.append(tuple(kernel.shape))
+        return original(x, kernel)
+
+    layers.same_convolution_as_winograd = counted
+    try:
+        yield calls
+    finally:
+        layers.same_convolution_as_winograd = original
+
+
+@pytest.mark.parametrize("module_layer", ["Conv2DTranspose", "Conv2D"])
+@pytest.mark.parametrize("side", [7, 5, 8])
+def test_winograd_matches_keras_in_values_and_gradients_on_small_maps(module_layer, side):
+    """implementation("winograd"): 5×5 stride-1 convolutions of small maps (the TF tutorial
+    generator's first layer, here with fewer channels) in Winograd's form, Keras's own elsewhere."""
+    options = dict(filters=24, kernel_size=5, strides=1, padding="same", use_bias=True, activation="tanh")
+    x = keras.ops.convert_to_tensor(np.random.default_rng(side).standard_normal((3, side, side, 32)).astype("float32"))
+    ours, theirs = getattr(layers, module_layer)(**options), getattr(keras.layers, module_layer)(**options)
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    ours.set_weights([np.random.default_rng(1).standard_normal(w.shape).astype("float32") * 0.1 for w in theirs.weights])
+    theirs.set_weights(ours.get_weights())
+    with layers.implementation("winograd"), counting_winograd_calls() as calls:
+        results = values_and_gradients(ours, x)
+    assert calls == [(5, 5, 32, 24)]  # the convolution's kernel (a transposed one's flipped, channels swapped)
+    for mine, keras_own in zip(results, values_and_gradients(theirs, x)):
+        mine, keras_own = keras.ops.convert_to_numpy(mine), keras.ops.convert_to_numpy(keras_own)
+        np.testing.assert_allclose(mine, keras_own, rtol=1e-4, atol=1e-4 * np.abs(keras_own).max())
+
+
+def test_winograd_leaves_other_convolutions_to_keras():
+    x = np.random.default_rng(0).standard_normal((2, 14, 14, 32)).astype("float32")
+    cases = [
+        (layers.Conv2DTranspose(24, 5, 2, "same"), x[:, :7, :7]),  # strided
+        (layers.Conv2D(24, 3, 1, "same"), x[:, :7, :7]),  # 3×3
+        (layers.Conv2D(24, 5, 1, "same"), x),  # a 14×14 map
+        (layers.Conv2D(8, 5, 1, "same"), x[:, :7, :7]),  # few filters
+        (layers.Conv2D(24, 5, 1, "valid"), x[:, :7, :7]),
+    ]
+    for layer, inputs in cases:
+        with layers.implementation("winograd"), counting_winograd_calls() as calls, counting_phase_calls() as phases:
+            layer(inputs)
+        assert calls == [] and phases == [], layer.get_config()

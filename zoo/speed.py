@@ -3,7 +3,9 @@
 Three choices change how fast a GAN trains, not what it computes:
 
 - `convolutions`: `zoo.layers` computes strided convolutions as stride-1 ones ("phases") or as
-  Keras's own layers do ("keras"); the same function and gradients either way;
+  Keras's own layers do ("keras"), or as Keras's do but with its 5×5 stride-1 convolutions of
+  small maps in Winograd's form ("winograd", offered for models that have such a layer, such as
+  the TF tutorial's generator); the same function and gradients, to float rounding, each way;
 - `jit_compile`: XLA compiles the training step, or TensorFlow runs it op by op (oneDNN);
 - `precision`: "float32", or Keras's mixed policies "mixed_bfloat16" (bfloat16 arithmetic,
   float32 weights; pays only where the CPU or GPU multiplies bfloat16 natively) and
@@ -110,6 +112,24 @@ def uses_zoo_convolutions(model):
     return any(isinstance(layer, kinds) for layer in model._flatten_layers(include_self=False, recursive=True))
 
 
+def winograd_layers(model):
+    """The `zoo.layers` convolutions of `model` that implementation "winograd" computes in
+    Winograd's form (`zoo.winograd.eligible`, by their input shapes)."""
+    from zoo import winograd
+
+    found = []
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if not isinstance(layer, (zoo_layers.Conv2D, zoo_layers.Conv2DTranspose)) or getattr(layer, "groups", 1) != 1:
+            continue
+        try:
+            _, height, width, channels = layer.input.shape
+        except (AttributeError, ValueError):  # not called on a symbolic input: shape unknown
+            continue
+        if layer.data_format == "channels_last" and winograd.eligible(layer.kernel_size, layer.strides, layer.padding, layer.dilation_rate, height, width, channels, layer.filters):
+            found.append(layer)
+    return found
+
+
 def rule_path(precision, jit_compile=True):
     """The path chosen without measuring: Keras's convolutions where the CPU has AVX-512 (oneDNN's
     AVX-512 kernels run Keras's transposed convolutions well), the phase form otherwise."""
@@ -146,8 +166,12 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
         jit_compile = True  # JAX and PyTorch steps are compiled by their own backends' rules
     conv_options = [convolutions] if convolutions != "auto" else ["phases", "keras"]
     jit_options = [jit_compile] if jit_compile != "auto" else [False, True]
-    if convolutions == "auto" and not uses_zoo_convolutions(_probe(build, resolved)):
-        conv_options = ["phases"]  # no zoo.layers convolutions: nothing to choose
+    if convolutions == "auto":
+        probe = _probe(build, resolved)
+        if not uses_zoo_convolutions(probe):
+            conv_options = ["phases"]  # no zoo.layers convolutions: nothing to choose
+        elif winograd_layers(probe):
+            conv_options.append("winograd")
     candidates = [TrainingPath(c, j, resolved) for c in conv_options for j in jit_options]
     if len(candidates) == 1:
         return candidates[0], {**record, "chosen_by": "given"}

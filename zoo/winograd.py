@@ -69,6 +69,35 @@ def axis_maps(size, r, m=TILE):
     return into, out_of
 
 
+def map_transforms(height, width, r):
+    """The transforms of a height × width map with "same" padding and r×r kernels, as matrices:
+    (into: n²·tiles × pixels, out_of: pixels × n²·tiles, g: n × r), rows of `into` ordered
+    (point row, point column, tile row, tile column) so that each of the n² points of every tile
+    lies in one block, as the batched per-point product wants them. The kernel's transform is
+    g K gᵀ per input and output channel."""
+    n = TILE + r - 1
+    rows_in, rows_out = axis_maps(height, r)
+    cols_in, cols_out = axis_maps(width, r)
+    into = np.einsum("aip,bjq->ijabpq", rows_in, cols_in).reshape(-1, height * width)
+    out_of = np.einsum("oai,pbj->opijab", rows_out, cols_out).reshape(height * width, -1)
+    return into, out_of, transform_matrices(TILE, r)[1], n
+
+
+def eligible(kernel_size, strides, padding, dilation, height, width, channels, filters, max_side=8, min_channels=16):
+    """Whether a 2-D convolution is one this module computes: a square kernel of a side in
+    `KERNELS`, stride and dilation 1, "same" padding, a map of at most `max_side` a side, and
+    `min_channels` inputs and outputs or more (few channels: the transforms cost more than they save)."""
+    return (
+        kernel_size[0] == kernel_size[1] in KERNELS
+        and tuple(strides) == (1, 1)
+        and tuple(dilation) == (1, 1)
+        and padding == "same"
+        and None not in (height, width)
+        and max(height, width) <= max_side
+        and min(channels, filters) >= min_channels
+    )
+
+
 def rewrite_small_map_convolutions(model, shapes, max_side=8, min_channels=16):
     """Rewrites each 2-D `Conv` of a small map as Winograd F(4, r) (see module). Only convolutions with constant weights, a kernel side in `KERNELS`,
     stride, dilation and group 1, "same" padding, a static map of at most `max_side` a side and
@@ -114,17 +143,12 @@ def _plan(node, initializers, shapes, max_side, min_channels):
         return None
     r = weights.shape[2]
     attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    plain = (
-        attributes.get("group", 1) == 1
-        and list(attributes.get("strides", [1, 1])) == [1, 1]
-        and list(attributes.get("dilations", [1, 1])) == [1, 1]
-        and list(attributes.get("pads", [0] * 4)) == [r // 2] * 4
-        and attributes.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
-    )
+    same = list(attributes.get("pads", [0] * 4)) == [r // 2] * 4 and attributes.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
     shape = shapes.get(node.input[0]) or []
-    if not plain or len(shape) != 4 or None in shape[1:] or max(shape[2:]) > max_side:
+    if attributes.get("group", 1) != 1 or not same or len(shape) != 4 or None in shape[1:]:
         return None
-    if min(weights.shape[:2]) < min_channels:
+    strides, dilations = attributes.get("strides", [1, 1]), attributes.get("dilations", [1, 1])
+    if not eligible((r, r), strides, "same", dilations, *shape[2:], *reversed(weights.shape[:2]), max_side, min_channels):
         return None
     bias = numpy_helper.to_array(initializers[node.input[2]]) if len(node.input) > 2 and node.input[2] else None
     return weights, bias, tuple(shape[2:])
@@ -135,15 +159,8 @@ def _winograd_nodes(node, model, weights, bias, height, width, nhwc):
     NHWC tensor that `node`'s input was transposed from (read directly), or None (the NCHW input
     is transposed here)."""
     out_channels, in_channels, r, _ = weights.shape
-    n = TILE + r - 1
-    rows_in, rows_out = axis_maps(height, r)
-    cols_in, cols_out = axis_maps(width, r)
-    tiles = rows_in.shape[0] * cols_in.shape[0]
-    # Rows ordered (point row, point column, tile row, tile column): each of the n² points of
-    # every tile in one block, as the batched product wants them.
-    into = np.einsum("aip,bjq->ijabpq", rows_in, cols_in).reshape(n * n * tiles, height * width)
-    out_of = np.einsum("oai,pbj->opijab", rows_out, cols_out).reshape(height * width, n * n * tiles)
-    _, g, _ = transform_matrices(TILE, r)
+    into, out_of, g, n = map_transforms(height, width, r)
+    tiles = into.shape[0] // (n * n)
     transformed = np.einsum("hk,wl,ockl->hwco", g, g, weights.astype(np.float64)).reshape(n * n, in_channels, out_channels)
     prefix = f"{node.name or node.output[0]}/winograd"
     constants = {
@@ -187,14 +204,21 @@ def _winograd_nodes(node, model, weights, bias, height, width, nhwc):
         nodes.append(helper.make_node("Add", [mapped, c("bias")], [node.output[0]]))
     for new in nodes:
         new.name = new.output[0] if new.output[0].startswith(prefix) else f"{prefix}/out"
-    direct = 2 * height * width * in_channels * out_channels * r * r
-    done = 2 * n * n * tiles * (height * width * in_channels + in_channels * out_channels + height * width * out_channels)
+    direct, done = layer_work(height, width, in_channels, out_channels, r)
     products = next(new for new in nodes if new.output[0] == c("products"))
     products.doc_string = f"{WORK_NOTE} direct={direct} done={done}"
     return nodes
 
 
 WORK_NOTE = "winograd FLOP per image:"
+
+
+def layer_work(height, width, channels, filters, r):
+    """FLOPs per image of an r×r "same" convolution of a height × width map: (direct, in
+    Winograd's form: the input transform, the per-point products and the output transform)."""
+    n, tiles = TILE + r - 1, -(-height // TILE) * -(-width // TILE)
+    pixels = height * width
+    return 2 * pixels * channels * filters * r * r, 2 * n * n * tiles * (pixels * channels + channels * filters + pixels * filters)
 
 
 def work_per_image(model):
