@@ -124,6 +124,11 @@ def train_section(data):
         f"{settings['model']}, batch {settings['batch_size']}, {settings['data']}; median of {settings['rounds']} rounds of "
         f"{settings['steps_per_round']} steps, the loops alternating. FLOPs: {settings['flops_note']}."
     )
+    if any("winograd" in row["loop"] for row in data["results"]):
+        details += (
+            " The winograd rows count the work Winograd's form does (`zoo/winograd.py`: the generator's 5×5 "
+            "stride-1 layer on its 7×7 map with 3× fewer FLOPs), hence their lower MFLOP per image."
+        )
     default = settings.get("zoo_train_default")
     if default:
         details += (
@@ -152,12 +157,14 @@ def infer_section(data):
     )
     if "int8_peak" in data:
         details += f" The int8 rows count against the int8 peak: {data['int8_peak']['gops']} GOP/s ({data['int8_peak']['how'].split(' (')[0]})."
+    from zoo.runtime import WINOGRAD_MIN_BATCH
+
     winograd = sorted({row["path"] for row in data["results"] if row.get("flops_per_image_done", settings["flops_per_image"]) < settings["flops_per_image"]})
     if winograd:
         done = min(row["flops_per_image_done"] for row in data["results"] if row["path"] in winograd)
         details += (
-            f" At batch {batch} {', '.join(winograd)} ran the first convolution in Winograd's form (`zoo/winograd.py`): "
-            f"{done / 1e6:.1f} MFLOP per image done, which is what their fraction of peak counts."
+            f" At batch {batch} the rows {'; '.join(winograd)} ran the first convolution in Winograd's form (`zoo/winograd.py`; "
+            f"from batch {WINOGRAD_MIN_BATCH}): {done / 1e6:.1f} MFLOP per image done, which is what their fraction of peak counts."
         )
     return speed_section(data, details, header, rows)
 
