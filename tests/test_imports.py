@@ -19,7 +19,7 @@ def run_python(code, cwd=ROOT):
     return result.stdout
 
 
-@pytest.mark.parametrize("module", ["zoo", "zoo.runtime", "zoo.registry", "zoo.onnx_tuning", "zoo.cli", "zoo.validation", "zoo.files"])
+@pytest.mark.parametrize("module", ["zoo", "zoo.runtime", "zoo.registry", "zoo.onnx_tuning", "zoo.winograd", "zoo.cli", "zoo.validation", "zoo.files"])
 def test_onnxruntime_only_modules_import_no_framework(module):
     loaded = run_python(f"import sys, {module}; print(sorted(set({FRAMEWORKS!r}) & set(sys.modules)))")
     assert loaded.strip() == "[]"

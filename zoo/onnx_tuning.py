@@ -46,6 +46,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from zoo import onnx_graph
 from zoo.files import atomic_write, atomic_write_json, sha256
 
 # Written into each derived file's metadata to say where it came from (information, not trust:
@@ -187,12 +188,7 @@ def fold_channel_scales(model):
     """
     folded = 0
     while True:
-        initializers = {tensor.name: tensor for tensor in model.graph.initializer}
-        producers = {name: node for node in model.graph.node for name in node.output}
-        uses = {}
-        for node in model.graph.node:
-            for name in node.input:
-                uses[name] = uses.get(name, 0) + 1
+        initializers, producers, uses = onnx_graph.index(model)
         outputs = {value.name for value in model.graph.output}
         for node in model.graph.node:
             if _fold_into_producer(model, node, initializers, producers, uses, outputs):

@@ -24,6 +24,8 @@ rounding small: on the tutorial's layer the outputs differ from the direct convo
 import numpy as np
 from onnx import helper, numpy_helper
 
+from zoo import onnx_graph
+
 TILE = 4  # outputs per tile side: F(4, r)
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)  # finite interpolation points; ∞ is the last
 KERNELS = (5,)  # kernel sides rewritten: 5×5 measured faster (3×3, on a 7×7 map with 64 outputs, was not)
@@ -99,16 +101,12 @@ def eligible(kernel_size, strides, padding, dilation, height, width, channels, f
 
 
 def rewrite_small_map_convolutions(model, shapes, max_side=8, min_channels=16):
-    """Rewrites each 2-D `Conv` of a small map as Winograd F(4, r) (see module). Only convolutions with constant weights, a kernel side in `KERNELS`,
-    stride, dilation and group 1, "same" padding, a static map of at most `max_side` a side and
-    `min_channels` inputs and outputs or more. `shapes`: tensor name -> dimensions (None where
-    unknown). Returns the number rewritten; `model` changes in place."""
-    initializers = {tensor.name: tensor for tensor in model.graph.initializer}
-    producers = {name: node for node in model.graph.node for name in node.output}
-    readers = {}
-    for node in model.graph.node:
-        for name in node.input:
-            readers[name] = readers.get(name, 0) + 1
+    """Rewrites each 2-D `Conv` of a small map as Winograd F(4, r) (see module). Only convolutions
+    with constant weights that `eligible` accepts (a kernel side in `KERNELS`, stride, dilation
+    and group 1, "same" padding, a static map of at most `max_side` a side, `min_channels` inputs
+    and outputs or more). `shapes`: tensor name -> dimensions (None where unknown). Returns the
+    number rewritten; `model` changes in place."""
+    initializers, producers, readers = onnx_graph.index(model)
     nodes, rewritten, dropped = [], 0, set()
     for node in model.graph.node:
         plan = _plan(node, initializers, shapes, max_side, min_channels)
