@@ -169,6 +169,7 @@ def test_a_generator_with_no_small_map_convolution_keeps_one_session(tmp_path):
     z = model.export_example(8, seed=0)["z"]
     np.testing.assert_allclose(generator(z), keras.ops.convert_to_numpy(model.export_call({"z": z})), atol=1e-4)
     assert generator.session_for(8) is generator.session and generator.large_batch_path is None
+    assert not (onnx_tuning.derived_dir(sha256(tmp_path / "dcgan" / "generator.onnx")) / "winograd.onnx").exists()  # nothing made in vain
 
 
 def test_the_float16_variant_keeps_float32_inputs_and_outputs(artifact):

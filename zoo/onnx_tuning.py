@@ -428,6 +428,15 @@ def _winograd(model, folder):
     return model
 
 
+def winograd_candidates(model_path):
+    """How many convolutions of the model at `model_path` (an optimised variant) the Winograd
+    variant would rewrite: zero means that variant would only repeat it."""
+    from zoo.winograd import rewrite_small_map_convolutions
+
+    model = onnx.load(str(model_path))
+    return rewrite_small_map_convolutions(model, _static_shapes(model))
+
+
 def winograd_layers(model_path):
     """How many convolutions the file at `model_path` runs in Winograd's form."""
     return sum(node.op_type == "MatMul" and node.name.endswith("/winograd/products") for node in onnx.load(str(model_path), load_external_data=False).graph.node)

@@ -233,9 +233,9 @@ class Generator:
         """A session of the Winograd variant, or False when it rewrites nothing or cannot be made
         (then the main session runs every call; a failure is warned about)."""
         try:
-            path = onnx_tuning.derive(self.path, "winograd")
-            if not onnx_tuning.winograd_layers(path):
+            if not onnx_tuning.winograd_candidates(self.model_path):  # nothing to rewrite: no second file
                 return False
+            path = onnx_tuning.derive(self.path, "winograd")
             if self._check:
                 check_model_file(path)
             session = onnxruntime.InferenceSession(str(path), sess_options=self._session_options, providers=self._providers)
