@@ -26,6 +26,20 @@ def test_export_matches_keras_at_batch_1_7_and_300(trained_dcgan, tmp_path):
     assert card["parity"]["atol"] == 1e-4
 
 
+def test_exports_hold_standard_convolutions_whatever_implementation_trained(trained_dcgan, tmp_path):
+    """The files are traced with Keras's own convolutions: `ConvTranspose`, not the phase form's
+    pads and slices, even when the model trains in another `zoo.layers` implementation."""
+    import onnx
+
+    from zoo import layers
+
+    for implementation in layers.IMPLEMENTATIONS:
+        with layers.implementation(implementation):
+            harness.check_export(trained_dcgan, tmp_path / implementation)
+        op_types = [node.op_type for node in onnx.load(str(tmp_path / implementation / "generator.onnx")).graph.node]
+        assert op_types.count("ConvTranspose") == 2 and not {"Slice", "Pad", "Conv"} & set(op_types), op_types
+
+
 def test_saved_model_serves_the_same_images(trained_dcgan, tmp_path):
     import tensorflow as tf
 
