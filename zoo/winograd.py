@@ -1,4 +1,6 @@
-"""Winograd's minimal filtering for the convolutions of small feature maps in an ONNX graph.
+"""Winograd's minimal filtering for the convolutions of small feature maps: the transforms, and
+their rewrite of an ONNX graph (`zoo.onnx_tuning`'s `winograd` variant; `zoo.layers`'
+implementation "winograd" computes the same form in Keras ops for training).
 
 A generator's first convolution works on a small map with many channels (the TF tutorial's: 5×5,
 7×7×256 -> 7×7×128, 78% of its FLOPs), where onnxruntime's blocked CPU kernels run at about 60%
