@@ -35,10 +35,11 @@ def test_the_optimized_model_computes_the_exported_function_with_convolutions(ar
     assert generator.model_path == optimized and str(optimized).startswith(str(registry.cache_dir()))
     assert not (directory / "generator.optimized.onnx").exists()  # nothing is written into the artifact
     assert op_types(directory / "generator.onnx").count("ConvTranspose") == 3
-    # The stride-1 one is one convolution, the strided one with 64 filters four (one per phase);
-    # the last (1 filter) stays; batch norm's scales are folded into the weights.
+    # The stride-1 one is one convolution, the strided one with 64 filters four (one per phase),
+    # interleaved by a placement product (no DepthToSpace); the last (1 filter) stays; batch
+    # norm's scales are folded into the weights.
     assert op_types(optimized).count("ConvTranspose") == 1 and op_types(optimized).count("Conv") == 1 + 4
-    assert "DepthToSpace" in op_types(optimized) and "Mul" not in op_types(optimized)
+    assert "DepthToSpace" not in op_types(optimized) and op_types(optimized).count("MatMul") == 2 and "Mul" not in op_types(optimized)
     z = model.export_example(9, seed=3)["z"]
     exported = runtime.load(directory, optimized=False)
     assert exported.model_path == directory / "generator.onnx"
@@ -240,6 +241,13 @@ def test_strided_transposed_convolutions_become_phase_convolutions_with_the_same
     np.testing.assert_allclose(actual, expected, atol=1e-4)
     few = transposed_convolution_model(3, 4, kernel, stride, pads, output_padding, side, bias=False)
     assert onnx_tuning.rewrite_strided_transposed_convolutions(few, min_filters=16) == 0  # few filters: left as it is
+    # The interleave as rows placed by a 0/1 matrix: exactly the same values.
+    model.graph.ClearField("value_info")
+    assert onnx_tuning.rewrite_interleaves(model, onnx_tuning._static_shapes(model)) == 1
+    onnx.checker.check_model(model, full_check=True)
+    assert op_types_of(model) == ["Conv"] * stride**2 + ["Concat", "MatMul", "Reshape"]
+    placed = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_array_equal(placed, actual)
 
 
 def op_types_of(model):

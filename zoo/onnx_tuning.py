@@ -12,8 +12,9 @@
   with gathers and stacks was slower than onnxruntime's own kernel, this one is faster). Then
   onnxruntime's basic graph optimisations (constant folding, batch-norm and Mul/Add folding into
   convolutions), and the per-channel scales onnxruntime leaves behind a matrix product or a
-  transposed convolution folded into its weights (`fold_channel_scales`), saved so that
-  sessions start without redoing them. Those are the provider-independent ones; sessions still
+  transposed convolution folded into its weights (`fold_channel_scales`), and the phases'
+  `DepthToSpace` replaced by rows placed with a 0/1 matrix product (`rewrite_interleaves`:
+  exact, 2.5× faster on the CPU), saved so that sessions start without redoing them. Those are the provider-independent ones; sessions still
   apply the hardware-specific layout changes (ORT_ENABLE_ALL) when they load the file.
 - `winograd`: the optimised model with its convolutions of small maps (5×5 kernels on maps of
   8×8 or less) in Winograd's form (`zoo.winograd`), which `zoo.runtime` runs for CPU batches of
@@ -119,6 +120,53 @@ def rewrite_strided_transposed_convolutions(model, min_filters=16):
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     _drop_unused_initializers(model)
+    return rewritten
+
+
+def rewrite_interleaves(model, shapes, max_row=64):
+    """Replaces each `Concat` (channels) + `DepthToSpace` (DCR) that interleaves output phases by
+    a `Concat` along the rows, one `MatMul` by a 0/1 matrix that puts each phase's pixel in its
+    place, and a `Reshape`: the same values, exactly (each output is one input times 1). On the
+    CPU onnxruntime's `DepthToSpace` moves one pixel at a time; the product moves rows (the
+    published DCGAN's 256-image interleave: 3.6 ms against 9.1). Only where the phases' shape is
+    static and a concatenated row (stride² × width) holds at most `max_row` pixels (the matrix
+    is that squared). Returns the number rewritten; `model` changes in place."""
+    _, producers, uses = onnx_graph.index(model)
+    nodes, rewritten, dropped = [], 0, set()
+    for node in model.graph.node:
+        concat = producers.get(node.input[0]) if node.op_type == "DepthToSpace" else None
+        attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        mode = attributes.get("mode", b"DCR")
+        shape = shapes.get(concat.input[0]) if concat is not None else None
+        stride = attributes.get("blocksize")
+        if (
+            concat is None or concat.op_type != "Concat" or uses.get(node.input[0]) != 1 or mode not in (b"DCR", "DCR")
+            or {a.name: helper.get_attribute_value(a) for a in concat.attribute}.get("axis") != 1
+            or not shape or len(shape) != 4 or None in shape[1:] or len(concat.input) != stride * stride
+            or any(shapes.get(name) != shape for name in concat.input) or stride * stride * shape[3] > max_row
+        ):
+            nodes.append(node)
+            continue
+        _, channels, height, width = shape
+        placement = np.zeros((stride * stride * width, stride * stride * width), np.float32)
+        for row in range(stride):
+            for col in range(stride):
+                for x in range(width):
+                    placement[(row * stride + col) * width + x, row * stride * width + stride * x + col] = 1.0
+        prefix = f"{node.name or node.output[0]}/rows"
+        model.graph.initializer.extend([
+            numpy_helper.from_array(placement, f"{prefix}/placement"),
+            numpy_helper.from_array(np.array([0, channels, height * stride, width * stride], np.int64), f"{prefix}/shape"),
+        ])
+        dropped.add(id(concat))
+        nodes += [
+            helper.make_node("Concat", list(concat.input), [f"{prefix}/phases"], name=f"{prefix}/phases", axis=3),  # B, C, H, s²W
+            helper.make_node("MatMul", [f"{prefix}/phases", f"{prefix}/placement"], [f"{prefix}/placed"], name=f"{prefix}/interleave"),
+            helper.make_node("Reshape", [f"{prefix}/placed", f"{prefix}/shape"], list(node.output), name=f"{prefix}/reshape"),
+        ]
+        rewritten += 1
+    del model.graph.node[:]
+    model.graph.node.extend(node for node in nodes if id(node) not in dropped)
     return rewritten
 
 
@@ -414,6 +462,7 @@ def _optimized(model, folder):
         onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         optimized = onnx.load(options.optimized_model_filepath)
     fold_channel_scales(optimized)
+    rewrite_interleaves(optimized, _static_shapes(optimized))
     return optimized
 
 
@@ -547,7 +596,8 @@ def _int8(model, folder):
             # quantizing them too (batch-norm shifts, concatenations, interleaves) multiplied the
             # error on dcgan-fashion-mnist by 5 (mean 0.007 -> 0.033) for little speed.
             op_types_to_quantize=QUANTIZED_OPS,
-            nodes_to_exclude=output_layers(model),
+            # and the interleaves' placement products (`rewrite_interleaves`: exact in float32).
+            nodes_to_exclude=output_layers(model) + [node.name for node in model.graph.node if node.name.endswith("/rows/interleave")],
             # Ranges from the 0.001 and 99.999 percentiles of the calibration activations, not
             # their extremes: finer steps for nearly all values.
             calibrate_method=CalibrationMethod.Percentile,
@@ -571,10 +621,10 @@ class Variant(typing.NamedTuple):
 
 
 VARIANTS = {
-    "optimized": Variant(_optimized, 1e-4, recipe=2),  # 2: strided transposed convolutions as phases, scales folded
-    "winograd": Variant(_winograd, 1e-4, recipe=2),  # 2: whole-batch transforms, work noted on each layer
+    "optimized": Variant(_optimized, 1e-4, recipe=3),  # 2: strided transposed convolutions as phases, scales folded; 3: interleave by MatMul
+    "winograd": Variant(_winograd, 1e-4, recipe=3),  # 2: whole-batch transforms, work noted on each layer; 3: interleave by MatMul
     "float16": Variant(_float16, 5e-2),
-    "int8": Variant(_int8, *INT8_TOLERANCE),
+    "int8": Variant(_int8, *INT8_TOLERANCE, recipe=2),  # 2: interleave by MatMul, kept float32
 }
 
 
