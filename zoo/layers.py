@@ -137,15 +137,20 @@ def same_convolution_as_winograd(x, kernel):
     return ops.transpose(outputs, (2, 0, 1, 3))
 
 
-def _uses_winograd(layer, inputs):
-    channels, filters = inputs.shape[-1], layer.filters
+def winograd_eligible(layer, input_shape):
+    """Whether implementation "winograd" computes `layer` (a `Conv2D` or `Conv2DTranspose` of this
+    module) on inputs of `input_shape` in Winograd's form (`zoo.winograd.eligible`)."""
     return (
-        _implementation == "winograd"
-        and layer.data_format == "channels_last"
+        layer.data_format == "channels_last"
         and getattr(layer, "groups", 1) == 1
         and getattr(layer, "output_padding", None) is None
-        and winograd.eligible(layer.kernel_size, layer.strides, layer.padding, layer.dilation_rate, inputs.shape[1], inputs.shape[2], channels, filters)
+        and len(input_shape) == 4
+        and winograd.eligible(layer.kernel_size, layer.strides, layer.padding, layer.dilation_rate, *input_shape[1:], layer.filters)
     )
+
+
+def _uses_winograd(layer, inputs):
+    return _implementation == "winograd" and winograd_eligible(layer, inputs.shape)
 
 
 def _uses_phases(layer, inputs):

@@ -14,8 +14,8 @@
   convolutions), and the per-channel scales onnxruntime leaves behind a matrix product or a
   transposed convolution folded into its weights (`fold_channel_scales`), and the phases'
   `DepthToSpace` replaced by rows placed with a 0/1 matrix product (`rewrite_interleaves`:
-  exact, 2.5× faster on the CPU), saved so that sessions start without redoing them. Those are the provider-independent ones; sessions still
-  apply the hardware-specific layout changes (ORT_ENABLE_ALL) when they load the file.
+  exact, 2.5× faster on the CPU), saved so that sessions start without redoing them. Those are
+  the provider-independent ones; sessions still apply the hardware-specific layout changes (ORT_ENABLE_ALL) when they load the file.
 - `winograd`: the optimised model with its convolutions of small maps (5×5 kernels on maps of
   8×8 or less) in Winograd's form (`zoo.winograd`), which `zoo.runtime` runs for CPU batches of
   two or more (slower than `optimized` for single images).
@@ -123,6 +123,9 @@ def rewrite_strided_transposed_convolutions(model, min_filters=16):
     return rewritten
 
 
+INTERLEAVE = "/rows/interleave"  # the name ending of `rewrite_interleaves`' placement products
+
+
 def rewrite_interleaves(model, shapes, max_row=64):
     """Replaces each `Concat` (channels) + `DepthToSpace` (DCR) that interleaves output phases by
     a `Concat` along the rows, one `MatMul` by a 0/1 matrix that puts each phase's pixel in its
@@ -161,7 +164,7 @@ def rewrite_interleaves(model, shapes, max_row=64):
         dropped.add(id(concat))
         nodes += [
             helper.make_node("Concat", list(concat.input), [f"{prefix}/phases"], name=f"{prefix}/phases", axis=3),  # B, C, H, s²W
-            helper.make_node("MatMul", [f"{prefix}/phases", f"{prefix}/placement"], [f"{prefix}/placed"], name=f"{prefix}/interleave"),
+            helper.make_node("MatMul", [f"{prefix}/phases", f"{prefix}/placement"], [f"{prefix}/placed"], name=f"{node.name or node.output[0]}{INTERLEAVE}"),
             helper.make_node("Reshape", [f"{prefix}/placed", f"{prefix}/shape"], list(node.output), name=f"{prefix}/reshape"),
         ]
         rewritten += 1
@@ -480,15 +483,10 @@ def _winograd(model, folder):
 def winograd_candidates(model_path):
     """How many convolutions of the model at `model_path` (an optimised variant) the Winograd
     variant would rewrite: zero means that variant would only repeat it."""
-    from zoo.winograd import rewrite_small_map_convolutions
+    from zoo.winograd import rewritable
 
     model = onnx.load(str(model_path))
-    return rewrite_small_map_convolutions(model, _static_shapes(model))
-
-
-def winograd_layers(model_path):
-    """How many convolutions the file at `model_path` runs in Winograd's form."""
-    return sum(node.op_type == "MatMul" and node.name.endswith("/winograd/products") for node in onnx.load(str(model_path), load_external_data=False).graph.node)
+    return rewritable(model, _static_shapes(model))
 
 
 def _float16(model, folder):
@@ -597,7 +595,7 @@ def _int8(model, folder):
             # error on dcgan-fashion-mnist by 5 (mean 0.007 -> 0.033) for little speed.
             op_types_to_quantize=QUANTIZED_OPS,
             # and the interleaves' placement products (`rewrite_interleaves`: exact in float32).
-            nodes_to_exclude=output_layers(model) + [node.name for node in model.graph.node if node.name.endswith("/rows/interleave")],
+            nodes_to_exclude=output_layers(model) + [node.name for node in model.graph.node if node.name.endswith(INTERLEAVE)],
             # Ranges from the 0.001 and 99.999 percentiles of the calibration activations, not
             # their extremes: finer steps for nearly all values.
             calibrate_method=CalibrationMethod.Percentile,

@@ -156,13 +156,12 @@ class Generator:
         self.precision = precision if model_path != onnx_path else "float32"  # what runs (a variant that failed: float32)
         self._session_options, self._providers, self._check = session_options, providers, check
         self.large_batch_path = None  # the Winograd variant, once a large call has made its session
-        self._large_batch_session = None if model_path != onnx_path else False  # False: none to make
         self._large_batch_lock = threading.Lock()
         self.published = None  # the published name, when `load` resolved one to these verified files
         self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
         self.io_binding = self.device == "cuda" if io_binding is None else bool(io_binding)
-        if self.device != "cpu" or self.precision != "float32":
-            self._large_batch_session = False
+        # None: made on the first large call; False: none (not the CPU, not the tuned float32 graph)
+        self._large_batch_session = None if (self.device, self.precision, model_path != onnx_path) == ("cpu", "float32", True) else False
         self.inputs = {value.name: value for value in self.session.get_inputs()}
         if "z" not in self.inputs:
             raise ValueError(f"{onnx_path} has no input named 'z' (inputs: {sorted(self.inputs)}).")

@@ -114,18 +114,16 @@ def uses_zoo_convolutions(model):
 
 def winograd_layers(model):
     """The `zoo.layers` convolutions of `model` that implementation "winograd" computes in
-    Winograd's form (`zoo.winograd.eligible`, by their input shapes)."""
-    from zoo import winograd
-
+    Winograd's form (`zoo.layers.winograd_eligible`, by their input shapes)."""
     found = []
     for layer in model._flatten_layers(include_self=False, recursive=True):
-        if not isinstance(layer, (zoo_layers.Conv2D, zoo_layers.Conv2DTranspose)) or getattr(layer, "groups", 1) != 1:
+        if not isinstance(layer, (zoo_layers.Conv2D, zoo_layers.Conv2DTranspose)):
             continue
         try:
-            _, height, width, channels = layer.input.shape
+            shape = layer.input.shape
         except (AttributeError, ValueError):  # not called on a symbolic input: shape unknown
             continue
-        if layer.data_format == "channels_last" and winograd.eligible(layer.kernel_size, layer.strides, layer.padding, layer.dilation_rate, height, width, channels, layer.filters):
+        if zoo_layers.winograd_eligible(layer, shape):
             found.append(layer)
     return found
 

@@ -102,6 +102,13 @@ def eligible(kernel_size, strides, padding, dilation, height, width, channels, f
     )
 
 
+def rewritable(model, shapes, max_side=8, min_channels=16):
+    """How many convolutions `rewrite_small_map_convolutions` would rewrite in `model`, without
+    building their transforms."""
+    initializers = {tensor.name: tensor for tensor in model.graph.initializer}
+    return sum(_plan(node, initializers, shapes, max_side, min_channels) is not None for node in model.graph.node)
+
+
 def rewrite_small_map_convolutions(model, shapes, max_side=8, min_channels=16):
     """Rewrites each 2-D `Conv` of a small map as Winograd F(4, r) (see module). Only convolutions
     with constant weights that `eligible` accepts (a kernel side in `KERNELS`, stride, dilation
