@@ -39,6 +39,11 @@ RECIPES = {
     "dcgan-ema-depth1": ("dcgan", EMA + ["--g-depth", "1"], "+ EMA, a 3×3 convolution more at each of G's resolutions (+24% weights, 3× G's FLOPs)"),
     "dcgan-ema-batch64": ("dcgan", EMA + ["--batch-size", "64"], "+ EMA, batch 64: twice the steps per epoch"),
     "dcgan-ema-d128": ("dcgan", EMA + ["--d-filters", "128"], "+ EMA, discriminator twice as wide (4× D's FLOPs)"),
+    "dcgan-ema-clusters50": (
+        "dcgan",
+        EMA + ["--clusters", "50", "--latent-dim", "65"],
+        "+ EMA, self-conditioned on 50 k-means clusters of the pixels, projection D (Liu et al. 2020); z: 1 picks the cluster, 64 noise",
+    ),
     "cgan-published": ("cgan", EMA, "the published cGAN's recipe: label channel in D, EMA 0.999"),
     "cgan-projection": ("cgan", EMA + ["--projection"], "+ projection discriminator (Miyato & Koyama 2018)"),
     "cgan-projection-sn-hinge": ("cgan", EMA + ["--projection"] + SN_HINGE, "+ projection D, spectral norm, hinge loss"),

@@ -137,6 +137,8 @@ def add_training_options(parser):
     parser.add_argument("--d-filters", type=int, help="dcgan, cgan: filters of the discriminator's first layer, doubled after it (default: 64)")
     parser.add_argument("--spectral-norm", action="store_true", help="spectral normalisation of the discriminator's layers, no batch norm in it (Miyato et al. 2018; pair with --loss hinge)")
     parser.add_argument("--projection", action="store_true", help="cgan only: projection discriminator (Miyato & Koyama 2018)")
+    parser.add_argument("--clusters", type=int, help="dcgan only: self-condition on this many clusters of the training images, found by k-means before training (Liu et al. 2020); z[:, 0] picks the cluster (default: none)")
+    parser.add_argument("--cluster-embedding-dim", type=int, help="dcgan with --clusters: size of the generator's cluster embedding (default: 36)")
     parser.add_argument("--d-lr", type=float, help="discriminator's Adam learning rate (default: the loss's, 2e-4 for most); a larger one than --g-lr is TTUR (Heusel et al. 2017)")
     parser.add_argument("--g-lr", type=float, help="generator's Adam learning rate (default: the loss's, 2e-4 for most)")
     parser.add_argument("--beta-1", type=float, help="Adam's beta_1 for both networks (default: the loss's, 0.5 for most)")
@@ -171,12 +173,16 @@ def run_train(args):
         ("--g-depth", "g_depth", ("dcgan", "cgan")),
         ("--d-filters", "d_filters", ("dcgan", "cgan")),
         ("--projection", "projection", ("cgan",)),
+        ("--clusters", "clusters", ("dcgan",)),
+        ("--cluster-embedding-dim", "cluster_embedding_dim", ("dcgan",)),
     ):
         value = getattr(args, key)
         if value is not None and value is not False:
             if args.model not in families:
                 raise ValueError(f"{flag} applies to {' and '.join(families)}, not to {args.model}.")
             model_kwargs[key] = value
+    if args.cluster_embedding_dim is not None and args.clusters is None:
+        raise ValueError("--cluster-embedding-dim sizes the embedding of --clusters; give --clusters too.")
     if args.spectral_norm:
         model_kwargs["spectral_norm"] = True
     if args.time_limit is not None and not args.time_limit > 0:

@@ -19,17 +19,8 @@ from zoo import data
 from zoo.labels import resolve_labels
 from zoo.layers import spectrally_normalized
 from zoo.models.base import BaseGAN
-from zoo.models.dcgan import downsample_to_features, upsample_to_image
+from zoo.models.dcgan import build_conditional_generator, build_projection_discriminator, downsample_to_features
 from zoo.validation import check_int
-
-
-def build_generator(latent_dim, image_shape, num_classes, embedding_dim=50, filters=64, depth=0):
-    """(z, label) -> [z, embed(label)] -> DCGAN's upsampling stack -> tanh image."""
-    z = keras.Input((latent_dim,), name="z")
-    label = keras.Input((), dtype="int32", name="label")
-    embedded = layers.Embedding(num_classes, embedding_dim)(label)
-    x = layers.Concatenate()([z, embedded])
-    return keras.Model([z, label], upsample_to_image(x, image_shape, filters, depth), name="generator")
 
 
 def build_discriminator(image_shape, num_classes, filters=64, projection=False, spectral_norm=False):
@@ -37,20 +28,14 @@ def build_discriminator(image_shape, num_classes, filters=64, projection=False, 
 
     `spectral_norm`: DCGAN's spectrally normalised layers without batch norm, and a normalised output layer.
     """
+    if projection:
+        return build_projection_discriminator(image_shape, num_classes, filters, spectral_norm)
     height, width, _ = image_shape
     image = keras.Input(image_shape, name="image")
     label = keras.Input((), dtype="int32", name="label")
-    if projection:
-        features = downsample_to_features(image, image_shape, filters, spectral_norm)
-        # The embedding stays unnormalised: Keras's SpectralNormalization casts its output to the
-        # input's dtype, which for integer labels would truncate the embedding and stop its gradient.
-        embedded = layers.Embedding(num_classes, features.shape[-1])(label)
-        projected = layers.Dot(axes=1)([embedded, features])
-        logit = layers.Add(dtype="float32")([spectrally_normalized(layers.Dense(1), spectral_norm)(features), projected])
-    else:
-        label_map = layers.Reshape((height, width, 1))(layers.Embedding(num_classes, height * width)(label))
-        x = layers.Concatenate()([image, label_map])
-        logit = spectrally_normalized(layers.Dense(1, dtype="float32"), spectral_norm)(downsample_to_features(x, image_shape, filters, spectral_norm))
+    label_map = layers.Reshape((height, width, 1))(layers.Embedding(num_classes, height * width)(label))
+    x = layers.Concatenate()([image, label_map])
+    logit = spectrally_normalized(layers.Dense(1, dtype="float32"), spectral_norm)(downsample_to_features(x, image_shape, filters, spectral_norm))
     return keras.Model([image, label], logit, name="discriminator")
 
 
@@ -132,7 +117,7 @@ class ConditionalGAN(BaseGAN):
         self.g_depth = check_int("g_depth", g_depth, 0, 16)
         num_classes = len(self.class_names)
         self.set_networks(
-            build_generator(self.latent_dim, self.image_shape, num_classes, self.embedding_dim, self.g_filters, self.g_depth),
+            build_conditional_generator(self.latent_dim, self.image_shape, num_classes, self.embedding_dim, self.g_filters, self.g_depth),
             build_discriminator(self.image_shape, num_classes, self.d_filters, self.projection, self.spectral_norm),
         )
 
