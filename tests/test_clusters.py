@@ -53,6 +53,7 @@ def test_the_choice_draws_each_cluster_with_its_frequency():
     np.testing.assert_allclose(np.bincount(drawn, minlength=3) / len(drawn), [0.2, 0.5, 0.3], atol=0.005)
 
 
+@pytest.mark.backend
 def test_fit_finds_the_clusters_first_then_trains_both_networks(real_batches):
     gan = self_conditioned_dcgan(ema_decay=0.99)
     gan.compile()

@@ -89,6 +89,7 @@ class ClusterAssignment(keras.layers.Layer):
         self.centres = self.add_weight(shape=(clusters, self.components), initializer="zeros", trainable=False, name="centres")
         # Zero until `set_clusters`: a model must not train on clusters it has not found.
         self.fitted = self.add_weight(shape=(), initializer="zeros", trainable=False, name="fitted")
+        self.built = True  # its weights exist: Keras need not build it from a first call
 
     def set_clusters(self, fitted):
         """Installs `fit_clusters`'s result."""
@@ -122,6 +123,7 @@ class ClusterChoice(keras.layers.Layer):
         self.clusters = clusters
         uniform = np.arange(1, clusters, dtype=np.float32) / clusters
         self.bounds = self.add_weight(shape=(clusters - 1,), initializer=keras.initializers.Constant(uniform), trainable=False, name="bounds")
+        self.built = True
 
     def set_frequencies(self, frequencies):
         frequencies = np.asarray(frequencies, np.float64)
