@@ -272,8 +272,14 @@ class BaseGAN(keras.Model):
         return x if labels is None else [x, labels]
 
     def sample_z(self, batch_size):
-        """Draws a training batch of noise from N(0, 1) with the model's seed generator."""
-        return backend.replica_share(lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch_size)
+        """Draws a training batch of noise from N(0, 1) with the model's seed generator, as the
+        generator network takes it (`network_noise`)."""
+        return self.network_noise(backend.replica_share(lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch_size))
+
+    def network_noise(self, z):
+        """The part of `z` the generator network takes as its noise: all of it, unless the model
+        reads some of `z` for itself when sampling (a self-conditioned DCGAN's cluster pick)."""
+        return z
 
     def update_ema(self):
         """Moves `ema_generator` towards the generator: w_ema ← d·w_ema + (1 − d)·w.

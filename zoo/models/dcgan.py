@@ -244,18 +244,16 @@ class DCGAN(BaseGAN):
         images, _ = super().unpack_batch(data)
         return images, (None if self.clusters is None else self.cluster_assignment(images))
 
-    def sample_z(self, batch_size):
-        """The generator network's noise: `z[:, 1:]` when self-conditioned (`z[:, 0]` picks clusters
-        at sampling; in training the fakes take the real batch's clusters, which have the same
-        frequencies)."""
-        z = super().sample_z(batch_size)
+    def network_noise(self, z):
+        """`z[:, 1:]` when self-conditioned: `z[:, 0]` picks the cluster when sampling. In training
+        the fakes take the real batch's clusters instead, which have the same frequencies."""
         return z if self.clusters is None else z[:, 1:]
 
     def export_call(self, inputs):
         if self.clusters is None:
             return super().export_call(inputs)
         z = ops.convert_to_tensor(inputs["z"], "float32")
-        return self.sampling_generator([z[:, 1:], self.cluster_choice(z[:, 0])], training=False)
+        return self.sampling_generator([self.network_noise(z), self.cluster_choice(z[:, 0])], training=False)
 
     def sampling_networks(self):
         networks = super().sampling_networks()
