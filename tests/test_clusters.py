@@ -73,6 +73,21 @@ def test_fit_finds_the_clusters_first_then_trains_both_networks(real_batches):
     np.testing.assert_array_equal(np.array(gan.cluster_assignment.centres), centres)
 
 
+@pytest.mark.inputs
+def test_a_python_generator_is_not_consumed_to_find_clusters(real_batches):
+    """A generator of batches cannot be read twice: `fit` says to call `fit_clusters` first and
+    leaves it unread; with the clusters found, the same generator trains."""
+    gan = self_conditioned_dcgan()
+    gan.compile()
+    arrays = [np.asarray(batch) for batch in real_batches.take(2)]
+    batches = ((batch,) for batch in arrays)
+    with pytest.raises(ValueError, match=r"fit_clusters\(images\) first"):
+        gan.fit(batches, epochs=1, steps_per_epoch=1, verbose=0)
+    gan.fit_clusters(np.concatenate(arrays))
+    history = gan.fit(batches, epochs=1, steps_per_epoch=2, verbose=0)  # both batches still there
+    assert np.isfinite(history.history["d_loss"][-1])
+
+
 def test_the_first_noise_value_picks_the_cluster_the_rest_is_noise():
     gan = self_conditioned_dcgan()
     gan.fit_clusters(two_kinds_of_image(), seed=0)

@@ -60,24 +60,6 @@ def fit_clusters(images, clusters, components=PCA_COMPONENTS, seed=0):
     }
 
 
-def collect_images(x, limit=MAX_IMAGES):
-    """Up to `limit` images of `fit`'s `x`: an array, or batches (a `tf.data.Dataset`, a
-    `keras.utils.PyDataset` or any iterable) of images or of `(images, labels)`."""
-    if isinstance(x, np.ndarray):
-        return x[:limit]
-    batches, count = [], 0
-    source = (x[index] for index in range(len(x))) if isinstance(x, keras.utils.PyDataset) else iter(x)
-    for batch in source:
-        images = np.asarray(batch[0] if isinstance(batch, (tuple, list)) else batch)
-        batches.append(images)
-        count += len(images)
-        if count >= limit:
-            break
-    if not batches:
-        raise ValueError("The training data holds no images to find clusters in.")
-    return np.concatenate(batches)[:limit]
-
-
 class ClusterAssignment(keras.layers.Layer):
     """Images -> the id of the nearest cluster centre in principal-component space (int32)."""
 

@@ -475,24 +475,49 @@ def _has_batches(dataset):
         return False
 
 
+def _split_batch(data):
+    """(images, labels or None) of one batch: an array, `(images, labels)` or `{"images", "labels"}`."""
+    if isinstance(data, dict):
+        return data.get("images"), data.get("labels")
+    if isinstance(data, (tuple, list)):
+        return data[0], (data[1] if len(data) > 1 else None)
+    return data, None
+
+
+def _rereadable_batches(x):
+    """An iterator over the batches of `x` when reading them consumes nothing `fit` will need: a
+    `keras.utils.PyDataset` of known length (read by index) or a `tf.data.Dataset`; else None."""
+    if isinstance(x, keras.utils.PyDataset) and _has_batches(x):
+        return (x[index] for index in range(x.num_batches))
+    if type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec") and hasattr(x, "take"):
+        return iter(x)
+    return None
+
+
 def _first_batch(x, y):
     """(images, labels or None) of the first batch of `x` (and `y`) as numpy arrays, or None when `x` is not looked at."""
-    def split(data):
-        if isinstance(data, dict):
-            return data.get("images"), data.get("labels")
-        if isinstance(data, (tuple, list)):
-            return data[0], (data[1] if len(data) > 1 else None)
-        return data, None
-
     if isinstance(x, np.ndarray):
         return x[:1024], (None if y is None else np.asarray(y)[:1024])
-    if isinstance(x, keras.utils.PyDataset) and _has_batches(x):
-        images, labels = split(x[0])
-        return None if images is None else (np.asarray(images), None if labels is None else np.asarray(labels))
-    if type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec") and hasattr(x, "take"):
-        for batch in x.take(1):
-            images, labels = split(batch)
-            if images is None:
-                return None
-            return np.asarray(images), (None if labels is None else np.asarray(labels))
-    return None
+    batches = _rereadable_batches(x)
+    batch = None if batches is None else next(batches, None)
+    if batch is None:
+        return None
+    images, labels = _split_batch(batch)
+    return None if images is None else (np.asarray(images), None if labels is None else np.asarray(labels))
+
+
+def training_images(x, limit):
+    """Up to `limit` images of `fit`'s `x` as one numpy array (what the model will train on), or
+    None when `x` cannot be read without consuming it (a Python generator; see `_rereadable_batches`)."""
+    if isinstance(x, np.ndarray):
+        return x[:limit]
+    batches = _rereadable_batches(x)
+    if batches is None:
+        return None
+    chunks, count = [], 0
+    for batch in batches:
+        chunks.append(np.asarray(_split_batch(batch)[0]))
+        count += len(chunks[-1])
+        if count >= limit:
+            break
+    return np.concatenate(chunks)[:limit] if chunks else np.zeros((0, 0), np.float32)

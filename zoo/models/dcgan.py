@@ -22,10 +22,10 @@ import keras
 from keras import layers, ops
 
 from zoo import layers as convolutions
-from zoo.clusters import ClusterAssignment, ClusterChoice, collect_images, fit_clusters
+from zoo.clusters import MAX_IMAGES, ClusterAssignment, ClusterChoice, fit_clusters
 from zoo.layers import spectrally_normalized
 from zoo.models import backend
-from zoo.models.base import BaseGAN, check_training_data
+from zoo.models.base import BaseGAN, check_training_data, training_images
 from zoo.validation import check_int
 
 KERNEL_SIZE = 4
@@ -226,7 +226,14 @@ class DCGAN(BaseGAN):
         """`BaseGAN.fit`; a self-conditioned model first finds its clusters in `x` if it has none."""
         if self.clusters is not None and not self.cluster_assignment.is_fitted:
             check_training_data(self, x, y)  # before the clusters are looked for in it
-            self.fit_clusters(collect_images(x), seed=0 if self.seed is None else self.seed)
+            images = training_images(x, MAX_IMAGES)
+            if images is None:
+                raise ValueError(
+                    "A self-conditioned DCGAN finds its clusters in the training data before its first step, and cannot read "
+                    f"a {type(x).__name__} without consuming it: call fit_clusters(images) first, or pass an array, a "
+                    "tf.data.Dataset or a keras.utils.PyDataset."
+                )
+            self.fit_clusters(images, seed=0 if self.seed is None else self.seed)
         return super().fit(x, y, *args, **kwargs)
 
     def fit_clusters(self, images, seed=0):
