@@ -208,3 +208,18 @@ def test_the_quality_table_says_what_the_int8_variant_costs_in_fid(tmp_path):
                "floor": {"fid": 0.3}, "results": [row, {**row, "name": "gan-test", "int8": {"fid": 19.0}}]}
     lines = update_readme_results.quality_section(quality)
     assert "float32 → int8: dcgan-test 20.00 → 20.50 (+2.5%), gan-test 20.00 → 19.00 (-5.0%)." in "\n".join(lines)
+
+
+def test_generators_are_timed_side_by_side_with_every_input_they_take(tmp_path):
+    """bench_generators runs a noise-only and a text-to-image generator in turns and records both
+    rates with the machine (quick mode; rates are not asserted beyond being measured)."""
+    output = tmp_path / "generators.json"
+    printed = run_script("bench_generators.py", "dcgan-fashion-mnist", str(ROOT / "exports" / "t2i-fashion-mnist"),
+                         "--rounds", "2", "--batch-calls", "1", "--single-calls", "3", "-o", str(output))
+    record = json.loads(output.read_text())
+    assert record["benchmark"] == "generators" and record["machine"]["cpu"] == hardware.describe()["cpu"]
+    assert list(record["results"]) == ["dcgan-fashion-mnist", str(ROOT / "exports" / "t2i-fashion-mnist")]
+    for result in record["results"].values():
+        assert len(result["rounds"]) == 2 and result["images_per_second"] > 0 and result["p50_ms"] > 0
+        assert result["file"].endswith(".onnx")
+    assert "dcgan-fashion-mnist" in printed and "bench_generators.py" in record["settings"]["command"]
