@@ -58,8 +58,8 @@ bench: setup
 	$(PY) scripts/update_readme_results.py --measure train,infer
 	$(PY) scripts/bench_conv_forms.py
 
-# Quality per epoch along each training path (alternating/simultaneous, float32/bfloat16: FID
-# after 3 epochs, 2 seeds each; about 40 minutes on 2 cores): docs/results/training_paths.json.
+# Quality per epoch along each training path (alternating/reuse/simultaneous, float32/bfloat16: FID
+# after 3 epochs, 2 seeds each; about 55 minutes on 2 cores): docs/results/training_paths.json.
 training-paths: setup
 	$(PY) scripts/compare_training_paths.py
 

@@ -37,6 +37,8 @@ LOOPS = (
     ("zoo", "simultaneous", "phases", False, "float32", "zoo `fit`, simultaneous, phases"),
     ("zoo", "simultaneous", "keras", False, "float32", "zoo `fit`, simultaneous, keras"),
     ("zoo", "alternating", "winograd", False, "float32", "zoo `fit`, winograd"),
+    ("zoo", "reuse", "keras", False, "float32", "zoo `fit`, reuse"),
+    ("zoo", "reuse", "winograd", False, "float32", "zoo `fit`, reuse, winograd"),
     ("zoo", "simultaneous", "winograd", False, "float32", "zoo `fit`, simultaneous, winograd"),
     ("zoo", "simultaneous", "phases", True, "float32", "zoo `fit`, simultaneous, phases, XLA"),
     ("zoo", "simultaneous", "keras", True, "float32", "zoo `fit`, simultaneous, keras, XLA"),
@@ -135,7 +137,7 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
         rate = float(np.median(rates))
         tutorial_rate = tutorial_rate or rate
         generator_flops = g_flops - (winograd_saving if convolutions == "winograd" else 0)  # the work done
-        flops = bench.gan_training_flops(generator_flops, d_flops, {None: "tutorial", "alternating": "zoo", "simultaneous": "zoo-simultaneous"}[update])
+        flops = bench.gan_training_flops(generator_flops, d_flops, {None: "tutorial", "alternating": "zoo", "reuse": "zoo-reuse", "simultaneous": "zoo-simultaneous"}[update])
         row = {
             "loop": label,
             "images_per_second": round(rate, 1),
@@ -156,7 +158,7 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
         "rounds": rounds,
         "generator_flops_per_image": g_flops,
         "discriminator_flops_per_image": d_flops,
-        "flops_note": "forward of Dense/conv layers ×1, backward ×2; tutorial and zoo simultaneous step 3G+6D (one forward pass for both gradients), zoo alternating step 4G+9D (fresh noise for the generator step)",
+        "flops_note": "forward of Dense/conv layers ×1, backward ×2; tutorial and zoo simultaneous step 3G+6D (one forward pass for both gradients), zoo alternating step 4G+9D (fresh noise for the generator step), zoo reuse step 3G+9D (the generator step on the discriminator step's samples)",
         "zoo_train_default": default,
         "peaks_gflops": [round(p / 1e9, 1) for p in peaks],
     }

@@ -9,6 +9,8 @@ for the same epochs, and scores each with `zoo.metrics` (FID and the rest on the
 classifier features, the float32 generator as it is exported):
 
 - "alternating, float32": Algorithm 1's update, the CLI's default before (phases, XLA);
+- "reuse, float32": Algorithm 1 with one generator pass per step (the generator steps on the
+  samples the discriminator step scored), on the same path as the row above;
 - "simultaneous, float32": the tutorial's update with one forward pass (3G + 6D per step), on
   the path `zoo.speed` chooses on this machine: the CLI's default now;
 - "simultaneous, mixed_bfloat16": the same in Keras's bfloat16 policy (XLA; where the CPU has no
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # (label, update, convolutions, jit_compile, precision)
 PATHS = (
     ("alternating, float32", "alternating", "phases", True, "float32"),
+    ("reuse, float32", "reuse", "phases", True, "float32"),
     ("simultaneous, float32", "simultaneous", "auto", "auto", "float32"),
     ("simultaneous, mixed_bfloat16", "simultaneous", "auto", True, "mixed_bfloat16"),
 )
@@ -39,6 +42,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (default: 3)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds per path (default: 0 1)")
     parser.add_argument("--limit", type=int, help="train on the first N images only (smoke runs)")
+    parser.add_argument("--paths", nargs="+", choices=[label for label, *_ in PATHS], metavar="PATH", help="these paths only, the first the one the others are compared with (default: all)")
     parser.add_argument("--n", type=int, default=10_000, help="images per set for the metrics (default: 10000)")
     parser.add_argument("--runs", default=str(ROOT / "runs" / "training_paths"), help="folder of the run folders")
     parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "training_paths.json"), help="JSON to write")
@@ -50,7 +54,8 @@ def main(argv=None):
 
     evaluator = metrics.Evaluator(args.n)
     rows = []
-    for label, update, convolutions, jit_compile, precision in PATHS:
+    paths = [path for label in args.paths for path in PATHS if path[0] == label] if args.paths else PATHS
+    for label, update, convolutions, jit_compile, precision in paths:
         for seed in args.seeds:
             out = Path(args.runs) / f"{label.replace(', ', '-')}-seed{seed}"
             started = time.perf_counter()
@@ -65,10 +70,10 @@ def main(argv=None):
             rows.append({"path": label, "seed": seed, "epochs": args.epochs, "minutes": round(minutes, 1), "training_path": path, **scores})
             print(f"{label}, seed {seed}: FID {scores['fid']:.2f} ({minutes:.1f} min)", flush=True)
     summary = {}
-    for label, *_ in PATHS:
+    for label, *_ in paths:
         fids = [row["fid"] for row in rows if row["path"] == label]
         summary[label] = {"mean_fid": round(sum(fids) / len(fids), 3), "fids": [round(f, 3) for f in fids]}
-    base = summary[PATHS[0][0]]["mean_fid"]
+    base = summary[paths[0][0]]["mean_fid"]
     for label in summary:
         summary[label]["vs_alternating"] = round(summary[label]["mean_fid"] / base, 3)
     settings = {

@@ -68,6 +68,8 @@ def test_benchmarks_run_and_the_readme_is_regenerated(tmp_path):
     winograd_generator = 103_488_000 - (80_281_600 - 26_411_008)  # the work its 5×5 layer does in Winograd's form
     assert rows["zoo `fit`, winograd"]["flops_per_image"] == bench.gan_training_flops(winograd_generator, d_flops, "zoo")
     assert rows["zoo `fit`"]["flops_per_image"] == bench.gan_training_flops(103_488_000, d_flops, "zoo")
+    # the reuse step does one generator pass fewer than the alternating one: 3G + 9D against 4G + 9D
+    assert rows["zoo `fit`"]["flops_per_image"] - rows["zoo `fit`, reuse"]["flops_per_image"] == 103_488_000
     assert train["machine"]["cores"] >= 1 and train["peak"]["gflops"] > 0
 
     infer = json.loads((results / "bench_infer.json").read_text())

@@ -80,9 +80,17 @@ def test_train_raises_naming_g_loss_and_writes_no_model(fashion_dir, tmp_path):
     assert not list((tmp_path / "run" / "checkpoints").glob("*.weights.h5"))
 
 
-def test_zoo_train_uses_algorithm_1_unless_asked_and_a_resumed_run_keeps_its_update():
-    from zoo.training import default_update
+def test_zoo_train_reuses_the_samples_where_it_can_and_a_resumed_run_keeps_its_update():
+    import zoo
+    from zoo.models import TextToImageGAN
+    from zoo.training import default_update, takes_reuse
 
-    assert default_update() == "alternating"  # the published generators' update; simultaneous is opt-in
+    assert default_update() == "reuse"  # Algorithm 1, the generator stepping on the discriminator step's samples
+    assert default_update(takes_reuse=False) == "alternating"
     assert default_update({"sessions": [{"update": "simultaneous"}, {"status": "killed"}]}) == "simultaneous"
-    assert default_update({"sessions": []}) == "alternating"
+    assert default_update({"sessions": [{"update": "alternating"}]}) == "alternating"  # the published runs' update
+    assert default_update({"sessions": []}) == "reuse"
+    assert takes_reuse(zoo.DCGAN, "non_saturating", {}) and takes_reuse(zoo.ConditionalGAN, "hinge", {})
+    assert not takes_reuse(zoo.DCGAN, "wgan_gp", {})  # n_critic 5
+    assert not takes_reuse(zoo.GAN, "non_saturating", {"d_steps": 2})
+    assert not takes_reuse(TextToImageGAN, "non_saturating", {})  # alternating only

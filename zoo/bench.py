@@ -51,6 +51,8 @@ def gan_training_flops(generator_flops, discriminator_flops, loop):
     all back-propagated: 3G + 6D. "zoo": `BaseGAN.train_step` draws fresh noise for the
     generator step (Algorithm 1): the discriminator step runs G forward only and D on real and
     fake (G + 6D), the generator step runs G and D with both back-propagated (3G + 3D): 4G + 9D.
+    "zoo-reuse" (`update="reuse"`): Algorithm 1 with the generator step on the discriminator
+    step's samples, back-propagated through the one generator pass: 3G + 9D.
     "zoo-simultaneous" (`update="simultaneous"`): the tutorial's step, one forward pass serving
     both gradients: 3G + 6D.
     """
@@ -58,7 +60,9 @@ def gan_training_flops(generator_flops, discriminator_flops, loop):
         return 3 * generator_flops + 6 * discriminator_flops
     if loop == "zoo":
         return 4 * generator_flops + 9 * discriminator_flops
-    raise ValueError(f"Unknown training loop {loop!r}; choose 'tutorial', 'zoo' or 'zoo-simultaneous'.")
+    if loop == "zoo-reuse":
+        return 3 * generator_flops + 9 * discriminator_flops
+    raise ValueError(f"Unknown training loop {loop!r}; choose 'tutorial', 'zoo', 'zoo-reuse' or 'zoo-simultaneous'.")
 
 
 def measure_gemm_peak(size=GEMM_SIZE, repeats=5):

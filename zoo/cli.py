@@ -25,7 +25,7 @@ from zoo.validation import check_int
 # zoo.losses.LOSSES and zoo.models.base.UPDATES.
 FAMILIES = ("cgan", "dcgan", "gan", "t2i")
 LOSSES = ("hinge", "least_squares", "minimax", "non_saturating", "wgan_gp")
-UPDATES = ("alternating", "simultaneous")
+UPDATES = ("alternating", "reuse", "simultaneous")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # zoo.speed.PRECISIONS
 CONVOLUTIONS = ("phases", "keras", "winograd")  # zoo.layers.IMPLEMENTATIONS
 # Options that count images or pixels: whole numbers from 1 up (`train` checks its own).
@@ -128,7 +128,7 @@ def add_training_options(parser):
     calibrate.add_argument("--no-calibrate", dest="calibrate", action="store_const", const=False, help="decide the auto choices by the CPU's flags, without measuring")
     parser.add_argument("--mirrored", action="store_true", help="train on every local GPU with tf.distribute.MirroredStrategy (--batch-size is the global batch)")
     parser.add_argument("--loss", default="non_saturating", choices=LOSSES, help="adversarial loss (default: non_saturating)")
-    parser.add_argument("--update", choices=UPDATES, help="alternating: Algorithm 1, D then G on fresh noise; simultaneous: both gradients from one forward pass, as TF's DCGAN tutorial (3G+6D per step instead of 4G+9D) (default: a resumed run's own, else alternating)")
+    parser.add_argument("--update", choices=UPDATES, help="alternating: Algorithm 1, D then G on fresh noise; reuse: Algorithm 1, G stepping on the samples D just scored, as PyTorch's DCGAN example (one generator pass fewer per step); simultaneous: both gradients from one forward pass, as TF's DCGAN tutorial (3G+6D per step instead of 4G+9D) (default: a resumed run's own, else reuse where the model takes it: one D step per G step, not t2i; else alternating)")
     parser.add_argument("--ema-decay", type=float, help="keep a moving average of the generator's weights for sampling and export (e.g. 0.999)")
     parser.add_argument("--g-units", type=layer_widths, help="gan only: widths of the generator's hidden layers, input side first (default: 256,512,1024)")
     parser.add_argument("--d-units", type=layer_widths, help="gan only: widths of the discriminator's hidden layers, input side first (default: 1024,512,256)")

@@ -73,8 +73,8 @@ def train(
     data_options=None,
 ):
     """Trains `family` into `out_dir` with `loss` (a name in `zoo.losses.LOSSES`) and `update`
-    ("alternating" or "simultaneous", see `BaseGAN.compile`; default: the one the run was started
-    with when it resumes, else "alternating": see `default_update`), up to `epochs` epochs in all
+    ("alternating", "reuse" or "simultaneous", see `BaseGAN.compile`; default: the one the run was
+    started with when it resumes, else "reuse" where the model takes it: see `default_update`), up to `epochs` epochs in all
     (a resumed run continues from its last checkpoint).
 
     The data: Fashion-MNIST by default (`data_dir`, or `source="tfds"`); `images`: a folder of
@@ -150,7 +150,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     record = read_record(out_dir / "training.json")
     done = ([0] + [epoch for epoch, _ in GANCheckpoint(checkpoints).checkpoints()])[-1]
     if update is None:
-        update = default_update(record if done else None)
+        update = default_update(record if done else None, takes_reuse(model_class, loss, model_kwargs))
     settings = json_ready({
         "family": family, "loss": getattr(loss, "name", loss), "update": update, "batch_size": batch_size,
         "model": {key: value for key, value in model_kwargs.items() if key != "tokenizer"},  # the tokenizer spec is in model.keras
@@ -379,16 +379,26 @@ def adam_optimizers(loss, optimizer):
     )
 
 
-def default_update(record=None):
-    """The update `train` uses when none is given: the resumed run's (`record`), else
-    "alternating" (Algorithm 1, what every published generator was trained with).
+def default_update(record=None, takes_reuse=True):
+    """The update `train` uses when none is given: the resumed run's (`record`), else "reuse"
+    where the model takes it (`takes_reuse`: one discriminator step per generator step, and a
+    family that honours it), else "alternating" (Algorithm 1 as written).
 
-    "simultaneous" (3G + 6D per step instead of 4G + 9D, about 1.2x the steps per second on the
-    2-core Intel Xeon) is taken only when asked: scripts/compare_training_paths.py measured its
-    DCGAN FID after 3 epochs 6.4% above the alternating one's (mean of two seeds; docs/speed.md),
-    outside the 5% a faster default may cost."""
+    "reuse" is Algorithm 1 with the generator stepping on the samples the discriminator step
+    scored (3G + 9D per step instead of 4G + 9D). scripts/compare_training_paths.py measured its
+    DCGAN FID after 3 epochs 3.6% above the alternating one's (mean of two seeds, both seeds
+    above; docs/speed.md), inside the 5% a faster default may cost; "simultaneous" (3G + 6D)
+    cost 6.4% and is taken only when asked. Every published generator was trained with
+    "alternating" (its card's `training.update`)."""
     previous = next((s.get("update") for s in reversed((record or {}).get("sessions", [])) if s.get("update")), None)
-    return previous or "alternating"
+    return previous or ("reuse" if takes_reuse else "alternating")
+
+
+def takes_reuse(model_class, loss, model_kwargs):
+    """Whether `model_class` built with `model_kwargs` and trained with `loss` can train with
+    update="reuse": a family that honours it, one discriminator step per generator step."""
+    steps = losses.get(loss).n_critic or model_kwargs.get("d_steps", model_class.d_steps)
+    return "reuse" in model_class.updates and steps == 1
 
 
 def read_record(path):

@@ -5,7 +5,8 @@ it lives here, so that the algorithm reads without it:
 
 - `minimize` takes one optimizer step on a network against a loss: `tf.GradientTape` on
   TensorFlow, `jax.value_and_grad` on JAX, `torch.autograd.grad` on PyTorch; `minimize_pair`
-  one step on each of two networks against two losses of one forward pass;
+  one step on each of two networks against two losses of one forward pass; `minimize_in_turn`
+  one step on each in turn, both on the samples of one generator pass;
 - `input_gradient` is the gradient of a score with respect to its input (WGAN-GP's penalty);
 - `run_stateless` runs the stateful step on JAX's explicit state;
 - `replicas_in_sync`, `replica_share` and `has_strategy` keep a `tf.distribute` run the same
@@ -63,6 +64,33 @@ def minimize_pair(model, compute_losses, first, second):
     for grads, (network, optimizer) in zip(gradients, (first, second)):
         optimizer.apply(grads, network.trainable_weights)
     return losses, extras
+
+
+def minimize_in_turn(model, generate, first_loss, second_loss, first, second):
+    """Steps `first` against `first_loss(samples)`, then `second` against `second_loss(samples)`,
+    where `samples = generate()` is computed once.
+
+    `first` and `second` are `(network, optimizer)` pairs; each loss function returns
+    `(loss, extras)`, and both pairs are returned. `first` sees the samples as constants; the
+    gradient of `second_loss` (computed after `first` has stepped) reaches `second`'s weights
+    back through the recorded `generate()` pass, which is valid because `first`'s step does not
+    change `second`. Losses are scaled for a `tf.distribute` strategy as in `minimize`.
+    """
+    if keras.backend.backend() == "jax":
+        return jax_minimize_in_turn(model, generate, first_loss, second_loss, first, second)
+    if keras.backend.backend() == "torch":
+        return torch_minimize_in_turn(generate, first_loss, second_loss, first, second)
+    import tensorflow as tf
+
+    (network, optimizer) = second
+    with tf.GradientTape() as tape:
+        samples = generate()
+        with tape.stop_recording():
+            first_result = minimize(model, lambda: first_loss(tf.stop_gradient(samples)), *first)
+        loss, extras = second_loss(samples)
+        scaled_loss = optimizer.scale_loss(loss / replicas_in_sync())
+    optimizer.apply(tape.gradient(scaled_loss, network.trainable_weights), network.trainable_weights)
+    return first_result, (loss, extras)
 
 
 def input_gradient(model, score, x):
@@ -218,6 +246,32 @@ def jax_minimize_pair(model, compute_losses, first, second):
     return losses, extras
 
 
+def jax_minimize_in_turn(model, generate, first_loss, second_loss, first, second):
+    """`minimize_in_turn` on JAX: a `jax.vjp` of the generating pass, pulled back once the
+    gradient of the second loss with respect to the samples is known."""
+    import jax
+
+    (network, optimizer) = second
+    weights = network.trainable_variables
+
+    def generate_with(values):
+        return with_values(model, generate, zip(weights, values))
+
+    samples, pull_back, updates = jax.vjp(generate_with, [w.value for w in weights], has_aux=True)
+    assign_all(model.non_trainable_variables, updates)
+    first_result = jax_minimize(model, lambda: first_loss(jax.lax.stop_gradient(samples)), *first)
+
+    def scaled_loss(samples):
+        (loss, extras), updates = with_values(model, lambda: second_loss(samples), ())
+        return optimizer.scale_loss(loss), (loss, extras, updates)
+
+    (_, (loss, extras, updates)), sample_gradient = jax.value_and_grad(scaled_loss, has_aux=True)(samples)
+    assign_all(model.non_trainable_variables, updates)
+    (gradients,) = pull_back(sample_gradient)
+    optimizer.apply(gradients, weights)
+    return first_result, (loss, extras)
+
+
 def jax_input_gradient(model, score, x):
     """`input_gradient` on JAX, keeping `score`'s variable updates."""
     import jax
@@ -261,6 +315,20 @@ def torch_minimize_pair(compute_losses, first, second):
         for grads, (network, optimizer) in zip(gradients, (first, second)):
             optimizer.apply(list(grads), network.trainable_variables)
     return losses, extras
+
+
+def torch_minimize_in_turn(generate, first_loss, second_loss, first, second):
+    """`minimize_in_turn` on PyTorch: the generating pass's graph is kept for the second step."""
+    import torch
+
+    (network, optimizer) = second
+    samples = generate()
+    first_result = torch_minimize(lambda: first_loss(samples.detach()), *first)
+    loss, extras = second_loss(samples)
+    gradients = torch.autograd.grad(optimizer.scale_loss(loss), [w.value for w in network.trainable_variables])
+    with torch.no_grad():
+        optimizer.apply(list(gradients), network.trainable_variables)
+    return first_result, (loss, extras)
 
 
 def torch_input_gradient(score, x):

@@ -19,7 +19,7 @@ from zoo.latent import latent_input, sample_latent
 from zoo.models import backend
 from zoo.validation import check_image_shape, check_int, check_number
 
-UPDATES = ("alternating", "simultaneous")  # see `BaseGAN.compile`
+UPDATES = ("alternating", "reuse", "simultaneous")  # see `BaseGAN.compile`
 
 
 def loss_scaled(optimizer, network):
@@ -118,9 +118,11 @@ class BaseGAN(keras.Model):
             label_smoothing: one-sided label smoothing of the real target (e.g. 0.1), for a
                 loss given by name.
             update: "alternating" (Algorithm 1: the discriminator steps, then the generator
-                steps against the updated discriminator on fresh noise) or "simultaneous"
-                (both gradients at the same weights, from one batch of samples, as TensorFlow's
-                DCGAN tutorial: one generator pass fewer per step, k = 1 only).
+                steps against the updated discriminator on fresh noise), "reuse" (the same,
+                but the generator steps on the samples the discriminator step just scored, as
+                PyTorch's DCGAN example: one generator pass fewer per step, k = 1 only) or
+                "simultaneous" (both gradients at the same weights, from one batch of samples,
+                as TensorFlow's DCGAN tutorial: one generator pass fewer, k = 1 only).
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`).
         """
         super().compile(**kwargs)
@@ -135,8 +137,8 @@ class BaseGAN(keras.Model):
                 f"{type(self).__name__}'s discriminator objective has no gradient penalty, which the {self.loss_fn.name!r} loss needs; "
                 "use a loss without one (non_saturating, minimax, least_squares, hinge)."
             )
-        if update == "simultaneous" and self.discriminator_steps != 1:
-            raise ValueError(f"update='simultaneous' takes one discriminator step per generator step; this model takes {self.discriminator_steps} (d_steps or the loss's n_critic).")
+        if update in ("reuse", "simultaneous") and self.discriminator_steps != 1:
+            raise ValueError(f"update={update!r} takes one discriminator step per generator step; this model takes {self.discriminator_steps} (d_steps or the loss's n_critic).")
         self.update = update
         self.d_optimizer = loss_scaled(keras.optimizers.get(d_optimizer) or self.loss_fn.default_optimizer(), self.discriminator)
         self.g_optimizer = loss_scaled(keras.optimizers.get(g_optimizer) or self.loss_fn.default_optimizer(), self.generator)
@@ -196,6 +198,8 @@ class BaseGAN(keras.Model):
         batch_size = ops.shape(real_images)[0]
         if self.update == "simultaneous":
             return self.simultaneous_step(real_images, labels, batch_size)
+        if self.update == "reuse":
+            return self.reuse_step(real_images, labels, batch_size)
 
         # 1. Discriminator, k steps: score real images as real and generated ones as fake.
         for _ in range(self.discriminator_steps):
@@ -211,6 +215,30 @@ class BaseGAN(keras.Model):
         self.update_ema()
 
         # 3. Report: the losses and the discriminator's mean belief that its inputs are real.
+        return self.update_trackers(d_loss, g_loss, *logits)
+
+    def reuse_step(self, real_images, labels, batch_size):
+        """Algorithm 1 with one generator pass per step (`update="reuse"`).
+
+        As `train_step`'s alternating steps (k = 1): the discriminator steps, then the
+        generator steps against the updated discriminator. But the generator's step scores the
+        samples the discriminator step was given, not fresh ones, and its gradient flows back
+        through the pass that made them (the generator has not changed since), as PyTorch's
+        DCGAN example trains: 3 generator passes' work per step (forward 1, backward 2) instead
+        of 4. See `zoo.models.backend.minimize_in_turn`.
+        """
+
+        def generate():
+            return self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
+
+        (d_loss, logits), (g_loss, _) = self.minimize_in_turn(
+            generate,
+            lambda fake_images: self.discriminator_objective(real_images, fake_images, labels),
+            lambda fake_images: self.generator_score(fake_images, labels),
+            (self.discriminator, self.d_optimizer),
+            (self.generator, self.g_optimizer),
+        )
+        self.update_ema()
         return self.update_trackers(d_loss, g_loss, *logits)
 
     def simultaneous_step(self, real_images, labels, batch_size):
@@ -249,6 +277,11 @@ class BaseGAN(keras.Model):
     def generator_objective(self, batch_size, labels):
         """The generator's loss on fresh samples; returns `(loss, the samples)`."""
         fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
+        return self.generator_score(fake_images, labels)
+
+    def generator_score(self, fake_images, labels):
+        """The generator's loss on `fake_images` as the discriminator scores them now; returns
+        `(loss, fake_images)`."""
         fake_logits = self.discriminator(self.conditioned(fake_images, labels), training=True)
         return self.loss_fn.generator_loss(fake_logits), fake_images
 
@@ -320,6 +353,12 @@ class BaseGAN(keras.Model):
         `compute_losses()` returns (`((first_loss, second_loss), extras)`), both gradients taken
         before either network changes; see `zoo.models.backend.minimize_pair`."""
         return backend.minimize_pair(self, compute_losses, first, second)
+
+    def minimize_in_turn(self, generate, first_loss, second_loss, first, second):
+        """One step of `first` against `first_loss(samples)`, then one of `second` against
+        `second_loss(samples)`, on one `generate()` pass whose gradient reaches `second` only;
+        returns both `(loss, extras)`. See `zoo.models.backend.minimize_in_turn`."""
+        return backend.minimize_in_turn(self, generate, first_loss, second_loss, first, second)
 
     def gradient_penalty(self, real_images, fake_images, labels=None):
         """E[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] on x̂ = εx + (1 − ε)x̃, ε ~ U[0, 1] per image.
