@@ -73,38 +73,55 @@ def test_a_simultaneous_step_is_the_tensorflow_tutorials_step(real_batches):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
 
 
+def sgd_dcgan(update, z):
+    """A small DCGAN (seed 0) stepping by SGD(0.1) with `update`, drawing the noise `z` in training."""
+    import keras
+    from keras import ops
+
+    gan = zoo.DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1), update=update)
+    gan.sample_z = lambda n: ops.convert_to_tensor(z[:n])
+    return gan
+
+
+def assert_same_step(gan, reference, history, d_loss, g_loss, atol):
+    """`gan`'s one-step `fit` (its `history`) reported `reference`'s losses and left its weights."""
+    import numpy as np
+    from keras import ops
+
+    np.testing.assert_allclose(history.history["d_loss"][0], float(d_loss), rtol=1e-5)
+    np.testing.assert_allclose(history.history["g_loss"][0], float(g_loss), rtol=1e-5)
+    for ours, theirs in ((gan.generator, reference.generator), (gan.discriminator, reference.discriminator)):
+        for a, b in zip(ours.trainable_weights, theirs.trainable_weights):
+            np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), atol=atol)
+
+
+def largest_difference(first, second):
+    import numpy as np
+    from keras import ops
+
+    return max(np.abs(ops.convert_to_numpy(a) - ops.convert_to_numpy(b)).max() for a, b in zip(first.trainable_weights, second.trainable_weights))
+
+
 @pytest.mark.backend
 def test_one_forward_pass_gives_both_simultaneous_gradients_on_every_backend(real_batches):
     """The one-pass step (3G + 6D) takes the same update as two single-network steps at (G_t, D_t)
     on the same samples (the earlier 3G + 9D form), with each backend's own gradients."""
-    import keras
     import numpy as np
     from keras import ops
 
-    def dcgan(update):
-        gan = zoo.DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
-        gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1), update=update)
-        return gan
-
-    gan, reference = dcgan("simultaneous"), dcgan("alternating")
-    reference.set_weights(gan.get_weights())
-    images = next(iter(real_batches))
     z = np.random.default_rng(0).standard_normal((32, 16)).astype("float32")
-    gan.sample_z = reference.sample_z = lambda n: ops.convert_to_tensor(z[:n])
+    gan, reference = sgd_dcgan("simultaneous", z), sgd_dcgan("alternating", z)
+    reference.set_weights(gan.get_weights())
+    before = [np.array(w) for w in gan.generator.get_weights()]
+    images = next(iter(real_batches))
 
     fake_images = ops.stop_gradient(reference.generator(z, training=True))  # made at G_t
     g_loss, _ = reference.minimize(lambda: reference.generator_objective(32, None), reference.generator, reference.g_optimizer)
     d_loss, _ = reference.minimize(lambda: reference.discriminator_objective(images, fake_images, None), reference.discriminator, reference.d_optimizer)
 
-    history = gan.fit(real_batches.take(1), epochs=1, verbose=0)
-    np.testing.assert_allclose(history.history["g_loss"][0], float(g_loss), rtol=1e-5)
-    np.testing.assert_allclose(history.history["d_loss"][0], float(d_loss), rtol=1e-5)
-    for ours, theirs in ((gan.generator, reference.generator), (gan.discriminator, reference.discriminator)):
-        for a, b in zip(ours.trainable_weights, theirs.trainable_weights):
-            np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), atol=1e-5)
-    fresh = dcgan("simultaneous").generator.trainable_weights  # the same seed: the weights before the step
-    moved = [np.abs(ops.convert_to_numpy(a) - ops.convert_to_numpy(b)).max() for a, b in zip(gan.generator.trainable_weights, fresh)]
-    assert max(moved) > 1e-3  # the step changed the weights
+    assert_same_step(gan, reference, gan.fit(real_batches.take(1), epochs=1, verbose=0), d_loss, g_loss, atol=1e-5)
+    assert max(np.abs(a - b).max() for a, b in zip(gan.generator.get_weights(), before)) > 1e-3  # the step changed the weights
 
 
 @pytest.mark.backend
@@ -113,39 +130,28 @@ def test_a_reuse_step_is_algorithm_1_on_one_batch_of_samples_on_every_backend(re
     updated discriminator on the same G_t(z), its gradient through the one generator pass:
     the alternating step of Algorithm 1 with the same noise drawn for both, with each backend's
     own gradients."""
-    import keras
     import numpy as np
     from keras import ops
 
-    def dcgan(update):
-        gan = zoo.DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
-        gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1), update=update)
-        return gan
-
-    gan, reference = dcgan("reuse"), dcgan("alternating")
-    reference.set_weights(gan.get_weights())
-    images = next(iter(real_batches))
     z = np.random.default_rng(0).standard_normal((32, 16)).astype("float32")
-    gan.sample_z = reference.sample_z = lambda n: ops.convert_to_tensor(z[:n])
+    gan, reference = sgd_dcgan("reuse", z), sgd_dcgan("alternating", z)
+    reference.set_weights(gan.get_weights())
+    simultaneous = sgd_dcgan("simultaneous", z)  # the same weights before the step, G's gradient at D_t
+    simultaneous.set_weights(gan.get_weights())
+    images = next(iter(real_batches))
 
     # Algorithm 1 written out with single-network steps: D on G_t(z), then G against D_{t+1} on G_t(z).
     fake_images = ops.stop_gradient(reference.generator(z, training=True))
     d_loss, _ = reference.minimize(lambda: reference.discriminator_objective(images, fake_images, None), reference.discriminator, reference.d_optimizer)
     g_loss, _ = reference.minimize(lambda: reference.generator_objective(32, None), reference.generator, reference.g_optimizer)
 
-    history = gan.fit(real_batches.take(1), epochs=1, verbose=0)
-    np.testing.assert_allclose(history.history["d_loss"][0], float(d_loss), rtol=1e-5)
-    np.testing.assert_allclose(history.history["g_loss"][0], float(g_loss), rtol=1e-5)
     # Within 1e-5 on TensorFlow; on JAX one run in three or four differs by up to 3e-4 (rounding
     # through two batch norms in training mode), far below what another update moves (below).
-    for ours, theirs in ((gan.generator, reference.generator), (gan.discriminator, reference.discriminator)):
-        for a, b in zip(ours.trainable_weights, theirs.trainable_weights):
-            np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), atol=1e-3)
-    simultaneous = dcgan("simultaneous")  # the same weights before the step, G's gradient at D_t
-    simultaneous.sample_z = lambda n: ops.convert_to_tensor(z[:n])
+    assert_same_step(gan, reference, gan.fit(real_batches.take(1), epochs=1, verbose=0), d_loss, g_loss, atol=1e-3)
     simultaneous.fit(real_batches.take(1), epochs=1, verbose=0)
-    differences = [np.abs(ops.convert_to_numpy(a) - ops.convert_to_numpy(b)).max() for a, b in zip(gan.generator.trainable_weights, simultaneous.generator.trainable_weights)]
-    assert max(differences) > 0.05  # the generator stepped against the updated discriminator, not D_t (0.1 to 0.5 apart)
+    # the generator stepped against the updated discriminator, not D_t: 0.09 apart on TensorFlow,
+    # 0.35 on JAX (each backend draws its own initial weights), 10× the tolerance above and more
+    assert largest_difference(gan.generator, simultaneous.generator) > 0.01
 
 
 @pytest.mark.backend
