@@ -337,9 +337,10 @@ def test_cli_prints_how_a_prompt_was_read_and_refuses_one_without_garment_or_col
 
 
 @pytest.mark.inputs
-def test_simultaneous_updates_and_a_gradient_penalty_are_refused(tokenizer):
-    with pytest.raises(ValueError, match="alternating"):
-        small_t2i(tokenizer).compile(update="simultaneous")
+def test_one_pass_updates_and_a_gradient_penalty_are_refused(tokenizer):
+    for update in ("simultaneous", "reuse"):
+        with pytest.raises(ValueError, match=f"update='alternating' only, got '{update}'"):
+            small_t2i(tokenizer).compile(update=update)
     with pytest.raises(ValueError, match="gradient penalty"):
         small_t2i(tokenizer).compile(loss_fn="wgan_gp")
 

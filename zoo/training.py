@@ -386,9 +386,9 @@ def default_update(record=None, takes_reuse=True):
 
     "reuse" is Algorithm 1 with the generator stepping on the samples the discriminator step
     scored (3G + 9D per step instead of 4G + 9D). scripts/compare_training_paths.py measured its
-    DCGAN FID after 3 epochs 3.6% above the alternating one's (mean of two seeds, both seeds
-    above; docs/speed.md), inside the 5% a faster default may cost; "simultaneous" (3G + 6D)
-    cost 6.4% and is taken only when asked. Every published generator was trained with
+    DCGAN FID after 3 epochs 1.6% above the alternating one's (mean of four seeds;
+    docs/speed.md), inside the 5% a faster default may cost; "simultaneous" (3G + 6D) cost 6.4%
+    and is taken only when asked. Every published generator was trained with
     "alternating" (its card's `training.update`)."""
     previous = next((s.get("update") for s in reversed((record or {}).get("sessions", [])) if s.get("update")), None)
     return previous or ("reuse" if takes_reuse else "alternating")
