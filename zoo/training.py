@@ -35,6 +35,7 @@ from zoo import layers as zoo_layers
 from zoo.bench import machine_description
 from zoo.callbacks import EpochTimer, FIDMonitor, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TimeLimit, TrainingDiverged
 from zoo.files import FolderLock, atomic_write, atomic_write_json, json_ready
+from zoo.models.base import discriminator_steps_of
 from zoo.validation import check_int, check_number
 
 MAX_EPOCHS = 1_000_000
@@ -396,9 +397,10 @@ def default_update(record=None, takes_reuse=True):
 
 def takes_reuse(model_class, loss, model_kwargs):
     """Whether `model_class` built with `model_kwargs` and trained with `loss` can train with
-    update="reuse": a family that honours it, one discriminator step per generator step."""
-    steps = losses.get(loss).n_critic or model_kwargs.get("d_steps", model_class.d_steps)
-    return "reuse" in model_class.updates and steps == 1
+    update="reuse" (`BaseGAN.update_refusal`: a family that honours it, one discriminator step
+    per generator step)."""
+    steps = discriminator_steps_of(losses.get(loss), model_kwargs.get("d_steps", model_class.d_steps))
+    return model_class.update_refusal("reuse", steps) is None
 
 
 def read_record(path):

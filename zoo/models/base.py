@@ -20,6 +20,13 @@ from zoo.models import backend
 from zoo.validation import check_image_shape, check_int, check_number
 
 UPDATES = ("alternating", "reuse", "simultaneous")  # see `BaseGAN.compile`
+ONE_STEP_UPDATES = ("reuse", "simultaneous")  # the updates that take k = 1 discriminator step only
+
+
+def discriminator_steps_of(loss_fn, d_steps):
+    """Discriminator steps per generator step (k of Algorithm 1): the loss's `n_critic` if it
+    has one (WGAN-GP's 5), else the model's `d_steps`."""
+    return loss_fn.n_critic or d_steps
 
 
 def loss_scaled(optimizer, network):
@@ -128,17 +135,14 @@ class BaseGAN(keras.Model):
         super().compile(**kwargs)
         options = {} if label_smoothing is None else {"label_smoothing": label_smoothing}
         self.loss_fn = losses.get(loss_fn, **options)
-        if update not in UPDATES:
-            raise ValueError(f"`update` must be one of {UPDATES}, got {update!r}.")
-        if update not in self.updates:
-            raise ValueError(f"{type(self).__name__} trains with update={' or '.join(map(repr, self.updates))} only, got {update!r}.")
+        refusal = self.update_refusal(update, self.discriminator_steps)
+        if refusal:
+            raise ValueError(refusal)
         if self.loss_fn.gradient_penalty_weight and not self.takes_gradient_penalty:
             raise ValueError(
                 f"{type(self).__name__}'s discriminator objective has no gradient penalty, which the {self.loss_fn.name!r} loss needs; "
                 "use a loss without one (non_saturating, minimax, least_squares, hinge)."
             )
-        if update in ("reuse", "simultaneous") and self.discriminator_steps != 1:
-            raise ValueError(f"update={update!r} takes one discriminator step per generator step; this model takes {self.discriminator_steps} (d_steps or the loss's n_critic).")
         self.update = update
         self.d_optimizer = loss_scaled(keras.optimizers.get(d_optimizer) or self.loss_fn.default_optimizer(), self.discriminator)
         self.g_optimizer = loss_scaled(keras.optimizers.get(g_optimizer) or self.loss_fn.default_optimizer(), self.generator)
@@ -174,8 +178,21 @@ class BaseGAN(keras.Model):
 
     @property
     def discriminator_steps(self):
-        """Discriminator steps per generator step: the loss's `n_critic` if it has one, else `d_steps`."""
-        return self.loss_fn.n_critic or self.d_steps
+        """Discriminator steps per generator step: see `discriminator_steps_of`."""
+        return discriminator_steps_of(self.loss_fn, self.d_steps)
+
+    @classmethod
+    def update_refusal(cls, update, discriminator_steps):
+        """Why this model cannot train with `update` taking `discriminator_steps` discriminator
+        steps per generator step, in words; None when it can (`compile`'s check, which
+        `zoo.training` also asks before choosing a default)."""
+        if update not in UPDATES:
+            return f"`update` must be one of {UPDATES}, got {update!r}."
+        if update not in cls.updates:
+            return f"{cls.__name__} trains with update={' or '.join(map(repr, cls.updates))} only, got {update!r}."
+        if update in ONE_STEP_UPDATES and discriminator_steps != 1:
+            return f"update={update!r} takes one discriminator step per generator step; this model takes {discriminator_steps} (d_steps or the loss's n_critic)."
+        return None
 
     def train_step(self, *args):
         """One generator step of Goodfellow et al. 2014, Algorithm 1, with the loss of `compile`.
