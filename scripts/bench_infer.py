@@ -11,7 +11,10 @@ with onnxruntime's default session options (before tuning), and the tuned file
 (the optimised variant in the cache, `zoo.onnx_tuning.optimize`) with the default options, with
 `session.intra_op.allow_spinning` off (idle threads spin by default, which costs time on cores
 shared with other work), and with one intra-op thread; and the int8 variant
-(`precision="int8"`, `zoo.onnx_tuning.int8_variant`) with the default options and one thread. At batch 1 each path is called many
+(`precision="int8"`, `zoo.onnx_tuning.int8_variant`) with the default options and one thread;
+`zoo.runtime` runs a large batch on the CPU in calls of `CPU_ROWS_PER_CALL` rows, and the last two
+paths run the tuned and int8 files on the whole batch in one call, as before that chunking
+(`rows_per_call=MAX_BATCH`), side by side. At batch 1 each path is called many
 times for p50 and p99 latency; at batch 256 it reports images/s (median over calls). Paths
 alternate call by call, so a busy machine slows them alike; the first calls (tracing, session
 warm-up) are not timed. Each onnxruntime path runs in a child process of its own (no
@@ -43,8 +46,10 @@ PATHS = (
     "onnxruntime, tuned file, 1 thread",
     "onnxruntime, int8 file",
     "onnxruntime, int8 file, 1 thread",
+    "onnxruntime, tuned file, one call per batch",
+    "onnxruntime, int8 file, one call per batch",
 )
-INT8_PATHS = PATHS[-2:]  # counted against the int8 peak
+INT8_PATHS = tuple(path for path in PATHS if "int8" in path)  # counted against the int8 peak
 
 
 def main(argv=None):
@@ -104,6 +109,8 @@ def onnx_paths(directory):
         lambda: runtime.load(directory, session_options=onnx_tuning.session_options(threads=1), **cpu),
         lambda: runtime.load(directory, precision="int8", **cpu),
         lambda: runtime.load(directory, precision="int8", session_options=onnx_tuning.session_options(threads=1), **cpu),
+        lambda: runtime.load(directory, rows_per_call=runtime.MAX_BATCH, **cpu),
+        lambda: runtime.load(directory, precision="int8", rows_per_call=runtime.MAX_BATCH, **cpu),
     )
     return dict(zip(ONNX_PATHS, makers))
 
@@ -164,7 +171,7 @@ def time_calls(paths, z, calls):
 def run(calls, batch, batch_calls):
     import numpy as np
 
-    from zoo import bench
+    from zoo import bench, runtime
     from zoo.latent import sample_latent
 
     import keras
@@ -215,6 +222,7 @@ def run(calls, batch, batch_calls):
         "batch_calls": batch_calls,
         "flops_per_image": flops,
         "onnxruntime_providers": providers,
+        "cpu_rows_per_call": runtime.CPU_ROWS_PER_CALL,
         "peaks_gflops": [round(p / 1e9, 1) for p in peaks],
         "int8_peaks_gops": [round(p / 1e9, 1) for p in int8_peaks],
     }
@@ -229,10 +237,10 @@ def run(calls, batch, batch_calls):
 def format_table(record):
     batch = record["settings"]["batch"]
     key = f"batch_{batch}_images_per_second"
-    lines = [f"{'path':38} {'b1 p50 ms':>10} {'b1 p99 ms':>10} {f'b{batch} img/s':>11} {'vs predict':>10} {'vs tuned':>9} {'of peak':>8}"]
+    lines = [f"{'path':44} {'b1 p50 ms':>10} {'b1 p99 ms':>10} {f'b{batch} img/s':>11} {'vs predict':>10} {'vs tuned':>9} {'of peak':>8}"]
     for row in record["results"]:
         lines.append(
-            f"{row['path']:38} {row['batch_1']['p50_ms']:10.2f} {row['batch_1']['p99_ms']:10.2f} {row[key]:11.1f} "
+            f"{row['path']:44} {row['batch_1']['p50_ms']:10.2f} {row['batch_1']['p99_ms']:10.2f} {row[key]:11.1f} "
             f"{row['vs_predict']:9.2f}× {row['vs_tuned_file']:8.2f}× {row['fraction_of_peak']:8.1%}"
         )
     machine = record["machine"]

@@ -155,6 +155,11 @@ def infer_section(data):
         "onnxruntime path runs in a process of its own, the paths taking turns over 3 rounds; onnxruntime on "
         f"{', '.join(settings['onnxruntime_providers'])}."
     )
+    if "cpu_rows_per_call" in settings:
+        details += (
+            f" `zoo.runtime` runs a batch on the CPU in calls of {settings['cpu_rows_per_call']} rows; the rows \"one call per batch\" "
+            "run the whole batch in one call."
+        )
     if "int8_peak" in data:
         details += f" The int8 rows count against the int8 peak: {data['int8_peak']['gops']} GOP/s ({data['int8_peak']['how'].split(' (')[0]})."
     from zoo.runtime import WINOGRAD_MIN_BATCH

@@ -83,6 +83,8 @@ def test_benchmarks_run_and_the_readme_is_regenerated(tmp_path):
         "onnxruntime, tuned file, 1 thread",
         "onnxruntime, int8 file",
         "onnxruntime, int8 file, 1 thread",
+        "onnxruntime, tuned file, one call per batch",
+        "onnxruntime, int8 file, one call per batch",
     ]
     done = {row["path"]: row["flops_per_image_done"] for row in infer["results"]}
     assert done["onnxruntime, tuned file"] == 103_488_000 - (80_281_600 - 26_411_008)  # its first layer in Winograd's form

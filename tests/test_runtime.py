@@ -84,6 +84,20 @@ def test_huge_counts_stream_in_bounded_batches_with_the_same_images(artifact):
     assert generator(z).shape == (runtime.MAX_BATCH * 2 + 3, 28, 28, 1)  # one call, run in chunks
 
 
+@pytest.mark.inputs
+def test_a_large_call_runs_in_cache_sized_chunks_with_the_same_images(artifact):
+    z = np.random.default_rng(2).standard_normal((150, 12), dtype=np.float32)
+    chunked = runtime.load(artifact[1])  # on the CPU: calls of `CPU_ROWS_PER_CALL` rows, here 64 + 64 + 22
+    assert chunked.rows_per_call == runtime.CPU_ROWS_PER_CALL
+    whole = runtime.load(artifact[1], rows_per_call=runtime.MAX_BATCH)
+    one_by_one = runtime.load(artifact[1], rows_per_call=1)
+    np.testing.assert_allclose(chunked(z), whole(z), atol=1e-5)
+    np.testing.assert_allclose(chunked(z), one_by_one(z), atol=1e-5)
+    for bad in (0, runtime.MAX_BATCH + 1, 2.0, "64"):
+        with pytest.raises(ValueError, match="rows_per_call"):
+            runtime.load(artifact[1], rows_per_call=bad)
+
+
 def external_data_copy(artifact_dir, folder, location="weights.bin"):
     """Saves the artifact's ONNX with its weights in a side file, as large models are."""
     import onnx

@@ -19,7 +19,9 @@ float16 variant with `precision="float16"` (for GPUs), or its int8 variant with
 `WINOGRAD_MIN_BATCH` rows or more run in a second session, made on the first such call, of the
 tuned graph with its small-map convolutions in Winograd's form (`zoo.winograd`: the same function
 to float rounding, fewer multiplications; at batch 1 its larger transformed weights make it
-slower, so single images keep the first session).
+slower, so single images keep the first session). On the CPU a call runs in chunks of
+`CPU_ROWS_PER_CALL` rows: the tensors between layers of a smaller batch stay in the caches (see
+`CPU_ROWS_PER_CALL`).
 A session serves concurrent calls from many threads.
 """
 
@@ -41,6 +43,12 @@ from zoo.validation import check_int
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 MAX_BATCH = 1024  # rows per onnxruntime call: bounds the memory of one call on huge inputs
+# Rows per onnxruntime call on the CPU. Larger calls write tensors between layers that no longer
+# fit the caches: at 1,024 rows per call the published DCGAN ran at 6,148 images/s against 9,765
+# at 64 (float32; int8 8,689 against 14,237), and the TF tutorial's generator at 256 rows ran
+# 1.07-1.26x faster in calls of 64 (int8 1.02-1.19x); 64 and 128 were within 4% of each other
+# on every generator measured (2-core Xeon, 2026-11-28, docs/speed.md). GPUs keep `MAX_BATCH`.
+CPU_ROWS_PER_CALL = 64
 PRECISIONS = ("float32", "float16", "int8")  # the arithmetic a session runs (inputs and outputs stay float32)
 # Rows from which a CPU float32 call runs the Winograd variant: the tutorial generator ran 1.3×
 # faster at batch 2 and 2.0× at 256, 0.96× at batch 1 (one core of a 2-core Xeon).
@@ -129,15 +137,19 @@ class Generator:
             int8 variant (quantized, calibrated on the generator's own inputs; for CPUs with
             VNNI, AMX or Arm's dot product). Both keep float32 inputs and outputs.
         io_binding: bind inputs and outputs to the provider's device (default: on CUDA).
+        rows_per_call: the most rows one onnxruntime call runs; larger inputs run in chunks
+            (default: `CPU_ROWS_PER_CALL` on the CPU, `MAX_BATCH` on CUDA).
     """
 
-    def __init__(self, path, providers=None, session_options=None, check=True, optimized=True, precision="float32", io_binding=None):
+    def __init__(self, path, providers=None, session_options=None, check=True, optimized=True, precision="float32", io_binding=None, rows_per_call=None):
         path = Path(path)
         onnx_path = path / "generator.onnx" if path.is_dir() else path
         if not onnx_path.is_file():
             raise FileNotFoundError(f"No exported generator at {onnx_path} (expected an artifact folder or a .onnx file).")
         if precision not in PRECISIONS:
             raise ValueError(f"`precision` must be one of {PRECISIONS}, got {precision!r}.")
+        if rows_per_call is not None:
+            rows_per_call = check_int("rows_per_call", rows_per_call, 1, MAX_BATCH)
         card_path = onnx_path.with_name("card.json")
         self.card = load_card(card_path) if card_path.is_file() else {}  # CardError (a ValueError) names file and field
         providers = list(providers or available_providers())
@@ -160,6 +172,7 @@ class Generator:
         self.published = None  # the published name, when `load` resolved one to these verified files
         self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
         self.io_binding = self.device == "cuda" if io_binding is None else bool(io_binding)
+        self.rows_per_call = rows_per_call or (MAX_BATCH if self.device == "cuda" else CPU_ROWS_PER_CALL)
         # None: made on the first large call; False: none (not the CPU, not the tuned float32 graph)
         self._large_batch_session = None if (self.device, self.precision, model_path != onnx_path) == ("cpu", "float32", True) else False
         self.inputs = {value.name: value for value in self.session.get_inputs()}
@@ -202,7 +215,7 @@ class Generator:
         """Runs the generator on noise `z` (n, latent_dim); returns images (n, H, W, C) in [-1, 1].
 
         Extra inputs of conditional generators (e.g. `label`) are passed by name. Inputs larger
-        than `MAX_BATCH` rows run in chunks.
+        than `rows_per_call` rows run in chunks of it.
         """
         z = check_latent(z, self.latent_dim)
         feeds = {"z": z, **{name: np.asarray(value) for name, value in conditions.items()}}
@@ -214,7 +227,8 @@ class Generator:
                 raise ValueError(f"`{name}` has {len(value)} rows but `z` has {len(z)}.")
         for name, high in self.id_ranges.items():  # a wrapped or cast id would draw another class or word silently
             feeds[name] = check_ids(name, feeds[name], high, "class ids" if name == "label" else "vocabulary ids")
-        chunks = [self._run({name: value[start : start + MAX_BATCH] for name, value in feeds.items()}) for start in range(0, len(z), MAX_BATCH)]
+        step = self.rows_per_call
+        chunks = [self._run({name: value[start : start + step] for name, value in feeds.items()}) for start in range(0, len(z), step)]
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
     def session_for(self, rows):
