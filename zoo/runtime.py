@@ -20,8 +20,8 @@ float16 variant with `precision="float16"` (for GPUs), or its int8 variant with
 tuned graph with its small-map convolutions in Winograd's form (`zoo.winograd`: the same function
 to float rounding, fewer multiplications; at batch 1 its larger transformed weights make it
 slower, so single images keep the first session). On the CPU a call runs in chunks of
-`CPU_ROWS_PER_CALL` rows: the tensors between layers of a smaller batch stay in the caches (see
-`CPU_ROWS_PER_CALL`).
+`CPU_ROWS_PER_CALL` rows, whose tensors between layers stay in the caches (`rows_per_call`
+overrides it).
 A session serves concurrent calls from many threads.
 """
 
