@@ -10,9 +10,10 @@ classifier features, the float32 generator as it is exported):
 
 - "alternating, float32": Algorithm 1's update, the CLI's default before (phases, XLA);
 - "reuse, float32": Algorithm 1 with one generator pass per step (the generator steps on the
-  samples the discriminator step scored), on the same path as the row above;
+  samples the discriminator step scored; the CLI's default update now), on the same path as
+  the row above;
 - "simultaneous, float32": the tutorial's update with one forward pass (3G + 6D per step), on
-  the path `zoo.speed` chooses on this machine: the CLI's default now;
+  the path `zoo.speed` chooses on this machine;
 - "simultaneous, mixed_bfloat16": the same in Keras's bfloat16 policy (XLA; where the CPU has no
   native bfloat16 it computes the same rounding, only slower).
 

@@ -222,7 +222,7 @@ class BaseGAN(keras.Model):
         for _ in range(self.discriminator_steps):
 
             def discriminator_loss():
-                fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
+                fake_images = self.fake_batch(batch_size, labels)
                 return self.discriminator_objective(real_images, fake_images, labels)
 
             d_loss, logits = self.minimize(discriminator_loss, self.discriminator, self.d_optimizer)
@@ -245,11 +245,8 @@ class BaseGAN(keras.Model):
         of 4. See `zoo.models.backend.minimize_in_turn`.
         """
 
-        def generate():
-            return self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
-
         (d_loss, logits), (g_loss, _) = self.minimize_in_turn(
-            generate,
+            lambda: self.fake_batch(batch_size, labels),
             lambda fake_images: self.discriminator_objective(real_images, fake_images, labels),
             lambda fake_images: self.generator_score(fake_images, labels),
             (self.discriminator, self.d_optimizer),
@@ -270,7 +267,7 @@ class BaseGAN(keras.Model):
         """
 
         def losses():
-            fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
+            fake_images = self.fake_batch(batch_size, labels)
             d_loss, logits = self.discriminator_objective(real_images, fake_images, labels)
             return (d_loss, self.loss_fn.generator_loss(logits[1])), logits
 
@@ -293,8 +290,13 @@ class BaseGAN(keras.Model):
 
     def generator_objective(self, batch_size, labels):
         """The generator's loss on fresh samples; returns `(loss, the samples)`."""
-        fake_images = self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
+        fake_images = self.fake_batch(batch_size, labels)
         return self.generator_score(fake_images, labels)
+
+    def fake_batch(self, batch_size, labels):
+        """`batch_size` generated images from fresh noise, conditioned on `labels` where the
+        model is conditional, with the generator in training mode."""
+        return self.generator(self.conditioned(self.sample_z(batch_size), labels), training=True)
 
     def generator_score(self, fake_images, labels):
         """The generator's loss on `fake_images` as the discriminator scores them now; returns
