@@ -58,11 +58,14 @@ def test_a_small_map_convolution_becomes_winograds_with_the_same_values(height, 
         assert winograd.rewrite_small_map_convolutions(rewritten, _static_shapes(rewritten)) == 1
         onnx.checker.check_model(rewritten, full_check=True)
         types = [node.op_type for node in rewritten.graph.node]
-        assert "Conv" not in types and types.count("MatMul") == 3
+        assert "Conv" not in types and types.count("MatMul") == 5  # each transform an axis at a time, the products
         assert types.count("Transpose") == 2  # one in, one out (an NHWC input's transpose to NCHW is gone)
         direct, done = winograd.work_per_image(rewritten)
-        tiles = -(-height // 4) * -(-width // 4)
-        assert direct == 2 * height * width * 32 * 24 * 25 and done == 2 * 64 * tiles * (height * width * 32 + 32 * 24 + height * width * 24)
+        tile_rows, tile_columns = -(-height // 4), -(-width // 4)
+        transforms_in = 2 * 8 * tile_rows * height * width * 32 + 2 * 8 * tile_rows * 8 * tile_columns * width * 32  # rows, then columns
+        transforms_out = 2 * 8 * tile_rows * 8 * tile_columns * width * 24 + 2 * height * 8 * tile_rows * width * 24  # columns, then rows
+        products = 2 * 64 * tile_rows * tile_columns * 32 * 24
+        assert direct == 2 * height * width * 32 * 24 * 25 and done == transforms_in + products + transforms_out
         actual = run(rewritten, x)
         assert actual.shape == expected.shape == (batch, 24, height, width)
         np.testing.assert_allclose(actual, expected, atol=1e-5 * np.abs(expected).max())

@@ -620,7 +620,7 @@ class Variant(typing.NamedTuple):
 
 VARIANTS = {
     "optimized": Variant(_optimized, 1e-4, recipe=3),  # 2: strided transposed convolutions as phases, scales folded; 3: interleave by MatMul
-    "winograd": Variant(_winograd, 1e-4, recipe=3),  # 2: whole-batch transforms, work noted on each layer; 3: interleave by MatMul
+    "winograd": Variant(_winograd, 1e-4, recipe=4),  # 2: whole-batch transforms, work noted on each layer; 3: interleave by MatMul; 4: transforms one axis at a time
     "float16": Variant(_float16, 5e-2),
     "int8": Variant(_int8, *INT8_TOLERANCE, recipe=2),  # 2: interleave by MatMul, kept float32
 }
