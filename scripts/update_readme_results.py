@@ -127,7 +127,7 @@ def train_section(data):
     if any("winograd" in row["loop"] for row in data["results"]):
         details += (
             " The winograd rows count the work Winograd's form does (`zoo/winograd.py`: the generator's 5×5 "
-            "stride-1 layer on its 7×7 map with 3× fewer FLOPs), hence their lower MFLOP per image."
+            "stride-1 layer on its 7×7 map in fewer FLOPs, its transforms included), hence their lower MFLOP per image."
         )
     default = settings.get("zoo_train_default")
     if default:
