@@ -158,12 +158,13 @@ def counting_winograd_calls():
 
 
 @pytest.mark.parametrize("module_layer", ["Conv2DTranspose", "Conv2D"])
-@pytest.mark.parametrize("side", [7, 5, 8])
-def test_winograd_matches_keras_in_values_and_gradients_on_small_maps(module_layer, side):
+@pytest.mark.parametrize("height,width", [(7, 7), (5, 5), (8, 8), (4, 7)])
+def test_winograd_matches_keras_in_values_and_gradients_on_small_maps(module_layer, height, width):
     """implementation("winograd"): 5×5 stride-1 convolutions of small maps (the TF tutorial
-    generator's first layer, here with fewer channels) in Winograd's form, Keras's own elsewhere."""
+    generator's first layer, here with fewer channels; 4×7: one tile row, two tile columns) in
+    Winograd's form, Keras's own elsewhere."""
     options = dict(filters=24, kernel_size=5, strides=1, padding="same", use_bias=True, activation="tanh")
-    x = keras.ops.convert_to_tensor(np.random.default_rng(side).standard_normal((3, side, side, 32)).astype("float32"))
+    x = keras.ops.convert_to_tensor(np.random.default_rng(height * width).standard_normal((3, height, width, 32)).astype("float32"))
     ours, theirs = getattr(layers, module_layer)(**options), getattr(keras.layers, module_layer)(**options)
     ours.build(x.shape)
     theirs.build(x.shape)
