@@ -15,7 +15,7 @@ columns, the "same" padding folded in), the n² per-point products batched over 
 output transform one axis at a time (Aᵀ, clipped to the map), with one transpose in and one out.
 Each axis on its own is n·tiles × side where both at once were (n·tiles)² × side²: for the tutorial's
 layer the transforms do 2.0 instead of 9.6 MFLOP per image, and the whole generator ran 1.03–1.16×
-faster in calls of 64 rows (5 rounds, 2026-11-28) than with one product per transform. Measured on
+faster in calls of 64 rows (5 rounds, 2026-11-28, the 2-core Xeon) than with one product per transform. Measured on
 one core of the 2-core Xeon (the TF tutorial generator, whole, with one product per transform):
 2.0× faster than the optimised graph at batch 256, 1.3× at batch 2, but 0.96× at batch 1, where
 reading the transformed weights (n² points × C × K: 2.6× the 5×5 kernel's bytes) and the extra
