@@ -59,44 +59,38 @@ def transform_matrices(m, r):
 
 
 def axis_maps(size, r, m=TILE):
-    """Along one axis of a map of `size` with "same" padding: the input map (tiles × n points,
-    from the `size` pixels; the padding's zeros dropped) and the output map (`size` pixels from
-    the tiles' points; outputs past the map dropped)."""
+    """Along one axis of a map of `size` with "same" padding: the input map (n points × tiles
+    rows, from the `size` pixels; the padding's zeros dropped) and the output map (`size` pixels
+    from the n points × tiles columns; outputs past the map dropped). Row (column) i·tiles + t is
+    point i of tile t."""
     transposed_a, _, transposed_b = transform_matrices(m, r)
     n, tiles, pad = m + r - 1, -(-size // m), r // 2
-    into, out_of = np.zeros((tiles, n, size)), np.zeros((size, tiles, n))
+    into, out_of = np.zeros((n, tiles, size)), np.zeros((size, n, tiles))
     for tile in range(tiles):
         for tap in range(n):
             pixel = m * tile - pad + tap
             if 0 <= pixel < size:
-                into[tile, :, pixel] = transposed_b[:, tap]
+                into[:, tile, pixel] = transposed_b[:, tap]
         for offset in range(m):
             if m * tile + offset < size:
-                out_of[m * tile + offset, tile] = transposed_a[offset]
-    return into, out_of
+                out_of[m * tile + offset, :, tile] = transposed_a[offset]
+    return into.reshape(n * tiles, size), out_of.reshape(size, n * tiles)
 
 
 def separable_transforms(height, width, r):
     """The transforms of a height × width map with "same" padding and r×r kernels, one axis at a
-    time, as matrices: (rows_in: n·tiles_rows × height, columns_in: n·tiles_columns × width,
-    columns_out: width × n·tiles_columns, rows_out: height × n·tiles_rows, g: n × r).
+    time, as matrices (`axis_maps` of each axis): (rows_in: n·tiles_rows × height, columns_in:
+    n·tiles_columns × width, columns_out: width × n·tiles_columns, rows_out: height × n·tiles_rows,
+    g: n × r).
 
-    Row i·tiles + t of an `_in` matrix is point i of tile t (and so are the columns of an `_out`
-    matrix), so that a map laid out (height, width, rest) becomes, after `rows_in` over the rows
-    and `columns_in` over the columns, (point row, tile row, point column, tile column, rest):
-    for each pair of points, the tiles' rows lie in tile row blocks, which a batched product
-    broadcasting the weights over the tile rows reads as they are. The kernel's transform is
-    g K gᵀ per input and output channel."""
+    A map laid out (height, width, rest) becomes, after `rows_in` over the rows and `columns_in`
+    over the columns, (point row, tile row, point column, tile column, rest): for each pair of
+    points, the tiles' rows lie in tile row blocks, which a batched product broadcasting the
+    weights over the tile rows reads as they are. The kernel's transform is g K gᵀ per input and
+    output channel."""
     rows_in, rows_out = axis_maps(height, r)
     columns_in, columns_out = axis_maps(width, r)
-    point_major = lambda into: into.transpose(1, 0, 2).reshape(-1, into.shape[2])  # noqa: E731
-    return (
-        point_major(rows_in),
-        point_major(columns_in),
-        columns_out.transpose(0, 2, 1).reshape(width, -1),
-        rows_out.transpose(0, 2, 1).reshape(height, -1),
-        transform_matrices(TILE, r)[1],
-    )
+    return rows_in, columns_in, columns_out, rows_out, transform_matrices(TILE, r)[1]
 
 
 def eligible(kernel_size, strides, padding, dilation, height, width, channels, filters, max_side=8, min_channels=16):
