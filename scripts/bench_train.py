@@ -42,6 +42,8 @@ LOOPS = (
     ("zoo", "simultaneous", "winograd", False, "float32", "zoo `fit`, simultaneous, winograd"),
     ("zoo", "simultaneous", "phases", True, "float32", "zoo `fit`, simultaneous, phases, XLA"),
     ("zoo", "simultaneous", "keras", True, "float32", "zoo `fit`, simultaneous, keras, XLA"),
+    ("zoo", "reuse", "keras", False, "mixed_bfloat16", "zoo `fit`, reuse, keras, mixed_bfloat16"),
+    ("zoo", "reuse", "winograd", False, "mixed_bfloat16", "zoo `fit`, reuse, winograd, mixed_bfloat16"),
     ("zoo", "simultaneous", "keras", False, "mixed_bfloat16", "zoo `fit`, simultaneous, keras, mixed_bfloat16"),
     ("zoo", "simultaneous", "keras", True, "mixed_bfloat16", "zoo `fit`, simultaneous, keras, XLA, mixed_bfloat16"),
 )
@@ -110,7 +112,8 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
     default = None
     if calibrate:  # the path `zoo train` takes here for these networks, batch and update
         chosen, how = speed.choose(build, data.load_fashion_mnist(batch_size=batch_size, shuffle=False), batch_size,
-                                   {"model": "tf-tutorial-dcgan", "update": train_update, "loss": "non_saturating"}, calibrate=True)
+                                   {"model": "tf-tutorial-dcgan", "update": train_update, "loss": "non_saturating"},
+                                   precision=speed.DEFAULT_PRECISION, calibrate=True)
         default = {**chosen._asdict(), "update": train_update, **{k: v for k, v in how.items() if k != "candidates"}}
 
     runners = []

@@ -36,9 +36,10 @@ def test_the_chosen_path_is_recorded_and_flags_override_it(tmp_path):
     tiny_train(tmp_path / "ruled", jit_compile=False)
     path = json.loads((tmp_path / "ruled" / "training.json").read_text())["path"]
     assert path["convolutions"] == speed.rule_path("float32").convolutions and path["jit_compile"] is False
-    assert path["precision"] == "float32" and path["chosen_by"].startswith("rule (CPU flags")
+    # precision "auto" (the default), unmeasured on a CPU: float32 (bfloat16 only where measured faster)
+    assert path["precision"] == "float32" and path["precision_asked"] == "auto" and path["chosen_by"].startswith("rule (CPU flags")
     other = "phases" if path["convolutions"] == "keras" else "keras"
-    tiny_train(tmp_path / "given", jit_compile=False, convolutions=other)
+    tiny_train(tmp_path / "given", jit_compile=False, convolutions=other, precision="float32")
     record = json.loads((tmp_path / "given" / "training.json").read_text())
     assert record["path"] == {"convolutions": other, "jit_compile": False, "precision": "float32", "chosen_by": "given"}
     assert record["sessions"][-1]["path"] == record["path"]
@@ -72,6 +73,24 @@ def test_a_calibration_measures_each_candidate_once_per_machine_and_is_cached(tm
     gan = zoo.GAN(latent_dim=8, g_units=(16,), d_units=(16,))  # no zoo.layers convolutions: nothing to calibrate
     assert not speed.uses_zoo_convolutions(gan)
     assert speed.choose(lambda path: gan, real_batches, 32, {}, jit_compile=True, calibrate=True)[1] == {"chosen_by": "given"}
+
+
+def test_auto_precision_measures_bfloat16_beside_float32_where_the_hardware_has_it(tmp_path, real_batches):
+    """precision="auto" (`zoo train`'s default): float32, and where bfloat16 is native also bfloat16,
+    measured side by side; on a CPU bfloat16 only without XLA (which computes it in float32 there)."""
+    def build(path):
+        gan = zoo.DCGAN(**TINY, seed=0)
+        gan.compile(jit_compile=path.jit_compile)
+        return gan
+
+    facts = {"family": "dcgan", "model": TINY, "test": str(tmp_path)}
+    chosen, how = speed.choose(build, real_batches, 32, facts, convolutions="keras", precision="auto", calibrate=True, log=lambda message: None)
+    measured = {(c["precision"], c["jit_compile"]): c["images_per_second"] for c in how["candidates"]}
+    native = speed.auto_precision() == "mixed_bfloat16"
+    assert set(measured) == {("float32", False), ("float32", True)} | ({("mixed_bfloat16", False)} if native else set())
+    assert (chosen.precision, chosen.jit_compile) == max(measured, key=measured.get) and how["precision_asked"] == "auto"
+    assert speed.precision_options("auto") == (["float32", "mixed_bfloat16"] if native else ["float32"])
+    assert speed.precision_options("mixed_float16") == ["mixed_float16"]
 
 
 def test_a_mixed_bfloat16_model_trains_with_float32_outputs_and_exports_float32_onnx(tmp_path, real_batches):

@@ -43,6 +43,7 @@ from zoo import hardware
 from zoo import layers as zoo_layers
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+DEFAULT_PRECISION = "auto"  # `zoo train`'s and `zoo.training.train`'s: float32, or bfloat16 where native and measured faster
 CALIBRATE_FROM_IMAGES = 250_000  # training images (epochs × dataset) from which calibrating pays (about a minute)
 CALIBRATION_STEPS = 4  # timed steps per candidate and round
 CALIBRATION_ROUNDS = 2  # timed rounds, the candidates taking turns; the first (tracing, compiling) is not timed
@@ -85,6 +86,16 @@ def auto_precision():
     if gpus:
         return "mixed_bfloat16" if min(gpus) >= (8, 0) else "float32"
     return "mixed_bfloat16" if hardware.native_bfloat16() else "float32"
+
+
+def precision_options(precision):
+    """The precisions a calibration measures for `precision`: the one given, or for "auto"
+    float32 and, where the hardware multiplies bfloat16 natively (`auto_precision`), also
+    "mixed_bfloat16": native bfloat16 is not always faster (conversions; layers too small to
+    gain), so it is measured beside float32, as the convolutions are."""
+    if precision != "auto":
+        return [precision]
+    return ["float32"] if auto_precision() == "float32" else ["float32", auto_precision()]
 
 
 @contextlib.contextmanager
@@ -145,7 +156,9 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
         facts: what identifies the model and its settings in the cache key (family, options,
             loss, update: a JSON-ready dict).
         convolutions, jit_compile: a fixed choice, or "auto".
-        precision: one of `PRECISIONS`, or "auto" (`auto_precision`).
+        precision: one of `PRECISIONS`, or "auto": float32 and, where the hardware multiplies
+            bfloat16 natively, bfloat16 too, measured side by side (`precision_options`); a
+            run not calibrated takes `auto_precision()`.
         calibrate: True to measure (or use the cached measurement), False for `rule_path`;
             None: measure when the run trains `images` >= `CALIBRATE_FROM_IMAGES` images.
         images: images the run will train on (epochs × dataset size), for `calibrate=None`.
@@ -158,7 +171,9 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
         raise ValueError(f"`convolutions` must be 'auto' or one of {zoo_layers.IMPLEMENTATIONS}, got {convolutions!r}.")
     if jit_compile not in ("auto", True, False):
         raise ValueError(f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
-    resolved = auto_precision() if precision == "auto" else precision
+    # Unmeasured, "auto" is bfloat16 only on GPUs: a CPU's unmeasured path keeps XLA, which
+    # computes bfloat16 in float32 on CPUs (measured, bfloat16 is a candidate where native).
+    resolved = precision if precision != "auto" else (auto_precision() if gpu_compute_capabilities() else "float32")
     record = {"precision_asked": precision} if precision == "auto" else {}
     if keras.backend.backend() != "tensorflow" and jit_compile == "auto":
         jit_compile = True  # JAX and PyTorch steps are compiled by their own backends' rules
@@ -170,7 +185,10 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
             conv_options = ["phases"]  # no zoo.layers convolutions: nothing to choose
         elif winograd_layers(probe):
             conv_options.append("winograd")
-    candidates = [TrainingPath(c, j, resolved) for c in conv_options for j in jit_options]
+    candidates = [TrainingPath(c, j, p) for p in precision_options(precision) for c in conv_options for j in jit_options]
+    if precision == "auto" and False in jit_options and not gpu_compute_capabilities():
+        # XLA computes bfloat16 in float32 on CPUs: that pairing only adds conversions to float32's
+        candidates = [c for c in candidates if c.precision == "float32" or not c.jit_compile]
     if len(candidates) == 1:
         return candidates[0], {**record, "chosen_by": "given"}
     if calibrate is None:
@@ -187,7 +205,7 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
     path = calibration_dir() / f"{key}.json"
     cached = _read_calibration(path, candidates)
     if cached is None:
-        log(f"Calibrating the training path on this machine ({len(candidates)} candidates, about a minute; cached in {path})")
+        log(f"Calibrating the training path on this machine ({len(candidates)} candidates, about 20 s each; cached in {path})")
         cached = {
             "machine": hardware.describe(),
             "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

@@ -67,7 +67,7 @@ def train(
     time_limit=None,
     time_limit_clock="wall",
     convolutions="auto",
-    precision="float32",
+    precision=speed.DEFAULT_PRECISION,
     calibrate=None,
     fid_every=None,
     callbacks=None,
@@ -101,8 +101,9 @@ def train(
 
     How the steps run (not what they compute) is chosen for the machine by `zoo.speed.choose`:
     `convolutions` ("phases", "keras" or "auto"), `jit_compile` (True, False or "auto"),
-    `precision` ("float32", "mixed_bfloat16", "mixed_float16" or "auto": bfloat16 where the
-    hardware runs it natively), `calibrate` (True: measure the candidates on this machine once
+    `precision` ("float32", "mixed_bfloat16", "mixed_float16" or "auto", the default: float32,
+    and where the hardware runs bfloat16 natively, bfloat16 if a calibration measures it faster;
+    unmeasured, bfloat16 on GPUs only), `calibrate` (True: measure the candidates on this machine once
     and cache the result; False: decide by the CPU's flags; None: measure for runs long enough
     to repay it). `training.json` records the path and how it was chosen.
 
