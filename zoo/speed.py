@@ -79,9 +79,10 @@ def gpu_compute_capabilities():
 
 
 def auto_precision():
-    """The precision that `precision="auto"` means here: "mixed_bfloat16" where the hardware
-    multiplies bfloat16 natively (every GPU TensorFlow sees of compute capability 8.0 or more,
-    or, without a GPU, a CPU with AVX512_BF16 or AMX), else "float32"."""
+    """The precision `precision="auto"` may take here besides float32: "mixed_bfloat16" where the
+    hardware multiplies bfloat16 natively (every GPU TensorFlow sees of compute capability 8.0 or
+    more, or, without a GPU, a CPU with AVX512_BF16 or AMX), else "float32" (nothing else to
+    take). A calibration measures it beside float32 (`precision_options`)."""
     gpus = gpu_compute_capabilities()
     if gpus:
         return "mixed_bfloat16" if min(gpus) >= (8, 0) else "float32"
