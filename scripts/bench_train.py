@@ -76,7 +76,7 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
 
     from zoo import bench, data, layers, speed, winograd
     from zoo.models.tutorial import TutorialDCGAN, make_discriminator_model, make_generator_model, make_tutorial_train_step
-    from zoo.training import default_update
+    from zoo.training import default_precision, default_update
 
     keras.utils.set_random_seed(0)
     peaks = [bench.measure_gemm_peak()]
@@ -113,7 +113,7 @@ def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):
     if calibrate:  # the path `zoo train` takes here for these networks, batch and update
         chosen, how = speed.choose(build, data.load_fashion_mnist(batch_size=batch_size, shuffle=False), batch_size,
                                    {"model": "tf-tutorial-dcgan", "update": train_update, "loss": "non_saturating"},
-                                   precision=speed.DEFAULT_PRECISION, calibrate=True)
+                                   precision=default_precision("dcgan"), calibrate=True)
         default = {**chosen._asdict(), "update": train_update, **{k: v for k, v in how.items() if k != "candidates"}}
 
     runners = []

@@ -144,7 +144,7 @@ def test_the_command_line_offers_the_packages_models_losses_and_updates():
     assert set(cli.RUN_NAMES) >= set(MODELS)  # `sample <family>` knows every family
     from zoo import layers, speed
 
-    assert (cli.PRECISIONS, cli.DEFAULT_PRECISION, cli.CONVOLUTIONS) == (speed.PRECISIONS, speed.DEFAULT_PRECISION, layers.IMPLEMENTATIONS)
+    assert (cli.PRECISIONS, cli.CONVOLUTIONS) == (speed.PRECISIONS, layers.IMPLEMENTATIONS)
 
 
 @pytest.mark.inputs

@@ -27,7 +27,6 @@ FAMILIES = ("cgan", "dcgan", "gan", "t2i")
 LOSSES = ("hinge", "least_squares", "minimax", "non_saturating", "wgan_gp")
 UPDATES = ("alternating", "reuse", "simultaneous")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # zoo.speed.PRECISIONS
-DEFAULT_PRECISION = "auto"  # zoo.speed.DEFAULT_PRECISION
 CONVOLUTIONS = ("phases", "keras", "winograd")  # zoo.layers.IMPLEMENTATIONS
 # Options that count images or pixels: whole numbers from 1 up (`train` checks its own).
 COUNTS = ("num_images", "scale")
@@ -123,7 +122,7 @@ def add_training_options(parser):
     jit.add_argument("--jit", dest="jit_compile", action="store_const", const=True, default="auto", help="compile the training step with XLA (default: whichever is faster on this machine, see --calibrate)")
     jit.add_argument("--no-jit", dest="jit_compile", action="store_const", const=False, help="run the training step op by op, without XLA")
     parser.add_argument("--convolutions", choices=("auto", *CONVOLUTIONS), default="auto", help="how zoo.layers computes convolutions: phases (strided ones as stride-1 convolutions), keras (Keras's own) or winograd (Keras's, with 5×5 stride-1 ones of small maps in Winograd's form); the same function (default: auto, the faster on this machine)")
-    parser.add_argument("--precision", choices=("auto", *PRECISIONS), default=DEFAULT_PRECISION, help="Keras dtype policy of the networks: mixed_bfloat16 pays only where the CPU or GPU runs bfloat16 natively (AVX512_BF16, AMX, GPUs from compute capability 8.0), mixed_float16 on GPUs; auto: float32, or bfloat16 where it is native and the calibration measures it faster (unmeasured: on GPUs only). Outputs, losses and exports stay float32; --precision float32 repeats the published recipes exactly (default: auto)")
+    parser.add_argument("--precision", choices=("auto", *PRECISIONS), help="Keras dtype policy of the networks: mixed_bfloat16 pays only where the CPU or GPU runs bfloat16 natively (AVX512_BF16, AMX, GPUs from compute capability 8.0), mixed_float16 on GPUs; auto: float32, or bfloat16 where it is native and the calibration measures it faster (unmeasured: on GPUs only). Outputs, losses and exports stay float32; --precision float32 repeats the published recipes exactly (default: auto for dcgan, whose bfloat16 quality was measured; float32 for the others)")
     calibrate = parser.add_mutually_exclusive_group()
     calibrate.add_argument("--calibrate", dest="calibrate", action="store_const", const=True, default=None, help="measure the auto choices on this machine (a minute, once: cached in $GANZOO_CACHE/calibration) (default: for runs of 250,000 images or more; shorter runs decide by the CPU's flags)")
     calibrate.add_argument("--no-calibrate", dest="calibrate", action="store_const", const=False, help="decide the auto choices by the CPU's flags, without measuring")

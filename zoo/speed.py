@@ -43,7 +43,6 @@ from zoo import hardware
 from zoo import layers as zoo_layers
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-DEFAULT_PRECISION = "auto"  # `zoo train`'s and `zoo.training.train`'s: float32, or bfloat16 where native and measured faster
 CALIBRATE_FROM_IMAGES = 250_000  # training images (epochs × dataset) from which calibrating pays (about a minute)
 CALIBRATION_STEPS = 4  # timed steps per candidate and round
 CALIBRATION_ROUNDS = 2  # timed rounds, the candidates taking turns; the first (tracing, compiling) is not timed
@@ -159,7 +158,7 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
         convolutions, jit_compile: a fixed choice, or "auto".
         precision: one of `PRECISIONS`, or "auto": float32 and, where the hardware multiplies
             bfloat16 natively, bfloat16 too, measured side by side (`precision_options`); a
-            run not calibrated takes `auto_precision()`.
+            run not calibrated takes float32 on a CPU, `auto_precision()` on GPUs.
         calibrate: True to measure (or use the cached measurement), False for `rule_path`;
             None: measure when the run trains `images` >= `CALIBRATE_FROM_IMAGES` images.
         images: images the run will train on (epochs × dataset size), for `calibrate=None`.
