@@ -134,8 +134,8 @@ def same_convolution_as_winograd(x, kernel):
     bfloat16's own direct convolution misses by 0.29%; computed in float32 from the same bfloat16
     inputs it misses by the same 0.29%, and it still does 4.3× less work.
     """
-    dtype = x.dtype
-    if ops.dtype(x) in ("bfloat16", "float16"):
+    dtype = ops.dtype(x)
+    if dtype in ("bfloat16", "float16"):
         x = ops.cast(x, "float32")
     _, height, width, channels = x.shape
     filters, r = kernel.shape[-1], kernel.shape[0]

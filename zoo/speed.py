@@ -95,7 +95,8 @@ def precision_options(precision):
     gain), so it is measured beside float32, as the convolutions are."""
     if precision != "auto":
         return [precision]
-    return ["float32"] if auto_precision() == "float32" else ["float32", auto_precision()]
+    reduced = auto_precision()
+    return ["float32"] if reduced == "float32" else ["float32", reduced]
 
 
 @contextlib.contextmanager
@@ -173,7 +174,8 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
         raise ValueError(f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
     # Unmeasured, "auto" is bfloat16 only on GPUs: a CPU's unmeasured path keeps XLA, which
     # computes bfloat16 in float32 on CPUs (measured, bfloat16 is a candidate where native).
-    resolved = precision if precision != "auto" else (auto_precision() if gpu_compute_capabilities() else "float32")
+    on_gpu = bool(gpu_compute_capabilities())
+    resolved = precision if precision != "auto" else (auto_precision() if on_gpu else "float32")
     record = {"precision_asked": precision} if precision == "auto" else {}
     if keras.backend.backend() != "tensorflow" and jit_compile == "auto":
         jit_compile = True  # JAX and PyTorch steps are compiled by their own backends' rules
@@ -186,7 +188,7 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
         elif winograd_layers(probe):
             conv_options.append("winograd")
     candidates = [TrainingPath(c, j, p) for p in precision_options(precision) for c in conv_options for j in jit_options]
-    if precision == "auto" and False in jit_options and not gpu_compute_capabilities():
+    if precision == "auto" and False in jit_options and not on_gpu:
         # XLA computes bfloat16 in float32 on CPUs: that pairing only adds conversions to float32's
         candidates = [c for c in candidates if c.precision == "float32" or not c.jit_compile]
     if len(candidates) == 1:

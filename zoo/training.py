@@ -103,9 +103,9 @@ def train(
     `convolutions` ("phases", "keras" or "auto"), `jit_compile` (True, False or "auto"),
     `precision` ("float32", "mixed_bfloat16", "mixed_float16" or "auto": float32, and where the
     hardware runs bfloat16 natively, bfloat16 if a calibration measures it faster; unmeasured,
-    bfloat16 on GPUs only; None: `default_precision(family)`), `calibrate` (True: measure the candidates on this machine once
-    and cache the result; False: decide by the CPU's flags; None: measure for runs long enough
-    to repay it). `training.json` records the path and how it was chosen.
+    bfloat16 on GPUs only; None: `default_precision(family)`), `calibrate` (True: measure the
+    candidates on this machine once and cache the result; False: decide by the CPU's flags;
+    None: measure for runs long enough to repay it). `training.json` records the path and how it was chosen.
 
     Returns the trained model. Raises `zoo.callbacks.TrainingDiverged` when `d_loss` or
     `g_loss` becomes NaN or infinite (the checkpoints then hold the last good epoch),
