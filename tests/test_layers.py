@@ -220,3 +220,76 @@ def test_winograd_leaves_other_convolutions_to_keras():
         with layers.implementation("winograd"), counting_winograd_calls() as calls, counting_phase_calls() as phases:
             layer(inputs)
         assert calls == [] and phases == [], layer.get_config()
+
+
+# ----- Dropout ----------------------------------------------------------------------------------
+
+ON_TENSORFLOW = keras.backend.backend() == "tensorflow"
+
+
+def dropped(layer, x, training=True):
+    return keras.ops.convert_to_numpy(layer(keras.ops.convert_to_tensor(x), training=training))
+
+
+def test_dropout_keeps_each_element_with_probability_one_minus_rate_and_keeps_the_mean():
+    """Over a million elements: the kept fraction and the mean within five standard errors,
+    kept values scaled by 65536 / (65536 − round(0.3 · 65536)) (on TensorFlow, where the mask
+    comes from 16-bit draws; Keras's 1 / 0.7 elsewhere), neighbours (the two halves of one
+    random word) uncorrelated, a new mask per call, and the input itself outside training."""
+    x = np.ones((256, 64, 64), "float32")
+    layer = layers.Dropout(0.3, seed=1)
+    y = dropped(layer, x)
+    kept = y != 0
+    standard_error = np.sqrt(0.3 * 0.7 / x.size)
+    assert abs(kept.mean() - 0.7) < 5 * standard_error
+    scale = np.float32(65536 / (65536 - 19661)) if ON_TENSORFLOW else np.float32(1 / 0.7)
+    np.testing.assert_array_equal(np.unique(y[kept]), [scale])
+    assert abs(y.mean() - 1.0) < 5 * standard_error * scale
+    pairs = kept.reshape(-1, 2).astype("float64")
+    assert abs(np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1]) < 5 / np.sqrt(pairs.shape[0])
+    assert 0.4 < (dropped(layer, x) != y).mean() < 0.44  # 2 · 0.7 · 0.3 = 0.42 for independent masks
+    np.testing.assert_array_equal(dropped(layer, x, training=False), x)
+    np.testing.assert_array_equal(dropped(layers.Dropout(0.3, seed=1), x), y)  # the seed fixes the masks
+
+
+@pytest.mark.skipif(not ON_TENSORFLOW, reason="the 16-bit draws are TensorFlow's; other backends run Keras's own dropout")
+def test_dropout_gradient_is_its_mask_times_its_scale_with_and_without_xla():
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(0).standard_normal((64, 7, 7, 5)).astype("float32"))
+    weights = tf.constant(np.random.default_rng(1).standard_normal(x.shape).astype("float32"))
+    for jit_compile in (False, True):
+        layer = layers.Dropout(0.3, seed=2)
+
+        @tf.function(jit_compile=jit_compile)
+        def value_and_gradient(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x, training=True)
+                loss = tf.reduce_sum(y * weights)
+            return y, tape.gradient(loss, x)
+
+        y, gradient = (t.numpy() for t in value_and_gradient(x))
+        scale = np.float32(65536 / (65536 - 19661))
+        mask = y != 0
+        np.testing.assert_allclose(y[mask], x.numpy()[mask] * scale, rtol=1e-6)
+        np.testing.assert_allclose(gradient, np.where(mask, weights.numpy() * scale, 0), rtol=1e-6)
+        assert 0.6 < mask.mean() < 0.8, jit_compile
+
+
+@pytest.mark.skipif(not ON_TENSORFLOW, reason="the 16-bit draws are TensorFlow's; other backends run Keras's own dropout")
+def test_dropout_in_bfloat16_and_rates_too_fine_for_16_bits_fall_back_to_keras():
+    y = dropped(layers.Dropout(0.5, seed=3, dtype="mixed_bfloat16"), np.ones((1000, 99), "float32"))
+    assert str(y.dtype) == "bfloat16" and set(np.unique(y.astype("float32"))) == {0.0, 2.0}
+    tiny = layers.Dropout(1e-6, seed=3)  # rounds to 0 of 65536 levels: Keras's own draw
+    assert (dropped(tiny, np.ones((1000, 1000), "float32")) == 0).sum() < 10
+
+
+def test_dropout_is_the_tutorial_discriminators_with_zoo_layers_and_serialises():
+    from zoo.models.tutorial import make_discriminator_model
+
+    ours = [type(layer) for layer in make_discriminator_model(convolutions=layers).layers if isinstance(layer, keras.layers.Dropout)]
+    theirs = [type(layer) for layer in make_discriminator_model().layers if isinstance(layer, keras.layers.Dropout)]
+    assert ours == [layers.Dropout] * 2 and theirs == [keras.layers.Dropout] * 2
+    restored = keras.layers.deserialize(keras.layers.serialize(layers.Dropout(0.25, seed=4)))
+    assert type(restored) is layers.Dropout and restored.rate == 0.25 and restored.seed == 4

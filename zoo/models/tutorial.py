@@ -46,17 +46,17 @@ def make_generator_model(latent_dim=LATENT_DIM, convolutions=layers):
 def make_discriminator_model(convolutions=layers):
     """The tutorial's discriminator: two Conv2D(5×5, stride 2) with LeakyReLU and dropout 0.3, then Dense(1).
 
-    `convolutions`: the module whose `Conv2D` it uses (Keras's, or `zoo.layers`).
+    `convolutions`: the module whose `Conv2D` and `Dropout` it uses (Keras's, or `zoo.layers`).
     """
     return keras.Sequential(
         [
             keras.Input((28, 28, 1), name="image"),
             convolutions.Conv2D(64, (5, 5), strides=(2, 2), padding="same"),
             layers.LeakyReLU(),
-            layers.Dropout(0.3),
+            convolutions.Dropout(0.3),
             convolutions.Conv2D(128, (5, 5), strides=(2, 2), padding="same"),
             layers.LeakyReLU(),
-            layers.Dropout(0.3),
+            convolutions.Dropout(0.3),
             layers.Flatten(),
             layers.Dense(1),
         ],
