@@ -6,7 +6,8 @@
 The tutorial's two networks (`zoo.models.tutorial`) are trained, on the same real
 Fashion-MNIST batches, by each loop in turn: the tutorial's `@tf.function` step (as written, and
 with XLA), and `TutorialDCGAN.fit` (the zoo's `BaseGAN.train_step` with the tutorial's Adam(1e-4)
-and BCE) along each training path `zoo.speed` chooses among: Algorithm 1's alternating update or
+and BCE, the networks built from `zoo.layers`: its convolutions, and its `Dropout`, whose mask
+takes half the random bits) along each training path `zoo.speed` chooses among: Algorithm 1's alternating update or
 the tutorial's simultaneous one (one forward pass for both gradients), `zoo.layers`'s
 convolutions computed as stride-1 convolutions ("phases"), as Keras's own ("keras"), or as
 Keras's with the generator's 5×5 stride-1 layer on its 7×7 map in Winograd's form ("winograd",

@@ -20,8 +20,10 @@ Other backends differentiate the phase form themselves (JAX's gradient of a stri
 convolution is again a stride-1 convolution). Layers with "valid" padding, dilation,
 `output_padding`, unequal strides or channels-first data keep Keras's own computation.
 
-`spectrally_normalized` wraps any of the discriminators' weight layers in Keras's
-`SpectralNormalization` when a model asks for it.
+`Dropout` is Keras's dropout drawing its mask from half the random bits on TensorFlow (two
+16-bit draws per 32-bit word: the same expected output, the rate to 1/131072), whatever the
+implementation chosen below. `spectrally_normalized` wraps any of the discriminators' weight
+layers in Keras's `SpectralNormalization` when a model asks for it.
 
 A third implementation, "winograd", computes Keras's way except for the stride-1 5×5
 convolutions of small maps (`zoo.winograd.eligible`; the TF tutorial generator's first layer,
