@@ -3,8 +3,9 @@
     .venv/bin/python scripts/compare_training_paths.py                 # 3 epochs, seeds 0 and 1
     .venv/bin/python scripts/compare_training_paths.py --epochs 1 --seeds 0 --limit 2048 --n 1000   # a smoke run
 
-A faster path must not buy its speed with quality. This trains `zoo.DCGAN` (the CLI's defaults:
-batch 128, Adam(2e-4, 0.5), non-saturating loss) on real Fashion-MNIST once per path and seed,
+A faster path must not buy its speed with quality. This trains `zoo.DCGAN` (or, `--family cgan`,
+`zoo.ConditionalGAN`; the CLI's defaults: batch 128, Adam(2e-4, 0.5), non-saturating loss) on
+real Fashion-MNIST once per path and seed,
 for the same epochs, and scores each with `zoo.metrics` (FID and the rest on the zoo's
 classifier features, the float32 generator as it is exported):
 
@@ -32,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+MODELS = {"dcgan": "zoo.DCGAN", "cgan": "zoo.ConditionalGAN"}
 # (label, update, convolutions, jit_compile, precision)
 PATHS = (
     ("alternating, float32", "alternating", "phases", True, "float32"),
@@ -45,6 +47,7 @@ PATHS = (
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--family", choices=("dcgan", "cgan"), default="dcgan", help="the model family trained (default: dcgan; cgan: `zoo.ConditionalGAN`, the CLI's defaults)")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (default: 3)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds per path (default: 0 1)")
     parser.add_argument("--limit", type=int, help="train on the first N images only (smoke runs)")
@@ -63,10 +66,10 @@ def main(argv=None):
     paths = [path for label in args.paths for path in PATHS if path[0] == label] if args.paths else PATHS
     for label, update, convolutions, jit_compile, precision in paths:
         for seed in args.seeds:
-            out = Path(args.runs) / f"{label.replace(', ', '-')}-seed{seed}"
+            out = Path(args.runs) / f"{'' if args.family == 'dcgan' else args.family + '-'}{label.replace(', ', '-')}-seed{seed}"
             started = time.perf_counter()
             model = train(
-                "dcgan", out, epochs=args.epochs, limit=args.limit, seed=seed, update=update, convolutions=convolutions,
+                args.family, out, epochs=args.epochs, limit=args.limit, seed=seed, update=update, convolutions=convolutions,
                 jit_compile=jit_compile, precision=precision, calibrate=False, verbose=2,
                 command=f"scripts/compare_training_paths.py ({label}, seed {seed})",
             )
@@ -83,7 +86,7 @@ def main(argv=None):
     for label in summary:
         summary[label]["vs_alternating"] = round(summary[label]["mean_fid"] / base, 3)  # the first path's ratio (the key's name is from when that was always "alternating")
     settings = {
-        "model": "zoo.DCGAN (CLI defaults), batch 128, non-saturating loss, real Fashion-MNIST train",
+        "model": f"{MODELS[args.family]} (CLI defaults), batch 128, non-saturating loss, real Fashion-MNIST train",
         "epochs": args.epochs, "seeds": args.seeds, "limit": args.limit, **evaluator.description(),
         "summary": summary,
     }

@@ -227,3 +227,19 @@ def test_generators_are_timed_side_by_side_with_every_input_they_take(tmp_path):
         assert len(result["rounds"]) == 2 and result["images_per_second"] > 0 and result["p50_ms"] > 0
         assert result["file"].endswith(".onnx")
     assert "dcgan-fashion-mnist" in printed and "bench_generators.py" in record["settings"]["command"]
+
+
+def test_training_paths_are_compared_for_the_conditional_gan_in_both_precisions(tmp_path):
+    """`compare_training_paths.py --family cgan` trains `zoo.ConditionalGAN` along each path asked
+    (here float32 and bfloat16, Keras's convolutions, no XLA) and scores each run."""
+    out = tmp_path / "paths.json"
+    run_script(
+        "compare_training_paths.py", "--family", "cgan", "--epochs", "1", "--seeds", "0", "--limit", "256", "--n", "256",
+        "--paths", "reuse, float32, op by op", "reuse, mixed_bfloat16, op by op", "--runs", str(tmp_path / "runs"), "--out", str(out),
+    )
+    record = json.loads(out.read_text())
+    assert record["settings"]["model"].startswith("zoo.ConditionalGAN")
+    assert [row["training_path"]["precision"] for row in record["results"]] == ["float32", "mixed_bfloat16"]
+    for run in (tmp_path / "runs").iterdir():
+        assert json.loads((run / "training.json").read_text())["family"] == "cgan"
+    assert all(row["fid"] > 0 for row in record["results"])
