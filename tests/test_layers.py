@@ -281,8 +281,8 @@ def test_dropout_gradient_is_its_mask_times_its_scale_with_and_without_xla():
 def test_dropout_in_bfloat16_and_rates_too_fine_for_16_bits_fall_back_to_keras():
     y = dropped(layers.Dropout(0.5, seed=3, dtype="mixed_bfloat16"), np.ones((1000, 99), "float32"))
     assert str(y.dtype) == "bfloat16" and set(np.unique(y.astype("float32"))) == {0.0, 2.0}
-    tiny = layers.Dropout(1e-6, seed=3)  # rounds to 0 of 65536 levels: Keras's own draw
-    assert (dropped(tiny, np.ones((1000, 1000), "float32")) == 0).sum() < 10
+    tiny = dropped(layers.Dropout(1e-6, seed=3), np.ones((1000, 1000), "float32"))  # 0 of 65536 levels: Keras's own
+    assert (tiny == 0).sum() < 10 and set(np.unique(tiny[tiny != 0])) == {np.float32(1 / (1 - 1e-6))}
 
 
 def test_dropout_is_the_tutorial_discriminators_with_zoo_layers_and_serialises():

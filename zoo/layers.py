@@ -280,7 +280,8 @@ class Dropout(keras.layers.Dropout):
 
     def call(self, inputs, training=False):
         threshold = round(self.rate * DROPOUT_LEVELS)
-        if not training or self.rate == 0 or self.noise_shape is not None or keras.backend.backend() != "tensorflow" or not 0 < threshold < DROPOUT_LEVELS:
+        keras_own = keras.backend.backend() != "tensorflow" or self.noise_shape is not None or not 0 < threshold < DROPOUT_LEVELS
+        if not training or keras_own:
             return super().call(inputs, training=training)
         import tensorflow as tf
 
