@@ -47,7 +47,7 @@ PATHS = (
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--family", choices=("dcgan", "cgan"), default="dcgan", help="the model family trained (default: dcgan; cgan: `zoo.ConditionalGAN`, the CLI's defaults)")
+    parser.add_argument("--family", choices=tuple(MODELS), default="dcgan", help="the model family trained (default: dcgan; cgan: `zoo.ConditionalGAN`, the CLI's defaults)")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (default: 3)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds per path (default: 0 1)")
     parser.add_argument("--limit", type=int, help="train on the first N images only (smoke runs)")
