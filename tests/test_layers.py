@@ -1,6 +1,10 @@
 """`zoo.layers`: Keras's convolutions computed another way, with the same values and gradients."""
 
 import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -293,3 +297,72 @@ def test_dropout_is_the_tutorial_discriminators_with_zoo_layers_and_serialises()
     assert ours == [layers.Dropout] * 2 and theirs == [keras.layers.Dropout] * 2
     restored = keras.layers.deserialize(keras.layers.serialize(layers.Dropout(0.25, seed=4)))
     assert type(restored) is layers.Dropout and restored.rate == 0.25 and restored.seed == 4
+
+
+@pytest.mark.skipif(not ON_TENSORFLOW, reason="the gradient from the output is TensorFlow's; other backends run Keras's own LeakyReLU")
+@pytest.mark.parametrize("slope", [0.3, 0.2, 0.0, 0.01, 1.5])
+def test_leaky_relu_matches_keras_in_values_and_gradients_with_and_without_xla(slope):
+    """Equal to Keras's layer bit for bit, in float32 and bfloat16, on inputs with exact zeros and
+    values whose negative output underflows (where the output's sign is the input's or zero)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((64, 33)).astype("float32")
+    x[0, :4] = [0.0, -0.0, -1e-45, 1e-45]
+    weights = tf.constant(rng.standard_normal(x.shape).astype("float32"))
+    for dtype in ("float32", "mixed_bfloat16"):
+        for jit_compile in (False, True):
+            results = []
+            for layer in (layers.LeakyReLU(slope, dtype=dtype), keras.layers.LeakyReLU(slope, dtype=dtype)):
+
+                @tf.function(jit_compile=jit_compile)
+                def value_and_gradient(x):
+                    with tf.GradientTape() as tape:
+                        tape.watch(x)
+                        y = layer(x, training=True)
+                        loss = tf.reduce_sum(tf.cast(y, "float32") * weights)
+                    return y, tape.gradient(loss, x)
+
+                results.append([t.numpy().astype("float32") for t in value_and_gradient(tf.constant(x))])
+            (ours, our_gradient), (theirs, their_gradient) = results
+            np.testing.assert_array_equal(ours, theirs)
+            np.testing.assert_array_equal(our_gradient, their_gradient)
+            assert np.any(our_gradient != weights.numpy())  # the slope did act on the gradient
+
+
+@pytest.mark.skipif(not ON_TENSORFLOW, reason="Grappler's remapper is TensorFlow's graph optimiser")
+def test_leaky_relu_lets_tensorflow_fuse_the_convolution_bias_and_activation(tmp_path):
+    """`fit` on Conv2D → LeakyReLU: with Keras's LeakyReLU TensorFlow's graph optimiser logs that its
+    remapper failed (the gradient reads the bias add it fused away); with the zoo's it does not."""
+    script = tmp_path / "fit.py"
+    script.write_text(
+        "import sys, keras, numpy as np\n"
+        "from zoo import layers\n"
+        "module = layers if sys.argv[1] == 'zoo' else keras.layers\n"
+        "model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, 2, 'same'), module.LeakyReLU(0.2),"
+        " keras.layers.Flatten(), keras.layers.Dense(1)])\n"
+        "model.compile('sgd', 'mse')\n"
+        "model.fit(np.zeros((8, 8, 8, 1), 'float32'), np.zeros((8, 1), 'float32'), epochs=1, verbose=0)\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    logs = {
+        module: subprocess.run([sys.executable, str(script), module], env=env, capture_output=True, text=True, timeout=300)
+        for module in ("keras", "zoo")
+    }
+    assert all(run.returncode == 0 for run in logs.values()), {m: run.stderr[-2000:] for m, run in logs.items()}
+    assert "remapper failed" in logs["keras"].stderr and "LeakyReluGrad" in logs["keras"].stderr
+    assert "remapper failed" not in logs["zoo"].stderr
+
+
+def test_leaky_relu_is_the_zoo_models_and_serialises():
+    from zoo import DCGAN
+    from zoo.models.tutorial import make_discriminator_model, make_generator_model
+
+    def leaky_types(model):
+        return {type(layer) for layer in model.layers if isinstance(layer, keras.layers.LeakyReLU)}
+
+    assert leaky_types(make_discriminator_model(convolutions=layers)) == leaky_types(make_generator_model(convolutions=layers)) == {layers.LeakyReLU}
+    assert leaky_types(make_discriminator_model()) == {keras.layers.LeakyReLU}
+    assert leaky_types(DCGAN(image_shape=(28, 28, 1)).discriminator) == {layers.LeakyReLU}
+    restored = keras.layers.deserialize(keras.layers.serialize(layers.LeakyReLU(0.1)))
+    assert type(restored) is layers.LeakyReLU and restored.negative_slope == 0.1

@@ -21,7 +21,9 @@ convolution is again a stride-1 convolution). Layers with "valid" padding, dilat
 `output_padding`, unequal strides or channels-first data keep Keras's own computation.
 
 `Dropout` is Keras's dropout drawing its mask from half the random bits on TensorFlow (two
-16-bit draws per 32-bit word: the same expected output, the rate to 1/131072), whatever the
+16-bit draws per 32-bit word: the same expected output, the rate to 1/131072), and `LeakyReLU`
+Keras's activation with its gradient read from its output (the same values; it lets TensorFlow's
+graph optimiser fuse the bias add and activation into the convolution before it), whatever the
 implementation chosen below. `spectrally_normalized` wraps any of the discriminators' weight
 layers in Keras's `SpectralNormalization` when a model asks for it.
 
@@ -292,6 +294,39 @@ class Dropout(keras.layers.Dropout):
         keep = tf.reshape(draws >= threshold, tf.shape(inputs))
         scale = ops.cast(DROPOUT_LEVELS / (DROPOUT_LEVELS - threshold), inputs.dtype)
         return tf.where(keep, inputs * scale, tf.zeros([], inputs.dtype))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LeakyReLU(keras.layers.LeakyReLU):
+    """`keras.layers.LeakyReLU` whose gradient reads its output instead of its input on TensorFlow.
+
+    TensorFlow's gradient of `LeakyRelu` reads the activation's input, the bias add before it.
+    Grappler's remapper fuses convolution (or matrix product) + bias add + LeakyRelu into one
+    oneDNN kernel, which removes that bias add, and then rejects its rewrite of the graph
+    ("remapper failed: ... fanout LeakyReluGrad exist for missing node BiasAdd"), fusions and
+    all. The slope is ≥ 0 (Keras refuses others), so the output is positive exactly where the
+    input is and the gradient read from the output has the same values, and the remapper's
+    fusions stay. The same arguments, config and outputs as Keras's layer; outside training (so
+    in exported graphs) and on other backends it is Keras's own computation.
+    """
+
+    def call(self, inputs, training=False):
+        if not training or keras.backend.backend() != "tensorflow":
+            return super().call(inputs)
+        import tensorflow as tf
+
+        slope = self.negative_slope
+
+        @tf.custom_gradient
+        def leaky_relu(x):
+            outputs = tf.nn.leaky_relu(x, slope)
+
+            def gradient(output_gradient):
+                return tf.raw_ops.LeakyReluGrad(gradients=output_gradient, features=outputs, alpha=slope)
+
+            return outputs, gradient
+
+        return leaky_relu(inputs)
 
 
 def spectrally_normalized(layer, enabled=True):

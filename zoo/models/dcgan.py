@@ -23,7 +23,7 @@ from keras import layers, ops
 
 from zoo import layers as convolutions
 from zoo.clusters import MAX_IMAGES, ClusterAssignment, ClusterChoice, fit_clusters
-from zoo.layers import spectrally_normalized
+from zoo.layers import LeakyReLU, spectrally_normalized
 from zoo.models import backend
 from zoo.models.base import BaseGAN, check_training_data, training_images
 from zoo.validation import check_int
@@ -136,7 +136,7 @@ def downsample_to_features(x, image_shape, filters, spectral_norm=False):
         x = spectrally_normalized(convolutions.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0 or spectral_norm), spectral_norm)(x)
         if step > 0 and not spectral_norm:
             x = batch_norm()(x)
-        x = layers.LeakyReLU(0.2)(x)
+        x = LeakyReLU(0.2)(x)
     return layers.Flatten()(x)
 
 

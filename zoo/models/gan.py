@@ -10,7 +10,7 @@ Algorithm 1 (`BaseGAN.train_step`): k discriminator steps per generator step.
 import keras
 from keras import layers
 
-from zoo.layers import spectrally_normalized
+from zoo.layers import LeakyReLU, spectrally_normalized
 from zoo.models.base import BaseGAN
 from zoo.validation import check_int, check_number
 
@@ -21,7 +21,7 @@ def build_generator(latent_dim, image_shape, units=(256, 512, 1024)):
     x = z
     for width in units:
         x = layers.Dense(width)(x)
-        x = layers.LeakyReLU(0.2)(x)
+        x = LeakyReLU(0.2)(x)
     x = layers.Dense(image_shape[0] * image_shape[1] * image_shape[2], activation="tanh", dtype="float32")(x)
     return keras.Model(z, layers.Reshape(image_shape)(x), name="generator")
 
@@ -35,7 +35,7 @@ def build_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3, spectr
     x = layers.Flatten()(image)
     for width in units:
         x = spectrally_normalized(layers.Dense(width), spectral_norm)(x)
-        x = layers.LeakyReLU(0.2)(x)
+        x = LeakyReLU(0.2)(x)
         x = layers.Dropout(dropout)(x)
     return keras.Model(image, spectrally_normalized(layers.Dense(1, dtype="float32"), spectral_norm)(x), name="discriminator")
 

@@ -38,6 +38,7 @@ from keras import layers, ops
 
 from zoo import layers as convolutions
 from zoo.latent import sample_latent
+from zoo.layers import LeakyReLU
 from zoo.models.base import BaseGAN
 from zoo.models.dcgan import KERNEL_SIZE, upsample_to_image, upsampling_plan
 from zoo.lexicon import GOLDEN_CAPTIONS
@@ -142,7 +143,7 @@ def build_generator(latent_dim, embedding_dim, condition_dim, image_shape, filte
     """Reed et al.: [z, text embedding] -> concat(z, LeakyReLU(Dense(embedding))) -> DCGAN upsampling -> tanh image."""
     z = keras.Input((latent_dim,), name="z")
     embedding = keras.Input((embedding_dim,), name="text_embedding")
-    condition = layers.LeakyReLU(0.2)(layers.Dense(condition_dim)(embedding))
+    condition = LeakyReLU(0.2)(layers.Dense(condition_dim)(embedding))
     x = layers.Concatenate()([z, condition])
     return keras.Model([z, embedding], upsample_to_image(x, image_shape, filters), name="generator")
 
@@ -190,18 +191,18 @@ def build_discriminator(image_shape, embedding_dim, condition_dim, filters, proj
         x = convolutions.Conv2D(filters * 2**step, KERNEL_SIZE, 2, "same", use_bias=step == 0)(x)
         if step > 0:
             x = normalize()(x)
-        x = layers.LeakyReLU(0.2)(x)
+        x = LeakyReLU(0.2)(x)
     features = layers.Flatten()(x)
     if projection:
         projected = layers.Dot(axes=1)([layers.Dense(features.shape[-1], use_bias=False, name="text_projection")(embedding), features])
         logit = layers.Add(dtype="float32", name="logit")([layers.Dense(1)(features), projected])
     else:
         side = image_shape[0] // 2**steps
-        condition = layers.LeakyReLU(0.2)(layers.Dense(condition_dim)(embedding))
+        condition = LeakyReLU(0.2)(layers.Dense(condition_dim)(embedding))
         condition = layers.UpSampling2D(side)(layers.Reshape((1, 1, condition_dim))(condition))
         y = layers.Concatenate()([x, condition])
         y = layers.Conv2D(filters * 2 ** (steps - 1), 1, use_bias=False)(y)
-        y = layers.LeakyReLU(0.2)(normalize()(y))
+        y = LeakyReLU(0.2)(normalize()(y))
         logit = layers.Dense(1, dtype="float32", name="logit")(layers.Flatten()(y))
     heads = [layers.Dense(size, dtype="float32", name=f"{name}_logits")(features) for name, size in (attributes or {}).items()]
     return keras.Model([image, embedding], [logit, *heads] if heads else logit, name="discriminator")

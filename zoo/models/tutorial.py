@@ -21,22 +21,22 @@ LEARNING_RATE = 1e-4
 def make_generator_model(latent_dim=LATENT_DIM, convolutions=layers):
     """The tutorial's generator: Dense(7·7·256) → BN → LeakyReLU → three Conv2DTranspose(5×5).
 
-    `convolutions`: the module whose `Conv2DTranspose` the generator uses: Keras's, as the
-    tutorial, or `zoo.layers` (the same function, computed faster on CPU).
+    `convolutions`: the module whose `Conv2DTranspose` and `LeakyReLU` the generator uses: Keras's,
+    as the tutorial, or `zoo.layers` (the same function, computed faster on CPU).
     """
     return keras.Sequential(
         [
             keras.Input((latent_dim,), name="z"),
             layers.Dense(7 * 7 * 256, use_bias=False),
             layers.BatchNormalization(),
-            layers.LeakyReLU(),
+            convolutions.LeakyReLU(),
             layers.Reshape((7, 7, 256)),
             convolutions.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False),
             layers.BatchNormalization(),
-            layers.LeakyReLU(),
+            convolutions.LeakyReLU(),
             convolutions.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False),
             layers.BatchNormalization(),
-            layers.LeakyReLU(),
+            convolutions.LeakyReLU(),
             convolutions.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False, activation="tanh"),
         ],
         name="generator",
@@ -46,16 +46,16 @@ def make_generator_model(latent_dim=LATENT_DIM, convolutions=layers):
 def make_discriminator_model(convolutions=layers):
     """The tutorial's discriminator: two Conv2D(5×5, stride 2) with LeakyReLU and dropout 0.3, then Dense(1).
 
-    `convolutions`: the module whose `Conv2D` and `Dropout` it uses (Keras's, or `zoo.layers`).
+    `convolutions`: the module whose `Conv2D`, `LeakyReLU` and `Dropout` it uses (Keras's, or `zoo.layers`).
     """
     return keras.Sequential(
         [
             keras.Input((28, 28, 1), name="image"),
             convolutions.Conv2D(64, (5, 5), strides=(2, 2), padding="same"),
-            layers.LeakyReLU(),
+            convolutions.LeakyReLU(),
             convolutions.Dropout(0.3),
             convolutions.Conv2D(128, (5, 5), strides=(2, 2), padding="same"),
-            layers.LeakyReLU(),
+            convolutions.LeakyReLU(),
             convolutions.Dropout(0.3),
             layers.Flatten(),
             layers.Dense(1),
