@@ -366,3 +366,62 @@ def test_leaky_relu_is_the_zoo_models_and_serialises():
     assert leaky_types(DCGAN(image_shape=(28, 28, 1)).discriminator) == {layers.LeakyReLU}
     restored = keras.layers.deserialize(keras.layers.serialize(layers.LeakyReLU(0.1)))
     assert type(restored) is layers.LeakyReLU and restored.negative_slope == 0.1
+
+
+@pytest.mark.skipif(not ON_TENSORFLOW, reason="the fused batch norm is TensorFlow's; other backends run Keras's own layer")
+@pytest.mark.parametrize("shape", [(64, 7, 7, 16), (32, 50)])
+def test_batch_normalization_matches_keras_in_values_gradients_and_moving_statistics(shape):
+    """Training steps of the zoo's layer and Keras's from the same weights: the same outputs, input and
+    weight gradients and moving mean and variance (float32 to 1e-5, bfloat16 to its rounding), with
+    and without XLA; outside training both use the moving statistics."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(6)
+    x = tf.constant((3 + 2 * rng.standard_normal(shape)).astype("float32"))
+    weights = tf.constant(rng.standard_normal(shape).astype("float32"))
+    for dtype, tolerance in (("float32", 1e-5), ("mixed_bfloat16", 2e-2)):
+        for jit_compile in (False, True):
+            results = []
+            for cls in (layers.BatchNormalization, keras.layers.BatchNormalization):
+                layer = cls(momentum=0.9, dtype=dtype)
+                layer.build(shape)
+                layer.set_weights([np.linspace(0.5, 1.5, shape[-1]), np.linspace(-1, 1, shape[-1]), np.zeros(shape[-1]), np.ones(shape[-1])])
+
+                @tf.function(jit_compile=jit_compile)
+                def step(x):
+                    with tf.GradientTape() as tape:
+                        tape.watch(x)
+                        y = layer(x, training=True)
+                        loss = tf.reduce_sum(tf.cast(y, "float32") * weights)
+                    return [y, *tape.gradient(loss, [x, layer.gamma, layer.beta])]
+
+                values = [t.numpy().astype("float32") for t in step(x)]
+                values += [layer.moving_mean.numpy(), layer.moving_variance.numpy()]
+                values.append(keras.ops.convert_to_numpy(layer(x, training=False)).astype("float32"))
+                results.append(values)
+            for name, ours, theirs in zip(["outputs", "input gradient", "gamma gradient", "beta gradient", "moving mean", "moving variance", "inference"], *results):
+                np.testing.assert_allclose(ours, theirs, rtol=tolerance, atol=tolerance * np.abs(theirs).max(), err_msg=f"{name}, {dtype}, XLA {jit_compile}")
+            assert np.abs(results[0][5] - 1.0).max() > 0.1  # the moving variance moved towards the batch's (4)
+
+
+@pytest.mark.skipif(not ON_TENSORFLOW, reason="the fused batch norm is TensorFlow's; other backends run Keras's own layer")
+def test_batch_normalization_runs_the_fused_kernel_only_where_it_computes_keras_function():
+    import tensorflow as tf
+
+    x = tf.zeros((4, 3, 3, 2))
+
+    def op_types(layer, inputs, **kwargs):
+        graph = tf.function(lambda t: layer(t, training=True, **kwargs)).get_concrete_function(inputs).graph
+        return {op.type for op in graph.get_operations()}
+
+    assert "FusedBatchNormV3" in op_types(layers.BatchNormalization(), x)
+    assert "FusedBatchNormV3" not in op_types(layers.BatchNormalization(synchronized=True), x)
+    assert "FusedBatchNormV3" not in op_types(layers.BatchNormalization(center=False), x)
+    assert "FusedBatchNormV3" not in op_types(layers.BatchNormalization(axis=1), x)
+    assert "FusedBatchNormV3" not in op_types(layers.BatchNormalization(), tf.zeros((4, 3, 2)))  # 3-D
+    restored = keras.layers.deserialize(keras.layers.serialize(layers.BatchNormalization(momentum=0.8)))
+    assert type(restored) is layers.BatchNormalization and restored.momentum == 0.8
+    from zoo.models.tutorial import make_generator_model
+
+    norms = {type(layer) for layer in make_generator_model(convolutions=layers).layers if isinstance(layer, keras.layers.BatchNormalization)}
+    assert norms == {layers.BatchNormalization}

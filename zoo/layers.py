@@ -23,7 +23,9 @@ convolution is again a stride-1 convolution). Layers with "valid" padding, dilat
 `Dropout` is Keras's dropout drawing its mask from half the random bits on TensorFlow (two
 16-bit draws per 32-bit word: the same expected output, the rate to 1/131072), and `LeakyReLU`
 Keras's activation with its gradient read from its output (the same values; it lets TensorFlow's
-graph optimiser fuse the bias add and activation into the convolution before it), whatever the
+graph optimiser fuse the bias add and activation into the convolution before it), and
+`BatchNormalization` Keras's layer trained through TensorFlow's fused batch norm (one kernel
+forward and one backward instead of separate moments and normalisation), whatever the
 implementation chosen below. `spectrally_normalized` wraps any of the discriminators' weight
 layers in Keras's `SpectralNormalization` when a model asks for it.
 
@@ -327,6 +329,56 @@ class LeakyReLU(keras.layers.LeakyReLU):
             return outputs, gradient
 
         return leaky_relu(inputs)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BatchNormalization(keras.layers.BatchNormalization):
+    """`keras.layers.BatchNormalization` whose training pass is TensorFlow's fused batch norm.
+
+    Keras's layer trains through separate operations (the moments, then the normalisation, each
+    with its own gradient), seven or more passes over the activations; TensorFlow's
+    `FusedBatchNormV3` and its gradient are one kernel each (oneDNN's on CPU). The same
+    normalisation by the batch's mean and (biased) variance, the same moving statistics (the
+    fused kernel's variance is Bessel-corrected; it is uncorrected here before the update, as
+    Keras averages the biased one), the same weights and config. Inference, other backends,
+    masks, `synchronized`, `renorm`, a layer without `center` or `scale`, and an axis other than
+    the last of a 2-D or 4-D input use Keras's own computation.
+    """
+
+    def _fused_in_training(self, inputs, mask):
+        rank = len(inputs.shape)
+        return (
+            keras.backend.backend() == "tensorflow"
+            and mask is None
+            and self.trainable
+            and rank in (2, 4)
+            and self.axis in (-1, rank - 1)
+            and inputs.shape[-1] is not None
+            and self.center
+            and self.scale
+            and not self.synchronized
+            and not self.renorm
+        )
+
+    def call(self, inputs, training=None, mask=None):
+        if not training or not self._fused_in_training(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        channels = inputs.shape[-1]
+        images = inputs if len(inputs.shape) == 4 else tf.reshape(inputs, (-1, 1, 1, channels))
+        if images.dtype not in (tf.float16, tf.bfloat16, tf.float32):
+            images = tf.cast(images, "float32")
+        outputs, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
+            x=images, scale=tf.convert_to_tensor(self.gamma), offset=tf.convert_to_tensor(self.beta),
+            mean=tf.constant([], "float32"), variance=tf.constant([], "float32"),
+            epsilon=self.epsilon, data_format="NHWC", is_training=True,
+        )
+        count = tf.cast(tf.size(images) // channels, "float32")
+        variance = variance * (count - 1.0) / count  # the fused kernel's is Bessel-corrected; Keras averages the biased one
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        return ops.cast(tf.reshape(outputs, tf.shape(inputs)), self.compute_dtype)
 
 
 def spectrally_normalized(layer, enabled=True):

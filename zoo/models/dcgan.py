@@ -53,9 +53,10 @@ def batch_norm():
     """Batch normalisation whose statistics span every replica when built under a strategy.
 
     Local statistics would make N devices train a different model from one device on the
-    same global batch; synchronising them (TensorFlow only) keeps the two the same.
+    same global batch; synchronising them (TensorFlow only) keeps the two the same. On one
+    device `zoo.layers.BatchNormalization` trains through TensorFlow's fused kernel.
     """
-    return layers.BatchNormalization(synchronized=backend.has_strategy())
+    return convolutions.BatchNormalization(synchronized=backend.has_strategy())
 
 
 def build_generator(latent_dim, image_shape, filters=64, depth=0):

@@ -21,21 +21,21 @@ LEARNING_RATE = 1e-4
 def make_generator_model(latent_dim=LATENT_DIM, convolutions=layers):
     """The tutorial's generator: Dense(7·7·256) → BN → LeakyReLU → three Conv2DTranspose(5×5).
 
-    `convolutions`: the module whose `Conv2DTranspose` and `LeakyReLU` the generator uses: Keras's,
-    as the tutorial, or `zoo.layers` (the same function, computed faster on CPU).
+    `convolutions`: the module whose `Conv2DTranspose`, `BatchNormalization` and `LeakyReLU` the
+    generator uses: Keras's, as the tutorial, or `zoo.layers` (the same function, computed faster on CPU).
     """
     return keras.Sequential(
         [
             keras.Input((latent_dim,), name="z"),
             layers.Dense(7 * 7 * 256, use_bias=False),
-            layers.BatchNormalization(),
+            convolutions.BatchNormalization(),
             convolutions.LeakyReLU(),
             layers.Reshape((7, 7, 256)),
             convolutions.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False),
-            layers.BatchNormalization(),
+            convolutions.BatchNormalization(),
             convolutions.LeakyReLU(),
             convolutions.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False),
-            layers.BatchNormalization(),
+            convolutions.BatchNormalization(),
             convolutions.LeakyReLU(),
             convolutions.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False, activation="tanh"),
         ],
