@@ -299,6 +299,22 @@ def test_dropout_is_the_tutorial_discriminators_with_zoo_layers_and_serialises()
     assert type(restored) is layers.Dropout and restored.rate == 0.25 and restored.seed == 4
 
 
+def training_step(layer, x, weights, jit_compile, variables=()):
+    """One traced training call of `layer` on `x` (TensorFlow): its output and the gradients of
+    sum(output · weights) with respect to `x` and `variables`, as float32 arrays."""
+    import tensorflow as tf
+
+    @tf.function(jit_compile=jit_compile)
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(tf.cast(y, "float32") * weights)
+        return [y, *tape.gradient(loss, [x, *variables])]
+
+    return [t.numpy().astype("float32") for t in step(x)]
+
+
 @pytest.mark.skipif(not ON_TENSORFLOW, reason="the gradient from the output is TensorFlow's; other backends run Keras's own LeakyReLU")
 @pytest.mark.parametrize("slope", [0.3, 0.2, 0.0, 0.01, 1.5])
 def test_leaky_relu_matches_keras_in_values_and_gradients_with_and_without_xla(slope):
@@ -314,16 +330,7 @@ def test_leaky_relu_matches_keras_in_values_and_gradients_with_and_without_xla(s
         for jit_compile in (False, True):
             results = []
             for layer in (layers.LeakyReLU(slope, dtype=dtype), keras.layers.LeakyReLU(slope, dtype=dtype)):
-
-                @tf.function(jit_compile=jit_compile)
-                def value_and_gradient(x):
-                    with tf.GradientTape() as tape:
-                        tape.watch(x)
-                        y = layer(x, training=True)
-                        loss = tf.reduce_sum(tf.cast(y, "float32") * weights)
-                    return y, tape.gradient(loss, x)
-
-                results.append([t.numpy().astype("float32") for t in value_and_gradient(tf.constant(x))])
+                results.append(training_step(layer, tf.constant(x), weights, jit_compile))
             (ours, our_gradient), (theirs, their_gradient) = results
             np.testing.assert_array_equal(ours, theirs)
             np.testing.assert_array_equal(our_gradient, their_gradient)
@@ -386,16 +393,7 @@ def test_batch_normalization_matches_keras_in_values_gradients_and_moving_statis
                 layer = cls(momentum=0.9, dtype=dtype)
                 layer.build(shape)
                 layer.set_weights([np.linspace(0.5, 1.5, shape[-1]), np.linspace(-1, 1, shape[-1]), np.zeros(shape[-1]), np.ones(shape[-1])])
-
-                @tf.function(jit_compile=jit_compile)
-                def step(x):
-                    with tf.GradientTape() as tape:
-                        tape.watch(x)
-                        y = layer(x, training=True)
-                        loss = tf.reduce_sum(tf.cast(y, "float32") * weights)
-                    return [y, *tape.gradient(loss, [x, layer.gamma, layer.beta])]
-
-                values = [t.numpy().astype("float32") for t in step(x)]
+                values = training_step(layer, x, weights, jit_compile, [layer.gamma, layer.beta])
                 values += [layer.moving_mean.numpy(), layer.moving_variance.numpy()]
                 values.append(keras.ops.convert_to_numpy(layer(x, training=False)).astype("float32"))
                 results.append(values)
