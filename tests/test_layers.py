@@ -118,6 +118,14 @@ def test_other_settings_fall_back_to_keras_and_weights_move_between_the_two(tmp_
     assert type(keras.layers.deserialize(keras.layers.serialize(ours.layers[2]))) is layers.Conv2DTranspose
 
 
+def traced_op_types(function, inputs, jit_compile=False):
+    """The TensorFlow op types in the graph `tf.function` traces of `function` on `inputs` (a
+    tensor or `tf.TensorSpec`): which kernels a layer's computation runs."""
+    import tensorflow as tf
+
+    return {op.type for op in tf.function(function, jit_compile=jit_compile).get_concrete_function(inputs).graph.get_operations()}
+
+
 def test_the_implementation_is_chosen_per_trace_and_restored():
     """`implementation("keras")` makes the layers compute as Keras's own (TensorFlow's
     Conv2DBackpropInput for a transposed convolution), with the same values; the default is the
@@ -132,13 +140,13 @@ def test_the_implementation_is_chosen_per_trace_and_restored():
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            ops_run = {op.type for op in tf.function(layer).get_concrete_function(tf.TensorSpec((2, 7, 7, 3))).graph.get_operations()}
+            ops_run = traced_op_types(layer, tf.TensorSpec((2, 7, 7, 3)))
             assert "Conv2DBackpropInput" in ops_run
     assert layers.get_implementation() == "phases"
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        ops_run = {op.type for op in tf.function(layer).get_concrete_function(tf.TensorSpec((2, 7, 7, 3))).graph.get_operations()}
+        ops_run = traced_op_types(layer, tf.TensorSpec((2, 7, 7, 3)))
         assert "Conv2DBackpropInput" not in ops_run and "Conv2D" in ops_run
     with pytest.raises(ValueError, match="phases"):
         layers.set_implementation("fast")
@@ -408,9 +416,8 @@ def test_batch_normalization_runs_the_fused_kernel_only_where_it_computes_keras_
 
     x = tf.zeros((4, 3, 3, 2))
 
-    def op_types(layer, inputs, jit_compile=False, **kwargs):
-        graph = tf.function(lambda t: layer(t, training=True, **kwargs), jit_compile=jit_compile).get_concrete_function(inputs).graph
-        return {op.type for op in graph.get_operations()}
+    def op_types(layer, inputs, jit_compile=False):
+        return traced_op_types(lambda t: layer(t, training=True), inputs, jit_compile)
 
     assert "FusedBatchNormV3" in op_types(layers.BatchNormalization(), x)
     assert "FusedBatchNormV3" not in op_types(layers.BatchNormalization(), x, jit_compile=True)  # XLA's expansion of it trained 2.5-3x slower
