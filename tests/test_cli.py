@@ -239,3 +239,25 @@ def test_the_output_is_written_in_the_format_its_extension_names(tmp_path, capsy
         assert Image.open(tmp_path / name).size == (2 * (2 * 28 + 3 * 2),) * 2
     assert main(["sample", str(DCGAN_EXPORT), "-n", "4", "-o", str(tmp_path / "grid.xyz")]) == 2
     assert "Cannot tell which picture format to write to" in capsys.readouterr().err and not (tmp_path / "grid.xyz").exists()
+
+
+@pytest.mark.inputs
+def test_sample_and_export_refuse_what_they_cannot_use_before_any_work(tmp_path, capsys):
+    (tmp_path / "folder.png").mkdir()
+    assert main(["sample", str(DCGAN_EXPORT), "-n", "4", "-o", str(tmp_path / "folder.png")]) == 2
+    assert "folder.png is a folder" in capsys.readouterr().err
+    classifier = DCGAN_EXPORT.parent / "classifier-fashion-mnist" / "classifier.keras"  # a valid .keras file, not a GAN
+    assert main(["sample", str(classifier), "-n", "4", "-o", str(tmp_path / "c.png")]) == 2
+    assert "holds a Functional, not a zoo GAN" in capsys.readouterr().err
+    assert main(["export", str(classifier), str(tmp_path / "artifact")]) == 2
+    assert "holds a Functional, not a zoo GAN" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.png"]
+
+
+@pytest.mark.inputs
+def test_demo_refuses_a_folder_of_the_users_where_its_export_goes_before_training(tmp_path, capsys):
+    (tmp_path / "demo" / "export").mkdir(parents=True)
+    (tmp_path / "demo" / "export" / "mine.txt").write_text("mine")
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--limit", "64"]) == 2
+    assert "export is not an artifact folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["export"]  # nothing trained, nothing written

@@ -199,6 +199,32 @@ def test_cli_eval_prints_a_table_and_writes_json(tiny_dcgan, tmp_path, capsys):
 
 
 @pytest.mark.inputs
+def test_cli_eval_replaces_only_its_own_earlier_report(tiny_dcgan, tmp_path, capsys):
+    """A typo in -o loses nothing: a user's file or an artifact's card.json stays, refused before any work."""
+    export_generator(tiny_dcgan, tmp_path / "tiny")
+    card = (tmp_path / "tiny" / "card.json").read_text()
+    notes = tmp_path / "notes.md"
+    notes.write_text("mine")
+    (tmp_path / "folder.json").mkdir()
+    for output, message in (
+        (notes, "eval writes JSON; give a file name ending in .json"),
+        (tmp_path / "tiny" / "card.json", "card.json exists and is not an earlier eval report"),
+        (tmp_path / "folder.json", "folder.json is a folder"),
+        (notes / "report.json", "notes.md is a file, not a folder"),
+    ):
+        assert cli.main(["eval", str(tmp_path / "tiny"), "-n", str(N), "-o", str(output)]) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err and "Scoring" not in captured.out
+    assert notes.read_text() == "mine" and (tmp_path / "tiny" / "card.json").read_text() == card
+    assert cli.main(["eval", str(tmp_path / "tiny"), "-n", str(N), "--seed", "-1"]) == 2
+    assert "`--seed` must be an integer in [0, " in capsys.readouterr().err
+    report = tmp_path / "report.json"
+    for seed in (0, 1):
+        assert cli.main(["eval", str(tmp_path / "tiny"), "-n", str(N), "--seed", str(seed), "-o", str(report)]) == 0
+    assert "(seed 1)" in json.loads(report.read_text())["how"]["real"]  # the earlier report was replaced
+
+
+@pytest.mark.inputs
 @pytest.mark.parametrize("args, message", [(["missing-folder"], "No generator 'missing-folder': not an existing file or folder"), (["{tmp}", "-n", "0"], "`--num-images` must be a positive integer")])
 def test_cli_eval_bad_input_exits_2(args, message, tmp_path, capsys):
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]

@@ -109,6 +109,19 @@ def test_export_never_replaces_a_folder_that_is_not_an_artifact(trained_dcgan, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact", "mine", "run"]  # no staging folder left
 
 
+@pytest.mark.inputs
+def test_a_folder_with_no_card_is_refused_without_walking_all_of_it():
+    """`export model.keras /` once listed every file on the disk before refusing."""
+    import time
+
+    from zoo.export import check_replaceable
+
+    started = time.monotonic()
+    with pytest.raises(FileExistsError, match="/ is not an artifact folder .* holds files, e.g. "):
+        check_replaceable("/", overwrite=True)
+    assert time.monotonic() - started < 2
+
+
 @pytest.mark.faults
 def test_replacing_an_artifact_needs_overwrite_and_keeps_the_old_one_until_the_new_one_is_whole(trained_dcgan, tmp_path):
     target = tmp_path / "dcgan"

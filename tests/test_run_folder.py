@@ -120,3 +120,26 @@ def test_ctrl_c_during_training_says_where_the_last_checkpoint_is_and_how_to_res
     assert f"The last checkpoint is {run / 'checkpoints'}/epoch_" in err and "again to resume from it" in err
     session = strict(run / "training.json")["sessions"][-1]
     assert session["status"] == "interrupted" and session["to_epoch"] >= 1
+
+
+@pytest.mark.inputs
+def test_a_folder_that_is_not_a_run_keeps_the_files_training_would_replace(tmp_path, fashion_dir):
+    user = tmp_path / "user"
+    (user / "samples").mkdir(parents=True)
+    (user / "model.keras").write_text("my model")
+    (user / "samples" / "epoch_001.png").write_text("my picture")
+    with pytest.raises(FileExistsError, match=f"{user} is not a training run \\(it has no training.json\\) but holds model.keras, samples"):
+        tiny_train(user)
+    assert (user / "model.keras").read_text() == "my model" and (user / "samples" / "epoch_001.png").read_text() == "my picture"
+    assert sorted(p.name for p in user.iterdir()) == ["model.keras", "samples"]  # not even a lock file left
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(FileExistsError, match="afile is a file, not a folder"):
+        tiny_train(tmp_path / "afile")
+    # Other files are not in the way, and a run is resumed where it is (its training.json says it is one).
+    others = tmp_path / "others"
+    others.mkdir()
+    (others / "notes.txt").write_text("mine")
+    tiny_train(others)
+    assert (others / "notes.txt").read_text() == "mine" and (others / "model.keras").is_file()
+    tiny_train(others, epochs=2)
+    assert strict(others / "training.json")["epochs"] == 2

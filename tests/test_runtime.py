@@ -274,3 +274,43 @@ def test_a_card_that_does_not_describe_its_generator_is_refused_naming_file_and_
     (folder / "card.json").write_text(text)
     with pytest.raises(ValueError, match=f"{folder}/{message}"):
         runtime.load(folder)
+
+
+@pytest.mark.inputs
+def test_a_count_that_cannot_fit_in_memory_is_refused_at_once_with_the_estimate():
+    import time
+
+    from zoo.images import available_memory
+
+    generator = runtime.load(ROOT / "exports" / "dcgan-fashion-mnist")
+    too_many = available_memory() // (28 * 28 * 4)  # one copy of the images alone fills the memory
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=f"{too_many:,} images of 28×28×1 would need about .* of memory; .* is available.*iter_batches"):
+        generator.generate(too_many, seed=0)
+    assert time.monotonic() - started < 5  # refused before any batch ran
+    assert generator.generate(3, seed=0).shape == (3, 28, 28, 1)
+
+
+@pytest.mark.files
+def test_a_bare_class_conditional_onnx_file_takes_labels_by_the_names_in_its_metadata(tmp_path):
+    shutil.copy(ROOT / "exports" / "cgan-fashion-mnist" / "generator.onnx", tmp_path / "cgan.onnx")
+    bare = runtime.load(tmp_path / "cgan.onnx")
+    assert bare.card == {} and len(bare.class_names) == 10
+    published = runtime.load(ROOT / "exports" / "cgan-fashion-mnist")
+    assert bare.class_names == published.class_names
+    for labels in (3, published.class_names[3], [published.class_names[3]]):
+        np.testing.assert_allclose(bare.generate(2, seed=1, labels=labels), published.generate(2, seed=1, labels=3), atol=1e-6)
+    with pytest.raises(ValueError, match="Unknown class 'dres'"):
+        bare.generate(2, labels="dres")
+
+
+@pytest.mark.files
+@pytest.mark.parametrize("golden", ["a red dress", [1, 2], [{"ids": [3, 12]}]])
+def test_a_text_to_image_card_with_mistyped_golden_captions_is_refused_naming_the_field(tmp_path, golden):
+    folder = tmp_path / "t2i"
+    shutil.copytree(ROOT / "exports" / "t2i-fashion-mnist", folder)
+    card = json.loads((folder / "card.json").read_text())
+    card["tokenizer"]["golden"] = golden
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match=f"{folder}/card.json: tokenizer.golden"):
+        runtime.load(folder).generate(1, prompt="a red dress")

@@ -238,9 +238,9 @@ def run_export(args):
 def export_model_file(model_file, directory, name=None, overwrite=False):
     """Loads a trained `.keras` file (safe mode) and exports its generator; returns the card."""
     from zoo.export import export_generator
-    from zoo.saving import load_model
+    from zoo.saving import load_gan
 
-    model = load_model(model_file)
+    model = load_gan(model_file)
     training_record = Path(model_file).with_name("training.json")
     card = {"training": json.loads(training_record.read_text())} if training_record.is_file() else {}
     if "training" in card:
@@ -278,9 +278,9 @@ def open_generator(path, verbose=False):
     """A `.keras` file as its Keras model, anything else (a published name too) as a `zoo.runtime.Generator`."""
     if isinstance(path, Path) and path.suffix == ".keras":
         load_keras(verbose)
-        from zoo.saving import load_model
+        from zoo.saving import load_gan
 
-        return load_model(path), "Keras"
+        return load_gan(path), "Keras"
     from zoo import runtime
 
     generator = runtime.load(path)
@@ -288,9 +288,11 @@ def open_generator(path, verbose=False):
 
 
 def run_sample(args):
+    from zoo.files import check_output_file
     from zoo.images import check_grid, image_format, save_grid
 
     image_format(args.output)  # an extension we cannot write is refused before any work
+    check_output_file(args.output)
     path, _, how = resolve_generator(args.source)
     generator, engine = open_generator(path, args.verbose)
     if hasattr(generator, "describe"):
@@ -326,6 +328,9 @@ def run_list(args):
 def run_eval(args):
     from zoo import metrics
 
+    check_int("--seed", args.seed, 0, 2**64 - 1)
+    if args.output:
+        metrics.check_report_path(args.output)  # before the evaluation: a wrong -o costs nothing
     path, name, how = resolve_generator(args.source)
     if (isinstance(path, Path) and path.suffix == ".keras") or args.features == "inception":
         load_keras(args.verbose)
@@ -359,10 +364,12 @@ def run_eval(args):
 def run_demo(args):
     load_keras(args.verbose)
     from zoo import runtime
+    from zoo.export import check_replaceable
     from zoo.images import save_grid
     from zoo.training import train
 
     out = Path(args.out)
+    check_replaceable(out / "export", overwrite=True)  # the user's files there: refused before training
     started = time.perf_counter()
     train("dcgan", out, epochs=args.epochs, limit=args.limit, data_dir=args.data_dir, command=shlex.join(["python", "-m", "zoo", *sys.argv[1:]]))
     export_model_file(out / "model.keras", out / "export", name="dcgan-fashion-mnist-demo", overwrite=True)  # the demo's own artifact

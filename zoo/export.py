@@ -19,6 +19,7 @@ mixed policy (bfloat16 or float16 arithmetic, float32 weights) is exported from 
 with its weights, and the card says how it was trained.
 """
 
+import itertools
 import json
 import os
 import shutil
@@ -305,21 +306,23 @@ def check_replaceable(directory, overwrite):
         return
     if not directory.is_dir() or directory.is_symlink():
         raise FileExistsError(f"{directory} exists and is not an artifact folder; export would replace it. Choose another path.")
-    contents = sorted(
+    entries = (
         (Path(root) / name).relative_to(directory).as_posix()
         for root, folders, files in os.walk(directory)
         for name in files + [f for f in folders if (Path(root) / f).is_symlink()]
     )
-    if not contents:
-        return
     try:
         card = json.loads((directory / "card.json").read_text())
         listed = set(card["files"]) | {"card.json"}
     except (OSError, ValueError, KeyError, TypeError):
+        found = list(itertools.islice(entries, 3))  # a few are enough to refuse: never walk a whole disk
+        if not found:
+            return
         raise FileExistsError(
-            f"{directory} is not an artifact folder (no card.json listing its files) and holds {len(contents)} file(s), "
-            f"e.g. {', '.join(contents[:3])}; export never replaces such a folder. Choose a new folder."
+            f"{directory} is not an artifact folder (no card.json listing its files) and holds files, "
+            f"e.g. {', '.join(found)}; export never replaces such a folder. Choose a new folder."
         ) from None
+    contents = sorted(entries)
     extra = [path for path in contents if path not in listed and not _derived_beside(directory / path, card)]
     if extra:
         raise FileExistsError(

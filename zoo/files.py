@@ -31,6 +31,20 @@ def atomic_write(path, write):
     return path
 
 
+def check_output_file(path, option="-o"):
+    """Raises, before any work, when `path` cannot become a file: it is a folder, or a folder on
+    its way is a file. (A missing folder is fine: `atomic_write` makes it.) `option` names the
+    setting in the message."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{option} {path} is a folder; give a file name in it.")
+    for parent in path.parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"{option} {path}: {parent} is a file, not a folder.")
+            return
+
+
 def atomic_write_text(path, text):
     """Writes `text` to `path` atomically; see `atomic_write`."""
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))

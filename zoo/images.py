@@ -68,6 +68,18 @@ def check_grid(n, image_shape, scale=1, columns=None):
     return needed
 
 
+def check_images_fit(n, image_shape):
+    """Raises ValueError, before any image is made, when `n` float32 images of `image_shape` (held
+    twice while `generate` joins its batches) would need more than 80% of the available memory."""
+    images = int(n) * math.prod(image_shape) * 4
+    available = available_memory()
+    if available is not None and 2 * images > 0.8 * available:
+        raise ValueError(
+            f"{int(n):,} images of {'×'.join(map(str, image_shape))} would need about {_bytes(2 * images)} of memory; "
+            f"{_bytes(available)} is available. Ask for fewer, or stream them with zoo.runtime.Generator.iter_batches."
+        )
+
+
 def available_memory():
     """Bytes of memory available to new allocations (Linux MemAvailable), or None where unknown."""
     try:

@@ -30,6 +30,7 @@ sample size, the best a generator can be expected to reach.
   that was asked for.
 """
 
+import json
 import time
 import warnings
 from pathlib import Path
@@ -464,8 +465,30 @@ def real_reference_text(reference):
     return ", ".join(f"{key} {value:.3f}" for key, value in reference.items())
 
 
+def check_report_path(path):
+    """Raises, before an evaluation runs, unless `path` is a place for its JSON report: a `.json`
+    file name that is new or holds an earlier report of `eval` (a JSON object with its "fid", or a
+    text-to-image report's "targets"), which it replaces. Anything else there, a card.json or a
+    user's file, is kept: a typo in `-o` loses nothing."""
+    from zoo.files import check_output_file
+
+    path = Path(path)
+    if path.suffix.lower() != ".json":
+        raise ValueError(f"-o {path}: eval writes JSON; give a file name ending in .json.")
+    check_output_file(path)
+    if path.exists() or path.is_symlink():
+        try:
+            earlier = json.loads(path.read_text())
+        except (OSError, ValueError):
+            earlier = None
+        if not (isinstance(earlier, dict) and ("fid" in earlier or "targets" in earlier) and "files" not in earlier):
+            raise FileExistsError(f"-o {path} exists and is not an earlier eval report; eval does not replace it. Choose another file name.")
+
+
 def write_json(results, path):
-    """Writes the results (a dict or a list of dicts) to `path` atomically."""
+    """Writes the results (a dict or a list of dicts) to `path` atomically, where
+    `check_report_path` allows it."""
     from zoo.files import atomic_write_json
 
+    check_report_path(path)
     return atomic_write_json(path, results)

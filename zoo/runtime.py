@@ -190,11 +190,8 @@ class Generator:
         ranges = {name: None for name, value in self.inputs.items() if "int" in value.type}
         ranges.update({name: high for name, high in id_ranges(self.card).items() if name in ranges})
         if ranges.get("label", 0) is None:
-            classes = self.session.get_modelmeta().custom_metadata_map.get("classes")
-            try:
-                ranges["label"] = len(json.loads(classes)) - 1 if classes else None
-            except (ValueError, TypeError):
-                pass
+            classes = self._metadata_classes()
+            ranges["label"] = len(classes) - 1 if classes else None
         return ranges
 
     def describe(self):
@@ -281,13 +278,22 @@ class Generator:
 
     @property
     def class_names(self):
-        """The class names of a class-conditional generator, in id order (card.json's "classes")."""
+        """The class names of a class-conditional generator, in id order: card.json's "classes",
+        else those the export wrote into the ONNX file's metadata (a bare `.onnx` explains itself)."""
         if not self.conditional:
             return ()
-        classes = self.card.get("classes")
+        classes = self.card.get("classes") or self._metadata_classes()
         if not classes:
-            raise ValueError(f"{self.path} takes a label but has no card.json listing its classes.")
+            raise ValueError(f"{self.path} takes a label but neither a card.json nor its ONNX metadata lists its classes.")
         return tuple(classes)
+
+    def _metadata_classes(self):
+        """The "classes" of the ONNX metadata as a list of names, or None where absent or malformed."""
+        try:
+            classes = json.loads(self.session.get_modelmeta().custom_metadata_map.get("classes") or "null")
+        except ValueError:
+            return None
+        return classes if isinstance(classes, list) and classes and all(isinstance(name, str) for name in classes) else None
 
     @property
     def num_classes(self):
@@ -347,6 +353,10 @@ class Generator:
                 again (`zoo.latent.sample_latent`).
             batch_size: images per onnxruntime call.
         """
+        if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0:
+            from zoo.images import check_images_fit
+
+            check_images_fit(n, self.image_shape)  # refused at once, not after minutes of batches
         return np.concatenate(list(self.iter_batches(n, seed, z, labels=labels, prompt=prompt, truncation=truncation, batch_size=batch_size)))
 
     def _check_labels(self, labels, n):

@@ -30,3 +30,14 @@ def load_model(path):
         return keras.models.load_model(path, safe_mode=True)
     except (TypeError, ValueError) as error:
         raise ValueError(f"Refused to load {path}: {error}") from error
+
+
+def load_gan(path):
+    """`load_model` for commands that need a zoo GAN (sample, export): anything else in a valid
+    `.keras` file (a classifier, a plain Keras model) is refused with a message that says so."""
+    from zoo.models.base import BaseGAN
+
+    model = load_model(path)
+    if not isinstance(model, BaseGAN):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a zoo GAN (what `python -m zoo train` writes): it has no generator to use.")
+    return model

@@ -369,7 +369,10 @@ class Tokenizer:
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"Tokenizer spec is missing or mistypes a field: {error!r}.") from error
-        for golden in spec.get("golden", ()):
+        golden_entries = spec.get("golden", [])
+        if not isinstance(golden_entries, list) or not all(isinstance(g, dict) and isinstance(g.get("caption"), str) for g in golden_entries):
+            raise ValueError("Tokenizer spec's golden must be a list of objects, each with its caption (a string).")
+        for golden in golden_entries:
             mine = tokenizer._golden(golden["caption"])
             if ("error" in golden) != ("error" in mine) or any(mine.get(key) != golden[key] for key in ("ids", "unknown", "corrections") if key in golden):
                 raise ValueError(f"Tokenizer spec's golden ids for {golden['caption']!r} do not match its own rules.")

@@ -124,11 +124,32 @@ def train(
                          "(not to text to image, whose garments are coloured; python -m zoo eval scores those).")
     precision = default_precision(family) if precision is None else precision
     out_dir = Path(out_dir)
+    check_run_folder(out_dir)
     with FolderLock(out_dir, "training"):
         return _train(
             family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
             jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate), fid_monitor,
             callbacks, data_options,
+        )
+
+
+RUN_FILES = ("model.keras", "samples", "checkpoints")  # what a run writes into its folder besides training.json
+
+
+def check_run_folder(out_dir):
+    """Refuses, before any work, an `out_dir` that training would spoil: a file, or a folder that is
+    not a training run (no `training.json`) but holds names a run writes (`RUN_FILES`): those are
+    somebody else's, and training would replace them. A new folder, an empty one, one with other
+    files only, or an earlier run (resumed) are fine."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FileExistsError(f"{out_dir} is a file, not a folder; give --out a folder to train into.")
+    if (out_dir / "training.json").exists():
+        return
+    clashes = [name for name in RUN_FILES if (out_dir / name).exists()]
+    if clashes:
+        raise FileExistsError(
+            f"{out_dir} is not a training run (it has no training.json) but holds {', '.join(clashes)}, which training "
+            "would replace; train into a new or empty folder (--out)."
         )
 
 
