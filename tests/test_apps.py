@@ -377,3 +377,11 @@ def test_node_app_refuses_a_card_whose_classes_are_not_a_list(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and 'card.json: classes: "dress" is not a list of at least two class names' in result.stderr
     assert not (tmp_path / "grid.png").exists()
+    from zoo.cards import FORMAT_VERSION
+
+    assert f"export const CARD_FORMAT_VERSION = {FORMAT_VERSION};" in (APPS / "common" / "ganzoo.mjs").read_text()
+    (folder / "card.json").write_text(json.dumps({**card, "format_version": FORMAT_VERSION + 1}))  # newer: refused, as zoo.cards does
+    result = subprocess.run(["node", str(APPS / "node" / "sample.js"), str(folder), "-o", str(tmp_path / "grid.png")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and f"card.json: format_version: {FORMAT_VERSION + 1}, newer than this app reads (up to {FORMAT_VERSION})" in result.stderr
+    assert not (tmp_path / "grid.png").exists()

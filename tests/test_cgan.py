@@ -95,6 +95,9 @@ def test_without_labels_the_classes_come_in_turn(trained_cgan):
         ([2.5], r"class id or name, got 2.5"),
         ([True], r"class id or name, got True"),
         ([], r"No labels given"),
+        ("--3", r"Unknown class '--3'; the classes are: 0 t-shirt/top"),
+        ("²", r"Unknown class '²'; the classes are: 0 t-shirt/top"),
+        ("٣", r"Unknown class '٣'; the classes are"),  # Arabic-Indic 3: Python's int() reads it, the apps do not
     ],
 )
 def test_an_unknown_class_is_refused_with_the_list_of_classes(trained_cgan, labels, message):

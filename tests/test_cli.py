@@ -261,3 +261,12 @@ def test_demo_refuses_a_folder_of_the_users_where_its_export_goes_before_trainin
     assert main(["demo", "--out", str(tmp_path / "demo"), "--limit", "64"]) == 2
     assert "export is not an artifact folder" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["export"]  # nothing trained, nothing written
+
+
+@pytest.mark.inputs
+def test_a_second_prompt_is_refused_not_silently_dropped(tmp_path, capsys):
+    t2i = DCGAN_EXPORT.parent / "t2i-fashion-mnist"
+    with pytest.raises(SystemExit) as exited:
+        main(["sample", str(t2i), "--prompt", "a red dress", "--prompt", "a blue shirt", "-o", str(tmp_path / "x.png")])
+    assert exited.value.code == 2 and "--prompt is given more than once" in capsys.readouterr().err
+    assert main(["sample", str(t2i), "--prompt", "a red dress", "-n", "2", "-o", str(tmp_path / "x.png")]) == 0

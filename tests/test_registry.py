@@ -229,8 +229,18 @@ def test_a_checkout_uses_its_own_verified_exports_without_download(name, tmp_pat
     shutil.copytree(EXPORTS / name, local / name)
     (local / name / "generator.onnx").write_bytes(b"altered")
     monkeypatch.setenv("GANZOO_EXPORTS", str(local))
-    with pytest.raises(registry.DownloadError):  # an altered local copy is not used: download instead
-        registry.fetch(name)
+    with pytest.raises(registry.DownloadError, match=f"Not used: {local / name}, whose files do not match the registry's sha256"):
+        registry.fetch(name)  # an altered local copy is not used: download instead, and say why it was not used
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("url", ["notaurl", "http://[::1", "ftp://example.org/exports", "https://"])
+def test_a_base_url_that_is_not_an_http_url_is_refused_naming_the_variable(url, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_EXPORTS", "")
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANZOO_BASE_URL", url)
+    with pytest.raises(registry.DownloadError, match="GANZOO_BASE_URL is .*, not an http or https URL of a mirror of exports/"):
+        registry.fetch(registry.names()[0])
 
 
 def test_list_models_shows_quality_before_download(name):

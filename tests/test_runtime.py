@@ -261,11 +261,13 @@ def broken_cards(card):
          "card.json: latent_dim: 7, but the graph's z has 100 values per row"),
         ("NaN", json.dumps(card).replace('"latent_dim": 100', '"latent_dim": NaN'), "card.json is not valid JSON: NaN is not JSON"),
         ("missing input", json.dumps({**card, "inputs": {"z": card["inputs"]["z"]}}), "card.json: inputs: the card names \\['z'\\], the graph takes \\['label', 'z'\\]"),
+        ("a newer format", json.dumps({**card, "format_version": 3}), "card.json: format_version: 3, newer than this ganzoo reads \\(up to 2\\); upgrade"),
+        ("another family", json.dumps({**card, "family": "dcgan"}), "card.json: family: dcgan generators take \\['z'\\], but the graph takes \\['label', 'z'\\]"),
     ]
 
 
 @pytest.mark.files
-@pytest.mark.parametrize("case", range(8))
+@pytest.mark.parametrize("case", range(10))
 def test_a_card_that_does_not_describe_its_generator_is_refused_naming_file_and_field(tmp_path, case):
     folder = tmp_path / "cgan"
     shutil.copytree(ROOT / "exports" / "cgan-fashion-mnist", folder)
@@ -314,3 +316,26 @@ def test_a_text_to_image_card_with_mistyped_golden_captions_is_refused_naming_th
     (folder / "card.json").write_text(json.dumps(card))
     with pytest.raises(ValueError, match=f"{folder}/card.json: tokenizer.golden"):
         runtime.load(folder).generate(1, prompt="a red dress")
+
+
+@pytest.mark.files
+def test_an_unconditional_card_that_lists_classes_is_refused(tmp_path):
+    folder = tmp_path / "dcgan"
+    shutil.copytree(ROOT / "exports" / "dcgan-fashion-mnist", folder)
+    card = json.loads((folder / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps({**card, "classes": ["a", "b"]}))
+    with pytest.raises(ValueError, match=f"{folder}/card.json: classes: the card lists classes, but the graph takes no label"):
+        runtime.load(folder)
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("prompt, message", [
+    (5, "A prompt must be a caption \\(str\\) or a list of captions, one per image; got int"),
+    (b"a red dress", "A prompt must be text \\(str\\), got bytes: decode it first"),
+    (["a red dress"] * 3, "Got 3 prompts for 2 images"),
+])
+def test_prompts_that_are_not_captions_are_refused_naming_what_was_given(prompt, message):
+    generator = runtime.load(ROOT / "exports" / "t2i-fashion-mnist")
+    with pytest.raises(ValueError, match=message):
+        generator.generate(2, seed=0, prompt=prompt)
+    assert generator.generate(2, seed=0, prompt=["a red dress", "a blue shirt"]).shape[0] == 2

@@ -14,6 +14,12 @@ from pathlib import Path
 from zoo.files import load_json
 
 SCHEMA_PATH = Path(__file__).with_name("card.schema.json")
+# The newest card format this version reads and writes (docs/artifacts.md, "Versions"). 2: the Keras
+# weights live in saved_model/'s variable collections (1: separate .weights.h5 files).
+FORMAT_VERSION = 2
+FAMILY_INPUTS = {  # the graph inputs of the zoo's families; a card's family must agree with its graph
+    "gan": {"z"}, "dcgan": {"z"}, "tf-tutorial-dcgan": {"z"}, "cgan": {"z", "label"}, "t2i": {"z", "tokens"},
+}
 
 
 class CardError(ValueError):
@@ -44,6 +50,11 @@ def validate_card(card, path="card.json"):
     error = jsonschema.exceptions.best_match(validator.iter_errors(card))
     if error is not None:
         raise CardError(f"{path}: {_field(error.absolute_path)}: {_describe(error)}")
+    if card["format_version"] > FORMAT_VERSION:
+        raise CardError(
+            f"{path}: format_version: {card['format_version']}, newer than this ganzoo reads (up to {FORMAT_VERSION}); "
+            "upgrade ganzoo to use this artifact."
+        )
     z = card["inputs"]["z"]["shape"]
     if len(z) != 2 or z[1] != card["latent_dim"]:
         raise CardError(f"{path}: inputs.z.shape: {z} does not match latent_dim {card['latent_dim']} (expected ['batch', {card['latent_dim']}]).")
@@ -91,6 +102,11 @@ def check_against_graph(card, session, path="card.json"):
         dtype = ONNX_DTYPES.get(value.type, value.type)
         if dtype != card["inputs"][name]["dtype"]:
             raise CardError(f"{path}: inputs.{name}.dtype: {card['inputs'][name]['dtype']}, but the graph takes {dtype}.")
+    family = FAMILY_INPUTS.get(card["family"])
+    if family is not None and family != set(graph):
+        raise CardError(f"{path}: family: {card['family']} generators take {sorted(family)}, but the graph takes {sorted(graph)}.")
+    if "classes" in card and not {"label", "tokens"} & set(graph):  # class ids, or the garments captions name
+        raise CardError(f"{path}: classes: the card lists classes, but the graph takes no label (nor captions).")
     width = graph["z"].shape[1]
     if isinstance(width, int) and width != card["latent_dim"]:
         raise CardError(f"{path}: latent_dim: {card['latent_dim']}, but the graph's z has {width} values per row.")

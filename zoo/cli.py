@@ -58,6 +58,15 @@ wrote to runs/<family>/model.keras, else that family's published generator.
 GENERATOR_HELP = "artifact folder, .onnx or .keras file, published name (see `list`), or family name (runs/<family>/model.keras, else the published one)"
 
 
+class Once(argparse.Action):
+    """An option given at most once: a second one would silently replace the first."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} is given more than once; give one (it is drawn in every image)")
+        setattr(namespace, self.dest, values)
+
+
 def build_parser(prog="python -m zoo"):
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION.format(prog=prog), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"ganzoo {__version__}")
@@ -84,7 +93,7 @@ def build_parser(prog="python -m zoo"):
     sample.add_argument("-o", "--output", default="samples.png", help="picture to write, in the format its extension names: .png, .jpg, .webp, ... (default: samples.png)")
     sample.add_argument("--scale", type=int, default=2, help="pixel scale of the grid (default: 2)")
     sample.add_argument("--label", action="append", help="class-conditional models: class to draw, by name or id; repeat or comma-separate (--label dress --label 9, --label dress,coat); default: all classes in turn")
-    sample.add_argument("--prompt", help='text-to-image models: the caption to draw, e.g. "a red dress"')
+    sample.add_argument("--prompt", action=Once, help='text-to-image models: the caption to draw, e.g. "a red dress"')
     sample.add_argument("--truncation", type=float, help="the truncation trick: redraw noise values beyond this magnitude (e.g. 1.0; fewer odd samples, less variety)")
 
     demo = commands.add_parser("demo", parents=[verbose], help="train briefly, export, sample through onnxruntime", description="Train a DCGAN briefly on Fashion-MNIST, export it, and sample a grid through onnxruntime.")

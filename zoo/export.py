@@ -28,10 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.cards import FORMAT_VERSION
 from zoo.files import atomic_write_json, current_umask, exchange, sha256, to_json
 
-# 2: the Keras weights live in saved_model/'s variable collections (1: separate .weights.h5 files).
-FORMAT_VERSION = 2
 ONNX_OPSET = 17
 PARITY_ATOL = 1e-4
 # Facts copied from card.json into the ONNX metadata_props, so a bare .onnx explains itself.

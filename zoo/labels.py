@@ -4,6 +4,8 @@ Shared by the Keras models and the command line; needs only numpy, so it also se
 that run an exported generator with onnxruntime and read the class names from `card.json`.
 """
 
+import re
+
 import numpy as np
 
 
@@ -19,7 +21,7 @@ def parse_label(label, class_names):
         text = label.strip()
         if text.lower() in lowered:
             return lowered[text.lower()]
-        if text.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]+", text):  # ASCII digits, as the apps read ids (not "²", "٣" or "--3")
             label = int(text)
         else:
             raise ValueError(f"Unknown class {label!r}; the classes are: {class_list(class_names)}.")

@@ -148,8 +148,21 @@ def cache_dir():
 
 
 def base_url(registry=None):
-    """`$GANZOO_BASE_URL`, else the registry's `base_url`, without a trailing slash."""
-    return (os.environ.get("GANZOO_BASE_URL") or (registry or load_registry())["base_url"]).rstrip("/")
+    """`$GANZOO_BASE_URL`, else the registry's `base_url`, without a trailing slash. Raises
+    DownloadError naming where it came from when it is not an http or https URL."""
+    from urllib.parse import urlsplit
+
+    given = os.environ.get("GANZOO_BASE_URL")
+    url = (given or (registry or load_registry())["base_url"]).rstrip("/")
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        usable = False
+    if not usable:
+        where = "GANZOO_BASE_URL" if given else "the registry's base_url"
+        raise DownloadError(f"{where} is {url!r}, not an http or https URL of a mirror of exports/; nothing was downloaded.")
+    return url
 
 
 def local_exports():
@@ -200,15 +213,21 @@ def fetch(name, registry=None, deadline=None):
         return found[0]
     folder = cache_dir() / name
     remove_stale_partial_files(folder)
-    url = f"{base_url(registry)}/{name}"
-    for relative, digest in sorted(files.items()):
-        target = folder / relative
-        if target.is_file() and sha256(target) == digest:
-            continue
-        size = (model.get("sizes") or {}).get(relative)
-        limit = size if size is not None else model.get("size_bytes")  # older registries: the entry's total
-        download(f"{url}/{relative}", target, digest, limit, exact=size is not None,
-                 deadline=deadline if deadline is not None else download_deadline(limit))
+    try:
+        url = f"{base_url(registry)}/{name}"
+        for relative, digest in sorted(files.items()):
+            target = folder / relative
+            if target.is_file() and sha256(target) == digest:
+                continue
+            size = (model.get("sizes") or {}).get(relative)
+            limit = size if size is not None else model.get("size_bytes")  # older registries: the entry's total
+            download(f"{url}/{relative}", target, digest, limit, exact=size is not None,
+                     deadline=deadline if deadline is not None else download_deadline(limit))
+    except DownloadError as error:  # say why a local copy the user may expect to be used was not
+        rejected = [str(root / name) for root in (local_exports(), installed_exports()) if root is not None and (root / name).exists()]
+        if rejected:
+            raise DownloadError(f"{error} Not used: {', '.join(rejected)}, whose files do not match the registry's sha256.") from error
+        raise
     check_onnx_files(folder, files)
     return folder
 

@@ -384,8 +384,10 @@ class Generator:
             return None
         if prompt is None:
             raise ValueError("This text-to-image generator needs a prompt, e.g. prompt='a red dress'.")
-        prompts = prompt if isinstance(prompt, str) else list(prompt)
-        if not isinstance(prompt, str) and len(prompts) != n:
+        from zoo.text import prompt_sequence
+
+        prompts = prompt_sequence(prompt)
+        if not isinstance(prompts, str) and len(prompts) != n:
             raise ValueError(f"Got {len(prompts)} prompts for {n} images: pass one prompt, or one per image.")
         self.tokenizer(prompts)  # a bad caption is refused before any image is made
         notes = [note for note in dict.fromkeys(self.tokenizer.analyse(text).note() for text in ([prompts] if isinstance(prompts, str) else prompts)) if note]

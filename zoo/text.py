@@ -228,7 +228,7 @@ class Tokenizer:
             if not truncate:
                 raise ValueError(
                     f"Caption {caption!r} reads as {len(kept)} words ({' '.join(kept)}); this tokenizer takes at most "
-                    f"{self.max_length}. Shorten it (or pass truncate=True to keep the first words)."
+                    f"{self.max_length}. Shorten it (in Python, the tokenizer's truncate=True keeps the first words)."
                 )
             kept = kept[: self.max_length]
         ids = [self.ids[word] for word in kept] + [PAD_ID] * (self.max_length - len(kept))
@@ -441,6 +441,19 @@ class TokenizerV1(Tokenizer):
             if tokenizer.encode(golden["caption"]) != list(golden["ids"]):
                 raise ValueError(f"Tokenizer spec's golden ids for {golden['caption']!r} do not match its own rules.")
         return tokenizer
+
+
+def prompt_sequence(prompt):
+    """`prompt` itself when it is one caption (a str), else the captions it holds, as a list.
+    Bytes and things that hold no captions (a number) are refused naming what was given."""
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, (bytes, bytearray)):
+        raise ValueError("A prompt must be text (str), got bytes: decode it first, e.g. prompt.decode('utf-8').")
+    try:
+        return list(prompt)
+    except TypeError:
+        raise ValueError(f"A prompt must be a caption (str) or a list of captions, one per image; got {type(prompt).__name__}.") from None
 
 
 def check_caption(caption):

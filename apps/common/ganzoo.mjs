@@ -315,11 +315,17 @@ export function readCaption(card, caption) {
   return tokenizers.get(card.tokenizer).analyse(caption);
 }
 
+// The newest card format these apps read (zoo.cards.FORMAT_VERSION; docs/artifacts.md, "Versions").
+export const CARD_FORMAT_VERSION = 2;
+
 // The card facts an app relies on, checked before use (zoo/card.schema.json has the full schema;
-// zoo.cards checks it in Python): a card that is not an object, a latent size that is not a whole
-// number, classes that are not a list of names, are refused with the field named.
+// zoo.cards checks it in Python): a card that is not an object, of a newer format, a latent size
+// that is not a whole number, classes that are not a list of names, are refused with the field named.
 export function checkCard(card) {
   if (card === null || typeof card !== "object" || Array.isArray(card)) throw new Error("card.json: (the card itself) is not a JSON object");
+  if (Number.isInteger(card.format_version) && card.format_version > CARD_FORMAT_VERSION) {
+    throw new Error(`card.json: format_version: ${card.format_version}, newer than this app reads (up to ${CARD_FORMAT_VERSION}); upgrade it`);
+  }
   if (!Number.isInteger(card.latent_dim) || card.latent_dim < 1 || card.latent_dim > 65536) throw new Error(`card.json: latent_dim: ${JSON.stringify(card.latent_dim)} is not a whole number in [1, 65536]`);
   if (!card.inputs || typeof card.inputs !== "object" || !card.inputs.z) throw new Error("card.json: inputs: must name the generator's inputs, z among them");
   if (card.inputs.label) {

@@ -42,7 +42,7 @@ from zoo.layers import LeakyReLU
 from zoo.models.base import BaseGAN
 from zoo.models.dcgan import KERNEL_SIZE, upsample_to_image, upsampling_plan
 from zoo.lexicon import GOLDEN_CAPTIONS
-from zoo.text import PAD_ID, UNK_ID, Tokenizer
+from zoo.text import PAD_ID, UNK_ID, Tokenizer, prompt_sequence
 from zoo.validation import check_int, check_number
 
 TEXT_POOLINGS = ("attention", "conv")
@@ -521,7 +521,8 @@ class TextToImageGAN(BaseGAN):
         """Token ids (n, T) for one caption repeated `n` times, or for a list of `n` captions."""
         if prompt is None:
             raise ValueError("A text-to-image model needs a prompt, e.g. prompt='a red dress'.")
-        prompts = [prompt] * n if isinstance(prompt, str) else list(prompt)
+        prompts = prompt_sequence(prompt)
+        prompts = [prompts] * n if isinstance(prompts, str) else prompts
         if len(prompts) != n:
             raise ValueError(f"Got {len(prompts)} prompts for {n} images: pass one prompt, or one per image.")
         return self.tokenizer(prompts)
