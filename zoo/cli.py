@@ -107,7 +107,7 @@ def build_parser(prog="python -m zoo"):
     evaluate.add_argument("-n", "--num-images", type=int, default=10_000, help="images per set, real and generated (default: 10000)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the noise and of the real subset (default: 0)")
     evaluate.add_argument("--features", choices=("classifier", "inception"), default="classifier", help="feature extractor: the zoo's Fashion-MNIST classifier, or InceptionV3 with ImageNet weights (downloads them) (default: classifier)")
-    evaluate.add_argument("-o", "--output", help="JSON to write (default: eval-<name>.json)")
+    evaluate.add_argument("-o", "--output", help="JSON to write, a .json name; an existing file is replaced only if it is an earlier eval report (default: eval-<name>.json)")
     evaluate.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files")
     evaluate.add_argument("--precision", choices=("float32", "float16", "int8"), default="float32", help="ONNX artifacts: the variant zoo.runtime runs (int8: quantized, for CPUs with VNNI/AMX; float16: for GPUs) (default: float32)")
     evaluate.add_argument("--judge", help="text to image: the attribute judge's .keras file (default: trained once into the cache, a few minutes)")
@@ -117,7 +117,7 @@ def build_parser(prog="python -m zoo"):
 def add_training_options(parser):
     parser.add_argument("--epochs", type=int, default=5, help="total epochs; a resumed run continues up to this (default: 5)")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
-    parser.add_argument("--out", help="run folder (default: runs/<model>)")
+    parser.add_argument("--out", help="run folder, new or an earlier run's (resumed); a folder of other files that holds model.keras, samples/ or checkpoints/ is refused (default: runs/<model>)")
     parser.add_argument("--images", metavar="DIR", help="train on your own images: a folder of JPEG/PNG files, RGB or grey (cgan: one sub-folder per class, as keras.utils.image_dataset_from_directory reads them)")
     parser.add_argument("--image-size", type=int, help="side of the square images to train on; --images: each image's central square is resized to it (default 64); TFDS datasets: default their own size")
     parser.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files (default: $GANZOO_FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
