@@ -111,3 +111,16 @@ def test_a_checkpoint_save_that_runs_out_of_disk_keeps_the_previous_checkpoint(t
     resumed.fit(real_batches.take(2), epochs=1, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")])
     assert int(resumed.g_optimizer.iterations) == 2  # loaded from the intact checkpoint, nothing retrained
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["epoch_0001.weights.h5", "state.json"]
+
+
+@pytest.mark.faults
+def test_a_file_that_cannot_be_written_is_named_not_its_temporary_twin(tmp_path):
+    from zoo.files import atomic_write_text
+
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(OSError, match=f"Cannot write {tmp_path}/afile/grid.png: "):
+        atomic_write_text(tmp_path / "afile" / "grid.png", "x")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(OSError, match=f"Cannot write {tmp_path}/folder.png: "):
+        atomic_write_text(tmp_path / "folder.png", "x")
+    assert (tmp_path / "afile").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder.png"]

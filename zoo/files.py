@@ -18,13 +18,19 @@ def atomic_write(path, write):
     usual permissions (0666 less the umask), not the 0600 of a temporary file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.name)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.name)
+    except OSError as error:  # name the file asked for, not a temporary one
+        raise type(error)(error.errno, f"Cannot write {path}: {error.strerror}") from None
     os.close(fd)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as error:
+            raise type(error)(error.errno, f"Cannot write {path}: {error.strerror}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
