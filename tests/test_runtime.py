@@ -339,3 +339,16 @@ def test_prompts_that_are_not_captions_are_refused_naming_what_was_given(prompt,
     with pytest.raises(ValueError, match=message):
         generator.generate(2, seed=0, prompt=prompt)
     assert generator.generate(2, seed=0, prompt=["a red dress", "a blue shirt"]).shape[0] == 2
+
+
+@pytest.mark.files
+def test_a_card_whose_sha256_of_the_graph_is_another_files_is_refused(tmp_path):
+    """The card describes some generator (quality, classes, training): a retrained or swapped graph of the same shapes is refused."""
+    folder = tmp_path / "dcgan"
+    shutil.copytree(ROOT / "exports" / "dcgan-fashion-mnist", folder)
+    card = json.loads((folder / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps({**card, "files": {**card["files"], "generator.onnx": "0" * 64}}))
+    with pytest.raises(ValueError, match=f"{folder}/card.json: files.generator.onnx: sha256 000000000000…, but {folder}/generator.onnx has "):
+        runtime.load(folder)
+    (folder / "card.json").write_text(json.dumps(card))
+    assert runtime.load(folder).generate(2, seed=0).shape == (2, 28, 28, 1)

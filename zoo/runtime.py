@@ -36,7 +36,8 @@ import onnx
 import onnxruntime
 
 from zoo import onnx_tuning
-from zoo.cards import check_against_graph, id_ranges, load_card
+from zoo.cards import CardError, check_against_graph, id_ranges, load_card
+from zoo.files import sha256
 from zoo.labels import check_ids, resolve_labels
 from zoo.latent import NormalStream, check_latent, latent_input
 from zoo.validation import check_int
@@ -152,6 +153,8 @@ class Generator:
             rows_per_call = check_int("rows_per_call", rows_per_call, 1, MAX_BATCH)
         card_path = onnx_path.with_name("card.json")
         self.card = load_card(card_path) if card_path.is_file() else {}  # CardError (a ValueError) names file and field
+        if check:
+            check_listed_digest(self.card, onnx_path, card_path)
         providers = list(providers or available_providers())
         try:
             if check:
@@ -397,6 +400,18 @@ class Generator:
             more = f" (and {len(notes) - 3} more prompts)" if len(notes) > 3 else ""
             warnings.warn(" ".join(notes[:3]) + more, PromptWarning, stacklevel=3)
         return prompts
+
+
+def check_listed_digest(card, onnx_path, card_path):
+    """Raises CardError when `card` lists `onnx_path`'s file under "files" with another sha256:
+    the card then describes some other generator (its quality, classes, training), whatever the
+    graph's shapes say."""
+    listed = card.get("files", {}).get(onnx_path.name)
+    if listed is not None and sha256(onnx_path) != listed:
+        raise CardError(
+            f"{card_path}: files.{onnx_path.name}: sha256 {listed[:12]}…, but {onnx_path} has {sha256(onnx_path)[:12]}…: "
+            "the card describes another file. Re-export, or use the generator.onnx the card was written with."
+        )
 
 
 def load(path, **kwargs):
