@@ -407,9 +407,10 @@ def check_listed_digest(card, onnx_path, card_path):
     the card then describes some other generator (its quality, classes, training), whatever the
     graph's shapes say."""
     listed = card.get("files", {}).get(onnx_path.name)
-    if listed is not None and sha256(onnx_path) != listed:
+    actual = sha256(onnx_path) if listed is not None else None
+    if actual != listed:
         raise CardError(
-            f"{card_path}: files.{onnx_path.name}: sha256 {listed[:12]}…, but {onnx_path} has {sha256(onnx_path)[:12]}…: "
+            f"{card_path}: files.{onnx_path.name}: sha256 {listed[:12]}…, but {onnx_path} has {actual[:12]}…: "
             "the card describes another file. Re-export, or use the generator.onnx the card was written with."
         )
 
