@@ -174,3 +174,18 @@ def test_one_pass_updates_need_one_discriminator_step(update):
         zoo.GAN(latent_dim=8, d_steps=2).compile(update=update)
     with pytest.raises(ValueError, match="alternating"):
         zoo.DCGAN(latent_dim=8).compile(update="sometimes")
+
+
+@pytest.mark.inputs
+def test_a_count_that_cannot_fit_in_memory_is_refused_before_any_batch_runs():
+    import time
+
+    from zoo.images import available_memory
+
+    gan = zoo.DCGAN(latent_dim=2, g_filters=8, d_filters=8, seed=0)
+    too_many = available_memory() // (28 * 28 * 4)  # one copy of the images alone fills the memory (the noise: 8 bytes each)
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=f"{too_many:,} images of 28×28×1 would need about .* of memory"):
+        gan.generate(too_many, seed=0)
+    assert time.monotonic() - started < 30
+    assert gan.generate(3, seed=0).shape == (3, 28, 28, 1)

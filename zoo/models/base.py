@@ -420,6 +420,9 @@ class BaseGAN(keras.Model):
         what = {"label": "class ids", "tokens": "vocabulary ids"}
         inputs = {**inputs, **{name: check_ids(name, inputs[name], high, what.get(name, "ids")) for name, (_, high) in self.input_ranges().items() if name in inputs}}
         rows = len(inputs["z"])
+        from zoo.images import check_images_fit
+
+        check_images_fit(rows, self.image_shape)  # refused at once, not after minutes of batches
         batches = [
             ops.convert_to_numpy(self.export_call({key: value[start : start + batch_size] for key, value in inputs.items()}))
             for start in range(0, rows, batch_size)
