@@ -21,8 +21,8 @@ def atomic_write(path, write):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.name)
-    except OSError as error:  # name the file asked for, not a temporary one
-        raise type(error)(error.errno, f"Cannot write {path}: {error.strerror}") from None
+    except OSError as error:
+        raise _naming(path, error) from None
     os.close(fd)
     try:
         write(tmp)
@@ -30,11 +30,16 @@ def atomic_write(path, write):
         try:
             os.replace(tmp, path)
         except OSError as error:
-            raise type(error)(error.errno, f"Cannot write {path}: {error.strerror}") from None
+            raise _naming(path, error) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _naming(path, error):
+    """`error` again, naming the file asked for instead of the temporary one beside it."""
+    return type(error)(error.errno, f"Cannot write {path}: {error.strerror}")
 
 
 def check_output_file(path, option="-o"):
