@@ -87,7 +87,6 @@ def main(argv=None):
     record = {
         "label": args.label,
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "root": str(root),
         "commit": subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()},
         "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},

@@ -1,7 +1,7 @@
 """Brings the GPU call's results home: exports the trained generators here and scores them.
 
-    .venv/bin/python scripts/gpu_import.py /work/.device/<call>/files        # the folder the call's files came back in
-    .venv/bin/python scripts/gpu_import.py <folder> --publish                # and republish those that beat their card
+    .venv/bin/python scripts/gpu_import.py <folder>                   # the folder the GPU call's files came back in
+    .venv/bin/python scripts/gpu_import.py <folder> --publish         # and republish those that beat their card
 
 For each recipe that scripts/gpu_run.sh trained on the GPU machine (<folder>/<family>/model.keras
 and training.json), this:
