@@ -263,11 +263,12 @@ def broken_cards(card):
         ("missing input", json.dumps({**card, "inputs": {"z": card["inputs"]["z"]}}), "card.json: inputs: the card names \\['z'\\], the graph takes \\['label', 'z'\\]"),
         ("a newer format", json.dumps({**card, "format_version": 3}), "card.json: format_version: 3, newer than this ganzoo reads \\(up to 2\\); upgrade"),
         ("another family", json.dumps({**card, "family": "dcgan"}), "card.json: family: dcgan generators take \\['z'\\], but the graph takes \\['label', 'z'\\]"),
+        ("inputs a name", json.dumps({**card, "inputs": "z"}), "card.json: inputs: 'z' is not of type 'object'"),
     ]
 
 
 @pytest.mark.files
-@pytest.mark.parametrize("case", range(10))
+@pytest.mark.parametrize("case", range(11))
 def test_a_card_that_does_not_describe_its_generator_is_refused_naming_file_and_field(tmp_path, case):
     folder = tmp_path / "cgan"
     shutil.copytree(ROOT / "exports" / "cgan-fashion-mnist", folder)
