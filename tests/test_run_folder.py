@@ -143,3 +143,31 @@ def test_a_folder_that_is_not_a_run_keeps_the_files_training_would_replace(tmp_p
     assert (others / "notes.txt").read_text() == "mine" and (others / "model.keras").is_file()
     tiny_train(others, epochs=2)
     assert strict(others / "training.json")["epochs"] == 2
+
+
+@pytest.mark.faults
+def test_a_run_whose_checkpoints_are_gone_is_refused_instead_of_retrained_over_its_model(tmp_path, fashion_dir):
+    import shutil
+
+    run = tmp_path / "run"
+    tiny_train(run, epochs=2)
+    model, record = (run / "model.keras").read_bytes(), (run / "training.json").read_bytes()
+    shutil.rmtree(run / "checkpoints")
+    for epochs in (2, 3):  # the same settings, or more epochs: either would start over from epoch 0
+        with pytest.raises(ValueError, match=f"{run / 'training.json'} records 2 epochs trained, but {run / 'checkpoints'} holds no checkpoint"):
+            tiny_train(run, epochs=epochs)
+    with pytest.raises(ValueError, match="records 2 epochs trained"):  # another family into it, as the CLI would
+        train("dcgan", run, epochs=1, batch_size=32, limit=64, jit_compile=False, verbose=0)
+    assert (run / "model.keras").read_bytes() == model and (run / "training.json").read_bytes() == record
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("sessions, named", [([1], "sessions\\[0\\] is 1, not a session \\(a JSON object\\)"),
+                                             ([{"to_epoch": "x"}], 'sessions\\[0\\].to_epoch is "x", not a number')])
+def test_a_training_record_of_the_wrong_shape_is_refused_naming_the_entry(tmp_path, sessions, named):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "training.json").write_text(json.dumps({"sessions": sessions}))
+    with pytest.raises(ValueError, match=f"{run / 'training.json'}: {named}; move the file aside"):
+        tiny_train(run)
+    assert json.loads((run / "training.json").read_text()) == {"sessions": sessions}

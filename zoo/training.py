@@ -173,6 +173,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     model_kwargs = {**data_facts, **model_kwargs}
     record = read_record(out_dir / "training.json")
     done = ([0] + [epoch for epoch, _ in GANCheckpoint(checkpoints).checkpoints()])[-1]
+    check_checkpoints_kept(out_dir, record, done)
     if update is None:
         update = default_update(record if done else None, takes_reuse(model_class, loss, model_kwargs))
     settings = json_ready({
@@ -185,7 +186,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     for earlier in killed:
         earlier.update(status="killed (ended without finishing)", to_epoch=done)
         earlier.pop("pid", None)
-    if done:
+    if done:  # a run that never reached a checkpoint may start over with other settings (after a divergence, say)
         check_same_settings(out_dir, record, settings)
 
     def build(path):
@@ -454,7 +455,39 @@ def read_record(path):
     if not isinstance(record.get("sessions"), list):
         earlier = {key: value for key, value in record.items() if key != "sessions"}
         record = {"sessions": [{**earlier, "status": "finished", "to_epoch": earlier.get("epochs")}] if earlier else []}
+    check_sessions(path, record["sessions"])
     return json_ready(record)
+
+
+SESSION_NUMBERS = ("from_epoch", "to_epoch", "seconds", "cpu_seconds", "images", "images_per_second", "batch_size")
+
+
+def check_sessions(path, sessions):
+    """Refuses a record whose sessions are not what `train` writes (objects whose counts are
+    numbers), naming the first wrong entry: a hand-edited or foreign training.json."""
+    for index, session in enumerate(sessions):
+        if not isinstance(session, dict):
+            raise ValueError(f"{path}: sessions[{index}] is {json.dumps(session)[:40]}, not a session (a JSON object); "
+                             "move the file aside to start a new record.")
+        for key in SESSION_NUMBERS:
+            value = session.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"{path}: sessions[{index}].{key} is {json.dumps(value)[:40]}, not a number; "
+                                 "move the file aside to start a new record.")
+
+
+def check_checkpoints_kept(out_dir, record, done):
+    """Refuses a run whose record says epochs were trained but whose checkpoints are gone (deleted,
+    or the folder copied without them): training would start over from epoch 0 and replace its
+    model.keras with an untrained one, under a record of epochs it no longer has."""
+    trained = max((s.get("to_epoch") or 0 for s in record["sessions"]), default=0)
+    if trained > done:
+        where = f"its last checkpoint is of epoch {done}" if done else f"{out_dir / 'checkpoints'} holds no checkpoint"
+        raise ValueError(
+            f"{out_dir / 'training.json'} records {trained} epochs trained, but {where}: the run cannot continue "
+            f"from where it was, and starting over would replace its model.keras. Train into another --out, or move "
+            f"{out_dir}'s files aside to start afresh."
+        )
 
 
 def check_same_settings(out_dir, record, settings):
