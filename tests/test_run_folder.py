@@ -53,9 +53,10 @@ def test_a_second_train_into_the_same_folder_fails_at_once_naming_the_folder_and
 
 
 @pytest.mark.inputs
-@pytest.mark.parametrize("option, value", [("epochs", 0), ("epochs", -2), ("batch_size", 0), ("batch_size", -1), ("limit", 0), ("limit", -1)])
-def test_zero_or_negative_epochs_batch_size_and_limit_are_refused_before_anything_is_written(tmp_path, option, value):
-    with pytest.raises(ValueError, match=f"`{option}` must be an integer in \\[1, "):
+@pytest.mark.parametrize("option, value", [("epochs", 0), ("epochs", -2), ("batch_size", 0), ("batch_size", -1), ("limit", 0), ("limit", -1),
+                                           ("seed", -1), ("seed", 2**32), ("seed", 2**63)])
+def test_epochs_batch_size_limit_and_seed_out_of_range_are_refused_before_anything_is_written(tmp_path, option, value):
+    with pytest.raises(ValueError, match=f"`{option}` must be an integer in \\[{0 if option == 'seed' else 1}, "):
         tiny_train(tmp_path / "run", **{option: value})
     assert not (tmp_path / "run").exists()
 

@@ -125,7 +125,7 @@ def add_training_options(parser):
     parser.add_argument("--dataset", default="fashion_mnist", help="with --source tfds: the TFDS dataset, e.g. mnist, cifar10, celeb_a (default: fashion_mnist)")
     parser.add_argument("--limit", type=int, help="train on the first N images only")
     parser.add_argument("--latent-dim", type=int, default=100, help="size of the noise vector z (default: 100)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed, 0 to 2**32-1 (default: 0)")
     parser.add_argument("--log-dir", help="TensorBoard log folder (losses and sample images)")
     jit = parser.add_mutually_exclusive_group()
     jit.add_argument("--jit", dest="jit_compile", action="store_const", const=True, default="auto", help="compile the training step with XLA (default: whichever is faster on this machine, see --calibrate)")

@@ -40,6 +40,7 @@ from zoo.validation import check_int, check_number
 
 MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 1 << 20
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed's (NumPy's legacy seeding) largest
 
 
 def train(
@@ -116,6 +117,7 @@ def train(
     epochs = check_int("epochs", epochs, 1, MAX_EPOCHS)
     batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
     limit = None if limit is None else check_int("limit", limit, 1, 1 << 40)
+    seed = check_int("seed", seed, 0, MAX_SEED)
     optimizer = check_optimizer_settings(optimizer)
     time_limit = None if time_limit is None else TimeLimit(time_limit, time_limit_clock)
     fid_monitor = None if fid_every is None else FIDMonitor(every=fid_every, n=2000, log_dir=log_dir, data_dir=data_dir)
