@@ -353,3 +353,19 @@ def test_a_card_whose_sha256_of_the_graph_is_another_files_is_refused(tmp_path):
         runtime.load(folder)
     (folder / "card.json").write_text(json.dumps(card))
     assert runtime.load(folder).generate(2, seed=0).shape == (2, 28, 28, 1)
+
+
+@pytest.mark.files
+def test_a_renamed_onnx_beside_a_card_is_held_to_the_cards_generator(tmp_path):
+    """A card describes its folder's generator.onnx: a copy under another name runs under it, another model does not."""
+    folder = tmp_path / "cgan"
+    shutil.copytree(ROOT / "exports" / "cgan-fashion-mnist", folder)
+    shutil.copy(folder / "generator.onnx", folder / "copy.onnx")
+    renamed = runtime.load(folder / "copy.onnx")
+    np.testing.assert_array_equal(renamed.generate(2, seed=1, labels="dress"), runtime.load(folder).generate(2, seed=1, labels="dress"))
+    shutil.copy(ROOT / "exports" / "dcgan-fashion-mnist" / "generator.onnx", folder / "other.onnx")
+    with pytest.raises(ValueError, match=f"{folder}/card.json: files.generator.onnx: sha256 .*, but {folder}/other.onnx has .*"
+                                         "move it out of the folder that holds card.json"):
+        runtime.load(folder / "other.onnx")
+    (folder / "other.onnx").rename(tmp_path / "other.onnx")  # on its own it is a bare generator
+    assert runtime.load(tmp_path / "other.onnx").generate(1, seed=0).shape == (1, 28, 28, 1)

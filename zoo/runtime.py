@@ -403,15 +403,20 @@ class Generator:
 
 
 def check_listed_digest(card, onnx_path, card_path):
-    """Raises CardError when `card` lists `onnx_path`'s file under "files" with another sha256:
-    the card then describes some other generator (its quality, classes, training), whatever the
-    graph's shapes say."""
-    listed = card.get("files", {}).get(onnx_path.name)
+    """Raises CardError when `card` lists `onnx_path` under "files" with another sha256: the card
+    then describes some other generator (its quality, classes, training), whatever the graph's
+    shapes say. A .onnx the card does not list by name (a renamed copy, or another model dropped
+    into the folder) is held to the card's generator.onnx."""
+    files = card.get("files", {})
+    entry = onnx_path.name if onnx_path.name in files else "generator.onnx"
+    listed = files.get(entry)
     actual = sha256(onnx_path) if listed is not None else None
     if actual != listed:
+        advice = ("Re-export, or use the generator.onnx the card was written with." if entry == onnx_path.name else
+                  f"To run {onnx_path.name} on its own, move it out of the folder that holds {card_path.name}.")
         raise CardError(
-            f"{card_path}: files.{onnx_path.name}: sha256 {listed[:12]}…, but {onnx_path} has {actual[:12]}…: "
-            "the card describes another file. Re-export, or use the generator.onnx the card was written with."
+            f"{card_path}: files.{entry}: sha256 {listed[:12]}…, but {onnx_path} has {actual[:12]}…: "
+            f"the card describes another file. {advice}"
         )
 
 
