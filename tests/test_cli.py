@@ -270,3 +270,27 @@ def test_a_second_prompt_is_refused_not_silently_dropped(tmp_path, capsys):
         main(["sample", str(t2i), "--prompt", "a red dress", "--prompt", "a blue shirt", "-o", str(tmp_path / "x.png")])
     assert exited.value.code == 2 and "--prompt is given more than once" in capsys.readouterr().err
     assert main(["sample", str(t2i), "--prompt", "a red dress", "-n", "2", "-o", str(tmp_path / "x.png")]) == 0
+
+
+def tiny_generator(path, scale):
+    """A bare generator.onnx drawing z (4 values) as a 2×2 grey image times `scale`."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["z", "shape"], ["flat"]), helper.make_node("Mul", ["flat", "scale"], ["image"])],
+        "tiny", [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 2, 2, 1])],
+        [helper.make_tensor("shape", TensorProto.INT64, [4], [-1, 2, 2, 1]), helper.make_tensor("scale", TensorProto.FLOAT, [], [scale])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
+    return path
+
+
+@pytest.mark.inputs
+def test_a_generator_that_draws_nan_is_refused_not_written_as_a_black_picture(tmp_path, capsys):
+    assert main(["sample", str(tiny_generator(tmp_path / "fine.onnx", 0.5)), "-n", "3", "-o", str(tmp_path / "fine.png")]) == 0
+    broken = tiny_generator(tmp_path / "broken.onnx", float("nan"))
+    assert main(["sample", str(broken), "-n", "3", "-o", str(tmp_path / "broken.png")]) == 2
+    assert f"{broken} produced 12 values that are NaN or infinite, in 3 of its 3 images" in capsys.readouterr().err
+    assert not (tmp_path / "broken.png").exists() and (tmp_path / "fine.png").is_file()

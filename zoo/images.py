@@ -18,6 +18,19 @@ def to_uint8(images):
     return np.clip(np.floor((np.asarray(images, np.float64) + 1.0) * 127.5 + 0.5), 0, 255).astype(np.uint8)
 
 
+def check_finite(images, source):
+    """Refuses images holding NaN or infinity, naming `source` and how many: they would be drawn
+    as black or white pixels without a word (`to_uint8` cannot tell), hiding a broken generator."""
+    bad = ~np.isfinite(images)
+    if bad.any():
+        broken = int(bad.reshape(len(images), -1).any(axis=1).sum())
+        raise ValueError(
+            f"{source} produced {int(bad.sum()):,} values that are NaN or infinite, in {broken} of its {len(images)} images: "
+            "the generator is broken (trained to a divergence, or altered); no picture was written."
+        )
+    return images
+
+
 def make_grid(images, columns=None, padding=PADDING):
     """Tiles NHWC images in [-1, 1] into one uint8 picture, `columns` wide (default: square)."""
     images = np.asarray(images)
