@@ -369,3 +369,32 @@ def test_a_renamed_onnx_beside_a_card_is_held_to_the_cards_generator(tmp_path):
         runtime.load(folder / "other.onnx")
     (folder / "other.onnx").rename(tmp_path / "other.onnx")  # on its own it is a bare generator
     assert runtime.load(tmp_path / "other.onnx").generate(1, seed=0).shape == (1, 28, 28, 1)
+
+
+def graph_file(path, z_shape, image_shape, reshape):
+    """A bare .onnx taking `z` of `z_shape` to `image` of `image_shape` (Reshape to `reshape`, or Identity)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Reshape", ["z", "shape"], ["image"]) if reshape else helper.make_node("Identity", ["z"], ["image"])]
+    constants = [helper.make_tensor("shape", TensorProto.INT64, [len(reshape)], reshape)] if reshape else []
+    graph = helper.make_graph(nodes, "not-quite-a-generator", [helper.make_tensor_value_info("z", TensorProto.FLOAT, z_shape)],
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, image_shape)], constants)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
+    return path
+
+
+@pytest.mark.files
+@pytest.mark.parametrize("z_shape, image_shape, reshape, named", [
+    (["batch"], ["batch", 1, 1, 1], [-1, 1, 1, 1], "input 'z' has the shape \\['batch'\\]"),
+    (["batch", "D"], ["batch", 2, 2, 1], [-1, 2, 2, 1], "input 'z' has the shape \\['batch', 'D'\\]"),
+    (["batch", 4], ["batch", 4], None, "output 'image' has the shape \\['batch', 4\\]"),
+    ([1, 4], [1, 2, 2, 1], [1, 2, 2, 1], "input 'z' has the shape \\[1, 4\\]"),
+])
+def test_a_graph_that_is_not_a_generator_is_refused_naming_the_shape(tmp_path, z_shape, image_shape, reshape, named):
+    path = graph_file(tmp_path / "model.onnx", z_shape, image_shape, reshape)
+    with pytest.raises(ValueError, match=f"{path}: {named}, but a zoo generator's is"):
+        runtime.load(path)
+    generator = runtime.load(graph_file(tmp_path / "fine.onnx", ["batch", 4], ["batch", 2, 2, 1], [-1, 2, 2, 1]))
+    assert (generator.latent_dim, generator.image_shape) == (4, (2, 2, 1))
+    np.testing.assert_array_equal(generator(np.full((3, 4), 0.5, np.float32)), np.full((3, 2, 2, 1), 0.5, np.float32))

@@ -159,6 +159,7 @@ class Generator:
         try:
             if check:
                 check_model_file(onnx_path)
+            latent_dim, image_shape = generator_shapes(onnx_path)  # before a variant is derived by running it
             model_path = tuned_model(onnx_path, optimized, precision)
             if check and model_path != onnx_path:
                 check_model_file(model_path)
@@ -179,10 +180,7 @@ class Generator:
         # None: made on the first large call; False: none (not the CPU, not the tuned float32 graph)
         self._large_batch_session = None if (self.device, self.precision, model_path != onnx_path) == ("cpu", "float32", True) else False
         self.inputs = {value.name: value for value in self.session.get_inputs()}
-        if "z" not in self.inputs:
-            raise ValueError(f"{onnx_path} has no input named 'z' (inputs: {sorted(self.inputs)}).")
-        self.latent_dim = int(self.inputs["z"].shape[1])
-        self.image_shape = tuple(int(d) for d in self.session.get_outputs()[0].shape[1:])
+        self.latent_dim, self.image_shape = latent_dim, image_shape
         if self.card:
             check_against_graph(self.card, self.session, card_path)
         self.id_ranges = self._id_ranges()
@@ -400,6 +398,29 @@ class Generator:
             more = f" (and {len(notes) - 3} more prompts)" if len(notes) > 3 else ""
             warnings.warn(" ".join(notes[:3]) + more, PromptWarning, stacklevel=3)
         return prompts
+
+
+def generator_shapes(onnx_path):
+    """`(latent_dim, image_shape)` of a graph that is a generator: noise `z` of shape (batch, latent)
+    in, images (batch, height, width, channels) out, every size but the batch's fixed and the batch
+    free (the zoo runs any number of rows). Anything else is refused, naming what is wrong."""
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    constants = {tensor.name for tensor in graph.initializer}
+    shapes = {value.name: [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in value.type.tensor_type.shape.dim]
+              for value in [*graph.input, *graph.output] if value.name not in constants}
+    inputs = [value.name for value in graph.input if value.name not in constants]
+    if "z" not in inputs:
+        raise ValueError(f"{onnx_path} has no input named 'z' (inputs: {sorted(inputs)}): it is not a zoo generator.")
+
+    def fixed(shape, rank, what):
+        if len(shape) != rank or isinstance(shape[0], int) or not all(isinstance(d, int) and d > 0 for d in shape[1:]):
+            raise ValueError(f"{onnx_path}: {what} has the shape {list(shape)}, but a zoo generator's is {rank}-dimensional, "
+                             "a free batch size first, then fixed sizes: it is not a zoo generator (or was exported with a fixed batch).")
+        return shape[1:]
+
+    (latent_dim,) = fixed(shapes["z"], 2, "input 'z'")
+    output = graph.output[0].name
+    return latent_dim, tuple(fixed(shapes[output], 4, f"output {output!r}"))
 
 
 def check_listed_digest(card, onnx_path, card_path):
