@@ -243,6 +243,16 @@ def test_a_base_url_that_is_not_an_http_url_is_refused_naming_the_variable(url, 
         registry.fetch(registry.names()[0])
 
 
+@pytest.mark.inputs
+def test_a_cache_that_cannot_take_files_is_refused_naming_the_variable_before_any_download(server, name, tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("mine")
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "a-file"))
+    with pytest.raises(registry.DownloadError, match=f"{name} is not here yet and cannot be downloaded into {tmp_path / 'a-file' / name}: "
+                                                     f"Not a directory. GANZOO_CACHE is '{tmp_path / 'a-file'}'; point it at a folder you can write"):
+        registry.fetch(name)
+    assert (tmp_path / "a-file").read_text() == "mine" and server.requests == []
+
+
 def test_list_models_shows_quality_before_download(name):
     models = zoo.list_models()
     assert [model.name for model in models] == registry.names()

@@ -212,6 +212,7 @@ def fetch(name, registry=None, deadline=None):
     if found is not None:
         return found[0]
     folder = cache_dir() / name
+    check_cache_folder(folder, name)
     remove_stale_partial_files(folder)
     try:
         url = f"{base_url(registry)}/{name}"
@@ -230,6 +231,24 @@ def fetch(name, registry=None, deadline=None):
         raise
     check_onnx_files(folder, files)
     return folder
+
+
+def check_cache_folder(folder, name):
+    """Makes `folder` (where `name` downloads to) and checks it takes files; raises DownloadError
+    naming the folder, the reason (a file in the way, a read-only disk) and the setting that moves
+    the cache, before anything is downloaded."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test.{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        given = os.environ.get("GANZOO_CACHE")
+        where = f"GANZOO_CACHE is {given!r}" if given else f"The cache is {str(cache_dir())!r} (GANZOO_CACHE moves it)"
+        raise DownloadError(
+            f"{name} is not here yet and cannot be downloaded into {folder}: {error.strerror or error}. {where}; "
+            "point it at a folder you can write, or install ganzoo-models (the published generators, offline)."
+        ) from error
 
 
 def download_deadline(size):
