@@ -103,3 +103,17 @@ def test_export_of_a_model_with_moving_average_matches_the_average(real_batches,
 def test_bad_constructor_values_are_refused_with_the_argument_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GAN(**kwargs)
+
+
+def test_networks_too_large_for_memory_are_refused_before_any_layer_is_built():
+    import time
+
+    from zoo.models.gan import dense_parameters
+
+    gan = GAN()
+    assert gan.generator.count_params() + gan.discriminator.count_params() == dense_parameters([100, 256, 512, 1024, 784]) + dense_parameters([784, 1024, 512, 256, 1])
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="A GAN of 1024×1024×3 images with g_units \\[65536\\] and d_units \\[1024, 512, 256\\] has "
+                                         "209,[0-9,]+ weights: about .* TiB to train .* is available. Choose smaller images"):
+        GAN(image_shape=(1024, 1024, 3), g_units=(65536,))
+    assert time.monotonic() - started < 5

@@ -72,10 +72,10 @@ def check_grid(n, image_shape, scale=1, columns=None):
     if max(side_x, side_y) > MAX_GRID_SIDE:
         problem = f"a grid of {side_x:,} × {side_y:,} pixels (at most {MAX_GRID_SIDE:,} a side)"
     elif available is not None and needed > 0.8 * available:
-        problem = f"about {_bytes(needed)} of memory ({_bytes(images)} of images, {_bytes(grid)} a grid); {_bytes(available)} is available"
+        problem = f"about {readable_bytes(needed)} of memory ({readable_bytes(images)} of images, {readable_bytes(grid)} a grid); {readable_bytes(available)} is available"
     if problem:
         raise ValueError(
-            f"{n:,} images at scale {scale} would need {problem} (estimate: {_bytes(needed)}). Ask for fewer images or a smaller "
+            f"{n:,} images at scale {scale} would need {problem} (estimate: {readable_bytes(needed)}). Ask for fewer images or a smaller "
             "scale, or stream them with zoo.runtime.Generator.iter_batches."
         )
     return needed
@@ -88,8 +88,8 @@ def check_images_fit(n, image_shape):
     available = available_memory()
     if available is not None and 2 * images > 0.8 * available:
         raise ValueError(
-            f"{int(n):,} images of {'×'.join(map(str, image_shape))} would need about {_bytes(2 * images)} of memory; "
-            f"{_bytes(available)} is available. Ask for fewer, or stream them with zoo.runtime.Generator.iter_batches."
+            f"{int(n):,} images of {'×'.join(map(str, image_shape))} would need about {readable_bytes(2 * images)} of memory; "
+            f"{readable_bytes(available)} is available. Ask for fewer, or stream them with zoo.runtime.Generator.iter_batches."
         )
 
 
@@ -104,7 +104,8 @@ def available_memory():
     return None
 
 
-def _bytes(count):
+def readable_bytes(count):
+    """`count` bytes in words: "512 bytes", "3.2 GiB"."""
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
         if count < 1024 or unit == "TiB":
             return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"

@@ -41,6 +41,29 @@ def build_discriminator(image_shape, units=(1024, 512, 256), dropout=0.3, spectr
 
 
 
+def dense_parameters(widths):
+    """Weights and biases of fully connected layers joining `widths` in turn."""
+    return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+
+
+def check_fits_in_memory(latent_dim, image_shape, g_units, d_units):
+    """Refuses, before any layer is built, networks whose float32 weights, gradients and Adam's two
+    moments would not fit in the memory available: every layer is dense, so large images
+    (1024×1024×3 pixels times a 1024-wide layer: 3.2 billion weights) fill any machine."""
+    from zoo.images import available_memory, readable_bytes
+
+    pixels = image_shape[0] * image_shape[1] * image_shape[2]
+    count = dense_parameters([latent_dim, *g_units, pixels]) + dense_parameters([pixels, *d_units, 1])
+    needed, available = count * 4 * 4, available_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"A GAN of {'×'.join(map(str, image_shape))} images with g_units {list(g_units)} and d_units {list(d_units)} has "
+            f"{count:,} weights: about {readable_bytes(needed)} to train (weights, gradients and Adam's moments in float32), "
+            f"and {readable_bytes(available)} is available. Choose smaller images (--image-size) or narrower layers "
+            "(--g-units, --d-units); the convolutional dcgan suits large images."
+        )
+
+
 def check_units(name, units):
     if not isinstance(units, (tuple, list)) or not units:
         raise ValueError(f"`{name}` must be a non-empty list of layer widths, got {units!r}.")
@@ -98,6 +121,7 @@ class GAN(BaseGAN):
         self.dropout = check_number("dropout", dropout, 0, 1, high_open=True)
         self.d_steps = check_int("d_steps", d_steps, 1, 100)
         self.spectral_norm = bool(spectral_norm)
+        check_fits_in_memory(self.latent_dim, self.image_shape, self.g_units, self.d_units)
         self.set_networks(
             build_generator(self.latent_dim, self.image_shape, self.g_units),
             build_discriminator(self.image_shape, self.d_units, self.dropout, self.spectral_norm),
