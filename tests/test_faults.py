@@ -114,6 +114,18 @@ def test_a_checkpoint_save_that_runs_out_of_disk_keeps_the_previous_checkpoint(t
 
 
 @pytest.mark.faults
+def test_a_write_that_runs_out_of_disk_names_the_file_and_keeps_the_previous_one(tmp_path):
+    (tmp_path / "notes.txt").write_text("before")
+    result = run_with_disk_full("""
+        from zoo.files import atomic_write_text
+        disk_full()
+        atomic_write_text("notes.txt", "x" * 100_000)
+    """, tmp_path, limit_bytes=1000)
+    assert result.returncode != 0 and f"OSError: [Errno 27] Cannot write notes.txt: File too large" in result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "before" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.faults
 def test_a_file_that_cannot_be_written_is_named_not_its_temporary_twin(tmp_path):
     from zoo.files import atomic_write_text
 

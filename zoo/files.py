@@ -25,7 +25,10 @@ def atomic_write(path, write):
         raise _naming(path, error) from None
     os.close(fd)
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except OSError as error:  # a full disk, say: name the file asked for, not its temporary twin
+            raise _naming(path, error) from error
         os.chmod(tmp, 0o666 & ~current_umask())
         try:
             os.replace(tmp, path)
@@ -39,6 +42,8 @@ def atomic_write(path, write):
 
 def _naming(path, error):
     """`error` again, naming the file asked for instead of the temporary one beside it."""
+    if error.errno is None:  # raised without an errno (h5py, say): its message is all there is
+        return OSError(f"Cannot write {path}: {error}")
     return type(error)(error.errno, f"Cannot write {path}: {error.strerror}")
 
 
