@@ -64,6 +64,20 @@ def test_classes_are_the_sub_folders_in_order(class_folder):
     assert images.min() >= -1.0 and images.max() <= 1.0 and images.max() > 0.9
 
 
+def test_a_limit_draws_its_images_from_every_class(tmp_path):
+    for index in range(5):
+        (tmp_path / f"class_{index}").mkdir()
+        for image in range(6):
+            disc((8, 8), (40 * index,) * 3, mode="L").save(tmp_path / f"class_{index}" / f"{image}.png")
+    found = image_folder.scan(tmp_path, with_labels=True)  # lists class_0's six images first, then class_1's, ...
+    batches = image_folder.dataset(found, 8, batch_size=5, with_labels=True, seed=0, limit=15)
+    labels = np.concatenate([batches[index][1] for index in range(len(batches))])
+    assert len(labels) == 15 and set(labels.tolist()) == {0, 1, 2, 3, 4}
+    same_limit_other_seed = image_folder.dataset(found, 8, batch_size=5, with_labels=True, seed=1, limit=15)
+    assert same_limit_other_seed.indices.tolist() == batches.indices.tolist()
+    assert set(batches.indices) < set(image_folder.dataset(found, 8, batch_size=5, with_labels=True, limit=20).indices)
+
+
 @pytest.mark.inputs
 def test_folders_without_usable_images_get_clear_errors(tmp_path, colour_folder):
     with pytest.raises(FileNotFoundError, match="No folder of images"):

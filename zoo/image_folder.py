@@ -26,6 +26,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 MAX_UNREADABLE_LISTED = 5
+SUBSET_SEED = 0  # which images `limit` keeps: the same for every run
 
 
 @dataclasses.dataclass
@@ -119,8 +120,24 @@ def read_images(folder, indices, image_size):
     return np.stack([read_image(folder.paths[index], image_size, folder.channels) for index in indices])
 
 
+def subset(count, limit=None):
+    """The indices (sorted) of `limit` of `count` images drawn at random, or all of them.
+
+    The draw is a fixed-seed permutation's first `limit`: the same limit picks the same
+    files whatever the run's seed, a larger limit keeps them and adds more, and every class
+    of a class-conditional folder can appear (its first files are all of the first classes).
+    """
+    if limit is None or limit >= count:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(SUBSET_SEED).permutation(count)[:limit])
+
+
 def dataset(folder, image_size, batch_size=128, with_labels=False, shuffle=True, seed=0, limit=None, workers=2):
-    """An `ImageFolderDataset` for `fit`: batches of images in [-1, 1] (and int32 labels)."""
+    """An `ImageFolderDataset` for `fit`: batches of images in [-1, 1] (and int32 labels).
+
+    `limit` trains on `subset(len(folder), limit)` of the images: a random sample over the
+    whole folder, not its first files, which `scan` lists class by class.
+    """
     import keras
 
     class ImageFolderDataset(keras.utils.PyDataset):
@@ -128,15 +145,14 @@ def dataset(folder, image_size, batch_size=128, with_labels=False, shuffle=True,
 
         def __init__(self):
             super().__init__(workers=workers, use_multiprocessing=False)
-            count = len(folder) if limit is None else min(limit, len(folder))
-            if count < batch_size:
-                raise ValueError(f"batch_size={batch_size} is larger than the {count} images of {folder.directory}.")
+            self.indices = subset(len(folder), limit)
+            if len(self.indices) < batch_size:
+                raise ValueError(f"batch_size={batch_size} is larger than the {len(self.indices)} images of {folder.directory}.")
             self.rng = np.random.default_rng(seed)
-            self.order = self.rng.permutation(count) if shuffle else np.arange(count)
-            self.count = count
+            self.order = self.rng.permutation(self.indices) if shuffle else self.indices
 
         def __len__(self):
-            return self.count // batch_size  # whole batches only: every step sees one shape
+            return len(self.indices) // batch_size  # whole batches only: every step sees one shape
 
         def __getitem__(self, index):
             indices = self.order[index * batch_size : (index + 1) * batch_size]
@@ -145,7 +161,7 @@ def dataset(folder, image_size, batch_size=128, with_labels=False, shuffle=True,
 
         def on_epoch_end(self):
             if shuffle:
-                self.order = self.rng.permutation(self.count)
+                self.order = self.rng.permutation(self.indices)
 
     if with_labels and folder.labels is None:
         raise ValueError(f"{folder.directory} was read without classes; a class-conditional model needs one sub-folder per class.")
