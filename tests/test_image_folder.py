@@ -54,6 +54,18 @@ def test_scan_finds_every_image_and_picks_rgb_when_any_is_colour(colour_folder):
     assert pixels[16, 16].max() > 50 and pixels[0, 0].max() < 10  # the disc in the centre of the square crop
 
 
+def test_16_bit_grey_pngs_are_scaled_to_8_bits_not_clipped_white(tmp_path):
+    pixels = np.full((16, 16), 1000, np.uint16)
+    pixels[:, 8:] = 30000
+    Image.fromarray(pixels).save(tmp_path / "deep.png")  # a 16-bit grey PNG
+    assert Image.open(tmp_path / "deep.png").mode == "I;16"
+    found = image_folder.scan(tmp_path)
+    grey = image_folder.read_image(found.paths[0], 16, found.channels)
+    assert found.channels == 1 and grey[0, 0, 0] == round(1000 / 257) and grey[0, 15, 0] == round(30000 / 257)
+    colour = image_folder.read_image(found.paths[0], 16, 3)  # the same in a folder with colour images
+    assert colour[0, 0].tolist() == [4] * 3 and colour[0, 15].tolist() == [117] * 3
+
+
 def test_classes_are_the_sub_folders_in_order(class_folder):
     found = image_folder.scan(class_folder, with_labels=True)
     assert found.class_names == ("big", "small") and found.channels == 1

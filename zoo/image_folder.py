@@ -102,12 +102,27 @@ def scan(directory, with_labels=False, channels=None):
     return ImageFolder(directory, paths, labels, class_names, channels)
 
 
+def to_8_bits(image):
+    """`image`, in mode L if its values are wider than 8 bits (PIL modes I;16, I, F), else as is.
+
+    16-bit grey PNGs open as I;16 (older Pillow: I), whose values run to 65535; `convert("L")`
+    would clip them at 255 and turn almost every image white. They are scaled by their type's
+    full range instead, 65535 → 255 (÷257), as image tools show them. I and F (32-bit int and
+    float, which none of the suffixes read here produces) are taken as 16-bit the same way,
+    values beyond 0..65535 clipped.
+    """
+    if not (image.mode.startswith("I") or image.mode == "F"):
+        return image
+    pixels = np.asarray(image, np.float64) / 257
+    return Image.fromarray(np.clip(np.round(pixels), 0, 255).astype(np.uint8))
+
+
 def read_image(path, image_size, channels):
     """One image as uint8 (image_size, image_size, channels): its central square, resized."""
     try:
         with Image.open(path) as image:
             image = ImageOps.exif_transpose(image)
-            image = image.convert("L" if channels == 1 else "RGB")
+            image = to_8_bits(image).convert("L" if channels == 1 else "RGB")
             image = ImageOps.fit(image, (image_size, image_size), Image.LANCZOS)
             pixels = np.asarray(image, np.uint8)
     except (UnidentifiedImageError, OSError) as error:
