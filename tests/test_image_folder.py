@@ -2,6 +2,8 @@
 and TFDS datasets by name (mocked here: TFDS downloads need internet)."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -116,6 +118,31 @@ def test_unreadable_files_and_empty_classes_are_named(tmp_path, class_folder):
     (class_folder / "none").mkdir()
     with pytest.raises(ValueError, match="Class folder\\(s\\) without images in .*: none"):
         image_folder.scan(class_folder, with_labels=True)
+
+
+@pytest.mark.inputs
+def test_a_half_written_image_is_named_before_training(colour_folder, tmp_path):
+    jpeg = (colour_folder / "img_01.jpg").read_bytes()
+    (colour_folder / "img_01.jpg").write_bytes(jpeg[:-100])  # copies cut off before their end
+    png = (colour_folder / "img_02.png").read_bytes()
+    (colour_folder / "img_02.png").write_bytes(png[: len(png) // 2])
+    args = ["train", "dcgan", "--images", str(colour_folder), "--image-size", "8", "--batch-size", "2", "--epochs", "1", "--no-calibrate", "--no-jit", "--out", str(tmp_path / "run")]
+    result = subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: 2 of the 24 images" in result.stderr
+    assert "img_01.jpg (OSError: image file is truncated" in result.stderr and "img_02.png (OSError: image file is truncated)" in result.stderr
+
+
+@pytest.mark.inputs
+def test_an_image_broken_inside_is_named_when_it_is_read(colour_folder):
+    noise = np.random.default_rng(0).integers(0, 255, (32, 32, 3), np.uint8)
+    Image.fromarray(noise).save(colour_folder / "noise.png")
+    png = bytearray((colour_folder / "noise.png").read_bytes())
+    png[len(png) // 2 : len(png) // 2 + 50] = bytes(50)  # its pixel data overwritten, its end whole
+    (colour_folder / "noise.png").write_bytes(png)
+    found = image_folder.scan(colour_folder)  # `scan` checks headers and ends, not every pixel
+    with pytest.raises(ValueError, match="noise.png: cannot read the image: broken data stream .*; remove or replace it"):
+        image_folder.read_image(colour_folder / "noise.png", 8, found.channels)
 
 
 def test_train_dcgan_on_a_folder_of_images_then_sample_it(colour_folder, tmp_path, capsys):
