@@ -121,6 +121,13 @@ def test_unreadable_files_and_empty_classes_are_named(tmp_path, class_folder):
 
 
 @pytest.mark.inputs
+def test_an_image_too_large_for_pil_is_listed_with_the_unreadable(colour_folder):
+    Image.new("1", (20000, 20000)).save(colour_folder / "huge.png")  # 4·10⁸ pixels, over PIL's limit
+    with pytest.raises(ValueError, match="1 of the 25 images .* cannot be read: huge.png \\(DecompressionBombError: Image size .* attack\\)\\. Remove"):
+        image_folder.scan(colour_folder)
+
+
+@pytest.mark.inputs
 def test_a_half_written_image_is_named_before_training(colour_folder, tmp_path):
     jpeg = (colour_folder / "img_01.jpg").read_bytes()
     (colour_folder / "img_01.jpg").write_bytes(jpeg[:-100])  # copies cut off before their end

@@ -28,6 +28,7 @@ IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 MAX_UNREADABLE_LISTED = 5
 SUBSET_SEED = 0  # which images `limit` keeps: the same for every run
+UNREADABLE = (UnidentifiedImageError, OSError, Image.DecompressionBombError)  # PIL's errors for a file it will not read
 FILE_ENDS = {"PNG": b"\x00\x00\x00\x00IEND\xaeB`\x82", "JPEG": b"\xff\xd9"}  # PNG's IEND chunk, JPEG's end-of-image marker
 
 
@@ -91,7 +92,7 @@ def scan(directory, with_labels=False, channels=None):
     for path in paths:
         try:
             modes.add(image_mode(path))
-        except (UnidentifiedImageError, OSError) as error:
+        except UNREADABLE as error:
             unreadable.append(f"{path.relative_to(directory)} ({why(error)})")
     if unreadable:
         listed = ", ".join(unreadable[:MAX_UNREADABLE_LISTED]) + (f" and {len(unreadable) - MAX_UNREADABLE_LISTED} more" if len(unreadable) > MAX_UNREADABLE_LISTED else "")
@@ -149,7 +150,7 @@ def ends_whole(image):
 
 def why(error):
     """PIL's reason for not reading a file, without the path it repeats when it cannot identify one."""
-    return type(error).__name__ if isinstance(error, UnidentifiedImageError) else f"{type(error).__name__}: {error}"
+    return type(error).__name__ if isinstance(error, UnidentifiedImageError) else f"{type(error).__name__}: {str(error).rstrip('.')}"
 
 
 def read_image(path, image_size, channels):
@@ -166,7 +167,7 @@ def read_image(path, image_size, channels):
             image = to_8_bits(image).convert("L" if channels == 1 else "RGB")
             image = ImageOps.fit(image, (image_size, image_size), Image.LANCZOS)
             pixels = np.asarray(image, np.uint8)
-    except (UnidentifiedImageError, OSError) as error:
+    except UNREADABLE as error:
         raise ValueError(f"{path}: cannot read the image: {error}; remove or replace it") from error
     return pixels[..., None] if channels == 1 else pixels
 
