@@ -51,7 +51,11 @@ class ImageFolder:
 
 
 def image_files(folder):
-    """The image files under `folder` (any depth), sorted; hidden files and folders are skipped."""
+    """The image files under `folder` (any depth), sorted; hidden files and folders are skipped.
+
+    Symbolic links to folders inside it are not followed, as `keras.utils.image_dataset_from_directory`
+    does not by default (`follow_links=False`); `folder` itself (a class folder too) may be one.
+    """
     return sorted(
         path for path in Path(folder).rglob("*")
         if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
