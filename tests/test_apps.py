@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from zoo import latent, registry, runtime
+from zoo.files import sha256
 from zoo.images import make_grid
 from zoo.text import Tokenizer
 
@@ -77,6 +78,22 @@ def drive_web_page(model, *e2e_args):
     seen = json.loads(result.stdout)
     assert seen["errors"] == []
     return url, seen
+
+
+def artifact_with_card(folder, name, change):
+    """`folder` made a copy of the published artifact `name` (its generator.onnx) with card.json
+    `change(card)`: what the apps do with a card that says something else than the published one."""
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "exports" / name / "generator.onnx", folder)
+    card = json.loads((ROOT / "exports" / name / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps(change(card)))
+    return folder
+
+
+def card_of_another_graph(card):
+    """`card` listing the gan's generator.onnx under "files": it describes another graph than its folder's."""
+    other = json.loads((ROOT / "exports" / "gan-fashion-mnist" / "card.json").read_text())["files"]["generator.onnx"]
+    return {**card, "files": {**card["files"], "generator.onnx": other}}
 
 
 def run_node(args, cwd, env=None, timeout=120):
@@ -385,3 +402,29 @@ def test_node_app_refuses_a_card_whose_classes_are_not_a_list(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and f"card.json: format_version: {FORMAT_VERSION + 1}, newer than this app reads (up to {FORMAT_VERSION})" in result.stderr
     assert not (tmp_path / "grid.png").exists()
+
+
+@needs_node
+@pytest.mark.files
+def test_node_app_refuses_a_card_that_describes_another_generator_onnx_as_python_does(tmp_path):
+    installed("node")
+    folder = artifact_with_card(tmp_path / "dcgan", "dcgan-fashion-mnist", card_of_another_graph)
+    with pytest.raises(ValueError, match="the card describes another file") as python:
+        runtime.load(folder)
+    result = run_node([str(folder), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}"  # the file, the field and both digests named
+    assert not (tmp_path / "grid.png").exists()
+
+
+@needs_node
+@needs_chromium
+@pytest.mark.files
+def test_web_page_refuses_a_card_that_describes_another_generator_onnx(tmp_path):
+    installed("web")
+    folder = artifact_with_card(tmp_path / "dcgan", "dcgan-fashion-mnist", card_of_another_graph)
+    url, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(folder / "card.json"))
+    listed = json.loads((folder / "card.json").read_text())["files"]["generator.onnx"]
+    exports = url.split("/apps/")[0] + "/exports/dcgan-fashion-mnist"
+    assert seen["failure"] == (f"Could not load the generator: {exports}/card.json: files.generator.onnx: sha256 {listed[:12]}…, but {exports}/generator.onnx "
+                               f"has {sha256(ROOT / 'exports' / 'dcgan-fashion-mnist' / 'generator.onnx')[:12]}…: the card describes another file. "
+                               "Re-export, or use the generator.onnx the card was written with.")

@@ -2,7 +2,8 @@
 // Node and browsers alike, as docs/artifacts.md specifies it: the seeded noise (bit for bit
 // the float32 values Python draws), class labels by name or id, the caption tokenizer of
 // card.json, the generator's inputs, pixels and the grid (byte for byte Python's), the options
-// of `python -m zoo sample`, and sha256 checks of published files against zoo/registry.json.
+// of `python -m zoo sample`, and sha256 checks of published files against zoo/registry.json
+// and of generator.onnx against its card's `files`.
 
 export const PADDING = 2; // pixels between tiles and around the grid, as zoo.images.make_grid
 
@@ -481,5 +482,18 @@ export async function sha256Hex(bytes) {
 export async function checkSha256(bytes, expected, label) {
   const actual = await sha256Hex(bytes);
   if (actual !== expected) throw new Error(`${label} has sha256 ${actual}, the registry says ${expected}: refused (altered or partial)`);
+}
+
+// Throws when `card` lists `fileName` under "files" with another sha256 than `bytes` have: the card
+// then describes some other generator (its classes, quality, training), whatever the graph's shapes
+// say. As zoo.runtime.check_listed_digest; a card that lists no such file is not checked.
+// `cardLabel` and `fileLabel` (paths or URLs) name the two in the message.
+export async function checkListedDigest(card, bytes, fileName, cardLabel, fileLabel) {
+  const listed = (card.files || {})[fileName];
+  if (listed === undefined) return;
+  const actual = await sha256Hex(bytes);
+  if (actual !== listed) {
+    throw new Error(`${cardLabel}: files.${fileName}: sha256 ${String(listed).slice(0, 12)}…, but ${fileLabel} has ${actual.slice(0, 12)}…: the card describes another file. Re-export, or use the ${fileName} the card was written with.`);
+  }
 }
 

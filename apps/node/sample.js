@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import pngjs from "pngjs";
 
-import { SAMPLE_OPTIONS, checkCard, checkGrid, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { SAMPLE_OPTIONS, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const REGISTRY = process.env.GANZOO_REGISTRY || path.join(ROOT, "zoo", "registry.json"); // the data zoo.registry reads
@@ -149,6 +149,8 @@ async function main() {
   const { onnxPath, cardPath, how } = await resolveGenerator(args.source);
   if (!fs.existsSync(onnxPath) || !fs.existsSync(cardPath)) throw new Error(`no exported generator at ${onnxPath} (expected generator.onnx with card.json beside it)`);
   const card = checkCard(JSON.parse(fs.readFileSync(cardPath, "utf8")));
+  const onnx = fs.readFileSync(onnxPath); // checked against the card, then run: the same bytes
+  await checkListedDigest(card, onnx, path.basename(onnxPath), cardPath, onnxPath);
   checkGrid(args.n, card.image_shape, args.scale);
   const started = process.hrtime.bigint();
   const noise = sampleLatent(args.n, card.latent_dim, args.seed, args.truncation);
@@ -158,7 +160,7 @@ async function main() {
     if (note) console.error(note);
   }
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
-  const session = await ort.InferenceSession.create(onnxPath);
+  const session = await ort.InferenceSession.create(onnx);
   const { image } = await session.run(feeds);
   const grid = imageGrid(image.data, image.dims, args.scale);
   const png = new pngjs.PNG({ width: grid.width, height: grid.height });

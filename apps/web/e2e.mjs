@@ -3,7 +3,8 @@
 // text), and prints what it saw as JSON for tests/test_apps.py to check, with the first grid's
 // RGB bytes (base64) for a pixel-by-pixel comparison with Python's. --refuse CAPTION then
 // types a caption the model should refuse and records the error shown; --card FILE serves FILE
-// in place of the artifact's card.json (a test's own tokenizer spec).
+// in place of the artifact's card.json (a test's own tokenizer spec). A page that refuses to load
+// (body[data-failed]) is recorded as `failure`, the error it shows.
 //
 //   node apps/web/e2e.mjs URL [CAPTION] [--refuse CAPTION] [--card FILE]
 import fs from "node:fs";
@@ -46,6 +47,17 @@ try {
   if (cardFile) await page.route("**/card.json", (route) => route.fulfill({ contentType: "application/json", body: fs.readFileSync(cardFile, "utf8") }));
   await page.goto(url);
   await page.waitForSelector("body[data-draws='1'], body[data-failed]", { timeout: 60000 });
+  if (await page.getAttribute("body", "data-failed")) result.failure = await page.textContent("#error"); // refused to load: nothing to drive
+  else await drive(page);
+} catch (error) {
+  result.errors.push(String(error));
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));
+
+// What a user does once the first grid is drawn, recorded in `result`.
+async function drive(page) {
   result.title = await page.textContent("#title");
   result.about = await page.textContent("#about");
   result.source = await page.textContent("#source");
@@ -73,9 +85,4 @@ try {
     result.refusal = await page.textContent("#error");
     result.drawsAfterRefusal = await page.getAttribute("body", "data-draws");
   }
-} catch (error) {
-  result.errors.push(String(error));
-} finally {
-  await browser.close();
 }
-console.log(JSON.stringify(result));

@@ -9,7 +9,7 @@
 // Serve the repository over http (`python apps/web/serve.py`): the .wasm and the files are fetched.
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain server lacks
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
@@ -34,7 +34,8 @@ function describe(card) {
   }
 }
 
-// The generator's bytes and card: a published name's files checked against the registry, or a folder's.
+// The generator's bytes and card, with their URLs: a published name's files checked against the
+// registry, or a folder's.
 async function loadGenerator(model) {
   const bytes = async (url) => {
     const response = await fetch(url);
@@ -45,15 +46,18 @@ async function loadGenerator(model) {
     const registry = await (await fetch(REGISTRY_URL)).json();
     const files = publishedFiles(registry, model);
     const loaded = {};
+    const urls = {};
     for (const [file, digest] of Object.entries(files)) {
-      const url = new URL(`${model}/${file}`, EXPORTS_URL);
-      loaded[file] = await bytes(url);
-      await checkSha256(loaded[file], digest, url.href);
+      urls[file] = new URL(`${model}/${file}`, EXPORTS_URL);
+      loaded[file] = await bytes(urls[file]);
+      await checkSha256(loaded[file], digest, urls[file].href);
     }
-    return { card: JSON.parse(new TextDecoder().decode(loaded["card.json"])), onnx: loaded["generator.onnx"], how: `published ${model}, sha256-checked` };
+    const card = JSON.parse(new TextDecoder().decode(loaded["card.json"]));
+    return { card, onnx: loaded["generator.onnx"], cardUrl: urls["card.json"].href, onnxUrl: urls["generator.onnx"].href, how: `published ${model}, sha256-checked` };
   }
   const folder = new URL(`${model.replace(/\/$/, "")}/`, location.href);
-  return { card: await (await fetch(new URL("card.json", folder))).json(), onnx: await bytes(new URL("generator.onnx", folder)), how: folder.href };
+  const [cardUrl, onnxUrl] = [new URL("card.json", folder), new URL("generator.onnx", folder)];
+  return { card: await (await fetch(cardUrl)).json(), onnx: await bytes(onnxUrl), cardUrl: cardUrl.href, onnxUrl: onnxUrl.href, how: folder.href };
 }
 
 async function draw(session, card, options) {
@@ -87,7 +91,8 @@ async function main() {
     truncation: params.get("truncation"),
   });
   const model = params.get("model") || "dcgan-fashion-mnist";
-  const { card, onnx, how } = await loadGenerator(model);
+  const { card, onnx, cardUrl, onnxUrl, how } = await loadGenerator(model);
+  await checkListedDigest(card, onnx, "generator.onnx", cardUrl, onnxUrl); // the card is this graph's, as Python and Node check
   describe(card);
   if (options.prompt !== null) $("prompt").value = options.prompt;
   const session = await ort.InferenceSession.create(onnx, { executionProviders: ["wasm"] });
