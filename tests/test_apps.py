@@ -428,3 +428,47 @@ def test_web_page_refuses_a_card_that_describes_another_generator_onnx(tmp_path)
     assert seen["failure"] == (f"Could not load the generator: {exports}/card.json: files.generator.onnx: sha256 {listed[:12]}…, but {exports}/generator.onnx "
                                f"has {sha256(ROOT / 'exports' / 'dcgan-fashion-mnist' / 'generator.onnx')[:12]}…: the card describes another file. "
                                "Re-export, or use the generator.onnx the card was written with.")
+
+
+def without(card, *path):
+    """`card` less the field at `path` (keys into nested objects)."""
+    card = json.loads(json.dumps(card))
+    parent = card
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    return card
+
+
+@needs_node
+@pytest.mark.files
+@pytest.mark.parametrize("name, change, message", [
+    ("dcgan-fashion-mnist", lambda card: without(card, "image_shape"), "card.json: image_shape: missing (must be [height, width, channels]: three whole numbers"),
+    ("dcgan-fashion-mnist", lambda card: {**card, "image_shape": [28, 28]}, "card.json: image_shape: [28,28] is not [height, width, channels]"),
+    ("dcgan-fashion-mnist", lambda card: {**card, "image_shape": [28, 28.5, 1]}, "card.json: image_shape: [28,28.5,1] is not [height, width, channels]"),
+    ("dcgan-fashion-mnist", lambda card: without(card, "name"), "card.json: name: missing (must be a non-empty string)"),
+    ("dcgan-fashion-mnist", lambda card: {**card, "files": {"generator.onnx": "abc"}}, 'card.json: files: {"generator.onnx":"abc"} is not an object of sha256 digests'),
+    ("cgan-fashion-mnist", lambda card: {**card, "inputs": {**card["inputs"], "label": {**card["inputs"]["label"], "range": [0, "9"]}}},
+     'card.json: inputs.label.range: [0,"9"] is not [0, highest id]'),
+    ("t2i-fashion-mnist", lambda card: without(card, "tokenizer", "max_length"), "card.json: tokenizer.max_length: missing (must be a whole number in [1, 1024])"),
+    ("t2i-fashion-mnist", lambda card: without(card, "tokenizer", "typos"), "card.json: tokenizer.typos: missing (must be {min_length, not_typos})"),
+])
+def test_node_app_refuses_a_card_without_the_fields_it_reads_naming_the_field(tmp_path, name, change, message):
+    installed("node")
+    folder = artifact_with_card(tmp_path / name, name, change)
+    result = run_node([str(folder), "-n", "4", "--prompt", CAPTION] if name.startswith("t2i") else [str(folder), "-n", "4"], cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "samples.png").exists()
+
+
+@needs_node
+@needs_chromium
+@pytest.mark.files
+def test_web_page_refuses_a_card_without_image_shape_and_shows_a_quality_without_its_numbers(tmp_path):
+    installed("web")
+    folder = artifact_with_card(tmp_path / "dcgan", "dcgan-fashion-mnist", lambda card: without(card, "image_shape"))
+    _, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(folder / "card.json"))
+    assert seen["failure"] == "Could not load the generator: card.json: image_shape: missing (must be [height, width, channels]: three whole numbers, sides 1 to 4096, channels 1 to 4)"
+    (folder / "card.json").write_text(json.dumps({**json.loads((ROOT / "exports" / "dcgan-fashion-mnist" / "card.json").read_text()), "quality": {"fid": 12.5}}))
+    _, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(folder / "card.json"))  # quality is descriptive: drawn all the same
+    assert "failure" not in seen and seen["about"].endswith("Quality: see card.json.") and seen["first"]["std"] > 2

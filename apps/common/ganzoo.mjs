@@ -319,24 +319,78 @@ export function readCaption(card, caption) {
 // The newest card format these apps read (zoo.cards.FORMAT_VERSION; docs/artifacts.md, "Versions").
 export const CARD_FORMAT_VERSION = 2;
 
+const isText = (value) => typeof value === "string";
+const isName = (value) => typeof value === "string" && value.length > 0;
+const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
+const isWhole = (value, low, high) => Number.isInteger(value) && value >= low && value <= high;
+
 // The card facts an app relies on, checked before use (zoo/card.schema.json has the full schema;
-// zoo.cards checks it in Python): a card that is not an object, of a newer format, a latent size
-// that is not a whole number, classes that are not a list of names, are refused with the field named.
+// zoo.cards checks it in Python): a card that is not an object, of a newer format, without a name
+// and family, an image_shape that is not [height, width, channels], a latent size that is not a
+// whole number, inputs without z or with a `range` that is not [0, highest], classes that are not a
+// list of names, a tokenizer without the fields `Tokenizer` reads, `files` that are not sha256
+// digests: each is refused with the field named, instead of failing later as "undefined is not
+// iterable".
 export function checkCard(card) {
   if (card === null || typeof card !== "object" || Array.isArray(card)) throw new Error("card.json: (the card itself) is not a JSON object");
   if (Number.isInteger(card.format_version) && card.format_version > CARD_FORMAT_VERSION) {
     throw new Error(`card.json: format_version: ${card.format_version}, newer than this app reads (up to ${CARD_FORMAT_VERSION}); upgrade it`);
   }
-  if (!Number.isInteger(card.latent_dim) || card.latent_dim < 1 || card.latent_dim > 65536) throw new Error(`card.json: latent_dim: ${JSON.stringify(card.latent_dim)} is not a whole number in [1, 65536]`);
+  for (const field of ["name", "family"]) if (!isName(card[field])) refuseField(field, card[field], "a non-empty string");
+  const [height, width, channels] = Array.isArray(card.image_shape) ? card.image_shape : [];
+  if (!Array.isArray(card.image_shape) || card.image_shape.length !== 3 || !isWhole(height, 1, 4096) || !isWhole(width, 1, 4096) || !isWhole(channels, 1, 4)) {
+    refuseField("image_shape", card.image_shape, "[height, width, channels]: three whole numbers, sides 1 to 4096, channels 1 to 4");
+  }
+  if (!isWhole(card.latent_dim, 1, 65536)) refuseField("latent_dim", card.latent_dim, "a whole number in [1, 65536]");
   if (!card.inputs || typeof card.inputs !== "object" || !card.inputs.z) throw new Error("card.json: inputs: must name the generator's inputs, z among them");
-  if (card.inputs.label) {
-    const classes = card.classes;
-    if (!Array.isArray(classes) || classes.length < 2 || !classes.every((name) => typeof name === "string" && name.length > 0)) {
-      throw new Error(`card.json: classes: ${JSON.stringify(classes)} is not a list of at least two class names`);
+  for (const [name, input] of Object.entries(card.inputs)) {
+    const range = input && input.range;
+    if (range !== undefined && !(Array.isArray(range) && range.length === 2 && range[0] === 0 && isWhole(range[1], 0, Number.MAX_SAFE_INTEGER))) {
+      refuseField(`inputs.${name}.range`, range, "[0, highest id]");
     }
   }
-  if (card.inputs.tokens && (!card.tokenizer || !Array.isArray(card.tokenizer.vocabulary))) throw new Error("card.json: tokenizer: missing, and this generator takes tokens");
+  if (card.inputs.label) {
+    const classes = card.classes;
+    if (!Array.isArray(classes) || classes.length < 2 || !classes.every(isName)) refuseField("classes", classes, "a list of at least two class names");
+  }
+  if (card.inputs.tokens) checkTokenizerSpec(card.tokenizer);
+  const files = card.files;
+  if (files !== undefined && (files === null || typeof files !== "object" || Array.isArray(files) || !Object.values(files).every((d) => /^[0-9a-f]{64}$/.test(d)))) {
+    refuseField("files", files, "an object of sha256 digests (64 lowercase hex digits) by file name");
+  }
   return card;
+}
+
+// The fields of card.tokenizer that `Tokenizer` reads, by type ("ganzoo-words-v2" reads more than v1);
+// another type is left to `Tokenizer`, which names it as unsupported.
+const TOKENIZER_FIELDS = {
+  common: [
+    ["max_length", (v) => isWhole(v, 1, 1024), "a whole number in [1, 1024]"],
+    ["vocabulary", (v) => Array.isArray(v) && v.length >= 2 && v.every(isText), "a list of at least two words"],
+  ],
+  "ganzoo-words-v2": [
+    ["apostrophes", isText, "a string of the apostrophe characters deleted"],
+    ["plurals", (v) => Array.isArray(v) && v.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every(isText)), "a list of [ending, replacement] pairs"],
+    ["fillers", (v) => Array.isArray(v) && v.every(isText), "a list of words"],
+    ["synonyms", (v) => isObject(v) && Object.values(v).every(isText), "an object of phrase: replacement"],
+    ["keywords", (v) => Array.isArray(v) && v.every(isText), "a list of words"],
+    ["typos", (v) => isObject(v) && isWhole(v.min_length, 0, 1024) && Array.isArray(v.not_typos) && v.not_typos.every(isText), "{min_length, not_typos}"],
+  ],
+};
+
+function checkTokenizerSpec(spec) {
+  if (!isObject(spec)) throw new Error("card.json: tokenizer: missing, and this generator takes tokens");
+  for (const [field, valid, what] of [...TOKENIZER_FIELDS.common, ...(TOKENIZER_FIELDS[spec.type] || [])]) {
+    if (!valid(spec[field])) refuseField(`tokenizer.${field}`, spec[field], what);
+  }
+}
+
+// Throws "card.json: FIELD: VALUE is not WHAT" (the value's JSON cut short when long), or
+// "card.json: FIELD: missing (must be WHAT)".
+function refuseField(field, value, what) {
+  if (value === undefined) throw new Error(`card.json: ${field}: missing (must be ${what})`);
+  const json = JSON.stringify(value);
+  throw new Error(`card.json: ${field}: ${json.length > 80 ? `${json.slice(0, 77)}...` : json} is not ${what}`);
 }
 
 // The highest valid id of an integer input: card.inputs[name].range, else the classes or the vocabulary.

@@ -9,7 +9,7 @@
 // Serve the repository over http (`python apps/web/serve.py`): the .wasm and the files are fetched.
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { checkCard, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain server lacks
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
@@ -22,8 +22,9 @@ let draws = 0;
 
 function describe(card) {
   $("title").textContent = card.name;
-  const q = card.quality;
-  const quality = !q ? "" : q.fid !== undefined ? ` FID ${q.fid.toFixed(2)} (floor ${q.fid_floor.toFixed(2)}), precision ${q.precision.toFixed(2)}, recall ${q.recall.toFixed(2)} (${q.how.features} features).` : ` Quality: ${q.metric || "see card.json"}.`;
+  const q = card.quality; // descriptive only (not in the schema): shown when its numbers are there
+  const numbers = q && ["fid", "fid_floor", "precision", "recall"].every((key) => Number.isFinite(q[key]));
+  const quality = !q ? "" : numbers ? ` FID ${q.fid.toFixed(2)} (floor ${q.fid_floor.toFixed(2)}), precision ${q.precision.toFixed(2)}, recall ${q.recall.toFixed(2)} (${q.how?.features ?? "unnamed"} features).` : ` Quality: ${q.metric || "see card.json"}.`;
   $("about").textContent = `${card.description || card.family} — ${card.image_shape.join("×")} images, ${card.family}.${quality}`;
   if (card.inputs.tokens) $("prompt").hidden = false;
   if (card.inputs.label) {
@@ -92,6 +93,7 @@ async function main() {
   });
   const model = params.get("model") || "dcgan-fashion-mnist";
   const { card, onnx, cardUrl, onnxUrl, how } = await loadGenerator(model);
+  checkCard(card); // before describe() reads it: a field it lacks is named, not "undefined is not iterable"
   await checkListedDigest(card, onnx, "generator.onnx", cardUrl, onnxUrl); // the card is this graph's, as Python and Node check
   describe(card);
   if (options.prompt !== null) $("prompt").value = options.prompt;
