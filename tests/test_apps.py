@@ -158,6 +158,12 @@ def test_node_app_takes_the_options_of_the_python_cli(tmp_path):
         (["t2i-fashion-mnist"], "needs a prompt"),
         (["dcgan-fashon-mnist"], "not a published name (cgan-fashion-mnist, dcgan-fashion-mnist"),
         (["dcgan-fashion-mnist", "--colour", "red"], "unknown argument --colour"),
+        (["t2i-fashion-mnist", "--prompt", "a red dress", "--prompt=a blue coat"], "--prompt is given more than once; give one"),
+        (["dcgan-fashion-mnist", "-n", "1e1"], "-n must be a whole number from 1 to 100000, got 1e1"),
+        (["dcgan-fashion-mnist", "--num-images=0x4"], "-n must be a whole number from 1 to 100000, got 0x4"),
+        (["dcgan-fashion-mnist", "--scale", "2.0"], "--scale must be a whole number from 1 to 64, got 2.0"),
+        (["dcgan-fashion-mnist", "--truncation", ""], '--truncation must be a number of at least 0.1, got ""'),
+        (["dcgan-fashion-mnist", "--truncation=0x1"], "--truncation must be a number of at least 0.1, got 0x1"),
     ],
 )
 def test_node_app_refuses_bad_arguments(args, message, tmp_path):
@@ -472,3 +478,50 @@ def test_web_page_refuses_a_card_without_image_shape_and_shows_a_quality_without
     (folder / "card.json").write_text(json.dumps({**json.loads((ROOT / "exports" / "dcgan-fashion-mnist" / "card.json").read_text()), "quality": {"fid": 12.5}}))
     _, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(folder / "card.json"))  # quality is descriptive: drawn all the same
     assert "failure" not in seen and seen["about"].endswith("Quality: see card.json.") and seen["first"]["std"] > 2
+
+
+OPTION_FORMS = ["4", " 4 ", "+4", "04", "1e1", "0x4", "0b11", "4.", "2.0", "", "four", "Infinity", "1.5", ".5", "1e0", "-2", "nan", "inf"]
+
+
+@needs_node
+@pytest.mark.inputs
+def test_javascript_options_take_the_number_forms_python_s_parser_takes():
+    """checkOptions (Node's argv, the page's URL) reads -n, --scale and --truncation as `python -m zoo
+    sample` does: decimal integers and decimal numbers, nothing JavaScript's Number() alone would take."""
+    from zoo.cli import build_parser
+    from zoo.latent import check_truncation
+
+    def python_reads(option, text):
+        try:
+            value = getattr(build_parser().parse_args(["sample", "x", option, text]), "truncation" if option == "--truncation" else "num_images")
+            return check_truncation(value) if option == "--truncation" else value
+        except (SystemExit, ValueError):
+            return None
+
+    code = (
+        f"import {{ checkOptions }} from '{(APPS / 'common' / 'ganzoo.mjs').as_uri()}';"
+        "const forms = JSON.parse(process.argv[1]);"
+        "const read = (options) => { try { return checkOptions(options); } catch { return null; } };"
+        "process.stdout.write(JSON.stringify(forms.map((text) => [read({ n: text }), read({ scale: text }), read({ truncation: text })].map((o, i) => o && [o.n, o.scale, o.truncation][i]))));"
+    )
+    result = subprocess.run(["node", "--input-type=module", "-e", code, json.dumps(OPTION_FORMS)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for text, (n, scale, truncation) in zip(OPTION_FORMS, json.loads(result.stdout)):
+        python_n = python_reads("-n", text)
+        assert n == (python_n if python_n and python_n >= 1 else None), text
+        assert scale == (python_n if python_n and python_n <= 64 and python_n >= 1 else None), text
+        assert truncation == python_reads("--truncation", text), text
+
+
+@needs_node
+@needs_chromium
+@pytest.mark.inputs
+@pytest.mark.parametrize("query, message", [
+    ("t2i-fashion-mnist&prompt=a%20red%20dress&prompt=a%20blue%20coat", "--prompt is given more than once; give one (it is drawn in every image)"),
+    ("dcgan-fashion-mnist&n=1e1", "-n must be a whole number from 1 to 100000, got 1e1"),
+    ("dcgan-fashion-mnist&truncation=", '--truncation must be a number of at least 0.1, got ""'),
+])
+def test_web_page_refuses_option_forms_python_refuses(query, message):
+    installed("web")
+    _, seen = drive_web_page(query)
+    assert seen["failure"] == f"Could not load the generator: {message}"

@@ -499,18 +499,36 @@ export const SAMPLE_OPTIONS = [
 ];
 
 // Checked option values from strings (argv or URL parameters): { n, seed, scale, labels, prompt, truncation }.
+// As strict as `python -m zoo sample`'s parser: -n and --scale are decimal integers ("1e1", "0x4" and
+// "2.0" are refused), --truncation a decimal number ("" and "0x1" are refused), and `prompt`, a string
+// or the list of every one given, at most one (a second would silently replace the first).
 export function checkOptions({ n = "64", seed = "0", scale = "2", labels = [], prompt = null, truncation = null } = {}) {
-  const whole = (name, text, low, high) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < low || value > high) throw new Error(`${name} must be a whole number from ${low} to ${high}, got ${text}`);
-    return value;
-  };
-  const options = { n: whole("-n", n, 1, 100000), seed: checkSeed(seed), scale: whole("--scale", scale, 1, 64), labels, prompt, truncation: null };
-  if (truncation !== null && truncation !== "") {
-    options.truncation = Number(truncation);
-    if (!(options.truncation >= 0.1) || !Number.isFinite(options.truncation)) throw new Error(`--truncation must be a number of at least 0.1, got ${truncation}`);
+  const options = { n: wholeOption("-n", n, 1, 100000), seed: checkSeed(seed), scale: wholeOption("--scale", scale, 1, 64), labels, prompt: onlyPrompt(prompt), truncation: null };
+  if (truncation !== null) {
+    options.truncation = DECIMAL.test(String(truncation)) ? Number(truncation) : NaN;
+    if (!(options.truncation >= 0.1) || !Number.isFinite(options.truncation)) throw new Error(`--truncation must be a number of at least 0.1, got ${shownOption(truncation)}`);
   }
   return options;
+}
+
+const WHOLE = /^\s*[+-]?[0-9]+\s*$/; // what Python's int() reads, less its "_" separators and non-ASCII digits
+const DECIMAL = /^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$/; // float()'s decimal forms
+
+function wholeOption(name, text, low, high) {
+  const value = WHOLE.test(String(text)) ? Number(text) : NaN;
+  if (!Number.isInteger(value) || value < low || value > high) throw new Error(`${name} must be a whole number from ${low} to ${high}, got ${shownOption(text)}`);
+  return value;
+}
+
+// The one prompt of `prompt` (a string, null, or the list of every --prompt or prompt= given), or null.
+function onlyPrompt(prompt) {
+  const prompts = prompt === null || prompt === undefined ? [] : Array.isArray(prompt) ? prompt : [prompt];
+  if (prompts.length > 1) throw new Error("--prompt is given more than once; give one (it is drawn in every image)");
+  return prompts.length ? prompts[0] : null;
+}
+
+function shownOption(text) {
+  return text === "" ? '""' : text;
 }
 
 // ----- published names, checked against zoo/registry.json ----------------------------------

@@ -39,7 +39,7 @@ const FLAGS = { "-n": "n", "--num-images": "n", "--seed": "seed", "-o": "output"
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const args = { source: null, output: "samples.png", labels: [], help: false };
+  const args = { source: null, output: "samples.png", labels: [], prompt: [], help: false }; // every --label and --prompt given
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].startsWith("--") && argv[i].includes("=") ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
     if (flag === "-h" || flag === "--help") {
@@ -53,6 +53,7 @@ function parseArgs(argv) {
         value = argv[++i];
       }
       if (key === "label") args.labels.push(value);
+      else if (key === "prompt") args.prompt.push(value); // checkOptions refuses a second one, as Python does
       else args[key] = value;
     } else if (args.source === null && !flag.startsWith("-")) {
       args.source = flag;

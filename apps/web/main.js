@@ -88,7 +88,7 @@ async function main() {
     seed: params.get("seed") ?? "0",
     scale: params.get("scale") ?? "2",
     labels: params.getAll("label"),
-    prompt: params.get("prompt"),
+    prompt: params.getAll("prompt"), // two are refused, as two --prompt are
     truncation: params.get("truncation"),
   });
   const model = params.get("model") || "dcgan-fashion-mnist";
