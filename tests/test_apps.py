@@ -525,3 +525,49 @@ def test_web_page_refuses_option_forms_python_refuses(query, message):
     installed("web")
     _, seen = drive_web_page(query)
     assert seen["failure"] == f"Could not load the generator: {message}"
+
+
+DIGIT_CLASSES = ["10", "2", "7", "3", "0", "1", "5", "6", "8", "9"]  # e.g. a cgan trained on folders named by digits
+DIGIT_LABELS = [[2], ["2"], [10], ["10"], [" 3 "], ["3,2", 0], 2, "2", "7,1", [2.5], [True], ["-1"], [-1], ["x"], "", [None]]
+
+
+def label_refusal(message):
+    """The kind of a label's refusal, in words both ports use."""
+    kinds = [kind for kind in ("unknown class", "out of range", "must be a class id or name") if kind in message.lower()]
+    return kinds or message
+
+
+def python_labels(labels, class_names, n):
+    """zoo.labels.resolve_labels's ids, or the kind of its refusal."""
+    from zoo.labels import resolve_labels
+
+    try:
+        return [int(i) for i in resolve_labels(labels, class_names, n)]
+    except ValueError as error:
+        return label_refusal(str(error))
+
+
+@needs_node
+@pytest.mark.inputs
+def test_javascript_labels_resolve_as_python_s_with_classes_named_by_digits():
+    """A number is an id, a string a class name first, else an id: resolveLabels as zoo.labels.resolve_labels."""
+    code = (
+        f"import {{ resolveLabels }} from '{(APPS / 'common' / 'ganzoo.mjs').as_uri()}';"
+        "const [labels, classes] = process.argv.slice(1).map((a) => JSON.parse(a));"
+        "process.stdout.write(JSON.stringify(labels.map((l) => { try { return resolveLabels(l, classes, 4); } catch (e) { return e.message; } })));"
+    )
+    result = subprocess.run(["node", "--input-type=module", "-e", code, json.dumps(DIGIT_LABELS), json.dumps(DIGIT_CLASSES)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for labels, theirs in zip(DIGIT_LABELS, json.loads(result.stdout)):
+        assert python_labels(labels, DIGIT_CLASSES, 4) == (theirs if isinstance(theirs, list) else label_refusal(theirs)), labels
+    assert python_labels([2], DIGIT_CLASSES, 1) == [2] and python_labels(["2"], DIGIT_CLASSES, 1) == [1]  # the number: id 2; the string: the class "2"
+
+
+@needs_node
+@needs_chromium
+def test_web_page_s_class_menu_draws_the_chosen_id_when_classes_are_named_by_digits(tmp_path):
+    installed("web")
+    folder = artifact_with_card(tmp_path / "cgan", "cgan-fashion-mnist", lambda card: {**card, "classes": ["1", "0", *card["classes"][2:]]})
+    _, seen = drive_web_page("../../exports/cgan-fashion-mnist&n=16&scale=1&seed=3", "--card", str(folder / "card.json"))
+    third = np.frombuffer(base64.b64decode(seen["third"]["rgb"]), np.uint8).reshape(seen["third"]["height"], seen["third"]["width"], 3)
+    assert_same_pixels(third, python_grid("cgan-fashion-mnist", 16, seed=4, labels=[1]))  # the menu's second entry, id 1 (named "0")

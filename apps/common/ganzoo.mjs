@@ -112,25 +112,41 @@ export function classList(classNames) {
   return classNames.map((name, id) => `${id} ${name}`).join(", ");
 }
 
-// `labels`: strings (names or ids, comma-separated allowed) or numbers; null: all classes in turn.
-// Returns `n` class ids, the given ones repeated in turn.
+// `labels`: one label or a list of them, each a class id (a number) or a string (a name or an id;
+// comma-separated names several); null, undefined or an empty list: all classes in turn.
+// Returns `n` class ids, the given ones repeated in turn, as zoo.labels.resolve_labels.
 export function resolveLabels(labels, classNames, n) {
   if (!classNames || classNames.length === 0) throw new Error("this generator takes a label but its card.json lists no classes");
-  if (labels === null || labels === undefined || labels.length === 0) return Array.from({ length: n }, (_, i) => i % classNames.length);
-  const lowered = new Map(classNames.map((name, id) => [name.toLowerCase(), id]));
-  const ids = [];
-  for (const label of labels.flatMap((item) => (typeof item === "string" ? item.split(",") : [item]))) {
-    const text = String(label).trim();
-    let id = lowered.get(text.toLowerCase());
-    if (id === undefined) {
-      if (!/^-?\d+$/.test(text)) throw new Error(`unknown class "${label}"; the classes are: ${classList(classNames)}`);
-      id = Number(text);
-      if (!(id >= 0 && id < classNames.length)) throw new Error(`class id ${text} is out of range; the classes are: ${classList(classNames)}`);
-    }
-    ids.push(id);
-  }
+  const given = labelList(labels);
+  if (given === null) return Array.from({ length: n }, (_, i) => i % classNames.length);
+  const ids = given.map((label) => parseLabel(label, classNames));
   if (ids.length > n) throw new Error(`${ids.length} labels for ${n} images: give at most one label per image (fewer repeat in turn)`);
   return Array.from({ length: n }, (_, i) => ids[i % ids.length]);
+}
+
+// `labels` as a flat list, strings split at commas; null when none are given.
+function labelList(labels) {
+  if (labels === null || labels === undefined) return null;
+  const list = Array.isArray(labels) ? labels : [labels];
+  return list.length === 0 ? null : list.flatMap((item) => (typeof item === "string" ? item.split(",") : [item]));
+}
+
+// One label -> its class id, as zoo.labels.parse_label. A number (or BigInt) is an id, whatever the
+// classes are named: with classes named "10", "2", ..., 2 is id 2. A string is a class name first
+// (any case, spaces around ignored), else a decimal id: "2" is the class named "2", id 1.
+export function parseLabel(label, classNames) {
+  let id = label;
+  if (typeof label === "string") {
+    const text = label.trim();
+    const named = new Map(classNames.map((name, index) => [name.toLowerCase(), index])).get(text.toLowerCase());
+    if (named !== undefined) return named;
+    if (!/^-?[0-9]+$/.test(text)) throw new Error(`unknown class "${label}"; the classes are: ${classList(classNames)}`);
+    id = BigInt(text);
+  }
+  if (typeof id === "number" && Number.isInteger(id)) id = BigInt(id);
+  if (typeof id !== "bigint") throw new Error(`a label must be a class id or name, got ${typeof label === "number" ? label : JSON.stringify(label) ?? String(label)}; the classes are: ${classList(classNames)}`);
+  if (id < 0n || id >= BigInt(classNames.length)) throw new Error(`class id ${id} is out of range; the classes are: ${classList(classNames)}`);
+  return Number(id);
 }
 
 // The caption tokenizer card.json specifies (zoo/text.py; docs/t2i.md). "ganzoo-words-v2" reads what a
@@ -410,7 +426,7 @@ export function generatorInputs(card, n, { noise, labels = null, prompt = null }
   checkCard(card);
   const inputs = { z: { type: "float32", data: noise, dims: [n, card.latent_dim] } };
   const names = Object.keys(card.inputs || {});
-  if (labels !== null && labels.length && !names.includes("label")) throw new Error(`${card.name} is not class-conditional: it takes no --label`);
+  if (labelList(labels) !== null && !names.includes("label")) throw new Error(`${card.name} is not class-conditional: it takes no --label`);
   if (prompt !== null && !names.includes("tokens")) throw new Error(`${card.name} is not a text-to-image generator: it takes no --prompt`);
   for (const name of names) {
     if (name === "label") {

@@ -71,10 +71,9 @@ async function drive(page) {
   result.reading = await page.textContent("#reading");
   result.labelVisible = await page.isVisible("#label");
   if (result.labelVisible) {  // a class-conditional model: asking for one class draws again
-    await page.selectOption("#label", "1");
+    await page.selectOption("#label", { value: "1" }); // the second class, id 1 (by value: a label "1" could name another)
     await page.waitForSelector("body[data-draws='3']", { timeout: 60000 });
-    result.third = await canvasPixels(page);
-    delete result.third.rgb;
+    result.third = await canvasPixels(page); // with its RGB bytes: the class drawn is compared with Python's
   }
   result.status = await page.textContent("#status");
   result.error = await page.textContent("#error");

@@ -63,7 +63,7 @@ async function loadGenerator(model) {
 
 async function draw(session, card, options) {
   const started = performance.now();
-  const labels = $("label").value === "" ? options.labels : [$("label").value];
+  const labels = $("label").value === "" ? options.labels : [Number($("label").value)]; // the menu's values are ids: a number, never read as a class name
   const prompt = card.inputs.tokens ? $("prompt").value : null;
   $("reading").textContent = "";
   if (prompt !== null) $("reading").textContent = readCaption(card, prompt).note; // typos, synonyms, unknown words; refusals throw
