@@ -152,6 +152,23 @@ def test_an_image_broken_inside_is_named_when_it_is_read(colour_folder):
         image_folder.read_image(colour_folder / "noise.png", 8, found.channels)
 
 
+def test_training_names_an_image_broken_inside_when_it_reaches_it_without_a_traceback(colour_folder, tmp_path):
+    noise = np.random.default_rng(0).integers(0, 255, (32, 32, 3), np.uint8)
+    Image.fromarray(noise).save(colour_folder / "noise.png")
+    png = bytearray((colour_folder / "noise.png").read_bytes())
+    png[len(png) // 2 : len(png) // 2 + 50] = bytes(50)
+    (colour_folder / "noise.png").write_bytes(png)
+    run = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "zoo", "train", "dcgan", "--images", str(colour_folder), "--image-size", "8",
+                             "--batch-size", "2", "--epochs", "1", "--latent-dim", "8", "--no-calibrate", "--no-jit", "--out", str(run)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"error: {colour_folder / 'noise.png'}: cannot read the image: broken data stream" in result.stderr
+    assert "Traceback" not in result.stderr
+    session = json.loads((run / "training.json").read_text())["sessions"][-1]
+    assert session["status"].startswith(f"failed: ValueError: {colour_folder / 'noise.png'}: cannot read the image")
+
+
 def test_train_dcgan_on_a_folder_of_images_then_sample_it(colour_folder, tmp_path, capsys):
     run = tmp_path / "run"
     args = ["train", "dcgan", "--images", str(colour_folder), "--image-size", "32", "--epochs", "1", "--batch-size", "8", "--latent-dim", "8", "--no-jit", "--out", str(run)]

@@ -202,7 +202,12 @@ def dataset(folder, image_size, batch_size=128, with_labels=False, shuffle=True,
     import keras
 
     class ImageFolderDataset(keras.utils.PyDataset):
-        """Batches of an `ImageFolder`, read with PIL in `workers` threads, reshuffled every epoch."""
+        """Batches of an `ImageFolder`, read with PIL in `workers` threads, reshuffled every epoch.
+
+        `failure` keeps the first image that could not be read: TensorFlow re-raises errors of
+        the reading threads wrapped in its own, and `zoo.training` raises this one instead."""
+
+        failure = None
 
         def __init__(self):
             super().__init__(workers=workers, use_multiprocessing=False)
@@ -217,7 +222,11 @@ def dataset(folder, image_size, batch_size=128, with_labels=False, shuffle=True,
 
         def __getitem__(self, index):
             indices = self.order[index * batch_size : (index + 1) * batch_size]
-            images = read_images(folder, indices, image_size).astype(np.float32) / 127.5 - 1.0
+            try:
+                images = read_images(folder, indices, image_size).astype(np.float32) / 127.5 - 1.0
+            except ValueError as error:
+                self.failure = self.failure or error
+                raise
             return (images, folder.labels[indices]) if with_labels else images
 
         def on_epoch_end(self):

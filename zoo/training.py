@@ -256,10 +256,16 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         with zoo_layers.implementation(path.convolutions):  # the step is traced under it
             history = model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     except BaseException as error:
+        unreadable = getattr(batches, "failure", None)  # an image that failed, under TensorFlow's wrapping
+        if unreadable is not None and not isinstance(error, KeyboardInterrupt):
+            error = unreadable
         session.update(status="interrupted" if isinstance(error, KeyboardInterrupt) else f"failed: {type(error).__name__}: {error}")
         end_session(out_dir, record, session, checkpoint, started, timer)
         if isinstance(error, KeyboardInterrupt):
             print(interrupted_message(out_dir, checkpoint, command), file=sys.stderr)
+            raise
+        if error is unreadable:
+            raise unreadable from None
         raise
     if guard.message:
         session.update(status="diverged", message=guard.message)
@@ -286,7 +292,8 @@ def training_data(model_class, batch_size, data_dir=None, source="local", limit=
         folder = image_folder.scan(images, with_labels=conditional)
         batches = image_folder.dataset(folder, size, batch_size, with_labels=conditional, seed=seed, limit=limit)
         facts = {"image_shape": (size, size, folder.channels), **({"class_names": folder.class_names} if conditional else {})}
-        return batches, facts, f"{folder.describe()}{first}, as {size}×{size}×{folder.channels}"
+        sample = f", {limit} drawn at random" if limit else ""
+        return batches, facts, f"{folder.describe()}{sample}, as {size}×{size}×{folder.channels}"
     if source == "tfds" and dataset not in (None, "fashion_mnist"):
         if image_size is not None:
             check_image_size(model_class, image_size)
