@@ -182,10 +182,12 @@ def test_a_count_that_cannot_fit_in_memory_is_refused_before_any_batch_runs():
 
     from zoo.images import available_memory
 
-    gan = zoo.DCGAN(latent_dim=2, g_filters=8, d_filters=8, seed=0)
-    too_many = available_memory() // (28 * 28 * 4)  # one copy of the images alone fills the memory (the noise: 8 bytes each)
+    gan = zoo.DCGAN(latent_dim=100, g_filters=8, d_filters=8, seed=0)
+    too_many = available_memory() // (28 * 28 * 4)  # one copy of the images alone fills the memory
     started = time.monotonic()
     with pytest.raises(ValueError, match=f"{too_many:,} images of 28×28×1 would need about .* of memory"):
         gan.generate(too_many, seed=0)
+    with pytest.raises(ValueError, match="1,000,000,000 images of 28×28×1 would need about"):
+        gan.generate(10**9, seed=0)  # its noise alone, 100 float64 values an image, would not fit: refused before it is drawn
     assert time.monotonic() - started < 30
     assert gan.generate(3, seed=0).shape == (3, 28, 28, 1)

@@ -430,6 +430,10 @@ class BaseGAN(keras.Model):
         return np.concatenate(batches).astype(np.float32)
 
     def _latent_input(self, n, seed, z, truncation=None):
+        if z is None and n is not None:  # refused before the noise of `n` images is drawn, which may not fit either
+            from zoo.images import check_images_fit
+
+            check_images_fit(check_int("n", n), self.image_shape)
         return latent_input(n, self.latent_dim, seed, z, truncation)
 
     # ----- export hooks ---------------------------------------------------------------
