@@ -294,3 +294,15 @@ def test_a_generator_that_draws_nan_is_refused_not_written_as_a_black_picture(tm
     assert main(["sample", str(broken), "-n", "3", "-o", str(tmp_path / "broken.png")]) == 2
     assert f"{broken} produced 12 values that are NaN or infinite, in 3 of its 3 images" in capsys.readouterr().err
     assert not (tmp_path / "broken.png").exists() and (tmp_path / "fine.png").is_file()
+
+
+@pytest.mark.inputs
+def test_eval_refuses_options_that_do_not_apply_to_the_generator_before_any_work(tmp_path, capsys):
+    t2i = DCGAN_EXPORT.parent / "t2i-fashion-mnist"
+    for options, message in ((["-n", "500"], "-n applies to FID scoring; a text-to-image generator is scored on its captions"),
+                             (["--precision", "int8", "--features", "inception"], "--features and --precision apply to FID scoring")):
+        assert main(["eval", str(t2i), *options, "-o", str(tmp_path / "t2i.json")]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["eval", str(DCGAN_EXPORT), "--judge", str(tmp_path / "judge.keras"), "-o", str(tmp_path / "dcgan.json")]) == 2
+    assert f"--judge applies to text-to-image generators; {DCGAN_EXPORT} is scored by FID" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -47,6 +47,9 @@ def test_kid_is_near_zero_for_one_distribution_and_grows_with_distance():
     near, _ = metrics.kid(gaussian(1000, seed=5), gaussian(1000, seed=6, shift=0.3), subset_size=200, subsets=20)
     far, _ = metrics.kid(gaussian(1000, seed=5), gaussian(1000, seed=6, shift=1.0), subset_size=200, subsets=20)
     assert abs(same) < 0.02 < near < far
+    # Subsets as large as both sets are all the same subset: one estimate, no spread to report.
+    whole, spread = metrics.kid(gaussian(200, seed=5), gaussian(200, seed=6, shift=0.3), subset_size=200, subsets=20)
+    assert spread is None and whole == pytest.approx(metrics.kid(gaussian(200, seed=5), gaussian(200, seed=6, shift=0.3), subset_size=200, subsets=1)[0])
 
 
 def test_precision_and_recall_on_toy_distributions():

@@ -88,6 +88,13 @@ def test_wheels_install_in_a_fresh_virtualenv_and_serve_published_names_offline(
     (elsewhere / "model.keras").write_bytes(b"")
     keras_file = subprocess.run([str(ganzoo), "sample", "model.keras"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
     assert keras_file.returncode == 2 and "pip install 'ganzoo[train]'" in keras_file.stderr
+    t2i = subprocess.run([str(ganzoo), "eval", "t2i-fashion-mnist"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert t2i.returncode == 2 and t2i.stderr.strip() == ("error: Scoring a text-to-image generator (its attribute judge is a Keras model) "
+                                                         "needs keras and tensorflow, which this install lacks: pip install 'ganzoo[train]'.")
+    rebuild = subprocess.run([str(python), "-c", "import zoo; zoo.load_generator('dcgan-fashion-mnist')"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert rebuild.returncode == 1 and rebuild.stderr.strip().splitlines()[-1] == (
+        "ImportError: load_generator('dcgan-fashion-mnist') rebuilds the Keras model, and Keras is not installed: pip install "
+        "'ganzoo[train]'. zoo.runtime.load('dcgan-fashion-mnist') runs the published generator without it.")
     cached = {path.name for path in (tmp_path / "cache").iterdir()} if (tmp_path / "cache").exists() else set()
     assert cached <= {"derived"}  # nothing downloaded: only zoo.onnx_tuning's derived variants
     print("\n".join(f"{seconds:7.1f} s  {label}" for label, seconds in steps))

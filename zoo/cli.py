@@ -104,7 +104,7 @@ def build_parser(prog="python -m zoo"):
 
     evaluate = commands.add_parser("eval", parents=[verbose], help="measure FID, KID, precision/recall, density/coverage (and class accuracy); caption fidelity of text to image", description="Score a generator against real Fashion-MNIST (zoo.metrics): FID and KID beside the real-data floor (real train against real test), precision and recall, density and coverage (with what real test images score), class accuracy of class-conditional models. A text-to-image generator is scored on its captions instead (zoo.t2i_metrics): class and colour accuracy of its samples for seen pairs, held-out pairs (each, and the worst) and held-out phrasings, beside an attribute judge's accuracy on real images (the ceiling), and the spread of samples per caption. Prints a table and writes JSON.")
     evaluate.add_argument("source", help=GENERATOR_HELP)
-    evaluate.add_argument("-n", "--num-images", type=int, default=10_000, help="images per set, real and generated (default: 10000)")
+    evaluate.add_argument("-n", "--num-images", type=int, help="images per set, real and generated, 6 to 10000 (the test split) (default: 10000)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the noise and of the real subset (default: 0)")
     evaluate.add_argument("--features", choices=("classifier", "inception"), default="classifier", help="feature extractor: the zoo's Fashion-MNIST classifier, or InceptionV3 with ImageNet weights (downloads them) (default: classifier)")
     evaluate.add_argument("-o", "--output", help="JSON to write, a .json name; an existing file is replaced only if it is an earlier eval report (default: eval-<name>.json)")
@@ -348,13 +348,19 @@ def run_eval(args):
     from zoo import t2i_metrics
 
     if t2i_metrics.is_text_to_image(path):  # caption fidelity under an attribute judge, not FID
-        load_keras(args.verbose)
+        given = [option for option, value in (("-n", args.num_images), ("--features", args.features != "classifier"), ("--precision", args.precision != "float32")) if value]
+        if given:
+            raise ValueError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to FID scoring; a text-to-image generator is "
+                             "scored on its captions (zoo.t2i_metrics: a fixed set of captions and noises), which takes only --judge, --seed, --data-dir and -o.")
+        load_keras(args.verbose, purpose="Scoring a text-to-image generator (its attribute judge is a Keras model)")
         results = t2i_metrics.evaluate_source(path, judge=args.judge, seed=args.seed, data_dir=args.data_dir)
         print(t2i_metrics.format_table(results))
         where = Path(str(path))
         label = name or (where.parent.name if where.name in ("model.keras", "generator.onnx") else where.stem if where.is_file() else where.name)
         print(f"Wrote {metrics.write_json(results, args.output or f'eval-{label}.json')}")
         return
+    if args.judge is not None:
+        raise ValueError(f"--judge applies to text-to-image generators; {path} is scored by FID.")
     extractor = metrics.inception_features() if args.features == "inception" else None
     source = path
     if args.precision != "float32":
@@ -365,7 +371,7 @@ def run_eval(args):
         source = runtime.load(path, precision=args.precision)
         print(f"Running {source.describe()}")
         name = f"{name or source.card.get('name') or source.path.parent.name}-{source.precision}"
-    results = metrics.evaluate(source, n=args.num_images, extractor=extractor, seed=args.seed, data_dir=args.data_dir, name=name)
+    results = metrics.evaluate(source, n=args.num_images or 10_000, extractor=extractor, seed=args.seed, data_dir=args.data_dir, name=name)
     print(metrics.format_table([results]))
     output = metrics.write_json(results, args.output or f"eval-{results['name']}.json")
     print(f"Wrote {output}")
@@ -393,9 +399,10 @@ def run_demo(args):
     )
 
 
-def load_keras(verbose=False):
+def load_keras(verbose=False, purpose=None):
     """Imports Keras (and TensorFlow, its backend here), keeping their native start-up log lines
-    (absl, oneDNN, CUDA probing) off the terminal unless `verbose`."""
+    (absl, oneDNN, CUDA probing) off the terminal unless `verbose`. `purpose` says, when Keras is
+    missing, what needed it (default: a Keras file or training)."""
     if "keras" in sys.modules:
         return
     try:
@@ -408,8 +415,8 @@ def load_keras(verbose=False):
     if missing:
         extra = "jax" if backend == "jax" else "train"
         raise MissingDependency(
-            f"This needs {' and '.join(missing)}, which this install lacks: pip install 'ganzoo[{extra}]' "
-            "(exported generators and published names run without it)."
+            f"{purpose or 'This'} needs {' and '.join(missing)}, which this install lacks: pip install 'ganzoo[{extra}]'"
+            + ("." if purpose else " (exported generators and published names run without it).")
         )
     if verbose:
         import keras  # noqa: F401

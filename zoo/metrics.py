@@ -120,19 +120,21 @@ def kid(real, fake, subset_size=KID_SUBSET_SIZE, subsets=KID_SUBSETS, seed=0):
     subset draws `subset_size` rows (at most the smaller set's size) of each set, without
     replacement. Unlike FID, it is unbiased: its expectation is 0 when both sets come from one
     distribution, so small samples do not inflate it (and it can be slightly negative).
+    When a subset must be the whole of both sets, there is one estimate and its std is None.
     """
     real, fake = _check_pair(real, fake)
     m = min(subset_size, len(real), len(fake))
     d = real.shape[1]
     rng = np.random.default_rng(seed)
+    whole = m == len(real) == len(fake)
     estimates = []
-    for _ in range(subsets):
+    for _ in range(1 if whole else subsets):
         x = real[rng.choice(len(real), m, replace=False)]
         y = fake[rng.choice(len(fake), m, replace=False)]
         k_xx, k_yy, k_xy = ((x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3)
         within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
         estimates.append(within - 2.0 * k_xy.mean())
-    return float(np.mean(estimates)), float(np.std(estimates))
+    return float(np.mean(estimates)), None if whole else float(np.std(estimates))
 
 
 def manifold_radii(features, k):
@@ -381,7 +383,7 @@ class Evaluator:
             "features": extractor_name(self.extractor),
             "real": f"{self.n} random Fashion-MNIST train images (seed {self.seed})",
             "floor": f"real train against {self.n} real test images, same features",
-            "kid": f"{KID_SUBSETS} subsets of {min(KID_SUBSET_SIZE, self.n)}, kernel (x·y/d + 1)^3",
+            "kid": (f"{KID_SUBSETS} subsets of {KID_SUBSET_SIZE}" if self.n > KID_SUBSET_SIZE else f"one estimate on all {self.n}") + ", kernel (x·y/d + 1)^3",
             "precision_recall": f"k = {PR_NEIGHBOURS} nearest neighbours",
             "density_coverage": f"k = {DC_NEIGHBOURS} nearest neighbours (Naeem et al. 2020, as StudioGAN)",
             "real_test": {key: round(value, 4) for key, value in self.real_reference.items()},
@@ -437,7 +439,8 @@ def table_rows(results):
         row = []
         for key, _, fmt in COLUMNS:
             if key == "kid":
-                row.append(f"{result['kid']:.4g} ± {result['kid_std']:.2g} (floor {result['kid_floor']:.2g})")
+                spread = "" if result.get("kid_std") is None else f" ± {result['kid_std']:.2g}"
+                row.append(f"{result['kid']:.4g}{spread} (floor {result['kid_floor']:.2g})")
             elif key not in result or result[key] is None:
                 row.append("–")
             else:

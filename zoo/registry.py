@@ -427,6 +427,11 @@ def load_generator(name, registry=None):
     gives. The discriminator is not published and is freshly initialised: this is for
     sampling, not for resuming the original training.
     """
+    if importlib.util.find_spec("keras") is None:
+        raise ImportError(
+            f"load_generator({name!r}) rebuilds the Keras model, and Keras is not installed: pip install 'ganzoo[train]'. "
+            f"zoo.runtime.load({name!r}) runs the published generator without it."
+        )
     from zoo.export import load_keras_model
 
     return load_keras_model(fetch(name, registry))
