@@ -252,6 +252,9 @@ def test_sample_and_export_refuse_what_they_cannot_use_before_any_work(tmp_path,
     assert main(["export", str(classifier), str(tmp_path / "artifact")]) == 2
     assert "holds a Functional, not a zoo GAN" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.png"]
+    Image.new("L", (4, 4)).save(tmp_path / "dresses.png")  # a picture, not a generator
+    assert main(["sample", str(tmp_path / "dresses.png"), "-n", "4", "-o", str(tmp_path / "d.png")]) == 2
+    assert f"{tmp_path / 'dresses.png'} is not a generator: give an artifact folder, a .onnx or .keras file" in capsys.readouterr().err
 
 
 @pytest.mark.inputs

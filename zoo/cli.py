@@ -45,7 +45,7 @@ ganzoo: train GANs with Keras, export their generators to ONNX and SavedModel, s
   {prog} eval cgan-fashion-mnist               # FID, KID, precision/recall, density/coverage beside real data
   {prog} train dcgan --epochs 5                # writes runs/dcgan/ (resumes if it exists)
   {prog} train dcgan --images faces/ --image-size 64   # your own images (cgan: a sub-folder per class)
-  {prog} train t2i --epochs 24 --batch-size 64 # text to image on colourised, captioned Fashion-MNIST
+  {prog} train t2i --epochs 3 --batch-size 64 --latent-dim 64 --ema-decay 0.999   # text to image: the published recipe
   {prog} eval t2i-fashion-mnist                # text to image: does it draw what the caption says?
   {prog} export runs/dcgan/model.keras exports/my-dcgan
   {prog} sample exports/my-dcgan -n 64         # an artifact folder, a .onnx or a .keras file
@@ -275,6 +275,8 @@ def resolve_generator(text):
         source = {"exports": "this checkout's exports/", "ganzoo-models": "the ganzoo-models package", "cache": "the cache"}.get(found and found[1], "downloaded")
         shadow = f"; the folder ./{text} here is not it (run it as ./{text})" if path.exists() else ""
         return text, text, f"published {text} ({source}, sha256-checked{shadow})"
+    if path.is_file() and path.suffix not in (".onnx", ".keras"):
+        raise ValueError(f"{path} is not a generator: give an artifact folder, a .onnx or .keras file, or a published name (see `python -m zoo list`).")
     if path.exists():
         return path, None, str(path)
     raise ValueError(

@@ -58,8 +58,8 @@ def find_data_dir(data_dir=None, split=None):
         raise FileNotFoundError(
             f"Fashion-MNIST not found in {data_dir} (missing {', '.join(missing)}). Install it with "
             f"`apt-get install dataset-fashion-mnist` (Debian/Ubuntu), point `data_dir=` or "
-            f"${DATA_DIR_VARIABLE} at a folder holding the four IDX .gz files, or pass source='tfds' "
-            "(or --source tfds) to download it with tensorflow-datasets."
+            f"${DATA_DIR_VARIABLE} at a folder holding the four IDX .gz files (--data-dir on the command line), or, "
+            "to train, download it with tensorflow-datasets (source='tfds'; train --source tfds)."
         )
     return data_dir
 

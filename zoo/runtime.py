@@ -381,10 +381,10 @@ class Generator:
     def _check_prompt(self, prompt, n):
         if "tokens" not in self.inputs:
             if prompt is not None:
-                raise ValueError(f"{self.path} is not a text-to-image generator: it takes no prompt.")
+                raise ValueError(f"{self.name} is not a text-to-image generator: it takes no prompt.")
             return None
         if prompt is None:
-            raise ValueError("This text-to-image generator needs a prompt, e.g. prompt='a red dress'.")
+            raise ValueError(f"{self.name} is a text-to-image generator: it needs a prompt, e.g. prompt='a red dress' (--prompt \"a red dress\" on the command line).")
         from zoo.text import prompt_sequence
 
         prompts = prompt_sequence(prompt)
