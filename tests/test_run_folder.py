@@ -172,3 +172,16 @@ def test_a_training_record_of_the_wrong_shape_is_refused_naming_the_entry(tmp_pa
     with pytest.raises(ValueError, match=f"{run / 'training.json'}: {named}; move the file aside"):
         tiny_train(run)
     assert json.loads((run / "training.json").read_text()) == {"sessions": sessions}
+
+
+@pytest.mark.inputs
+def test_a_train_refused_for_its_data_leaves_no_empty_run_folder(tmp_path, capsys):
+    from zoo.cli import main
+
+    (tmp_path / "empty").mkdir()
+    for options in (["--data-dir", str(tmp_path / "nowhere")], ["--images", str(tmp_path / "empty")]):
+        assert main(["train", "dcgan", "--epochs", "1", *options, "--out", str(tmp_path / "run")]) == 2
+        assert "error:" in capsys.readouterr().err and not (tmp_path / "run").exists()
+    (tmp_path / "mine").mkdir()  # a folder that was there before keeps being there
+    assert main(["train", "dcgan", "--epochs", "1", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "mine")]) == 2
+    assert (tmp_path / "mine").is_dir()

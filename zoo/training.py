@@ -127,12 +127,28 @@ def train(
     precision = default_precision(family) if precision is None else precision
     out_dir = Path(out_dir)
     check_run_folder(out_dir)
-    with FolderLock(out_dir, "training"):
-        return _train(
-            family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
-            jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate), fid_monitor,
-            callbacks, data_options,
-        )
+    new_folder = not out_dir.exists()
+    try:
+        with FolderLock(out_dir, "training"):
+            return _train(
+                family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
+                jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate), fid_monitor,
+                callbacks, data_options,
+            )
+    except BaseException:
+        if new_folder:  # refused before anything was written (no data, a size the networks cannot make): no empty run left behind
+            remove_if_only_lock(out_dir)
+        raise
+
+
+def remove_if_only_lock(folder):
+    """Removes `folder` when all it holds is the lock file `train` made in it."""
+    try:
+        if [path.name for path in folder.iterdir()] == [FolderLock.NAME]:
+            (folder / FolderLock.NAME).unlink()
+            folder.rmdir()
+    except OSError:  # another process got there first: leave it be
+        pass
 
 
 RUN_FILES = ("model.keras", "samples", "checkpoints")  # what a run writes into its folder besides training.json
