@@ -318,3 +318,12 @@ def test_a_variant_made_by_an_earlier_recipe_is_made_again(artifact, tmp_path):
     stamp = made.stat().st_mtime_ns
     assert onnx_tuning.optimize(source) == made and made.stat().st_mtime_ns != stamp
     assert json.loads(record_path.read_text())["recipe"] == onnx_tuning.VARIANTS["optimized"].recipe
+
+
+def test_making_the_int8_variant_keeps_the_quantizers_chatter_off_the_terminal(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))  # made here, not found made
+    capfd.readouterr()
+    generator = runtime.load(registry.fetch("gan-fashion-mnist"), precision="int8")
+    assert generator.precision == "int8"
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

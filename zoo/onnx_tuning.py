@@ -37,8 +37,11 @@ planted ones) are never read. A new variant is one entry of `VARIANTS`: a functi
 source model to the derived one.
 """
 
+import contextlib
 import hashlib
+import io
 import json
+import logging
 import tempfile
 import typing
 from pathlib import Path
@@ -583,27 +586,40 @@ def _int8(model, folder):
     with tempfile.TemporaryDirectory(dir=folder, prefix=".int8-") as staging:
         source, quantized = Path(staging) / "float32.onnx", Path(staging) / "int8.onnx"
         onnx.save(model, str(source))  # quantize_static rewrites a ModelProto it is given
-        quantize_static(
-            source, quantized, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            # The layers that hold the work, but not the last (it writes the pixels): on
-            # gan-fashion-mnist (an MLP) that cut the error from a mean of 0.020 to 0.012 (also
-            # keeping the first, which reads the noise, in float32: 0.011, but a float32 first
-            # layer doubled the tutorial generator's batch-1 latency, reading 4× the weight
-            # bytes). The activations between layers stay float32:
-            # quantizing them too (batch-norm shifts, concatenations, interleaves) multiplied the
-            # error on dcgan-fashion-mnist by 5 (mean 0.007 -> 0.033) for little speed.
-            op_types_to_quantize=QUANTIZED_OPS,
-            # and the interleaves' placement products (`rewrite_interleaves`: exact in float32).
-            nodes_to_exclude=output_layers(model) + [node.name for node in model.graph.node if node.name.endswith(INTERLEAVE)],
-            # Ranges from the 0.001 and 99.999 percentiles of the calibration activations, not
-            # their extremes: finer steps for nearly all values.
-            calibrate_method=CalibrationMethod.Percentile,
-            # Without VNNI, x86's uint8 × int8 instruction (VPMADDUBSW) can saturate: onnxruntime
-            # advises 7-bit weights there.
-            reduce_range=not int8_dot_product(),
-        )
+        with quantizer_quiet():
+            quantize_static(
+                source, quantized, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                # The layers that hold the work, but not the last (it writes the pixels): on
+                # gan-fashion-mnist (an MLP) that cut the error from a mean of 0.020 to 0.012 (also
+                # keeping the first, which reads the noise, in float32: 0.011, but a float32 first
+                # layer doubled the tutorial generator's batch-1 latency, reading 4× the weight
+                # bytes). The activations between layers stay float32:
+                # quantizing them too (batch-norm shifts, concatenations, interleaves) multiplied the
+                # error on dcgan-fashion-mnist by 5 (mean 0.007 -> 0.033) for little speed.
+                op_types_to_quantize=QUANTIZED_OPS,
+                # and the interleaves' placement products (`rewrite_interleaves`: exact in float32).
+                nodes_to_exclude=output_layers(model) + [node.name for node in model.graph.node if node.name.endswith(INTERLEAVE)],
+                # Ranges from the 0.001 and 99.999 percentiles of the calibration activations, not
+                # their extremes: finer steps for nearly all values.
+                calibrate_method=CalibrationMethod.Percentile,
+                # Without VNNI, x86's uint8 × int8 instruction (VPMADDUBSW) can saturate: onnxruntime
+                # advises 7-bit weights there.
+                reduce_range=not int8_dot_product(),
+            )
         return onnx.load(str(quantized))
+
+
+@contextlib.contextmanager
+def quantizer_quiet():
+    """Keeps onnxruntime's quantizer off the terminal: its advice to pre-process (logged as a
+    warning) and its calibration progress (printed). What it decides is in the variant's checks."""
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 class Variant(typing.NamedTuple):
