@@ -123,7 +123,7 @@ def add_training_options(parser):
     parser.add_argument("--data-dir", help="folder of the Fashion-MNIST IDX files (default: $GANZOO_FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)")
     parser.add_argument("--source", choices=("local", "tfds"), default="local", help="local: Fashion-MNIST's IDX files (or --images); tfds: download --dataset through tensorflow-datasets, which needs internet (default: local)")
     parser.add_argument("--dataset", default="fashion_mnist", help="with --source tfds: the TFDS dataset, e.g. mnist, cifar10, celeb_a (default: fashion_mnist)")
-    parser.add_argument("--limit", type=int, help="train on the first N images only")
+    parser.add_argument("--limit", type=int, help="train on N images only: Fashion-MNIST's and TFDS's first N, N drawn at random (a fixed draw) from an --images folder")
     parser.add_argument("--latent-dim", type=int, default=100, help="size of the noise vector z (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, 0 to 2**32-1 (default: 0)")
     parser.add_argument("--log-dir", help="TensorBoard log folder (losses and sample images)")
