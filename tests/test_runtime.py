@@ -231,6 +231,8 @@ def test_class_ids_out_of_range_are_refused_not_wrapped(label):
         generator(z, label=np.array([3, label], np.int64))
     with pytest.raises(ValueError, match="whole numbers"):
         generator(z, label=np.array([3.0, 1.5]))
+    with pytest.raises(ValueError, match="`label` is one value; give one per row of `z` \\(2\\), e.g. np.full\\(2, 3\\)"):
+        generator(z, label=3)
     assert generator(z, label=np.array([0, 9])).shape == (2, 28, 28, 1)
 
 

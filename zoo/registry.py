@@ -306,8 +306,8 @@ def download(url, target, digest, size, exact=True, deadline=None):
         raise
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:  # HTTP, connection, cut transfer, disk
         raise DownloadError(
-            f"Could not download {url}: {error}. {unchanged[0].upper()}{unchanged[1:]}; check the network or set "
-            "GANZOO_BASE_URL to a mirror."
+            f"Could not download {url}: {error}. {unchanged[0].upper()}{unchanged[1:]}; check the network, set "
+            "GANZOO_BASE_URL to a mirror, or install ganzoo-models (every published generator, offline)."
         ) from error
     finally:
         partial.unlink(missing_ok=True)

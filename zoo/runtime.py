@@ -221,6 +221,8 @@ class Generator:
         if missing or unknown:
             raise ValueError(f"This generator takes the inputs {sorted(self.inputs)}; missing {sorted(missing)}, unknown {sorted(unknown)}.")
         for name, value in feeds.items():
+            if value.ndim == 0:
+                raise ValueError(f"`{name}` is one value; give one per row of `z` ({len(z)}), e.g. np.full({len(z)}, {value.item()!r}).")
             if len(value) != len(z):
                 raise ValueError(f"`{name}` has {len(value)} rows but `z` has {len(z)}.")
         for name, high in self.id_ranges.items():  # a wrapped or cast id would draw another class or word silently
