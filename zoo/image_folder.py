@@ -161,9 +161,9 @@ def read_image(path, image_size, channels):
     """One image as uint8 (image_size, image_size, channels): its central square, resized.
 
     A file PIL cannot decode (changed since `scan`, or broken inside though whole at the end)
-    raises a ValueError naming it. Through the CLI it is a one-line error when it is in the
-    first two batches, which Keras reads itself; later ones reach `fit` on TensorFlow wrapped
-    in an InvalidArgumentError whose traceback ends with this message.
+    raises a ValueError naming it. In the first two batches, which Keras reads itself, it reaches
+    `fit`'s caller as it is; later ones reach it wrapped in TensorFlow's InvalidArgumentError, so
+    the dataset keeps it (`failure`) and `zoo.training.train` raises it in the wrapper's place.
     """
     try:
         with Image.open(path) as image:
