@@ -96,7 +96,7 @@ def test_reruns_keep_every_sessions_record_in_strict_json(tmp_path, fashion_dir)
 
 
 @pytest.mark.inputs
-def test_resuming_with_another_loss_or_batch_size_is_refused_with_both_settings_named(tmp_path, fashion_dir):
+def test_resuming_with_another_loss_batch_size_or_limit_is_refused_with_both_settings_named(tmp_path, fashion_dir):
     run = tmp_path / "run"
     tiny_train(run, loss="hinge")
     before = (run / "training.json").read_bytes()
@@ -104,6 +104,8 @@ def test_resuming_with_another_loss_or_batch_size_is_refused_with_both_settings_
         tiny_train(run, epochs=2, loss="minimax")
     with pytest.raises(ValueError, match="--batch-size 32; this run asks for --batch-size 16"):
         tiny_train(run, epochs=2, loss="hinge", batch_size=16)
+    with pytest.raises(ValueError, match="--limit 64; this run asks for --limit 128"):  # other data: another run
+        tiny_train(run, epochs=2, loss="hinge", limit=128)
     assert (run / "training.json").read_bytes() == before
     tiny_train(run, epochs=2, loss="hinge")  # the same settings resume
     assert strict(run / "training.json")["epochs"] == 2

@@ -195,7 +195,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     if update is None:
         update = default_update(record if done else None, takes_reuse(model_class, loss, model_kwargs))
     settings = json_ready({
-        "family": family, "loss": getattr(loss, "name", loss), "update": update, "batch_size": batch_size,
+        "family": family, "loss": getattr(loss, "name", loss), "update": update, "batch_size": batch_size, "limit": limit,
         "model": {key: value for key, value in model_kwargs.items() if key != "tokenizer"},  # the tokenizer spec is in model.keras
         "optimizer": optimizer,
         **({"data_options": data_options} if data_options else {}),
@@ -521,7 +521,7 @@ def check_same_settings(out_dir, record, settings):
     previous = next((s for s in reversed(record["sessions"]) if "family" in s), None)
     if previous is None:
         return
-    flags = {"family": "model", "loss": "--loss", "update": "--update", "batch_size": "--batch-size", "model": "model options", "optimizer": "optimizer settings"}
+    flags = {"family": "model", "loss": "--loss", "update": "--update", "batch_size": "--batch-size", "limit": "--limit", "model": "model options", "optimizer": "optimizer settings"}
     changed = [key for key in flags if key in previous and previous[key] != settings[key]]
     if changed:
         was = ", ".join(f"{flags[key]} {previous[key]}" for key in changed)
