@@ -164,3 +164,23 @@ def test_a_card_asking_for_a_huge_model_is_refused_before_anything_is_allocated(
         load_keras_model(tmp_path / "dcgan")
     assert time.monotonic() - started < 30
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 1_000_000  # KiB: far less than the model's GiB
+
+
+@pytest.mark.inputs
+def test_export_refuses_arguments_it_cannot_honour_before_any_work(trained_dcgan, tmp_path):
+    from zoo.models import ConditionalGAN
+
+    cgan = ConditionalGAN(latent_dim=8, class_names=["cat", "dog", "fox"], g_filters=8, d_filters=8, seed=0)
+    with pytest.raises(ValueError, match="`card` changes facts the model fixes \\(classes: the model's \\[\"cat\", \"dog\", \"fox\"\\], the card's \\[\"dog\", \"cat\", \"fox\"\\]\\)"):
+        export_generator(cgan, tmp_path / "swapped", card={"classes": ["dog", "cat", "fox"]})  # "cat" would draw dogs
+    with pytest.raises(ValueError, match="family: the model's \"dcgan\", the card's \"gan\""):
+        export_generator(trained_dcgan, tmp_path / "a", card={"family": "gan"})
+    with pytest.raises(TypeError, match="exports a zoo GAN .*, not a Functional; pass the GAN itself"):
+        export_generator(trained_dcgan.generator, tmp_path / "a")
+    for arguments, message in (({"name": 5}, "`name` must be a non-empty string"), ({"atol": -1}, "`atol` must be"),
+                               ({"card": ["a"]}, "`card` must be a dict"), ({"card": {"dataset": tmp_path}}, "`card` must hold JSON values only")):
+        with pytest.raises((TypeError, ValueError), match=message):
+            export_generator(trained_dcgan, tmp_path / "a", **arguments)
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written
+    card = export_generator(cgan, tmp_path / "same", card={"classes": ["cat", "dog", "fox"], "dataset": "mine"})  # repeating is fine
+    assert card["classes"] == ["cat", "dog", "fox"] and card["dataset"] == "mine"

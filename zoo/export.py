@@ -28,13 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.cards import FORMAT_VERSION
+from zoo.cards import FORMAT_VERSION, validate_card
 from zoo.files import atomic_write_json, current_umask, exchange, sha256, to_json
 
 ONNX_OPSET = 17
 PARITY_ATOL = 1e-4
 # Facts copied from card.json into the ONNX metadata_props, so a bare .onnx explains itself.
 METADATA_KEYS = ("name", "family", "latent_dim", "image_shape", "layout", "output_range", "classes", "format_version")
+# The model's facts that say how to feed and read the graph: `card=` may repeat them, not change them.
+BINDING_FACTS = ("name", "family", "latent_dim", "image_shape", "layout", "output_range", "classes", "tokenizer")
 
 
 class ExportError(RuntimeError):
@@ -59,7 +61,16 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
     """
     import tensorflow as tf
 
+    from zoo.validation import check_number
+
     directory = Path(directory)
+    check_exportable(model)
+    atol = check_number("atol", atol, 0, 1, low_open=True)
+    name = directory.name if name is None else name
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"`name` must be a non-empty string (the artifact's name in card.json), got {name!r}.")
+    facts = {"name": name, **model.card()}
+    check_card_facts(card, facts)
     check_replaceable(directory, overwrite)
     directory.parent.mkdir(parents=True, exist_ok=True)
     trained_in = compute_precision(model)
@@ -67,8 +78,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         model = float32_copy(model)
     ranges = model.input_ranges()
     card = {
-        "name": name or directory.name,
-        **model.card(),
+        **facts,
         **({"precision": {"trained": trained_in, "exported": "float32"}} if trained_in != "float32" else {}),
         **(card or {}),
         "inputs": {
@@ -106,11 +116,41 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         check_parity(staging, examples, expected, atol)
         card["parity"] = {"atol": atol, "checked_on": "5 random inputs, ONNX and SavedModel against Keras"}
         card["files"] = {path: sha256(staging / path) for path in _artifact_files(staging)}
+        validate_card(json.loads(to_json(card)), f"the card of {directory}")  # what runtime.load will check, before it replaces anything
         atomic_write_json(staging / "card.json", card)
         _move_into_place(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return card
+
+
+def check_exportable(model):
+    """Refuses, before any work, what is not a zoo GAN: its generator network alone (a Keras
+    Functional) has no card facts or export hooks."""
+    from zoo.models.base import BaseGAN
+
+    if not isinstance(model, BaseGAN):
+        raise TypeError(f"export_generator exports a zoo GAN (zoo.DCGAN, zoo.ConditionalGAN, ...), not a {type(model).__name__}; "
+                        "pass the GAN itself, not its generator network.")
+
+
+def check_card_facts(card, facts):
+    """Refuses `card` (export_generator's extra facts) unless it is a JSON object of JSON values
+    that repeats the model's binding facts (`BINDING_FACTS`: names, shapes, classes, tokenizer)
+    without changing them: a card that renamed the classes would draw one class under another's
+    name in every app."""
+    if card is None:
+        return
+    if not isinstance(card, dict):
+        raise TypeError(f"`card` must be a dict of extra facts for card.json, got {type(card).__name__}.")
+    try:
+        to_json(card)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"`card` must hold JSON values only (strings, numbers, lists, dicts): {error}") from None
+    changed = [key for key in BINDING_FACTS if key in card and key in facts and json.loads(to_json(card[key])) != json.loads(to_json(facts[key]))]
+    if changed:
+        differences = "; ".join(f"{key}: the model's {json.dumps(json.loads(to_json(facts[key])))[:80]}, the card's {json.dumps(card[key], default=str)[:80]}" for key in changed)
+        raise ValueError(f"`card` changes facts the model fixes ({differences}); leave them out (they are written from the model).")
 
 
 def compute_precision(model):
