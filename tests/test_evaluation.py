@@ -106,6 +106,25 @@ class Repeating:
         return np.asarray(self.make(n), np.float32)
 
 
+def test_class_accuracy_asks_the_classifier_for_each_class_by_its_name(evaluator, tmp_path):
+    from pathlib import Path
+
+    from zoo import runtime
+
+    published = Path(__file__).resolve().parent.parent / "exports" / "cgan-fashion-mnist"
+    assert evaluator.evaluate(runtime.load(published))["class_accuracy"] > 0.8
+    for classes, measured in ((list(reversed(data.CLASS_NAMES)), True), ([f"kind {i}" for i in range(10)], False)):
+        folder = tmp_path / classes[0].replace("/", "-")
+        shutil.copytree(published, folder)
+        card = json.loads((folder / "card.json").read_text())
+        (folder / "card.json").write_text(json.dumps({**card, "classes": classes}))
+        results = evaluator.evaluate(runtime.load(folder))
+        if measured:  # the same images under the reversed names: the classifier sees the wrong garment asked for
+            assert results["class_accuracy"] < 0.3
+        else:  # names the classifier does not know: no accuracy, and the report says why
+            assert "class_accuracy" not in results and results["how"]["class_accuracy"].startswith("not measured")
+
+
 def test_broken_generators_score_at_the_bottom_and_real_images_at_the_top(fashion_dir):
     """At `eval`'s settings (10,000 images a set, Naeem et al.'s k = 5), constant images and noise
     score at the bottom on density, coverage, recall and FID, where k-NN precision is fooled (a

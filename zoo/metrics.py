@@ -295,10 +295,23 @@ def open_generator(source):
     return runtime.load(path)
 
 
-def generate_images(generator, n, seed=0):
-    """`n` images from `generator` (Keras or onnxruntime) and the class ids asked for (or None).
+def classifier_ids(class_names):
+    """The classifier's (Fashion-MNIST's) id of each of a generator's class names, matched by name
+    (case aside), or None when any name is not a Fashion-MNIST class: a class accuracy needs the
+    classifier to know what each generated image was asked to be."""
+    from zoo.data import CLASS_NAMES
 
-    A class-conditional generator is asked for every class in turn (ids `i % classes`).
+    known = {name.lower(): index for index, name in enumerate(CLASS_NAMES)}
+    ids = [known.get(str(name).lower()) for name in class_names]
+    return None if None in ids else np.array(ids, np.int64)
+
+
+def generate_images(generator, n, seed=0):
+    """`n` images from `generator` (Keras or onnxruntime) and the classifier's ids of the classes
+    asked for (None for an unconditional generator, or one whose classes are not Fashion-MNIST's).
+
+    A class-conditional generator is asked for every class in turn (ids `i % classes`); its class
+    names say which of the classifier's classes each is (`classifier_ids`), in whatever order.
     """
     if hasattr(generator, "session") and set(generator.inputs) - {"z", "label"}:  # zoo.runtime.Generator
         raise ValueError(f"{generator.path} takes the inputs {sorted(generator.inputs)}; only z and z + label generators are evaluated.")
@@ -306,7 +319,9 @@ def generate_images(generator, n, seed=0):
         raise ValueError(f"Cannot evaluate a {type(generator).__name__}: expected a zoo model, a runtime.Generator or a path.")
     if getattr(generator, "conditional", False):  # Keras and onnxruntime generators take the same call
         labels = np.arange(n, dtype=np.int64) % generator.num_classes
-        return generator.generate(n, seed=seed, labels=labels), labels
+        names = getattr(generator, "class_names", None)  # none: a stand-in that asks by the classifier's ids
+        ids = np.arange(generator.num_classes) if names is None else classifier_ids(names)
+        return generator.generate(n, seed=seed, labels=labels), None if ids is None else ids[labels]
     return generator.generate(n, seed=seed), None
 
 
@@ -375,6 +390,8 @@ class Evaluator:
         results = {"name": name or _source_name(source, generator), **self.score(images, labels)}
         results["seconds"] = round(time.perf_counter() - started, 1)
         results["how"] = self.description()
+        if getattr(generator, "conditional", False) and labels is None:
+            results["how"]["class_accuracy"] = "not measured: the generator's classes are not Fashion-MNIST's, which the classifier knows"
         return results
 
     def description(self):
