@@ -87,3 +87,25 @@ def test_a_corrupt_checkpoint_gives_an_error_naming_it(real_batches, tmp_path):
     checkpoint.write_bytes(checkpoint.read_bytes()[:2000])
     with pytest.raises(ValueError, match="Cannot resume from checkpoint .*epoch_0001.weights.h5"):
         fresh_dcgan().fit(real_batches.take(1), epochs=2, verbose=0, callbacks=[GANCheckpoint(tmp_path)])
+
+
+@pytest.mark.backend
+@pytest.mark.files
+def test_checkpoints_of_another_training_are_refused_not_resumed(real_batches, tmp_path):
+    data = real_batches.take(2)
+    fresh_dcgan().fit(data, epochs=1, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")])
+    saved = (tmp_path / "ckpt" / "epoch_0001.weights.h5").read_bytes()
+    other = DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=5)  # the same shapes, another recipe
+    other.compile(loss_fn="hinge")
+    with pytest.raises(ValueError, match=f"{tmp_path / 'ckpt'} holds checkpoints of another training \\(loss: \"non_saturating\" there, \"hinge\" here\\)"):
+        other.fit(data, epochs=2, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")])
+    wider = DCGAN(latent_dim=16, g_filters=8, d_filters=8, spectral_norm=True, seed=0)
+    wider.compile()
+    with pytest.raises(ValueError, match="spectral_norm: false there, true here"):
+        wider.fit(data, epochs=2, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")])
+    assert (tmp_path / "ckpt" / "epoch_0001.weights.h5").read_bytes() == saved
+    other_seed = DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=7)  # another noise seed is the same training
+    other_seed.compile()
+    assert len(other_seed.fit(data, epochs=2, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")]).history["d_loss"]) == 1
+    with pytest.raises(ValueError, match="`keep` must be"):
+        GANCheckpoint(tmp_path / "ckpt", keep=0)

@@ -1,5 +1,6 @@
 """Callbacks for `fit`: sample grids to look at, and checkpoints that a stopped run resumes from."""
 
+import json
 import re
 import time
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.files import atomic_write, atomic_write_json
+from zoo.files import atomic_write, atomic_write_json, to_json
 from zoo.images import save_grid
 from zoo.latent import sample_latent
 from zoo.validation import check_int
@@ -58,17 +59,24 @@ class GANCheckpoint(keras.callbacks.Callback):
     counts) and the seed generator of the training noise. Each checkpoint is written to a
     temporary file and renamed into place, so an interrupted save leaves the previous one whole.
 
+    `state.json` beside them records which training they are of (the model's class and
+    options, its loss and update); a `fit` of another model or recipe is refused instead of
+    resuming from weights that merely fit its shapes.
+
     Args:
         directory: folder of the checkpoints (`epoch_0003.weights.h5`, ...).
-        keep: how many recent checkpoints to keep.
+        keep: how many recent checkpoints to keep (at least 1).
     """
 
     PATTERN = re.compile(r"epoch_(\d+)\.weights\.h5$")
+    # Options that may change between sessions of one training: the noise seed (its state is in
+    # the checkpoint), the Keras name, and the dtype policy (the precision each machine trains in).
+    FREE_OPTIONS = ("seed", "name", "trainable", "dtype")
 
     def __init__(self, directory, keep=1):
         super().__init__()
         self.directory = Path(directory)
-        self.keep = keep
+        self.keep = check_int("keep", keep, 1)
 
     def checkpoints(self):
         """Finished checkpoints as (epoch, path) pairs, oldest first."""
@@ -83,6 +91,7 @@ class GANCheckpoint(keras.callbacks.Callback):
         if not checkpoints:
             return
         epoch, path = checkpoints[-1]
+        self.check_same_training()
         self.model.build_optimizers()
         try:
             self.model.load_weights(path)
@@ -90,6 +99,31 @@ class GANCheckpoint(keras.callbacks.Callback):
             raise ValueError(f"Cannot resume from checkpoint {path}: {error}") from error
         self.model._initial_epoch = epoch  # `fit` starts from here, as BackupAndRestore does
         print(f"Resuming from {path} (epoch {epoch}).")
+
+    def training(self):
+        """What identifies the training being run: model class and options, loss, update."""
+        config = {key: value for key, value in self.model.get_config().items() if key not in self.FREE_OPTIONS}
+        loss = getattr(self.model, "loss_fn", None)
+        return json.loads(to_json({"class": type(self.model).__name__, "options": config,
+                                   "loss": getattr(loss, "name", type(loss).__name__), "update": getattr(self.model, "update", None)}))
+
+    def check_same_training(self):
+        """Refuses to resume when state.json says the checkpoints are of another training
+        (checkpoints written before it said so are taken as they are)."""
+        state_path = self.directory / "state.json"
+        try:
+            saved = json.loads(state_path.read_text()).get("training")
+        except (OSError, ValueError, AttributeError):
+            return
+        current = self.training()
+        if saved is None or saved == current:
+            return
+        differences = [f"{key}: {json.dumps(saved.get(key))} there, {json.dumps(current[key])} here" for key in ("class", "loss", "update") if saved.get(key) != current[key]]
+        options = saved.get("options") or {}
+        differences += [f"{key}: {json.dumps(options.get(key))} there, {json.dumps(value)} here"
+                        for key, value in current["options"].items() if options.get(key) != value]
+        raise ValueError(f"{self.directory} holds checkpoints of another training ({'; '.join(differences)[:400]}); resume with the same "
+                         "model and compile settings, or give this training a checkpoint folder of its own.")
 
     def remove_partial_files(self):
         """Deletes temporary files left by a process killed while saving (never a finished checkpoint)."""
@@ -107,7 +141,7 @@ class GANCheckpoint(keras.callbacks.Callback):
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"epoch_{epoch + 1:04d}.weights.h5"
         atomic_write(path, self.model.save_weights)
-        atomic_write_json(self.directory / "state.json", {"epoch": epoch + 1, "logs": _floats(logs)}, indent=None)
+        atomic_write_json(self.directory / "state.json", {"epoch": epoch + 1, "logs": _floats(logs), "training": self.training()}, indent=None)
         for _, old in self.checkpoints()[: -self.keep]:
             old.unlink()
 
