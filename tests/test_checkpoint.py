@@ -109,3 +109,5 @@ def test_checkpoints_of_another_training_are_refused_not_resumed(real_batches, t
     assert len(other_seed.fit(data, epochs=2, verbose=0, callbacks=[GANCheckpoint(tmp_path / "ckpt")]).history["d_loss"]) == 1
     with pytest.raises(ValueError, match="`keep` must be"):
         GANCheckpoint(tmp_path / "ckpt", keep=0)
+    with pytest.raises(ValueError, match="`seed` must be"):  # at once, not after an epoch has trained
+        SampleGrid(tmp_path / "samples", seed=-1)

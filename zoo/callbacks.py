@@ -10,7 +10,7 @@ import numpy as np
 
 from zoo.files import atomic_write, atomic_write_json, to_json
 from zoo.images import save_grid
-from zoo.latent import sample_latent
+from zoo.latent import check_seed, sample_latent
 from zoo.validation import check_int
 
 
@@ -32,7 +32,7 @@ class SampleGrid(keras.callbacks.Callback):
         super().__init__()
         self.directory = Path(directory)
         self.n = check_int("n", n)
-        self.seed = seed
+        self.seed = check_seed(seed)  # checked now, not after the first epoch has trained
         self.every = check_int("every", every)
         self.log_dir = log_dir
         self.last_path = None
