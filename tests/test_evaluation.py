@@ -125,6 +125,19 @@ def test_class_accuracy_asks_the_classifier_for_each_class_by_its_name(evaluator
             assert "class_accuracy" not in results and results["how"]["class_accuracy"].startswith("not measured")
 
 
+@pytest.mark.inputs
+def test_a_generator_of_other_images_is_refused_before_any_image_is_made(evaluator, real_batches):
+    colour = DCGAN(latent_dim=8, image_shape=(32, 32, 3), g_filters=8, d_filters=8, seed=0)
+    with pytest.raises(ValueError, match="This generator makes 32×32×3 images; zoo.metrics scores Fashion-MNIST generators, of 28×28×1"):
+        evaluator.evaluate(colour)
+    colour.compile()
+    batches = tf.data.Dataset.from_tensor_slices(np.zeros((64, 32, 32, 3), np.float32)).batch(32)
+    monitor = FIDMonitor(every=1, n=N)
+    with pytest.raises(ValueError, match="This generator makes 32×32×3 images"):  # before the first epoch trains
+        colour.fit(batches, epochs=1, verbose=0, callbacks=[monitor])
+    assert int(colour.g_optimizer.iterations) == 0
+
+
 def test_broken_generators_score_at_the_bottom_and_real_images_at_the_top(fashion_dir):
     """At `eval`'s settings (10,000 images a set, Naeem et al.'s k = 5), constant images and noise
     score at the bottom on density, coverage, recall and FID, where k-NN precision is fooled (a

@@ -296,6 +296,7 @@ class FIDMonitor(keras.callbacks.Callback):
             from zoo.metrics import Evaluator
 
             self.evaluator = Evaluator(self.n, self.extractor, self.seed, self.data_dir)
+        self.evaluator.check_scores(self.model.image_shape)  # before the first epoch trains, not after it
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:

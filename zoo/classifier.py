@@ -137,12 +137,14 @@ class ClassifierFeatures:
             self.card = read_card(directory, ONNX_FILE)
             self.session = onnxruntime.InferenceSession(str(directory / ONNX_FILE), providers=["CPUExecutionProvider"])
             self.name = self.card["name"]
+            self.image_shape = tuple(self.session.get_inputs()[0].shape[1:])
             self._run = lambda batch: self.session.run(["features", "logits"], {"image": batch})
         else:
             import keras
 
             both = keras.Model(model.input, [model.get_layer(layer).output, model.output])
             self.name = model.name
+            self.image_shape = tuple(model.input_shape[1:])
             self._run = lambda batch: both(batch, training=False)
 
     def features_and_logits(self, images):

@@ -350,6 +350,17 @@ class Evaluator:
         # What real test images score on the measures where higher is better: the top to compare with.
         self.real_reference = {**precision_recall(self.real_train, self.real_test), **density_coverage(self.real_train, self.real_test)}
 
+    def check_scores(self, image_shape):
+        """Refuses, before any image is made, a generator whose images the feature extractor
+        cannot take: the classifier reads Fashion-MNIST's 28×28×1, the images every score here
+        compares with (a generator of other data has nothing to be compared with here)."""
+        takes = getattr(self.extractor, "image_shape", None)
+        if takes is not None and tuple(image_shape) != tuple(takes):
+            raise ValueError(
+                f"This generator makes {'×'.join(map(str, image_shape))} images; zoo.metrics scores Fashion-MNIST generators, "
+                f"of {'×'.join(map(str, takes))} images, against real Fashion-MNIST ({self.extractor.name} reads those only)."
+            )
+
     def fid_of(self, images):
         """FID of `images` against the real train features."""
         return self.monitor_scores(images)["fid"]
@@ -385,6 +396,7 @@ class Evaluator:
     def evaluate(self, source, name=None):
         """Generates `n` images from `source` (see `open_generator`) and scores them; returns a dict."""
         generator = open_generator(source)
+        self.check_scores(generator.image_shape)
         started = time.perf_counter()
         images, labels = generate_images(generator, self.n, self.seed)
         results = {"name": name or _source_name(source, generator), **self.score(images, labels)}
