@@ -142,6 +142,8 @@ def test_config_round_trips_with_custom_classes():
         ({"class_names": "ab"}, "class_names"),
         ({"class_names": ["a", "A"]}, "differ"),
         ({"class_names": ["a", ""]}, "non-empty"),
+        ({"class_names": ["a,b", "c"]}, "cannot hold commas .* got \\['a,b'\\]"),  # labels="a,b" asks for a and b
+        ({"class_names": [" a", "c"]}, "start or end with spaces"),
         ({"class_names": ["a", "b"], "num_classes": 3}, "num_classes"),
         ({"num_classes": 0}, "num_classes"),
         ({"image_shape": (28, 32, 1)}, "square"),

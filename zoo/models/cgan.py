@@ -49,6 +49,9 @@ def check_class_names(class_names, num_classes):
         raise ValueError(f"`class_names` must be a list of at least two names, got {class_names!r}.")
     if not all(isinstance(name, str) and name.strip() for name in class_names):
         raise ValueError(f"Every class name must be a non-empty string, got {class_names!r}.")
+    unusable = [name for name in class_names if "," in name or name != name.strip()]
+    if unusable:  # labels are read comma-separated and stripped: such a class could never be asked for by name
+        raise ValueError(f"Class names cannot hold commas or start or end with spaces (labels are read as \"dress,coat\"), got {unusable!r}; rename them.")
     if len({name.lower() for name in class_names}) != len(class_names):
         raise ValueError(f"Class names must differ (ignoring case), got {class_names!r}.")
     if num_classes is not None and num_classes != len(class_names):
