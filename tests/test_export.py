@@ -181,6 +181,10 @@ def test_export_refuses_arguments_it_cannot_honour_before_any_work(trained_dcgan
                                ({"card": ["a"]}, "`card` must be a dict"), ({"card": {"dataset": tmp_path}}, "`card` must hold JSON values only")):
         with pytest.raises((TypeError, ValueError), match=message):
             export_generator(trained_dcgan, tmp_path / "a", **arguments)
+    diverged = DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0)
+    diverged.generator.weights[0].assign(np.full(diverged.generator.weights[0].shape, np.nan, np.float32))
+    with pytest.raises(ValueError, match="The generator's weights hold [0-9,]+ NaN or infinite values"):
+        export_generator(diverged, tmp_path / "a")
     assert list(tmp_path.iterdir()) == []  # refused before anything was written
     card = export_generator(cgan, tmp_path / "same", card={"classes": ["cat", "dog", "fox"], "dataset": "mine"})  # repeating is fine
     assert card["classes"] == ["cat", "dog", "fox"] and card["dataset"] == "mine"

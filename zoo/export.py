@@ -65,6 +65,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
 
     directory = Path(directory)
     check_exportable(model)
+    check_finite_weights(model)
     atol = check_number("atol", atol, 0, 1, low_open=True)
     name = directory.name if name is None else name
     if not isinstance(name, str) or not name.strip():
@@ -132,6 +133,20 @@ def check_exportable(model):
     if not isinstance(model, BaseGAN):
         raise TypeError(f"export_generator exports a zoo GAN (zoo.DCGAN, zoo.ConditionalGAN, ...), not a {type(model).__name__}; "
                         "pass the GAN itself, not its generator network.")
+
+
+def check_finite_weights(model):
+    """Refuses a generator whose weights hold NaN or infinity (a diverged training, which
+    `zoo train` stops and does not save; a model trained by hand may still hold them): its
+    images would be NaN, and the export would report a parity failure instead of the cause."""
+    import keras
+
+    for name, network in model.sampling_networks().items():
+        values = [keras.ops.convert_to_numpy(weight) for weight in network.weights]
+        bad = sum(int(np.size(value) - np.isfinite(value).sum()) for value in values)
+        if bad:
+            raise ValueError(f"The {name}'s weights hold {bad:,} NaN or infinite values (a diverged training?): its images would be NaN. "
+                             "Export a checkpoint from before it diverged.")
 
 
 def check_card_facts(card, facts):
