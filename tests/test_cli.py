@@ -309,3 +309,14 @@ def test_eval_refuses_options_that_do_not_apply_to_the_generator_before_any_work
     assert main(["eval", str(DCGAN_EXPORT), "--judge", str(tmp_path / "judge.keras"), "-o", str(tmp_path / "dcgan.json")]) == 2
     assert f"--judge applies to text-to-image generators; {DCGAN_EXPORT} is scored by FID" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.inputs
+def test_save_grid_refuses_pixels_it_would_draw_wrong(tmp_path):
+    from zoo.images import save_grid
+
+    with pytest.raises(ValueError, match="Expected images in \\[-1, 1\\] as floats, got uint8; map 0..255 pixels with zoo.data.to_unit_range"):
+        save_grid(np.full((2, 4, 4, 1), 200, np.uint8), tmp_path / "white.png")
+    with pytest.raises(ValueError, match="The images produced 16 values that are NaN or infinite, in 1 of its 2 images"):
+        save_grid(np.stack([np.zeros((4, 4, 1)), np.full((4, 4, 1), np.nan)]).astype(np.float32), tmp_path / "black.png")
+    assert list(tmp_path.iterdir()) == []

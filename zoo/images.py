@@ -36,6 +36,9 @@ def make_grid(images, columns=None, padding=PADDING):
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[0] == 0:
         raise ValueError(f"Expected a non-empty NHWC batch of images, got shape {images.shape}.")
+    if images.dtype.kind not in "f":  # 0..255 pixels would all clip to white
+        raise ValueError(f"Expected images in [-1, 1] as floats, got {images.dtype}; map 0..255 pixels with zoo.data.to_unit_range.")
+    check_finite(images, "The images")
     columns = columns or math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
     pixels = to_uint8(images)
