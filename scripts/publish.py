@@ -160,6 +160,21 @@ def update_readme(data, path=ROOT / "README.md", start="<!-- published:start -->
     atomic_write_text(path, f"{head}{start}\n{models_table(data)}\n{end}{rest.split(end, 1)[1]}")
 
 
+def exports_problem(exports_dir, registry_only):
+    """Why `exports_dir` cannot be the exports folder, or None.
+
+    The registry (and with the project's registry, the README's table) is rebuilt from what the
+    folder holds, so a mistyped folder would silently publish nothing: it must exist, and for
+    `--registry-only` hold at least one published artifact (`*/card.json` or `*/classifier.json`).
+    """
+    folder = Path(exports_dir)
+    if not folder.is_dir():
+        return f"--exports {folder}: {'not a folder' if folder.exists() else 'no such folder'}; nothing was written."
+    if registry_only and not any(folder.glob("*/card.json")) and not any(folder.glob("*/classifier.json")):
+        return f"--exports {folder} holds no published artifact (no */card.json or */classifier.json); nothing was written."
+    return None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", nargs="?", help="a training run folder holding model.keras and training.json")
@@ -175,6 +190,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.remeasure and not args.reexport:
         parser.error("--remeasure applies to --reexport NAME (a new publish always measures quality, unless --no-quality)")
+    problem = exports_problem(args.exports, args.registry_only)
+    if problem:
+        parser.error(problem)
     if args.reexport and not (Path(args.exports) / args.reexport / "card.json").is_file():
         parser.error(f"--reexport {args.reexport}: no published generator there ({Path(args.exports) / args.reexport / 'card.json'} is missing)")
     if not args.registry_only:

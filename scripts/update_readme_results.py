@@ -316,6 +316,24 @@ def between(readme, text, start, end, content):
     return f"{before}{start}\n{content}\n{end}{after}"
 
 
+RESULT_FILES = ("quality.json", "bench_train.json", "bench_infer.json", "bench_train.machines.json", "bench_infer.machines.json", "reliability.json")
+
+
+def results_problem(results_dir, measuring):
+    """Why `results_dir` cannot be the results folder, or None.
+
+    Every section of the README missing from the folder is replaced by "not measured yet", so a
+    mistyped folder would wipe the measured figures: it must exist, and unless results are about
+    to be measured into it, hold at least one of `RESULT_FILES`.
+    """
+    folder = Path(results_dir)
+    if not folder.is_dir():
+        return f"--results {folder}: {'not a folder' if folder.exists() else 'no such folder'}; the README was not rewritten."
+    if not measuring and not any((folder / name).is_file() for name in RESULT_FILES):
+        return f"--results {folder} holds none of {', '.join(RESULT_FILES)}; the README was not rewritten."
+    return None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--measure", nargs="?", const="all", default="", metavar="WHAT", help=f"measure first (takes a while): all, or a comma list of {', '.join(MEASURES)} (e.g. --measure quality after publishing a model)")
@@ -326,6 +344,9 @@ def main(argv=None):
     what = set(filter(None, args.measure.replace("all", ",".join(MEASURES)).split(",")))
     if what - set(MEASURES):
         parser.error(f"--measure takes all or some of {', '.join(MEASURES)}, got {args.measure!r}")
+    problem = results_problem(args.results, bool(what))
+    if problem:
+        parser.error(problem)
     started = time.perf_counter()
     if "quality" in what:
         measure_quality(out=Path(args.results) / "quality.json", n=args.n)

@@ -155,6 +155,20 @@ def test_readme_without_markers_is_refused(tmp_path):
     assert readme.read_text() == "# no markers\n"
 
 
+@pytest.mark.parametrize("make_folder", [False, True], ids=["missing", "empty"])
+def test_a_mistyped_results_folder_is_refused_and_keeps_the_readme(tmp_path, capsys, make_folder):
+    update_readme_results = import_script("update_readme_results")
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n<!-- results:start -->\nmeasured figures\n<!-- results:end -->\n")
+    results = tmp_path / "reslts"
+    if make_folder:
+        results.mkdir()
+    with pytest.raises(SystemExit) as raised:
+        update_readme_results.main(["--readme", str(readme), "--results", str(results)])
+    assert raised.value.code == 2 and "measured figures" in readme.read_text()
+    assert f"--results {results}" in capsys.readouterr().err
+
+
 def test_tutorial_networks_train_through_fit_and_the_tutorial_loop(real_batches):
     from tests.harness import check_config_round_trip, check_trains
     from zoo.models.tutorial import TutorialDCGAN, make_tutorial_train_step

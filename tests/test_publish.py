@@ -46,3 +46,17 @@ def test_reexport_of_a_name_not_published_is_refused_by_name_and_writes_nothing(
         publish.main(["--reexport", "nosuch", "--exports", str(tmp_path), "--registry", str(tmp_path / "r.json")])
     assert raised.value.code == 2 and list(tmp_path.iterdir()) == []
     assert "--reexport nosuch: no published generator there" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make_folder", [False, True], ids=["missing", "empty"])
+def test_registry_only_from_a_mistyped_exports_folder_is_refused_and_keeps_the_registry(tmp_path, capsys, make_folder):
+    publish = import_script("publish")
+    registry = tmp_path / "registry.json"
+    registry.write_text('{"format_version": 1, "base_url": "https://example.org/exports", "models": {"kept": {}}, "assets": {}}')
+    exports = tmp_path / "exprots"
+    if make_folder:
+        exports.mkdir()
+    with pytest.raises(SystemExit) as raised:
+        publish.main(["--registry-only", "--exports", str(exports), "--registry", str(registry)])
+    assert raised.value.code == 2 and '"kept"' in registry.read_text()
+    assert f"--exports {exports}" in capsys.readouterr().err
