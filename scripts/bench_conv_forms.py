@@ -1,7 +1,7 @@
 """Where onnxruntime's float32 time goes: the tutorial generator's largest convolution, in every form.
 
     .venv/bin/python scripts/bench_conv_forms.py            # batch 256, as bench_infer.py's large batch
-    .venv/bin/python scripts/bench_conv_forms.py --quick    # a smoke run (tests use it)
+    .venv/bin/python scripts/bench_conv_forms.py --quick    # a smoke run: writes nothing unless --out is given
 
 The TF tutorial's DCGAN generator spends 78% of its FLOPs in one layer: its stride-1 5×5
 transposed convolution from 7×7×256 to 7×7×128 (a plain 5×5 convolution with "same" padding, the
@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "docs" / "results" / "bench_conv_forms.json"
 SIDE, CHANNELS, FILTERS, KERNEL = 7, 256, 128, 5  # the tutorial generator's first transposed convolution
 PAD = KERNEL // 2
 
@@ -50,16 +51,23 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=256, help="images per call (default: 256)")
     parser.add_argument("--calls", type=int, default=15, help="timed calls per form (default: 15)")
     parser.add_argument("--quick", action="store_true", help="batch 4, 2 calls: checks the script, not the speed")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "bench_conv_forms.json"), help="JSON to write")
+    parser.add_argument("--out", help="JSON to write (default: docs/results/bench_conv_forms.json; a --quick run writes nothing without it)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.batch, args.calls = 4, 2
     from zoo import bench
 
+    out = bench.output_path(args.out, args.quick, DEFAULT_OUT)
+    if out is not None:
+        try:
+            bench.check_results_path(out, "conv_forms")
+        except ValueError as error:
+            parser.error(str(error))
+    if args.quick:
+        args.batch, args.calls = 4, 2
     record = run(args.batch, args.calls)
-    bench.save(record, args.out, "scripts/bench_conv_forms.py", argv)
+    if out is not None:
+        bench.save(record, out, "scripts/bench_conv_forms.py", argv)
     print(format_table(record))
-    print(f"Wrote {args.out}")
+    print(f"Wrote {out}" if out is not None else "Quick run: nothing written (give --out FILE to keep its record).")
 
 
 def run(batch, calls):

@@ -1,7 +1,7 @@
 """Generator inference speed through every path the zoo offers, side by side in one run.
 
     .venv/bin/python scripts/bench_infer.py              # the TF tutorial's DCGAN generator
-    .venv/bin/python scripts/bench_infer.py --quick      # a smoke run (tests use it)
+    .venv/bin/python scripts/bench_infer.py --quick      # a smoke run: writes nothing unless --out is given
 
 One generator (the TF tutorial's DCGAN, `zoo.models.tutorial`, exported with
 `zoo.export.export_generator`, so the ONNX and SavedModel files are parity-checked) runs
@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "docs" / "results" / "bench_infer.json"
 
 PATHS = (
     "Keras `predict`",
@@ -58,21 +59,28 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=256, help="the large batch (default: 256)")
     parser.add_argument("--batch-calls", type=int, default=10, help="timed large-batch calls per path (default: 10)")
     parser.add_argument("--quick", action="store_true", help="5 batch-1 calls and 2 calls of batch 32: checks the script, not the speed")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "bench_infer.json"), help="JSON to write")
+    parser.add_argument("--out", help="JSON to write (default: docs/results/bench_infer.json; a --quick run writes nothing without it)")
     parser.add_argument("--onnxruntime-child", nargs=6, metavar=("DIR", "LATENT", "CALLS", "BATCH", "BATCH_CALLS", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.onnxruntime_child:
         directory, *numbers = args.onnxruntime_child
         return onnxruntime_child(directory, *map(int, numbers))
+    from zoo import bench
+
+    out = bench.output_path(args.out, args.quick, DEFAULT_OUT)
+    if out is not None:
+        try:
+            bench.check_results_path(out, "infer", machines=True)
+        except ValueError as error:
+            parser.error(str(error))
     if args.quick:
         args.calls, args.batch, args.batch_calls = 5, 32, 2
     record = run(args.calls, args.batch, args.batch_calls)
-    from zoo import bench
-
-    bench.save(record, args.out, "scripts/bench_infer.py", argv)
-    bench.save_machine_entry(record, args.out)
+    if out is not None:
+        bench.save(record, out, "scripts/bench_infer.py", argv)
+        bench.save_machine_entry(record, out)
     print(format_table(record))
-    print(f"Wrote {args.out}")
+    print(f"Wrote {out}" if out is not None else "Quick run: nothing written (give --out FILE to keep its record).")
 
 
 KERAS_PATHS, ONNX_PATHS = PATHS[:3], PATHS[3:]

@@ -1,7 +1,7 @@
 """Training images/s: the zoo's `fit` against the TensorFlow DCGAN tutorial's own loop, side by side.
 
     .venv/bin/python scripts/bench_train.py              # batch 256, 3 rounds of 10 steps per loop
-    .venv/bin/python scripts/bench_train.py --quick      # a smoke run (tests use it)
+    .venv/bin/python scripts/bench_train.py --quick      # a smoke run: writes nothing unless --out is given
 
 The tutorial's two networks (`zoo.models.tutorial`) are trained, on the same real
 Fashion-MNIST batches, by each loop in turn: the tutorial's `@tf.function` step (as written, and
@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "docs" / "results" / "bench_train.json"
 
 # (loop, update, convolutions, XLA, precision, label). "tutorial" rows use Keras's layers as the
 # tutorial writes them; "zoo" rows use `zoo.layers` computed as `convolutions` says.
@@ -56,19 +57,26 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=10, help="timed steps per loop per round (default: 10)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds; each runs every loop once (default: 3)")
     parser.add_argument("--quick", action="store_true", help="batch 32, 2 steps, 1 round, no XLA or bfloat16 loops, no calibration: checks the script, not the speed")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "bench_train.json"), help="JSON to write (this machine kind's entry also goes to <out stem>.machines.json)")
+    parser.add_argument("--out", help="JSON to write (this machine kind's entry also goes to <out stem>.machines.json) (default: docs/results/bench_train.json; a --quick run writes nothing without it)")
     args = parser.parse_args(argv)
+    from zoo import bench
+
+    out = bench.output_path(args.out, args.quick, DEFAULT_OUT)
+    if out is not None:
+        try:
+            bench.check_results_path(out, "train", machines=True)
+        except ValueError as error:
+            parser.error(str(error))
     loops = LOOPS
     if args.quick:
         args.batch_size, args.steps, args.rounds = 32, 2, 1
         loops = [loop for loop in LOOPS if not loop[3] and loop[4] == "float32"]  # XLA compiles take minutes on a busy machine
     record = run(args.batch_size, args.steps, args.rounds, loops, calibrate=not args.quick)
-    from zoo import bench
-
-    bench.save(record, args.out, "scripts/bench_train.py", argv)
-    bench.save_machine_entry(record, args.out)
+    if out is not None:
+        bench.save(record, out, "scripts/bench_train.py", argv)
+        bench.save_machine_entry(record, out)
     print(format_table(record))
-    print(f"Wrote {args.out}")
+    print(f"Wrote {out}" if out is not None else "Quick run: nothing written (give --out FILE to keep its record).")
 
 
 def run(batch_size, steps, rounds, loops=LOOPS, calibrate=True):

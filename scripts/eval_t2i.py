@@ -18,9 +18,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="artifact folder, generator.onnx or .keras file, or a published name")
     parser.add_argument("--judge", help="the attribute judge's .keras file (default: trained once into the cache)")
-    parser.add_argument("--figure", help="PNG of samples to write")
+    parser.add_argument("--figure", help="PNG of samples to write (a .png name; an existing file there must be a picture)")
     parser.add_argument("--no-eval", action="store_true", help="only draw the figure")
     args = parser.parse_args(argv)
+    if args.figure:  # before the evaluation's minutes, not after them
+        try:
+            t2i_metrics.check_figure_path(args.figure)
+        except ValueError as error:
+            parser.error(str(error))
     if not args.no_eval:
         code = cli.main(["eval", args.source, *(["--judge", args.judge] if args.judge else [])])
         if code:

@@ -136,6 +136,32 @@ def test_every_form_of_the_largest_convolution_computes_the_same_layer(tmp_path)
     assert record["settings"]["flops_per_call"] == 2 * 4 * 7 * 7 * 256 * 128 * 5 * 5
 
 
+def test_a_quick_run_writes_nothing_without_out(tmp_path):
+    """A smoke run's batch-4 figures must not replace the committed batch-256 ones."""
+    committed = ROOT / "docs" / "results" / "bench_conv_forms.json"
+    before = committed.read_bytes()
+    try:
+        result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_conv_forms.py"), "--quick"], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "nothing written" in result.stdout and committed.read_bytes() == before and list(tmp_path.iterdir()) == []
+    finally:  # a failing run must not leave the repository's figures replaced
+        if committed.read_bytes() != before:
+            committed.write_bytes(before)
+
+
+def test_an_out_that_cannot_take_the_record_is_refused_before_the_run(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "bench_train.json").write_text(json.dumps({"benchmark": "train"}))
+    (elsewhere / "bench_train.machines.json").write_text(json.dumps({"some CPU": {"benchmark": "infer"}}))
+    for out, says in ((tmp_path, "is a folder"), (notes, "is not a 'train' benchmark record"), (elsewhere / "bench_train.json", "bench_train.machines.json exists and is not")):
+        result = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_train.py"), "--quick", "--out", str(out)], capture_output=True, text=True, timeout=900)
+        assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert notes.read_text() == "my notes\n" and sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "notes.txt"]
+
+
 def import_script(name):
     """A script of scripts/ as a module, to call its functions."""
     sys.path.insert(0, str(ROOT / "scripts"))

@@ -190,3 +190,44 @@ def save(record, path, script, argv=None):
 
     record["settings"]["command"] = shlex.join(["python", script, *(sys.argv[1:] if argv is None else argv)])
     return atomic_write_json(path, record)
+
+
+def output_path(out, quick, default):
+    """Where a benchmark writes its record: `out` when given, else `default` for a full run and
+    None (nowhere) for a `--quick` smoke run, whose figures must never replace measured ones."""
+    if out is not None:
+        return out
+    return None if quick else default
+
+
+def check_results_path(path, kind, machines=False, option="--out"):
+    """Raises ValueError, before a benchmark runs, when `path` cannot take its `kind` record: it is
+    a folder, a folder on its way is a file, or it (or with `machines`, the `<stem>.machines.json`
+    beside it, which `save_machine_entry` rewrites) is an existing file that is not a record of
+    this benchmark (notes, another benchmark's figures), which the run would silently replace."""
+    import json
+    from pathlib import Path
+
+    from zoo.files import check_output_file
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give the JSON file to write, e.g. {path / f'bench_{kind}.json'}.")
+    try:
+        check_output_file(path, option)
+    except OSError as error:
+        raise ValueError(str(error)) from None
+    companions = [(path, False)] + ([(path.with_name(f"{path.stem}.machines.json"), True)] if machines else [])
+    for candidate, by_machine in companions:
+        if not candidate.exists() and not candidate.is_symlink():
+            continue
+        try:
+            data = json.loads(candidate.read_text())
+        except (OSError, UnicodeDecodeError, ValueError):
+            data = None
+        records = list(data.values()) if by_machine and isinstance(data, dict) else [data]
+        if not all(isinstance(entry, dict) and entry.get("benchmark") == kind for entry in records):
+            raise ValueError(
+                f"{option} {path}: {candidate} exists and is not a {kind!r} benchmark record; not replaced. "
+                "Give another file, or delete it first."
+            )

@@ -285,12 +285,33 @@ SHEET_PROMPTS = (
 )
 
 
+def check_figure_path(path):
+    """Raises ValueError, before anything is drawn, when `path` cannot take the sample sheet: its
+    name does not end in .png (the sheet is a PNG), it is a folder, or it is an existing file that
+    is not a picture (notes, say), which would be replaced by the PNG."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"--figure {path}: the sample sheet is a PNG; give a file name ending in .png.")
+    if path.is_dir():
+        raise ValueError(f"--figure {path} is a folder; give a .png file name in it.")
+    if path.exists():
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+            raise ValueError(f"--figure {path} exists and is not a picture; not replaced. Give another name, or delete it first.") from None
+
+
 def draw_sheet(generator, path, prompts=SHEET_PROMPTS, per_prompt=8, seed=0, scale=3):
-    """A PNG: one row of `per_prompt` samples per (prompt, kind), labelled on the left."""
+    """A PNG: one row of `per_prompt` samples per (prompt, kind), labelled on the left. `path` is
+    checked first (`check_figure_path`)."""
     from PIL import Image, ImageDraw
 
     from zoo.images import make_grid
 
+    check_figure_path(path)
     rows = []
     for prompt, kind in prompts:
         grid = Image.fromarray(make_grid(draw(generator, [prompt] * per_prompt, seed), columns=per_prompt))
