@@ -1,7 +1,12 @@
 """The developer scripts refuse, before any work, the outputs they must not write: a figure
-name that is not a PNG, or an existing file there that is not a picture."""
+name that is not a PNG, or an existing file there that is not a picture; a classifier already
+trained, unless asked to replace it, and then whole."""
+
+import json
 
 import pytest
+
+from zoo.files import sha256
 
 from tests.test_bench import ROOT, import_script
 
@@ -20,3 +25,42 @@ def test_eval_t2i_refuses_a_figure_that_would_replace_something_else(tmp_path, c
         eval_t2i.main([str(T2I), "--no-eval", "--figure", str(figure)])
     assert raised.value.code == 2 and f"--figure {figure}" in capsys.readouterr().err
     assert figure.is_dir() if name == "folder.png" else figure.read_text() == "# notes\n"
+
+
+def test_train_classifier_replaces_an_existing_classifier_only_when_asked(tmp_path, capsys, fashion_dir):
+    train_classifier = import_script("train_classifier")
+    folder = tmp_path / "classifier"
+    first = train_classifier.train_classifier(folder, epochs=1, limit=64, data_dir=fashion_dir, verbose=0)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+
+    with pytest.raises(FileExistsError, match="pass --overwrite"):
+        train_classifier.train_classifier(folder, epochs=1, limit=64, data_dir=fashion_dir, verbose=0)
+    with pytest.raises(SystemExit) as raised:
+        train_classifier.main(["--out", str(folder), "--limit", "64", "--epochs", "1", "--data-dir", str(fashion_dir)])
+    assert raised.value.code == 2 and f"{folder} holds a classifier" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+    card = train_classifier.train_classifier(folder, epochs=1, limit=128, data_dir=fashion_dir, verbose=0, overwrite=True)
+    assert card["dataset"].startswith("Fashion-MNIST train (128 images)") and first["dataset"].startswith("Fashion-MNIST train (64 images)")
+    assert json.loads((folder / "classifier.json").read_text()) == card
+    assert all(sha256(folder / name) == digest for name, digest in card["files"].items())
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["classifier"]  # no temporary folder left
+
+
+def test_a_failed_staged_write_leaves_the_old_folder_whole(tmp_path):
+    train_classifier = import_script("train_classifier")
+    folder = tmp_path / "classifier"
+    folder.mkdir()
+    (folder / "classifier.json").write_text('{"test_accuracy": 0.914}')
+    (folder / "README").write_text("kept\n")
+
+    def write_half(staging):
+        (staging / "classifier.json").write_text('{"test_accuracy": 0.136}')
+        return json.loads((staging / "classifier.keras").read_text())  # never written: FileNotFoundError
+
+    with pytest.raises(FileNotFoundError):
+        train_classifier.write_folder_staged(folder, write_half)
+    assert (folder / "classifier.json").read_text() == '{"test_accuracy": 0.914}' and sorted(path.name for path in tmp_path.iterdir()) == ["classifier"]
+
+    train_classifier.write_folder_staged(folder, lambda staging: (staging / "classifier.json").write_text("{}"))
+    assert (folder / "classifier.json").read_text() == "{}" and (folder / "README").read_text() == "kept\n"
