@@ -14,12 +14,26 @@ the sha256 of every file. Everything is written in a staging folder and renamed 
 
 import argparse
 import json
+import re
 import shlex
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A published name is one folder of exports/ and one path segment of a download URL: lowercase
+# letters, digits, '-', '_' and '.', starting with a letter or digit (so never '..' or hidden).
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+
+
+def published_name(text):
+    """`text` as a published name (`NAME_PATTERN`); argparse's error otherwise, before any work."""
+    if not NAME_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a published name: one folder name of lowercase letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit (e.g. dcgan-fashion-mnist)"
+        )
+    return text
 
 
 def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, command=None, quality=True, card=None):
@@ -178,13 +192,13 @@ def exports_problem(exports_dir, registry_only):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", nargs="?", help="a training run folder holding model.keras and training.json")
-    parser.add_argument("--name", help="the published name, e.g. dcgan-fashion-mnist")
+    parser.add_argument("--name", type=published_name, help="the published name, e.g. dcgan-fashion-mnist (the folder of --exports it goes to)")
     parser.add_argument("--description", help="one line for the card and the model list (with --reexport: replaces the card's)")
     parser.add_argument("--exports", default=str(ROOT / "exports"), help="the exports folder (default: exports/)")
     parser.add_argument("--registry", help="registry file to write (default: zoo/registry.json)")
     parser.add_argument("--registry-only", action="store_true", help="only rebuild the registry from the exports folder")
     parser.add_argument("--no-quality", action="store_true", help="publish without measuring quality (card.json's quality: null)")
-    parser.add_argument("--reexport", metavar="NAME", help="export the published NAME again from its own weights with the current exporter, keeping its card's facts")
+    parser.add_argument("--reexport", metavar="NAME", type=published_name, help="export the published NAME again from its own weights with the current exporter, keeping its card's facts")
     parser.add_argument("--remeasure", action="store_true", help="with --reexport: measure the quality again instead of keeping the card's")
     parser.add_argument("--quality", help="a JSON file of quality measured by the family's own evaluation, recorded instead of zoo.metrics")
     args = parser.parse_args(argv)
@@ -206,7 +220,10 @@ def main(argv=None):
         else:
             card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=quality)
         print(f"Published {card['name']} to {Path(args.exports) / card['name']} in {time.perf_counter() - started:.0f} s.")
-    data = write_registry(args.exports, args.registry)
+    try:
+        data = write_registry(args.exports, args.registry)
+    except ValueError as error:  # e.g. a card whose name is not its folder's (zoo.registry.build_registry)
+        parser.error(f"the registry was not written: {error}")
     if not args.registry:  # the project's own registry: its README table follows it
         update_readme(data)
     print(f"Registry lists {len(data['models'])} generator(s): {', '.join(sorted(data['models'])) or 'none'}.")

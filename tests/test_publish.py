@@ -1,11 +1,14 @@
 """scripts/publish.py: exporting a published generator again keeps its card's facts, or
-measures its quality again when asked (`--reexport NAME --remeasure`)."""
+measures its quality again when asked (`--reexport NAME --remeasure`); a mistyped folder, a
+name that is not one folder name, or a card named unlike its folder is refused before writing."""
 
 import json
+import shutil
 
 import pytest
 
-from tests.test_bench import import_script
+from tests.test_bench import ROOT, import_script
+from zoo import registry
 from zoo.export import export_generator, sha256
 from zoo.models import DCGAN
 
@@ -60,3 +63,31 @@ def test_registry_only_from_a_mistyped_exports_folder_is_refused_and_keeps_the_r
         publish.main(["--registry-only", "--exports", str(exports), "--registry", str(registry)])
     assert raised.value.code == 2 and '"kept"' in registry.read_text()
     assert f"--exports {exports}" in capsys.readouterr().err
+
+
+def test_a_card_whose_name_is_not_its_folders_is_refused_naming_both(tmp_path, capsys):
+    publish = import_script("publish")
+    exports = tmp_path / "exports"
+    for folder in ("folder-a", "folder-b"):  # two artifacts whose cards both say "same"
+        shutil.copytree(ROOT / "exports" / "gan-fashion-mnist", exports / folder)
+        card = json.loads((exports / folder / "card.json").read_text())
+        (exports / folder / "card.json").write_text(json.dumps({**card, "name": "same"}))
+    with pytest.raises(ValueError, match="folder-a/card.json names 'same', but its folder is 'folder-a'"):
+        registry.build_registry(exports)
+
+    kept = tmp_path / "registry.json"
+    kept.write_text('{"format_version": 1, "base_url": "https://example.org/exports", "models": {"kept": {}}, "assets": {}}')
+    with pytest.raises(SystemExit) as raised:
+        publish.main(["--registry-only", "--exports", str(exports), "--registry", str(kept)])
+    assert raised.value.code == 2 and "names 'same', but its folder is 'folder-a'" in capsys.readouterr().err and '"kept"' in kept.read_text()
+
+
+@pytest.mark.parametrize("name", ["../escaped", "a/b", ".hidden", "Upper Case", ""])
+def test_a_name_that_is_not_one_folder_name_is_refused_before_any_work(tmp_path, capsys, name):
+    publish = import_script("publish")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    with pytest.raises(SystemExit) as raised:
+        publish.main(["runs/no-such-run", "--name", name, "--no-quality", "--exports", str(exports), "--registry", str(tmp_path / "r.json")])
+    assert raised.value.code == 2 and "is not a published name" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["exports"]

@@ -385,15 +385,32 @@ def _check_relative(name, relative):
 def build_registry(exports_dir, base=DEFAULT_BASE_URL):
     """A registry built from `exports_dir/*/card.json` of the generators (folders with a
     `generator.onnx`) and `exports_dir/*/classifier.json` of the metrics' classifier (an
-    asset): what `zoo/registry.json` holds. Every generator's card must follow the card schema (`zoo.cards`)."""
+    asset): what `zoo/registry.json` holds. Every generator's card must follow the card schema (`zoo.cards`).
+
+    An entry is named by its folder, where its files are downloaded from: a card whose `name`
+    differs from its folder's, or a folder listed both as a generator and as an asset, raises
+    ValueError naming both, instead of an entry pointing at a folder that does not exist or one
+    entry silently standing for two.
+    """
     from zoo.cards import load_card
+
+    listed = {}  # name -> the card that listed it
+
+    def claim(card_path, card):
+        name = card_path.parent.name
+        if card.get("name") != name:
+            raise ValueError(f"{card_path} names {card.get('name')!r}, but its folder is {name!r}: publish it under one name (rename the folder or fix the card).")
+        if name in listed:
+            raise ValueError(f"{card_path} and {listed[name]} both publish {name!r}; one name, one artifact.")
+        listed[name] = card_path
+        return name
 
     assets = {}
     for card_path in sorted(Path(exports_dir).glob("*/classifier.json")):
         card = json.loads(card_path.read_text())
         files = {**card["files"], card_path.name: sha256(card_path)}
         sizes = {relative: (card_path.parent / relative).stat().st_size for relative in files}
-        assets[card["name"]] = {"description": card.get("kind"), "size_bytes": sum(sizes.values()), "files": files, "sizes": sizes}
+        assets[claim(card_path, card)] = {"description": card.get("kind"), "size_bytes": sum(sizes.values()), "files": files, "sizes": sizes}
     models = {}
     for card_path in sorted(Path(exports_dir).glob("*/card.json")):
         card = json.loads(card_path.read_text())
@@ -403,7 +420,7 @@ def build_registry(exports_dir, base=DEFAULT_BASE_URL):
         folder = card_path.parent
         files = {**card["files"], "card.json": sha256(card_path)}
         sizes = {relative: (folder / relative).stat().st_size for relative in files}
-        models[card["name"]] = {
+        models[claim(card_path, card)] = {
             "family": card.get("family"),
             "description": card.get("description"),
             "dataset": card.get("dataset"),
