@@ -36,19 +36,61 @@ def published_name(text):
     return text
 
 
-def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, command=None, quality=True, card=None):
+def read_json_object(path, what):
+    """The JSON object in `path`, `what` saying what the file should be; a one-line ValueError
+    naming the file and the problem (missing, a folder, not JSON, not an object) otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not {what}.")
+    if not path.is_file():
+        raise ValueError(f"{path} is missing ({what}).")
+    try:
+        data = json.loads(path.read_text())
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not JSON text ({what}).") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not JSON ({what}): {error.msg} at line {error.lineno}.") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} holds a JSON {type(data).__name__}, not the object {what} is.")
+    return data
+
+
+def read_run(run_dir):
+    """`(model, training)` of a training run folder: its zoo GAN (`zoo.saving.load_gan`) and its
+    training.json; a one-line ValueError naming the file and the problem otherwise."""
+    from zoo.saving import load_gan
+
+    run_dir = Path(run_dir)
+    training = read_json_object(run_dir / "training.json", "the run's training record, which `python -m zoo train` writes")
+    try:
+        model = load_gan(run_dir / "model.keras")
+    except (OSError, ValueError) as error:
+        raise ValueError(str(error).strip().splitlines()[0]) from None
+    return model, training
+
+
+def check_registry_file(path):
+    """Raises a one-line ValueError when the registry file `path` exists but is not a registry
+    (not a JSON object, or no `base_url`, which the rebuilt registry keeps)."""
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        data = read_json_object(path, "a registry (zoo/registry.json's format)")
+        if not isinstance(data.get("base_url"), str):
+            raise ValueError(f"{path} has no base_url: not a registry (zoo/registry.json's format); nothing was written.")
+
+
+def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, command=None, quality=True, card=None, model=None, training=None):
     """Exports `run_dir/model.keras` to `exports_dir/name`; returns the card.
 
     `quality`: True to measure it with `zoo.metrics.measure`, a dict to record as it is (a
     family's own evaluation), or None; a text-to-image model is measured by `zoo.t2i_metrics`. `card`: more facts for
-    card.json (classes, caption templates, ...).
+    card.json (classes, caption templates, ...). `model` and `training`: the run's, when already
+    read (`read_run`).
     """
     from zoo.export import export_generator
-    from zoo.saving import load_model
 
-    run_dir = Path(run_dir)
-    model = load_model(run_dir / "model.keras")
-    training = json.loads((run_dir / "training.json").read_text())
+    if model is None or training is None:
+        model, training = read_run(run_dir)
     if model.family == "t2i":  # what the captions can say: classes, their nouns, colours, templates, held-out pairs
         from zoo import captions
 
@@ -119,6 +161,7 @@ def write_registry(exports_dir=ROOT / "exports", path=None):
     from zoo.files import atomic_write_json
 
     path = Path(path or registry.REGISTRY_PATH)
+    check_registry_file(path)
     base = registry.load_registry(path)["base_url"] if path.is_file() else registry.DEFAULT_BASE_URL
     data = registry.build_registry(exports_dir, base)
     atomic_write_json(path, data)
@@ -209,16 +252,24 @@ def main(argv=None):
         parser.error(problem)
     if args.reexport and not (Path(args.exports) / args.reexport / "card.json").is_file():
         parser.error(f"--reexport {args.reexport}: no published generator there ({Path(args.exports) / args.reexport / 'card.json'} is missing)")
+    if not args.registry_only and not (args.reexport or (args.run_dir and args.name)):
+        parser.error("give a run folder and --name (or --reexport NAME, or --registry-only)")
+    try:  # every input read before any work: a mistake ends in one line naming the file
+        from zoo import registry
+
+        check_registry_file(args.registry or registry.REGISTRY_PATH)
+        if not args.registry_only and not args.reexport:
+            quality = read_json_object(args.quality, "the --quality measurements") if args.quality else not args.no_quality
+            model, training = read_run(args.run_dir)
+    except ValueError as error:
+        parser.error(str(error))
     if not args.registry_only:
-        if not (args.reexport or (args.run_dir and args.name)):
-            parser.error("give a run folder and --name (or --reexport NAME, or --registry-only)")
         started = time.perf_counter()
         command = shlex.join(["python", "scripts/publish.py", *(argv if argv is not None else sys.argv[1:])])
-        quality = json.loads(Path(args.quality).read_text()) if args.quality else not args.no_quality
         if args.reexport:
             card = reexport(args.reexport, args.exports, command, remeasure=args.remeasure, description=args.description)
         else:
-            card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=quality)
+            card = publish(args.run_dir, args.name, args.exports, args.description, command, quality=quality, model=model, training=training)
         print(f"Published {card['name']} to {Path(args.exports) / card['name']} in {time.perf_counter() - started:.0f} s.")
     try:
         data = write_registry(args.exports, args.registry)

@@ -1,10 +1,12 @@
 """scripts/publish.py: exporting a published generator again keeps its card's facts, or
 measures its quality again when asked (`--reexport NAME --remeasure`); a mistyped folder, a
-name that is not one folder name, or a card named unlike its folder is refused before writing."""
+name that is not one folder name, a card named unlike its folder, or an input that cannot be
+read is refused in one line before writing."""
 
 import json
 import shutil
 
+import keras
 import pytest
 
 from tests.test_bench import ROOT, import_script
@@ -91,3 +93,55 @@ def test_a_name_that_is_not_one_folder_name_is_refused_before_any_work(tmp_path,
         publish.main(["runs/no-such-run", "--name", name, "--no-quality", "--exports", str(exports), "--registry", str(tmp_path / "r.json")])
     assert raised.value.code == 2 and "is not a published name" in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.rglob("*")) == ["exports"]
+
+
+def run_folder(tmp_path, training='{"epochs": 1, "dataset": "Fashion-MNIST"}', model="plain"):
+    """A training run's folder: model.keras (a plain Keras model, not a zoo GAN) and training.json."""
+    run = tmp_path / "run"
+    run.mkdir()
+    if model == "plain":
+        keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(run / "model.keras")
+    if training is not None:
+        (run / "training.json").write_text(training)
+    return run
+
+
+@pytest.mark.parametrize("case", ["no training.json", "training.json holds a list", "not a zoo GAN", "no quality file", "registry without base_url", "registry not JSON"])
+def test_a_bad_input_is_refused_in_one_line_naming_the_file_before_any_work(tmp_path, capsys, case):
+    publish = import_script("publish")
+    exports, registry_file = tmp_path / "exports", tmp_path / "registry.json"
+    exports.mkdir()
+    run = run_folder(tmp_path, training={"no training.json": None, "training.json holds a list": "[1]"}.get(case, '{"epochs": 1}'))
+    args = [str(run), "--name", "tiny", "--no-quality", "--exports", str(exports), "--registry", str(registry_file)]
+    if case == "no quality file":
+        args += ["--quality", str(tmp_path / "quality.json")]
+    if case == "registry without base_url":
+        registry_file.write_text('{"models": {}}')
+    if case == "registry not JSON":
+        registry_file.write_text("models: none\n")
+    expected = {
+        "no training.json": f"{run / 'training.json'} is missing",
+        "training.json holds a list": f"{run / 'training.json'} holds a JSON list",
+        "not a zoo GAN": f"{run / 'model.keras'} holds a Sequential, not a zoo GAN",
+        "no quality file": f"{tmp_path / 'quality.json'} is missing",
+        "registry without base_url": f"{registry_file} has no base_url",
+        "registry not JSON": f"{registry_file} is not JSON",
+    }[case]
+    with pytest.raises(SystemExit) as raised:
+        publish.main(args)
+    err = capsys.readouterr().err
+    assert raised.value.code == 2 and "Traceback" not in err and expected in err.strip().splitlines()[-1], err
+    assert list(exports.iterdir()) == []
+
+
+def test_a_run_is_published_and_listed(tmp_path):
+    publish = import_script("publish")
+    run = run_folder(tmp_path, model=None)
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    gan.compile()
+    gan.save(run / "model.keras")
+    exports, registry_file = tmp_path / "exports", tmp_path / "registry.json"
+    exports.mkdir()
+    publish.main([str(run), "--name", "tiny", "--no-quality", "--exports", str(exports), "--registry", str(registry_file)])
+    listed = json.loads(registry_file.read_text())["models"]
+    assert list(listed) == ["tiny"] and listed["tiny"]["training"]["epochs"] == 1 and (exports / "tiny" / "generator.onnx").is_file()
