@@ -62,6 +62,19 @@ def assert_same_pixels(drawn, expected):
         f"{differing} pixels differ from Python's, by up to {difference.max()} levels")
 
 
+def test_the_web_server_refuses_a_bad_or_busy_port_in_one_line():
+    import socket
+
+    serve = [sys.executable, str(APPS / "web" / "serve.py")]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        for port, says in (("99999", "99999 is not a port: give 1..65535"), ("-1", "-1 is not a port"), ("http", "'http' is not a port number"), (str(busy), f"port {busy} on 127.0.0.1 is in use")):
+            result = subprocess.run([*serve, "--port", port], capture_output=True, text=True, timeout=60)
+            assert result.returncode == 2 and "Traceback" not in result.stderr and says in result.stderr.strip().splitlines()[-1], result.stderr
+
+
 def drive_web_page(model, *e2e_args):
     """Serves the web app on 127.0.0.1 for `model` (its URL parameter), drives it in headless
     Chromium with apps/web/e2e.mjs and returns (the page's URL, what the page showed); the
