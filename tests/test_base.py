@@ -191,3 +191,76 @@ def test_a_count_that_cannot_fit_in_memory_is_refused_before_any_batch_runs():
         gan.generate(10**9, seed=0)  # its noise alone, 100 float64 values an image, would not fit: refused before it is drawn
     assert time.monotonic() - started < 30
     assert gan.generate(3, seed=0).shape == (3, 28, 28, 1)
+
+
+# ----- what training accepts: fit, train_on_batch ----------------------------------------
+
+
+def tiny_dcgan(**kwargs):
+    """The smallest DCGAN worth a training step, compiled."""
+    gan = zoo.DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0, **kwargs)
+    gan.compile()
+    return gan
+
+
+def tiny_cgan():
+    """The smallest class-conditional GAN, of 3 classes, compiled."""
+    gan = zoo.ConditionalGAN(latent_dim=8, g_filters=8, d_filters=8, num_classes=3, seed=0)
+    gan.compile()
+    return gan
+
+
+def real_images(n=32):
+    """`n` real Fashion-MNIST test images in [-1, 1] and their class ids folded into 3 classes."""
+    from zoo import data
+
+    images, labels = data.load_arrays("test")
+    return data.to_unit_range(images[:n]), (labels[:n] % 3).astype("int32")
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_images_scaled_to_0_1_are_refused_with_the_way_to_map_them(fashion_dir):
+    images, _ = real_images()
+    unit_interval = (images + 1) / 2  # x / 255: inside [-1, 1], but the model would learn grey garments on grey
+    gan = tiny_dcgan()
+    with pytest.raises(ValueError, match=r"values from 0 to 1 only, as images scaled to \[0, 1\].*x \* 2 - 1"):
+        gan.fit(unit_interval, batch_size=16, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"scaled to \[0, 1\]"):
+        gan.train_on_batch(unit_interval)
+    assert int(gan.g_optimizer.iterations) == 0
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_a_few_bright_real_images_are_not_taken_for_0_1_images(fashion_dir):
+    import numpy as np
+
+    images, _ = real_images(4)
+    bright = np.maximum(images, 0.2)  # white garments on white: no pixel below 0, but fewer than 16 images
+    gan = tiny_dcgan()
+    gan.train_on_batch(bright)
+    assert int(gan.g_optimizer.iterations) == 1
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_train_on_batch_and_a_tuple_x_are_checked_like_fit(fashion_dir):
+    import numpy as np
+
+    from zoo import data
+
+    pixels = data.load_arrays("test")[0][:32]  # uint8 0..255
+    with pytest.raises(ValueError, match=r"values from 0 to 255 \(0..255 pixels\)"):
+        tiny_dcgan().train_on_batch(pixels)
+    with pytest.raises(ValueError, match=r"values from 0 to 255"):
+        tiny_dcgan().fit((pixels,), batch_size=16, epochs=1, verbose=0)
+    images, labels = real_images()
+    with pytest.raises(ValueError, match=r"`labels` holds class ids outside \[0, 2\]: 7"):
+        tiny_cgan().train_on_batch(images, np.full(32, 7, "int32"))
+    with pytest.raises(ValueError, match=r"`labels` holds class ids outside \[0, 2\]"):
+        tiny_cgan().fit((images, labels + 5), batch_size=16, epochs=1, verbose=0)
+    cgan = tiny_cgan()
+    cgan.fit((images, labels), batch_size=16, epochs=1, verbose=0)  # a tuple x is (images, labels), as a dataset's batches
+    cgan.train_on_batch(images, labels)
+    assert int(cgan.g_optimizer.iterations) == 3

@@ -147,3 +147,14 @@ def test_a_split_needs_only_its_own_files(tmp_path, fashion_dir):
     assert images.shape == (60_000, 28, 28, 1) and labels.shape == (60_000,)
     with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte.gz"):
         data.load_arrays("test", tmp_path)
+
+
+@pytest.mark.inputs
+def test_to_unit_range_takes_uint8_pixels_only(fashion_dir):
+    pixels = data.load_arrays("test")[0][:4]
+    images = data.to_unit_range(pixels)
+    assert images.dtype == np.float32 and images.min() == -1.0 and images.max() == 1.0
+    with pytest.raises(ValueError, match=r"uint8 pixels 0..255, got dtype float32. Images in \[0, 1\] map to \[-1, 1\] by x \* 2 - 1"):
+        data.to_unit_range(pixels.astype(np.float32) / 255)  # once [-1, -0.992]: all but black
+    with pytest.raises(ValueError, match="got dtype int64"):
+        data.to_unit_range(pixels.astype(np.int64))

@@ -78,7 +78,16 @@ def load_arrays(split="train", data_dir=None):
 
 
 def to_unit_range(images):
-    """uint8 pixels 0..255 -> float32 in [-1, 1], the generators' output range."""
+    """uint8 pixels 0..255 -> float32 in [-1, 1], the generators' output range.
+
+    uint8 only: the scale x / 127.5 - 1 is right for 0..255 pixels alone, and float images
+    could be 0..255 or already [0, 1] (which it would squeeze into [-1, -0.992]): map those
+    yourself (x / 127.5 - 1, or x * 2 - 1).
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        hint = " Images in [0, 1] map to [-1, 1] by x * 2 - 1; 0..255 floats by x / 127.5 - 1." if images.dtype.kind == "f" else ""
+        raise ValueError(f"to_unit_range takes uint8 pixels 0..255, got dtype {images.dtype}.{hint}")
     return images.astype(np.float32) / 127.5 - 1.0
 
 

@@ -108,9 +108,25 @@ class BaseGAN(keras.Model):
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`, after a look at the first batch of `x` (`check_training_data`):
-        images of the wrong shape, channels or value range are refused before any step trains on them."""
+        images of the wrong shape, channels or value range are refused before any step trains on them.
+
+        A tuple `x` is read as `(images, labels)` (or `(images,)`), as a dataset's batches are,
+        not as Keras's several inputs: `fit((images, labels))` is `fit(images, labels)`.
+        """
+        x, y = images_and_labels(x, y)
         check_training_data(self, x, y)
         return super().fit(x, y, *args, **kwargs)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """`keras.Model.train_on_batch`, with `fit`'s checks (`check_training_data`) on the first
+        batch it is given: 0..255 pixels or class ids out of range are refused, not trained on
+        (or met as a raw backend error). Later batches are not looked at, so a training loop
+        pays for the check once (as `fit` looks at its first batch only)."""
+        x, y = images_and_labels(x, y)
+        if not getattr(self, "_checked_a_batch", False):
+            check_training_data(self, x, y)
+            self._checked_a_batch = True
+        return super().train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict)
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss_fn="non_saturating", label_smoothing=None, update="alternating", **kwargs):
         """Configures training.
@@ -492,6 +508,20 @@ class BaseGAN(keras.Model):
 
 # Real images must lie in the generator's tanh range; a little float rounding is allowed.
 PIXEL_RANGE_TOLERANCE = 1e-3
+# Images scaled to [0, 1] (x / 255) also lie in [-1, 1], so their range alone does not give them
+# away; their having no value below 0 does, once a batch holds this many images: in the [-1, 1]
+# coding it would mean that not one pixel of them is darker than mid-grey. Smaller batches (a
+# few white garments, say) are not judged, as such images can be real.
+UNIT_INTERVAL_MIN_IMAGES = 16
+
+
+def images_and_labels(x, y):
+    """`fit`'s `(x, y)` with a tuple or list `x` read as `(images, labels)` or `(images,)`."""
+    if y is not None or not isinstance(x, (tuple, list)):
+        return x, y
+    if len(x) not in (1, 2):
+        raise ValueError(f"`x` must be images or a tuple (images, labels); got a {type(x).__name__} of {len(x)} items.")
+    return x[0], (x[1] if len(x) == 2 else None)
 
 
 def check_training_data(model, x, y=None):
@@ -526,6 +556,13 @@ def check_training_data(model, x, y=None):
             f"Training images must lie in [-1, 1], the generator's tanh range; the first batch holds values from {low:g} to "
             f"{high:g}{hint}. Scale pixels with zoo.data.to_unit_range (x / 127.5 - 1)."
         )
+    if images.dtype.kind == "f" and low >= 0 and len(images) >= UNIT_INTERVAL_MIN_IMAGES:
+        raise ValueError(
+            f"Training images must lie in [-1, 1], the generator's tanh range; the first batch of {len(images)} images holds "
+            f"values from {low:g} to {high:g} only, as images scaled to [0, 1] (x / 255) do. Map them to [-1, 1]: x * 2 - 1, "
+            f"or zoo.data.to_unit_range on the uint8 pixels. (A batch of {UNIT_INTERVAL_MIN_IMAGES} or more [-1, 1] images "
+            "without one pixel darker than mid-grey, below 0, is taken for [0, 1] images.)"
+        )
     if images.dtype.kind in "iu" and images.size:
         raise ValueError(f"Training images are integers ({images.dtype}); the model expects float images in [-1, 1]: use zoo.data.to_unit_range.")
     if labels is not None and getattr(model, "conditional", False):
@@ -559,10 +596,16 @@ def _rereadable_batches(x):
     return None
 
 
+def _is_array(x):
+    """Whether `x` is an array of numbers: numpy, or a backend's tensor (`train_on_batch`'s input)."""
+    return isinstance(x, np.ndarray) or (hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__array__"))
+
+
 def _first_batch(x, y):
     """(images, labels or None) of the first batch of `x` (and `y`) as numpy arrays, or None when `x` is not looked at."""
-    if isinstance(x, np.ndarray):
-        return x[:1024], (None if y is None else np.asarray(y)[:1024])
+    x, y = images_and_labels(x, y)
+    if _is_array(x):
+        return np.asarray(x[:1024]), (None if y is None else np.asarray(y[:1024]))
     batches = _rereadable_batches(x)
     batch = None if batches is None else next(batches, None)
     if batch is None:
