@@ -264,3 +264,28 @@ def test_train_on_batch_and_a_tuple_x_are_checked_like_fit(fashion_dir):
     cgan.fit((images, labels), batch_size=16, epochs=1, verbose=0)  # a tuple x is (images, labels), as a dataset's batches
     cgan.train_on_batch(images, labels)
     assert int(cgan.g_optimizer.iterations) == 3
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_keras_scoring_and_weights_are_refused_with_where_a_gan_is_scored(fashion_dir):
+    import numpy as np
+
+    images, _ = real_images()
+    gan = tiny_dcgan()
+    scored = r"score the generator's samples with zoo.metrics.evaluate or `python -m zoo eval`"
+    with pytest.raises(ValueError, match=f"fit takes no validation_data or validation_split: .*{scored}"):
+        gan.fit(images, batch_size=16, epochs=1, verbose=0, validation_data=images)
+    with pytest.raises(ValueError, match=scored):
+        gan.fit(images, None, 16, 1, 0, None, 0.5)  # validation_split, given by position
+    with pytest.raises(ValueError, match=f"DCGAN.evaluate is not supported: .*{scored}"):
+        gan.evaluate(images, verbose=0)
+    with pytest.raises(ValueError, match=scored):
+        gan.test_on_batch(images)
+    with pytest.raises(ValueError, match="takes no class_weight"):
+        gan.fit(images, batch_size=16, epochs=1, verbose=0, class_weight={0: 1.0})
+    with pytest.raises(ValueError, match="takes no sample_weight"):  # Keras would ignore it
+        gan.fit(images, batch_size=16, epochs=1, verbose=0, sample_weight=np.ones(32))
+    with pytest.raises(ValueError, match="takes no sample_weight"):
+        gan.train_on_batch(images, sample_weight=np.ones(32))
+    assert int(gan.g_optimizer.iterations) == 0

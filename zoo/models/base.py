@@ -9,6 +9,8 @@ saving of both optimizers, and the hooks that `zoo.export` uses to write the gen
 How each backend takes a gradient step is `zoo.models.backend`'s business, not this file's.
 """
 
+import inspect
+
 import keras
 import numpy as np
 from keras import ops
@@ -40,6 +42,28 @@ def loss_scaled(optimizer, network):
     return keras.optimizers.LossScaleOptimizer(optimizer)
 
 MAX_LATENT_DIM = 65_536  # larger is a typo, not a model: refused before anything is allocated
+
+# Keras scores a model by its loss on held-out (x, y); a GAN has no such loss (its two losses
+# measure each network against the other, not against data), so it is scored by its samples.
+NOT_SCORED_BY_KERAS = (
+    "a GAN has no loss to score held-out data with (its two losses measure each network against the other): "
+    "score the generator's samples with zoo.metrics.evaluate or `python -m zoo eval`"
+)
+
+
+def refuse_keras_only_options(options):
+    """Raises ValueError naming the options of `fit` (bound by name in `options`) that a GAN
+    cannot honour: validation data, which Keras would score by calling the model as a
+    classifier, and per-image or per-class weights, which no GAN loss here takes (Keras would
+    ignore the one and fail on the other)."""
+    if options.get("validation_data") is not None or options.get("validation_split"):
+        raise ValueError(f"fit takes no validation_data or validation_split: {NOT_SCORED_BY_KERAS}.")
+    weights = [name for name in ("sample_weight", "class_weight") if options.get(name) is not None]
+    if weights:
+        raise ValueError(
+            f"A GAN's losses weigh every image alike: it takes no {' or '.join(weights)} (to see some images or classes more "
+            "often, sample them more often in the dataset)."
+        )
 
 
 class BaseGAN(keras.Model):
@@ -113,6 +137,7 @@ class BaseGAN(keras.Model):
         A tuple `x` is read as `(images, labels)` (or `(images,)`), as a dataset's batches are,
         not as Keras's several inputs: `fit((images, labels))` is `fit(images, labels)`.
         """
+        refuse_keras_only_options(inspect.signature(keras.Model.fit).bind_partial(self, x, y, *args, **kwargs).arguments)
         x, y = images_and_labels(x, y)
         check_training_data(self, x, y)
         return super().fit(x, y, *args, **kwargs)
@@ -122,11 +147,24 @@ class BaseGAN(keras.Model):
         batch it is given: 0..255 pixels or class ids out of range are refused, not trained on
         (or met as a raw backend error). Later batches are not looked at, so a training loop
         pays for the check once (as `fit` looks at its first batch only)."""
+        refuse_keras_only_options({"sample_weight": sample_weight, "class_weight": class_weight})
         x, y = images_and_labels(x, y)
         if not getattr(self, "_checked_a_batch", False):
             check_training_data(self, x, y)
             self._checked_a_batch = True
         return super().train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict)
+
+    def evaluate(self, *args, **kwargs):
+        """Refused: see `NOT_SCORED_BY_KERAS` (Keras would call the generator on the images as if it were a classifier)."""
+        raise ValueError(f"{type(self).__name__}.evaluate is not supported: {NOT_SCORED_BY_KERAS}.")
+
+    def test_on_batch(self, *args, **kwargs):
+        """Refused, as `evaluate`."""
+        raise ValueError(f"{type(self).__name__}.test_on_batch is not supported: {NOT_SCORED_BY_KERAS}.")
+
+    def test_step(self, *args):
+        """Refused, as `evaluate`, should any other path of Keras reach it."""
+        raise ValueError(f"{type(self).__name__} has no test step: {NOT_SCORED_BY_KERAS}.")
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss_fn="non_saturating", label_smoothing=None, update="alternating", **kwargs):
         """Configures training.
