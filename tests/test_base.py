@@ -289,3 +289,22 @@ def test_keras_scoring_and_weights_are_refused_with_where_a_gan_is_scored(fashio
     with pytest.raises(ValueError, match="takes no sample_weight"):
         gan.train_on_batch(images, sample_weight=np.ones(32))
     assert int(gan.g_optimizer.iterations) == 0
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_each_network_needs_an_optimizer_of_its_own(fashion_dir):
+    import keras
+
+    gan = zoo.DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    adam = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    with pytest.raises(ValueError, match="d_optimizer and g_optimizer are the same Adam object; each network needs an optimizer of its own"):
+        gan.compile(d_optimizer=adam, g_optimizer=adam)
+    gan.compile(d_optimizer=adam, g_optimizer=keras.optimizers.Adam.from_config(adam.get_config()))  # as the message says
+    other = zoo.DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=1)
+    with pytest.raises(ValueError, match="d_optimizer \\(Adam\\) was already built for other variables than the discriminator's"):
+        other.compile(d_optimizer=gan.d_optimizer)  # built by gan.compile for gan's discriminator
+    gan.compile(d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)  # compiling again with its own: welcome
+    images, _ = real_images(16)
+    gan.train_on_batch(images)
+    assert int(gan.g_optimizer.iterations) == 1

@@ -41,6 +41,31 @@ def loss_scaled(optimizer, network):
         return optimizer
     return keras.optimizers.LossScaleOptimizer(optimizer)
 
+def check_own_optimizers(pairs):
+    """Raises ValueError unless each network of `pairs` ({argument name: (optimizer, network)})
+    has an optimizer of its own. A Keras optimizer keeps state per variable (Adam's moments) and
+    steps only the variables it was built for, so one object given for both networks, or one
+    already built for another model's variables, would fail at the first step ("Unknown
+    variable"). An optimizer built for this very network (compiling again) is welcome."""
+    (first, (one, _)), (second, (other, _)) = pairs.items()
+    if getattr(one, "inner_optimizer", one) is getattr(other, "inner_optimizer", other):
+        raise ValueError(
+            f"{first} and {second} are the same {type(one).__name__} object; each network needs an optimizer of its own "
+            f"(its state, e.g. Adam's moments, belongs to one network's variables): pass two, e.g. {second}="
+            f"keras.optimizers.{type(one).__name__}.from_config({first}.get_config())."
+        )
+    for name, (optimizer, network) in pairs.items():
+        if not optimizer.built:
+            continue
+        known = {id(variable) for variable in optimizer._trainable_variables}
+        if any(id(variable) not in known for variable in network.trainable_variables):
+            raise ValueError(
+                f"{name} ({type(optimizer).__name__}) was already built for other variables than the {network.name}'s "
+                f"(another model's, or the other network's), and can step only those: pass a new one, e.g. "
+                f"keras.optimizers.{type(optimizer).__name__}.from_config({name}.get_config())."
+            )
+
+
 MAX_LATENT_DIM = 65_536  # larger is a typo, not a model: refused before anything is allocated
 
 # Keras scores a model by its loss on held-out (x, y); a GAN has no such loss (its two losses
@@ -198,8 +223,11 @@ class BaseGAN(keras.Model):
                 "use a loss without one (non_saturating, minimax, least_squares, hinge)."
             )
         self.update = update
-        self.d_optimizer = loss_scaled(keras.optimizers.get(d_optimizer) or self.loss_fn.default_optimizer(), self.discriminator)
-        self.g_optimizer = loss_scaled(keras.optimizers.get(g_optimizer) or self.loss_fn.default_optimizer(), self.generator)
+        d_optimizer = keras.optimizers.get(d_optimizer) or self.loss_fn.default_optimizer()
+        g_optimizer = keras.optimizers.get(g_optimizer) or self.loss_fn.default_optimizer()
+        check_own_optimizers({"d_optimizer": (d_optimizer, self.discriminator), "g_optimizer": (g_optimizer, self.generator)})
+        self.d_optimizer = loss_scaled(d_optimizer, self.discriminator)
+        self.g_optimizer = loss_scaled(g_optimizer, self.generator)
         self.build_optimizers()  # now, not inside the first step: a tf.distribute strategy needs it
         backend.attach_optimizers(self)  # JAX's `fit` carries `model.optimizer`'s state: both of them
         self._gan_compile_config = {
