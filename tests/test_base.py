@@ -308,3 +308,19 @@ def test_each_network_needs_an_optimizer_of_its_own(fashion_dir):
     images, _ = real_images(16)
     gan.train_on_batch(images)
     assert int(gan.g_optimizer.iterations) == 1
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_one_hot_labels_are_refused_with_the_class_ids_to_pass(fashion_dir):
+    import numpy as np
+
+    images, labels = real_images()
+    gan = tiny_cgan()
+    for one_hot in (np.eye(3, dtype="int32")[labels], np.eye(3, dtype="float32")[labels]):
+        with pytest.raises(ValueError, match=r"one class id per image, shaped \(batch,\); got labels shaped \(32, 3\). They look one-hot .* labels.argmax\(axis=1\)"):
+            gan.fit(images, one_hot, batch_size=16, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"labels.reshape\(-1\)"):
+        gan.train_on_batch(images, labels[:, None])
+    gan.fit(images, np.eye(3, dtype="int32")[labels].argmax(axis=1), batch_size=16, epochs=1, verbose=0)
+    assert int(gan.g_optimizer.iterations) == 2

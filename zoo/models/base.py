@@ -632,7 +632,22 @@ def check_training_data(model, x, y=None):
     if images.dtype.kind in "iu" and images.size:
         raise ValueError(f"Training images are integers ({images.dtype}); the model expects float images in [-1, 1]: use zoo.data.to_unit_range.")
     if labels is not None and getattr(model, "conditional", False):
-        check_ids("labels", labels, len(model.class_names) - 1, what="class ids")
+        check_class_ids(model, labels)
+
+
+def check_class_ids(model, labels):
+    """Raises ValueError unless `labels` are one class id per image (shaped (batch,), whole
+    numbers within the model's classes), what the networks' `label` input takes."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        if labels.ndim == 2 and labels.shape[1] > 1:
+            hint = " They look one-hot (one column per class): pass the class ids, labels.argmax(axis=1)."
+        elif labels.ndim == 2:
+            hint = " Pass them as one column: labels.reshape(-1)."
+        else:
+            hint = ""
+        raise ValueError(f"Labels must be one class id per image, shaped (batch,); got labels shaped {labels.shape}.{hint}")
+    check_ids("labels", labels, len(model.class_names) - 1, what="class ids")
 
 
 def _has_batches(dataset):
