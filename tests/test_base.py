@@ -324,3 +324,45 @@ def test_one_hot_labels_are_refused_with_the_class_ids_to_pass(fashion_dir):
         gan.train_on_batch(images, labels[:, None])
     gan.fit(images, np.eye(3, dtype="int32")[labels].argmax(axis=1), batch_size=16, epochs=1, verbose=0)
     assert int(gan.g_optimizer.iterations) == 2
+
+
+def dict_batches(arrays, batch_size=16):
+    """A `keras.utils.PyDataset` of dict batches of `arrays` (name -> array), in order."""
+    import keras
+
+    class DictBatches(keras.utils.PyDataset):
+        def __len__(self):
+            return len(next(iter(arrays.values()))) // batch_size
+
+        def __getitem__(self, index):
+            return {name: array[index * batch_size : (index + 1) * batch_size] for name, array in arrays.items()}
+
+    return DictBatches()
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_batches_may_be_dicts_of_images_and_labels(fashion_dir):
+    images, labels = real_images()
+    dcgan, cgan = tiny_dcgan(), tiny_cgan()
+    dcgan.fit(dict_batches({"images": images}), epochs=1, verbose=0)
+    cgan.fit(dict_batches({"images": images, "labels": labels}), epochs=1, verbose=0)
+    cgan.fit({"images": images, "labels": labels}, batch_size=16, epochs=1, verbose=0)
+    assert (int(dcgan.g_optimizer.iterations), int(cgan.g_optimizer.iterations)) == (2, 4)
+    with pytest.raises(ValueError, match=r"trains on \(images, labels\) batches \(or dicts with 'images' and 'labels'\)"):
+        cgan.fit(dict_batches({"images": images}), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"must hold the images under 'images' .*; got the keys \['image', 'label'\]"):
+        cgan.fit(dict_batches({"image": images, "label": labels}), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"`labels` holds class ids outside \[0, 2\]"):
+        cgan.fit(dict_batches({"images": images, "labels": labels + 3}), epochs=1, verbose=0)
+
+
+@pytest.mark.inputs
+def test_a_tf_data_pipeline_of_dicts_trains_too(fashion_dir):
+    import tensorflow as tf
+
+    images, labels = real_images()
+    dcgan, cgan = tiny_dcgan(), tiny_cgan()
+    dcgan.fit(tf.data.Dataset.from_tensor_slices({"images": images}).batch(16), epochs=1, verbose=0)
+    cgan.fit(tf.data.Dataset.from_tensor_slices({"images": images, "labels": labels}).batch(16), epochs=1, verbose=0)
+    assert (int(dcgan.g_optimizer.iterations), int(cgan.g_optimizer.iterations)) == (2, 2)

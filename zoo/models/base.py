@@ -387,18 +387,16 @@ class BaseGAN(keras.Model):
         return self.loss_fn.generator_loss(fake_logits), fake_images
 
     def unpack_batch(self, data):
-        """Splits a batch from `fit` into `(images, labels)`; labels are None for an unconditional model."""
-        if isinstance(data, (tuple, list)):
-            images, labels = data[0], (data[1] if len(data) > 1 else None)
-        else:
-            images, labels = data, None
+        """Splits a batch from `fit` into `(images, labels)`; labels are None for an unconditional model.
+
+        A batch is images alone, `(images, labels)`, or a dict with the images under "images"
+        and the class ids under "labels" (`BATCH_KEYS`): see `split_batch`.
+        """
+        images, labels = split_batch(data)
         if not self.conditional:
             return images, None
         if labels is None:
-            raise ValueError(
-                f"{type(self).__name__} trains on (images, labels) batches; load the data with "
-                "`zoo.data.load_fashion_mnist(..., with_labels=True)`."
-            )
+            raise ValueError(needs_labels(self))
         return images, labels
 
     def conditioned(self, x, labels):
@@ -579,6 +577,8 @@ PIXEL_RANGE_TOLERANCE = 1e-3
 # coding it would mean that not one pixel of them is darker than mid-grey. Smaller batches (a
 # few white garments, say) are not judged, as such images can be real.
 UNIT_INTERVAL_MIN_IMAGES = 16
+# The keys of a batch given as a dict: the images, and a conditional model's class ids.
+BATCH_KEYS = ("images", "labels")
 
 
 def images_and_labels(x, y):
@@ -631,7 +631,9 @@ def check_training_data(model, x, y=None):
         )
     if images.dtype.kind in "iu" and images.size:
         raise ValueError(f"Training images are integers ({images.dtype}); the model expects float images in [-1, 1]: use zoo.data.to_unit_range.")
-    if labels is not None and getattr(model, "conditional", False):
+    if getattr(model, "conditional", False):
+        if labels is None:
+            raise ValueError(needs_labels(model))
         check_class_ids(model, labels)
 
 
@@ -658,13 +660,23 @@ def _has_batches(dataset):
         return False
 
 
-def _split_batch(data):
-    """(images, labels or None) of one batch: an array, `(images, labels)` or `{"images", "labels"}`."""
+def split_batch(data):
+    """(images, labels or None) of one batch: an array, `(images, labels)`, or a dict holding
+    the images under "images" and the class ids (if any) under "labels" (`BATCH_KEYS`; other
+    keys are a model's own, as a text-to-image model's tokens)."""
     if isinstance(data, dict):
-        return data.get("images"), data.get("labels")
+        return data.get(BATCH_KEYS[0]), data.get(BATCH_KEYS[1])
     if isinstance(data, (tuple, list)):
         return data[0], (data[1] if len(data) > 1 else None)
     return data, None
+
+
+def needs_labels(model):
+    """What a conditional model given no labels says."""
+    return (
+        f"{type(model).__name__} trains on (images, labels) batches (or dicts with 'images' and 'labels'); pass the class ids "
+        "as y, or load the data with `zoo.data.load_fashion_mnist(..., with_labels=True)`."
+    )
 
 
 def _rereadable_batches(x):
@@ -685,27 +697,42 @@ def _is_array(x):
 def _first_batch(x, y):
     """(images, labels or None) of the first batch of `x` (and `y`) as numpy arrays, or None when `x` is not looked at."""
     x, y = images_and_labels(x, y)
+    if isinstance(x, dict) and y is None:
+        x, y = _dict_images(x), x.get(BATCH_KEYS[1])
     if _is_array(x):
         return np.asarray(x[:1024]), (None if y is None else np.asarray(y[:1024]))
     batches = _rereadable_batches(x)
     batch = None if batches is None else next(batches, None)
     if batch is None:
         return None
-    images, labels = _split_batch(batch)
-    return None if images is None else (np.asarray(images), None if labels is None else np.asarray(labels))
+    images, labels = (_dict_images(batch), batch.get(BATCH_KEYS[1])) if isinstance(batch, dict) else split_batch(batch)
+    return np.asarray(images), None if labels is None else np.asarray(labels)
+
+
+def _dict_images(batch):
+    """The images of a dict batch, or ValueError naming the keys it has instead."""
+    if BATCH_KEYS[0] not in batch:
+        raise ValueError(
+            f"A batch given as a dict must hold the images under {BATCH_KEYS[0]!r} (and a conditional model's class ids "
+            f"under {BATCH_KEYS[1]!r}); got the keys {sorted(map(str, batch))}."
+        )
+    return batch[BATCH_KEYS[0]]
 
 
 def training_images(x, limit):
     """Up to `limit` images of `fit`'s `x` as one numpy array (what the model will train on), or
     None when `x` cannot be read without consuming it (a Python generator; see `_rereadable_batches`)."""
-    if isinstance(x, np.ndarray):
-        return x[:limit]
+    x, _ = images_and_labels(x, None)
+    if isinstance(x, dict):
+        x = _dict_images(x)
+    if _is_array(x):
+        return np.asarray(x[:limit])
     batches = _rereadable_batches(x)
     if batches is None:
         return None
     chunks, count = [], 0
     for batch in batches:
-        chunks.append(np.asarray(_split_batch(batch)[0]))
+        chunks.append(np.asarray(split_batch(batch)[0]))
         count += len(chunks[-1])
         if count >= limit:
             break
