@@ -366,3 +366,31 @@ def test_a_tf_data_pipeline_of_dicts_trains_too(fashion_dir):
     dcgan.fit(tf.data.Dataset.from_tensor_slices({"images": images}).batch(16), epochs=1, verbose=0)
     cgan.fit(tf.data.Dataset.from_tensor_slices({"images": images, "labels": labels}).batch(16), epochs=1, verbose=0)
     assert (int(dcgan.g_optimizer.iterations), int(cgan.g_optimizer.iterations)) == (2, 2)
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_a_missing_batch_or_channel_axis_is_named_with_its_fix(fashion_dir):
+    images, _ = real_images()
+    gan = tiny_dcgan()
+    with pytest.raises(ValueError, match=r"shaped \(28, 28\) per image, without a channel axis; .* add the axis with x\[\.\.\., None\]"):
+        gan.fit(images[..., 0], batch_size=16, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"np.repeat\(x\[\.\.\., None\], 3, axis=-1\)"):
+        zoo.DCGAN(latent_dim=8, g_filters=8, d_filters=8, image_shape=(28, 28, 3)).train_on_batch(images[..., 0])
+    with pytest.raises(ValueError, match=r"must be shaped \(batch, height, width, channels\), got \(32, 784\)"):
+        gan.fit(images.reshape(32, -1), batch_size=16, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"shaped \(20, 28, 1\) per image, but this DCGAN makes \(28, 28, 1\) .*: resize or convert them\.$"):
+        gan.fit(images[:, :20], batch_size=16, epochs=1, verbose=0)  # not told to build a model of non-square images
+    gan.fit(images[..., 0][..., None], batch_size=16, epochs=1, verbose=0)  # as the message says
+    assert int(gan.g_optimizer.iterations) == 2
+
+
+@pytest.mark.inputs
+def test_an_unbatched_dataset_is_told_to_batch(fashion_dir):
+    import tensorflow as tf
+
+    images, _ = real_images()
+    with pytest.raises(ValueError, match=r"yields single images shaped \(28, 28, 1\), not batches of them: batch it first \(dataset.batch"):
+        tiny_dcgan().fit(tf.data.Dataset.from_tensor_slices(images), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"got \(32, 32, 3\).*needs .batch\(batch_size\)"):  # single images of another size
+        tiny_dcgan().fit(tf.data.Dataset.from_tensor_slices(tf.zeros((4, 32, 32, 3))), epochs=1, verbose=0)

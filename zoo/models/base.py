@@ -604,11 +604,7 @@ def check_training_data(model, x, y=None):
     if batch is None:
         return
     images, labels = batch
-    expected = tuple(model.image_shape)
-    shape = tuple(images.shape[1:])
-    if len(shape) != 3 or shape != expected:
-        channels = f" ({shape[-1]} channels; the model has {expected[-1]})" if len(shape) == 3 and shape[-1] != expected[-1] else ""
-        raise ValueError(f"Training images are shaped {shape} per image{channels}, but this {type(model).__name__} makes {expected} (height, width, channels): resize or convert them, or build the model with image_shape={shape}.")
+    check_batch_shape(model, images)
     if images.dtype.kind not in "fiu":
         raise ValueError(f"Training images must be numbers, got dtype {images.dtype}.")
     values = images.astype(np.float32)
@@ -635,6 +631,40 @@ def check_training_data(model, x, y=None):
         if labels is None:
             raise ValueError(needs_labels(model))
         check_class_ids(model, labels)
+
+
+def check_batch_shape(model, images):
+    """Raises ValueError unless `images` is a batch of the model's `image_shape`, saying what
+    is most likely wrong: a dataset not batched (its elements are single images), a batch of
+    grey images without the channel axis, or images of another size or channels."""
+    expected = tuple(model.image_shape)
+    shape = tuple(images.shape[1:])
+    if shape == expected:
+        return
+    name = type(model).__name__
+    if tuple(images.shape) == expected:
+        raise ValueError(
+            f"The training data yields single images shaped {expected}, not batches of them: batch it first "
+            "(dataset.batch(batch_size), or zoo.data.batched(images, batch_size) for arrays)."
+        )
+    if shape == expected[:2]:
+        add = "x[..., None]" if expected[2] == 1 else f"np.repeat(x[..., None], {expected[2]}, axis=-1)"
+        raise ValueError(
+            f"Training images are shaped {shape} per image, without a channel axis; this {name} makes {expected} "
+            f"(height, width, channels): add the axis with {add}."
+        )
+    if len(shape) != 3:
+        raise ValueError(
+            f"Training batches must be shaped (batch, height, width, channels), got {tuple(images.shape)}; this {name} makes "
+            f"{expected} images. A dataset of single images needs .batch(batch_size); grey images need a channel axis (x[..., None])."
+        )
+    channels = f" ({shape[-1]} channels; the model has {expected[-1]})" if shape[-1] != expected[-1] else ""
+    # Another model is a fix only for square images: the convolutional models refuse the others.
+    rebuild = f", or build the model with image_shape={shape}" if shape[0] == shape[1] else ""
+    raise ValueError(
+        f"Training images are shaped {shape} per image{channels}, but this {name} makes {expected} (height, width, channels): "
+        f"resize or convert them{rebuild}."
+    )
 
 
 def check_class_ids(model, labels):
