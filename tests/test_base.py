@@ -394,3 +394,32 @@ def test_an_unbatched_dataset_is_told_to_batch(fashion_dir):
         tiny_dcgan().fit(tf.data.Dataset.from_tensor_slices(images), epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"got \(32, 32, 3\).*needs .batch\(batch_size\)"):  # single images of another size
         tiny_dcgan().fit(tf.data.Dataset.from_tensor_slices(tf.zeros((4, 32, 32, 3))), epochs=1, verbose=0)
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_training_data_of_no_batch_is_refused_not_trained_for_no_step(fashion_dir):
+    from zoo.batches import ArrayBatches
+
+    images, _ = real_images()
+    gan = tiny_dcgan()
+    with pytest.raises(ValueError, match=r"yields no batch \(an array of 0 images\): fit would end at once without a step"):
+        gan.fit(images[:0], batch_size=16, epochs=1, verbose=0)  # Keras returned an empty history
+    with pytest.raises(ValueError, match=r"yields no batch \(a keras.utils.PyDataset of 0 batches, ArrayBatches\)"):
+        gan.fit(ArrayBatches(images, 16).take(0), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"yields no batch"):
+        gan.train_on_batch(images[:0])
+    assert int(gan.g_optimizer.iterations) == 0
+
+
+@pytest.mark.inputs
+def test_a_tf_data_pipeline_of_no_batch_is_refused(fashion_dir):
+    import tensorflow as tf
+
+    images, _ = real_images()
+    gan = tiny_dcgan()
+    with pytest.raises(ValueError, match=r"yields no batch \(a tf.data.Dataset of 0 batches, its cardinality\)"):
+        gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(100, drop_remainder=True), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"yields no batch \(a dataset that yielded none\)"):  # cardinality unknown, read at no cost
+        gan.fit(tf.data.Dataset.from_tensor_slices(images).filter(lambda image: False).batch(16), epochs=1, verbose=0)
+    assert int(gan.g_optimizer.iterations) == 0

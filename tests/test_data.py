@@ -158,3 +158,15 @@ def test_to_unit_range_takes_uint8_pixels_only(fashion_dir):
         data.to_unit_range(pixels.astype(np.float32) / 255)  # once [-1, -0.992]: all but black
     with pytest.raises(ValueError, match="got dtype int64"):
         data.to_unit_range(pixels.astype(np.int64))
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_batched_refuses_arrays_that_would_make_no_batch():
+    images = np.zeros((64, 28, 28, 1), np.float32)
+    with pytest.raises(ValueError, match="batch_size=100 is larger than the 64 examples given, which drop_remainder=True would leave with no batch"):
+        data.batched(images, batch_size=100)
+    with pytest.raises(ValueError, match="no examples to batch"):
+        data.batched(images[:0], batch_size=16, drop_remainder=False)
+    assert len(list(data.batched(images, batch_size=100, drop_remainder=False))) == 1
+    assert len(list(data.batched((images, np.zeros(64, np.int32)), batch_size=32))) == 2

@@ -144,10 +144,17 @@ def batched(arrays, batch_size=128, shuffle=True, seed=None, drop_remainder=True
 
     On the TensorFlow backend: a shuffled, batched, prefetched `tf.data.Dataset` (its fast path).
     On the others: a `zoo.batches.ArrayBatches` (a `keras.utils.PyDataset`), which needs no
-    TensorFlow. Both reshuffle every epoch and have `take(n)`.
+    TensorFlow. Both reshuffle every epoch and have `take(n)`. Refuses arrays that would make no
+    batch (empty, or fewer rows than `batch_size` when `drop_remainder`).
     """
     import keras
 
+    batch_size = check_int("batch_size", batch_size)
+    rows = len(arrays[0] if isinstance(arrays, (tuple, list)) else arrays)
+    if rows == 0:
+        raise ValueError("There are no examples to batch: the arrays hold 0 rows.")
+    if drop_remainder and rows < batch_size:  # the one incomplete batch would be dropped: fit would train on nothing
+        raise ValueError(f"batch_size={batch_size} is larger than the {rows} examples given, which drop_remainder=True would leave with no batch: pass a smaller batch_size or drop_remainder=False.")
     if keras.backend.backend() != "tensorflow":
         from zoo.batches import ArrayBatches
 

@@ -600,6 +600,9 @@ def check_training_data(model, x, y=None):
     trains from, see `zoo.data.batched`); other inputs (Python generators) are not looked at, as
     reading them would consume a batch.
     """
+    empty = _known_empty(x, y)
+    if empty:
+        raise ValueError(no_batch_message(empty))
     batch = _first_batch(x, y)
     if batch is None:
         return
@@ -682,6 +685,37 @@ def check_class_ids(model, labels):
     check_ids("labels", labels, len(model.class_names) - 1, what="class ids")
 
 
+def no_batch_message(what):
+    """The refusal of training data that yields no batch (`what` it is)."""
+    return (
+        f"The training data yields no batch ({what}): fit would end at once without a step. Give it at least one batch: "
+        "some images, and a batch size no larger than their number when the last incomplete batch is dropped (drop_remainder)."
+    )
+
+
+def _known_empty(x, y):
+    """What `x` is, in words, when it is known without reading it to yield no batch: an array of
+    0 images, a `PyDataset` of 0 batches, a `tf.data.Dataset` of cardinality 0 (e.g. 64 images
+    batched by 100 with drop_remainder); else None."""
+    x, _ = images_and_labels(x, y)
+    if isinstance(x, dict):
+        x = x.get(BATCH_KEYS[0])
+    if _is_array(x) and len(x.shape) and x.shape[0] == 0:
+        return "an array of 0 images"
+    if isinstance(x, keras.utils.PyDataset):
+        try:
+            return f"a keras.utils.PyDataset of 0 batches, {type(x).__name__}" if x.num_batches == 0 else None
+        except NotImplementedError:
+            return None
+    if _is_tf_dataset(x) and int(x.cardinality()) == 0:
+        return "a tf.data.Dataset of 0 batches, its cardinality"
+    return None
+
+
+def _is_tf_dataset(x):
+    return type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec") and hasattr(x, "take")
+
+
 def _has_batches(dataset):
     """Whether a PyDataset says it has a batch 0 (one of unknown length is not looked at)."""
     try:
@@ -714,7 +748,7 @@ def _rereadable_batches(x):
     `keras.utils.PyDataset` of known length (read by index) or a `tf.data.Dataset`; else None."""
     if isinstance(x, keras.utils.PyDataset) and _has_batches(x):
         return (x[index] for index in range(x.num_batches))
-    if type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec") and hasattr(x, "take"):
+    if _is_tf_dataset(x):
         return iter(x)
     return None
 
@@ -732,9 +766,11 @@ def _first_batch(x, y):
     if _is_array(x):
         return np.asarray(x[:1024]), (None if y is None else np.asarray(y[:1024]))
     batches = _rereadable_batches(x)
-    batch = None if batches is None else next(batches, None)
-    if batch is None:
+    if batches is None:
         return None
+    batch = next(batches, None)
+    if batch is None:  # read to its end at no cost: it is empty (a filter that kept nothing, say)
+        raise ValueError(no_batch_message("a dataset that yielded none"))
     images, labels = (_dict_images(batch), batch.get(BATCH_KEYS[1])) if isinstance(batch, dict) else split_batch(batch)
     return np.asarray(images), None if labels is None else np.asarray(labels)
 
