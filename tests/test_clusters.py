@@ -135,3 +135,26 @@ def test_wrong_uses_are_refused_with_the_problem_named():
         clusters.fit_clusters(np.full((10, 28, 28, 1), np.nan, np.float32), 2)
     with pytest.raises(ValueError, match="frequencies"):
         clusters.ClusterChoice(3).set_frequencies([0.5, 0.6, 0.1])
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_fit_clusters_takes_the_images_the_model_trains_on_only(fashion_dir):
+    pixels = data.load_arrays("test")[0][:200]  # uint8 0..255: every real [-1, 1] image would fall in one cluster
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, clusters=5)
+    with pytest.raises(ValueError, match=r"values from 0 to 255 \(0..255 pixels\)"):
+        gan.fit_clusters(pixels)
+    with pytest.raises(ValueError, match=r"values from 0 to 1 only, as images scaled to \[0, 1\]"):
+        gan.fit_clusters(pixels / np.float32(255))
+    images = data.to_unit_range(pixels)
+    with pytest.raises(ValueError, match=r"shaped \(20, 28, 1\) per image, but this DCGAN makes \(28, 28, 1\)"):
+        gan.fit_clusters(images[:, :20])  # once a raw variable.assign shape error
+    assert not gan.cluster_assignment.is_fitted
+    frequencies = gan.fit_clusters(images)
+    assert len(np.unique(np.asarray(gan.cluster_assignment(images)))) == 5 and frequencies.max() < 0.5
+
+
+def test_clusters_found_in_images_of_another_size_are_refused_by_the_layer():
+    fitted = clusters.fit_clusters(two_kinds_of_image()[:, :20], 2)
+    with pytest.raises(ValueError, match="found in images of 560 values each; this layer takes images of 784"):
+        clusters.ClusterAssignment(2, 28 * 28).set_clusters(fitted)

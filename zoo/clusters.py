@@ -75,6 +75,8 @@ class ClusterAssignment(keras.layers.Layer):
 
     def set_clusters(self, fitted):
         """Installs `fit_clusters`'s result."""
+        if fitted["mean"].shape != (self.pixels,):
+            raise ValueError(f"The clusters were found in images of {fitted['mean'].shape[0]} values each; this layer takes images of {self.pixels}.")
         if fitted["centres"].shape != (self.clusters, self.components):
             raise ValueError(f"Expected {self.clusters} centres of {self.components} components, got {fitted['centres'].shape}.")
         self.mean.assign(fitted["mean"])

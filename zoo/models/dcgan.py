@@ -239,9 +239,15 @@ class DCGAN(BaseGAN):
 
     def fit_clusters(self, images, seed=0):
         """Finds the model's clusters in `images` (k-means on their principal components) and
-        the frequencies sampling draws them with; returns the frequencies."""
+        the frequencies sampling draws them with; returns the frequencies.
+
+        `images` must be what the model trains on (`check_training_data`): shaped `image_shape`,
+        in [-1, 1]. Clusters found in 0..255 pixels would put every real image in one cluster.
+        """
         if self.clusters is None:
             raise ValueError("This DCGAN is not self-conditioned: build it with `clusters=k` to give it clusters.")
+        images = ops.convert_to_numpy(images)  # one array: check_training_data would read a list as (images, labels)
+        check_training_data(self, images)
         fitted = fit_clusters(images, self.clusters, seed=seed)
         self.cluster_assignment.set_clusters(fitted)
         self.cluster_choice.set_frequencies(fitted["frequencies"])
