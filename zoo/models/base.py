@@ -591,9 +591,12 @@ def images_and_labels(x, y):
 
 
 def check_training_data(model, x, y=None):
-    """Raises ValueError when the first batch of training data does not fit `model`: images not
-    shaped `image_shape` (height, width, channels), not real numbers, outside [-1, 1] (0..255
-    pixels, say: scale them with `zoo.data.to_unit_range`), or class ids out of range.
+    """Raises ValueError when the first batch of training data does not fit `model`: data known
+    to yield no batch, images not shaped `image_shape` (height, width, channels; a dataset not
+    batched, a missing channel axis), not real numbers, outside [-1, 1] (0..255 pixels, say:
+    scale them with `zoo.data.to_unit_range`) or in [0, 1] (see `UNIT_INTERVAL_MIN_IMAGES`),
+    a conditional model's labels missing, not one class id per image (one-hot), or out of range.
+    Batches may be images, `(images, labels)` or dicts keyed by `BATCH_KEYS`.
 
     Looks at numpy arrays, `tf.data.Dataset`s (one batch read; the shapes and dtypes first,
     from its `element_spec`) and `keras.utils.PyDataset`s (batch 0, read by index: what JAX
