@@ -131,7 +131,7 @@ def test_a_generator_of_other_images_is_refused_before_any_image_is_made(evaluat
     with pytest.raises(ValueError, match="This generator makes 32×32×3 images; zoo.metrics scores Fashion-MNIST generators, of 28×28×1"):
         evaluator.evaluate(colour)
     colour.compile()
-    batches = tf.data.Dataset.from_tensor_slices(np.zeros((64, 32, 32, 3), np.float32)).batch(32)
+    batches = tf.data.Dataset.from_tensor_slices(np.full((64, 32, 32, 3), -0.5, np.float32)).batch(32)
     monitor = FIDMonitor(every=1, n=N)
     with pytest.raises(ValueError, match="This generator makes 32×32×3 images"):  # before the first epoch trains
         colour.fit(batches, epochs=1, verbose=0, callbacks=[monitor])
