@@ -55,12 +55,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from zoo import bench
 
-    out = bench.output_path(args.out, args.quick, DEFAULT_OUT)
-    if out is not None:
-        try:
-            bench.check_results_path(out, "conv_forms")
-        except ValueError as error:
-            parser.error(str(error))
+    out = bench.results_path(parser, args, DEFAULT_OUT, "conv_forms")
     if args.quick:
         args.batch, args.calls = 4, 2
     record = run(args.batch, args.calls)

@@ -67,12 +67,7 @@ def main(argv=None):
         return onnxruntime_child(directory, *map(int, numbers))
     from zoo import bench
 
-    out = bench.output_path(args.out, args.quick, DEFAULT_OUT)
-    if out is not None:
-        try:
-            bench.check_results_path(out, "infer", machines=True)
-        except ValueError as error:
-            parser.error(str(error))
+    out = bench.results_path(parser, args, DEFAULT_OUT, "infer", machines=True)
     if args.quick:
         args.calls, args.batch, args.batch_calls = 5, 32, 2
     record = run(args.calls, args.batch, args.batch_calls)

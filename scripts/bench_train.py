@@ -61,12 +61,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from zoo import bench
 
-    out = bench.output_path(args.out, args.quick, DEFAULT_OUT)
-    if out is not None:
-        try:
-            bench.check_results_path(out, "train", machines=True)
-        except ValueError as error:
-            parser.error(str(error))
+    out = bench.results_path(parser, args, DEFAULT_OUT, "train", machines=True)
     loops = LOOPS
     if args.quick:
         args.batch_size, args.steps, args.rounds = 32, 2, 1

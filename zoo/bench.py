@@ -200,6 +200,18 @@ def output_path(out, quick, default):
     return None if quick else default
 
 
+def results_path(parser, args, default, kind, machines=False):
+    """A benchmark script's checked `--out` (`output_path`, `check_results_path`), or
+    `parser.error` naming what is wrong with it, before anything is measured."""
+    out = output_path(args.out, args.quick, default)
+    if out is not None:
+        try:
+            check_results_path(out, kind, machines=machines)
+        except ValueError as error:
+            parser.error(str(error))
+    return out
+
+
 def check_results_path(path, kind, machines=False, option="--out"):
     """Raises ValueError, before a benchmark runs, when `path` cannot take its `kind` record: it is
     a folder, a folder on its way is a file, or it (or with `machines`, the `<stem>.machines.json`
