@@ -533,6 +533,8 @@ def test_javascript_options_take_the_number_forms_python_s_parser_takes():
     ("t2i-fashion-mnist&prompt=a%20red%20dress&prompt=a%20blue%20coat", "--prompt is given more than once; give one (it is drawn in every image)"),
     ("dcgan-fashion-mnist&n=1e1", "-n must be a whole number from 1 to 100000, got 1e1"),
     ("dcgan-fashion-mnist&truncation=", '--truncation must be a number of at least 0.1, got ""'),
+    ("dcgan-fashion-mnist&n=100000&scale=64", "100000 images at scale 64 make a grid of 608768 × 606848 pixels (1376.2 GiB of RGBA; "
+                                              "at most 65500 a side and 2 GiB): ask for fewer images or a smaller --scale"),
 ])
 def test_web_page_refuses_option_forms_python_refuses(query, message):
     installed("web")

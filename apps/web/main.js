@@ -9,7 +9,7 @@
 // Serve the repository over http (`python apps/web/serve.py`): the .wasm and the files are fetched.
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { checkCard, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain server lacks
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
@@ -94,6 +94,7 @@ async function main() {
   const model = params.get("model") || "dcgan-fashion-mnist";
   const { card, onnx, cardUrl, onnxUrl, how } = await loadGenerator(model);
   checkCard(card); // before describe() reads it: a field it lacks is named, not "undefined is not iterable"
+  checkGrid(options.n, card.image_shape, options.scale); // a grid too large to draw is refused before any image is made, as in Node and Python
   await checkListedDigest(card, onnx, "generator.onnx", cardUrl, onnxUrl); // the card is this graph's, as Python and Node check
   describe(card);
   if (options.prompt !== null) $("prompt").value = options.prompt;
