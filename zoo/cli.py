@@ -300,7 +300,7 @@ def open_generator(path, verbose=False):
 
 def run_sample(args):
     from zoo.files import check_output_file
-    from zoo.images import check_finite, check_grid, image_format, save_grid
+    from zoo.images import check_grid, image_format, save_grid
 
     image_format(args.output)  # an extension we cannot write is refused before any work
     check_output_file(args.output)
@@ -316,8 +316,7 @@ def run_sample(args):
         if note:
             print(note, file=sys.stderr)
     seconds = time.perf_counter() - started
-    check_finite(images, path)
-    path = save_grid(images, args.output, scale=args.scale)
+    path = save_grid(images, args.output, scale=args.scale, source=path)  # NaN images are refused naming the generator
     print(f"Wrote {len(images)} samples to {path} ({engine}, {seconds:.2f} s) from {how}")
 
 

@@ -31,14 +31,15 @@ def check_finite(images, source):
     return images
 
 
-def make_grid(images, columns=None, padding=PADDING):
-    """Tiles NHWC images in [-1, 1] into one uint8 picture, `columns` wide (default: square)."""
+def make_grid(images, columns=None, padding=PADDING, source="The images"):
+    """Tiles NHWC images in [-1, 1] into one uint8 picture, `columns` wide (default: square).
+    `source` names where the images came from in the refusal of non-finite ones (`check_finite`)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[0] == 0:
         raise ValueError(f"Expected a non-empty NHWC batch of images, got shape {images.shape}.")
     if images.dtype.kind not in "f":  # 0..255 pixels would all clip to white
         raise ValueError(f"Expected images in [-1, 1] as floats, got {images.dtype}; map 0..255 pixels with zoo.data.to_unit_range.")
-    check_finite(images, "The images")
+    check_finite(images, source)
     columns = columns or math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
     pixels = to_uint8(images)
@@ -115,11 +116,11 @@ def readable_bytes(count):
         count /= 1024
 
 
-def save_grid(images, path, columns=None, scale=1):
+def save_grid(images, path, columns=None, scale=1, source="The images"):
     """Writes a grid of `images` to `path` (atomically) in the format its extension names
-    (`image_format`: .png, .jpg, ...) and returns the path."""
+    (`image_format`: .png, .jpg, ...) and returns the path. `source`: see `make_grid`."""
     fmt = image_format(path)
-    grid = Image.fromarray(make_grid(images, columns))
+    grid = Image.fromarray(make_grid(images, columns, source=source))
     if scale != 1:
         grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
     options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
