@@ -103,9 +103,12 @@ def _all_tensors(graph):
 
 
 def check_model_file(onnx_path):
-    """The external-data check and `onnx.checker`'s full check; raises on a bad file."""
+    """The external-data check and `onnx.checker`'s full check; raises on a bad file, else
+    returns the model it loaded (its external data loaded in)."""
     check_external_data(onnx_path)
-    onnx.checker.check_model(onnx.load(str(onnx_path)), full_check=True)  # external data loaded in
+    model = onnx.load(str(onnx_path))
+    onnx.checker.check_model(model, full_check=True)
+    return model
 
 
 def tuned_model(onnx_path, optimized=True, precision="float32"):
@@ -157,9 +160,8 @@ class Generator:
             check_listed_digest(self.card, onnx_path, card_path)
         providers = list(providers or available_providers())
         try:
-            if check:
-                check_model_file(onnx_path)
-            latent_dim, image_shape = generator_shapes(onnx_path)  # before a variant is derived by running it
+            checked = check_model_file(onnx_path) if check else None
+            latent_dim, image_shape = generator_shapes(onnx_path, checked)  # before a variant is derived by running it
             model_path = tuned_model(onnx_path, optimized, precision)
             if check and model_path != onnx_path:
                 check_model_file(model_path)
@@ -402,11 +404,12 @@ class Generator:
         return prompts
 
 
-def generator_shapes(onnx_path):
+def generator_shapes(onnx_path, model=None):
     """`(latent_dim, image_shape)` of a graph that is a generator: noise `z` of shape (batch, latent)
     in, images (batch, height, width, channels) out, every size but the batch's fixed and the batch
-    free (the zoo runs any number of rows). Anything else is refused, naming what is wrong."""
-    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    free (the zoo runs any number of rows). Anything else is refused, naming what is wrong.
+    `model`: the file's ModelProto when it is loaded already (`check_model_file`), else it is read."""
+    graph = (model or onnx.load(str(onnx_path), load_external_data=False)).graph
     constants = {tensor.name for tensor in graph.initializer}
     shapes = {value.name: [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in value.type.tensor_type.shape.dim]
               for value in [*graph.input, *graph.output] if value.name not in constants}
