@@ -162,9 +162,10 @@ def check_card_facts(card, facts):
         to_json(card)
     except (TypeError, ValueError) as error:
         raise ValueError(f"`card` must hold JSON values only (strings, numbers, lists, dicts): {error}") from None
-    changed = [key for key in BINDING_FACTS if key in card and key in facts and json.loads(to_json(card[key])) != json.loads(to_json(facts[key]))]
+    as_json = {key: (json.loads(to_json(card[key])), json.loads(to_json(facts[key]))) for key in BINDING_FACTS if key in card and key in facts}
+    changed = [key for key, (given, fixed) in as_json.items() if given != fixed]
     if changed:
-        differences = "; ".join(f"{key}: the model's {json.dumps(json.loads(to_json(facts[key])))[:80]}, the card's {json.dumps(card[key], default=str)[:80]}" for key in changed)
+        differences = "; ".join(f"{key}: the model's {json.dumps(as_json[key][1])[:80]}, the card's {json.dumps(as_json[key][0])[:80]}" for key in changed)
         raise ValueError(f"`card` changes facts the model fixes ({differences}); leave them out (they are written from the model).")
 
 
