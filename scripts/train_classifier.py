@@ -1,7 +1,7 @@
 """Trains the Fashion-MNIST classifier that `zoo.metrics` takes its features from.
 
     .venv/bin/python scripts/train_classifier.py            # 5 epochs on the 60,000 train images
-    .venv/bin/python scripts/train_classifier.py --export-onnx   # only (re)write classifier.onnx
+    .venv/bin/python scripts/train_classifier.py --export-onnx --overwrite   # only rewrite classifier.onnx
     .venv/bin/python scripts/publish.py --registry-only     # then: the registry lists the new files
 
 Writes `exports/classifier-fashion-mnist/classifier.keras`, `classifier.onnx` (the same network
@@ -140,7 +140,11 @@ def main(argv=None):
     parser.add_argument("--overwrite", action="store_true", help="replace the classifier already in --out (the shipped one: then run publish.py --registry-only)")
     args = parser.parse_args(argv)
     if args.export_onnx:
-        write_onnx(Path(args.out))
+        try:
+            check_onnx_replaceable(args.out, args.overwrite)
+        except OSError as error:
+            parser.error(str(error))
+        write_onnx(Path(args.out), overwrite=args.overwrite)
         return
     try:
         check_replaceable(args.out, args.overwrite)
@@ -151,15 +155,34 @@ def main(argv=None):
     print(f"Test accuracy {card['test_accuracy']:.4f}; wrote {args.out}")
 
 
-def write_onnx(folder):
-    """classifier.onnx from the classifier.keras in `folder` (checked against its card); the card lists both."""
+def check_onnx_replaceable(folder, overwrite):
+    """Raises when `folder` already holds a classifier.onnx and `overwrite` is not given: the
+    file `python -m zoo eval` measures with is replaced only when asked."""
+    onnx_path = Path(folder) / ONNX_FILE
+    if onnx_path.exists() and not overwrite:
+        raise FileExistsError(f"{onnx_path} exists; pass --overwrite (overwrite=True) to replace it.")
+
+
+def write_onnx(folder, overwrite=False):
+    """classifier.onnx from the classifier.keras in `folder` (checked against its card); the card lists both.
+
+    The new file and the card that lists its sha256 are written into a staged copy of `folder`
+    (`write_folder_staged`), so that a failure or an interruption leaves the old pair, never a
+    new file beside a card that names the old one's digest."""
     from zoo.saving import load_model
 
+    folder = Path(folder)
+    check_onnx_replaceable(folder, overwrite)
     card = read_card(folder, MODEL_FILE)
-    path = export_onnx(load_model(folder / MODEL_FILE), folder / ONNX_FILE)
-    card["files"] = {MODEL_FILE: card["files"][MODEL_FILE], ONNX_FILE: sha256(path)}
-    atomic_write_json(folder / CARD_FILE, card)
-    print(f"Wrote {path} (features and logits within 1e-4 of Keras); {folder / CARD_FILE} lists its sha256")
+    model = load_model(folder / MODEL_FILE)
+
+    def write(staging):
+        path = export_onnx(model, staging / ONNX_FILE)
+        card["files"] = {MODEL_FILE: card["files"][MODEL_FILE], ONNX_FILE: sha256(path)}
+        atomic_write_json(staging / CARD_FILE, card)
+
+    write_folder_staged(folder, write)
+    print(f"Wrote {folder / ONNX_FILE} (features and logits within 1e-4 of Keras); {folder / CARD_FILE} lists its sha256")
 
 
 if __name__ == "__main__":

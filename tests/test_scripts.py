@@ -64,3 +64,27 @@ def test_a_failed_staged_write_leaves_the_old_folder_whole(tmp_path):
 
     train_classifier.write_folder_staged(folder, lambda staging: (staging / "classifier.json").write_text("{}"))
     assert (folder / "classifier.json").read_text() == "{}" and (folder / "README").read_text() == "kept\n"
+
+
+def test_train_classifier_export_onnx_replaces_the_onnx_file_only_when_asked_and_with_its_card(tmp_path, capsys, fashion_dir):
+    train_classifier = import_script("train_classifier")
+    folder = tmp_path / "classifier"
+    train_classifier.train_classifier(folder, epochs=1, limit=64, data_dir=fashion_dir, verbose=0)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+
+    with pytest.raises(SystemExit) as raised:
+        train_classifier.main(["--out", str(folder), "--export-onnx"])
+    assert raised.value.code == 2 and f"{folder / 'classifier.onnx'} exists; pass --overwrite" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+    (folder / "classifier.onnx").unlink()  # a folder with the Keras file alone takes its ONNX twin without --overwrite
+    train_classifier.main(["--out", str(folder), "--export-onnx"])
+    card = json.loads((folder / "classifier.json").read_text())
+    assert card["files"]["classifier.onnx"] == sha256(folder / "classifier.onnx")
+    assert (folder / "classifier.keras").read_bytes() == before["classifier.keras"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["classifier"]  # no staging folder left
+
+    (folder / "classifier.keras").write_bytes(before["classifier.keras"][:-10])  # altered: refused before anything is written
+    with pytest.raises(ValueError, match="was altered or is partial"):
+        train_classifier.main(["--out", str(folder), "--export-onnx", "--overwrite"])
+    assert json.loads((folder / "classifier.json").read_text()) == card
