@@ -543,12 +543,12 @@ def test_web_page_refuses_option_forms_python_refuses(query, message):
 
 
 DIGIT_CLASSES = ["10", "2", "7", "3", "0", "1", "5", "6", "8", "9"]  # e.g. a cgan trained on folders named by digits
-DIGIT_LABELS = [[2], ["2"], [10], ["10"], [" 3 "], ["3,2", 0], 2, "2", "7,1", [2.5], [True], ["-1"], [-1], ["x"], "", [None]]
+DIGIT_LABELS = [[2], ["2"], [10], ["10"], [" 3 "], ["3,2", 0], 2, "2", "7,1", [2.5], [True], ["-1"], [-1], ["x"], "", [None], []]
 
 
 def label_refusal(message):
     """The kind of a label's refusal, in words both ports use."""
-    kinds = [kind for kind in ("unknown class", "out of range", "must be a class id or name") if kind in message.lower()]
+    kinds = [kind for kind in ("unknown class", "out of range", "must be a class id or name", "no labels given") if kind in message.lower()]
     return kinds or message
 
 

@@ -113,12 +113,14 @@ export function classList(classNames) {
 }
 
 // `labels`: one label or a list of them, each a class id (a number) or a string (a name or an id;
-// comma-separated names several); null, undefined or an empty list: all classes in turn.
+// comma-separated names several); null or undefined: all classes in turn; an empty list is refused,
+// as in Python (a filter that kept no label is a mistake, not a wish for every class).
 // Returns `n` class ids, the given ones repeated in turn, as zoo.labels.resolve_labels.
 export function resolveLabels(labels, classNames, n) {
   if (!classNames || classNames.length === 0) throw new Error("this generator takes a label but its card.json lists no classes");
   const given = labelList(labels);
   if (given === null) return Array.from({ length: n }, (_, i) => i % classNames.length);
+  if (given.length === 0) throw new Error(`no labels given; the classes are: ${classList(classNames)}`);
   const ids = given.map((label) => parseLabel(label, classNames));
   if (ids.length > n) throw new Error(`${ids.length} labels for ${n} images: give at most one label per image (fewer repeat in turn)`);
   return Array.from({ length: n }, (_, i) => ids[i % ids.length]);
@@ -128,7 +130,7 @@ export function resolveLabels(labels, classNames, n) {
 function labelList(labels) {
   if (labels === null || labels === undefined) return null;
   const list = Array.isArray(labels) ? labels : [labels];
-  return list.length === 0 ? null : list.flatMap((item) => (typeof item === "string" ? item.split(",") : [item]));
+  return list.flatMap((item) => (typeof item === "string" ? item.split(",") : [item]));
 }
 
 // One label -> its class id, as zoo.labels.parse_label. A number (or BigInt) is an id, whatever the
@@ -514,12 +516,13 @@ export const SAMPLE_OPTIONS = [
   ["-h, --help", "show this help"],
 ];
 
-// Checked option values from strings (argv or URL parameters): { n, seed, scale, labels, prompt, truncation }.
+// Checked option values from strings (argv or URL parameters): { n, seed, scale, labels, prompt, truncation };
+// `labels` is every --label given, null when there is none (all classes in turn).
 // As strict as `python -m zoo sample`'s parser: -n and --scale are decimal integers ("1e1", "0x4" and
 // "2.0" are refused), --truncation a decimal number ("" and "0x1" are refused), and `prompt`, a string
 // or the list of every one given, at most one (a second would silently replace the first).
 export function checkOptions({ n = "64", seed = "0", scale = "2", labels = [], prompt = null, truncation = null } = {}) {
-  const options = { n: wholeOption("-n", n, 1, 100000), seed: checkSeed(seed), scale: wholeOption("--scale", scale, 1, 64), labels, prompt: onlyPrompt(prompt), truncation: null };
+  const options = { n: wholeOption("-n", n, 1, 100000), seed: checkSeed(seed), scale: wholeOption("--scale", scale, 1, 64), labels: Array.isArray(labels) && labels.length === 0 ? null : labels, prompt: onlyPrompt(prompt), truncation: null };
   if (truncation !== null) {
     options.truncation = DECIMAL.test(String(truncation)) ? Number(truncation) : NaN;
     if (!(options.truncation >= 0.1) || !Number.isFinite(options.truncation)) throw new Error(`--truncation must be a number of at least 0.1, got ${shownOption(truncation)}`);
