@@ -244,6 +244,35 @@ def test_a_few_bright_real_images_are_not_taken_for_0_1_images(fashion_dir):
 
 
 @pytest.mark.inputs
+def test_0_1_images_in_small_batches_are_judged_on_their_first_16_images(fashion_dir):
+    import tensorflow as tf
+
+    images, _ = real_images()
+    unit_interval = (images + 1) / 2
+    gan = tiny_dcgan()
+    with pytest.raises(ValueError, match=r"first 16 images \(8 in the first batch\).*scaled to \[0, 1\]"):
+        gan.fit(tf.data.Dataset.from_tensor_slices(unit_interval).batch(8), epochs=1, verbose=0)
+    dark_second_batch = tf.data.Dataset.from_tensor_slices(tf.concat([unit_interval[:8], images[8:24]], 0)).batch(8)
+    gan.fit(dark_second_batch, epochs=1, verbose=0)  # a pixel below 0 within the first 16: [-1, 1] images, trained on
+    assert int(gan.g_optimizer.iterations) == 3
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_a_model_told_its_images_are_bright_trains_on_them(fashion_dir):
+    import numpy as np
+
+    images, _ = real_images()
+    bright = np.maximum(images, 0.2)  # [-1, 1] garments none darker than mid-grey: taken for [0, 1] images unless told
+    gan = tiny_dcgan()
+    with pytest.raises(ValueError, match="set model.allow_nonnegative_images = True"):
+        gan.fit(bright, batch_size=16, epochs=1, verbose=0)
+    gan.allow_nonnegative_images = True
+    gan.fit(bright, batch_size=16, epochs=1, verbose=0)
+    assert int(gan.g_optimizer.iterations) == 2
+
+
+@pytest.mark.inputs
 @pytest.mark.backend
 def test_train_on_batch_and_a_tuple_x_are_checked_like_fit(fashion_dir):
     import numpy as np

@@ -115,6 +115,10 @@ class BaseGAN(keras.Model):
     updates = UPDATES  # the `update`s of `compile` this model's objectives honour
     takes_gradient_penalty = True  # whether its discriminator objective honours a loss's gradient penalty (WGAN-GP)
     reported = ()  # more "p_<name>" beliefs `discriminator_objective` reports beside p_real and p_fake
+    # `fit` takes a float first batch of 16 or more images with no pixel below 0 for images scaled to
+    # [0, 1] and refuses it (`check_training_data`); set True on a model whose [-1, 1] images are
+    # really all lighter than mid-grey.
+    allow_nonnegative_images = False
 
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), seed=None, ema_decay=None, **kwargs):
         super().__init__(**kwargs)
@@ -609,7 +613,7 @@ def check_training_data(model, x, y=None):
     batch = _first_batch(x, y)
     if batch is None:
         return
-    images, labels = batch
+    images, labels, more = batch
     check_batch_shape(model, images)
     if images.dtype.kind not in "fiu":
         raise ValueError(f"Training images must be numbers, got dtype {images.dtype}.")
@@ -624,13 +628,17 @@ def check_training_data(model, x, y=None):
             f"Training images must lie in [-1, 1], the generator's tanh range; the first batch holds values from {low:g} to "
             f"{high:g}{hint}. Scale pixels with zoo.data.to_unit_range (x / 127.5 - 1)."
         )
-    if images.dtype.kind == "f" and low >= 0 and len(images) >= UNIT_INTERVAL_MIN_IMAGES:
-        raise ValueError(
-            f"Training images must lie in [-1, 1], the generator's tanh range; the first batch of {len(images)} images holds "
-            f"values from {low:g} to {high:g} only, as images scaled to [0, 1] (x / 255) do. Map them to [-1, 1]: x * 2 - 1, "
-            f"or zoo.data.to_unit_range on the uint8 pixels. (A batch of {UNIT_INTERVAL_MIN_IMAGES} or more [-1, 1] images "
-            "without one pixel darker than mid-grey, below 0, is taken for [0, 1] images.)"
-        )
+    if images.dtype.kind == "f" and low >= 0 and not model.allow_nonnegative_images:
+        seen = _images_without_negatives(len(images), more)
+        if seen >= UNIT_INTERVAL_MIN_IMAGES:
+            first = f"first batch of {seen} images" if seen == len(images) else f"first {seen} images ({len(images)} in the first batch)"
+            raise ValueError(
+                f"Training images must lie in [-1, 1], the generator's tanh range; the {first} hold values from {low:g} to "
+                f"{high:g} only, as images scaled to [0, 1] (x / 255) do. Map them to [-1, 1]: x * 2 - 1, or "
+                f"zoo.data.to_unit_range on the uint8 pixels. ({UNIT_INTERVAL_MIN_IMAGES} or more [-1, 1] images without one "
+                "pixel darker than mid-grey, below 0, are taken for [0, 1] images; if yours really are, set "
+                "model.allow_nonnegative_images = True before fit.)"
+            )
     if images.dtype.kind in "iu" and images.size:
         raise ValueError(f"Training images are integers ({images.dtype}); the model expects float images in [-1, 1]: use zoo.data.to_unit_range.")
     if getattr(model, "conditional", False):
@@ -762,20 +770,41 @@ def _is_array(x):
 
 
 def _first_batch(x, y):
-    """(images, labels or None) of the first batch of `x` (and `y`) as numpy arrays, or None when `x` is not looked at."""
+    """(images, labels or None, the later batches) of the first batch of `x` (and `y`), the first
+    two as numpy arrays, the third an iterator of batches (empty for arrays, whose first 1,024
+    images are the first batch here), or None when `x` is not looked at."""
     x, y = images_and_labels(x, y)
     if isinstance(x, dict) and y is None:
         x, y = _dict_images(x), x.get(BATCH_KEYS[1])
     if _is_array(x):
-        return np.asarray(x[:1024]), (None if y is None else np.asarray(y[:1024]))
+        return np.asarray(x[:1024]), (None if y is None else np.asarray(y[:1024])), iter(())
     batches = _rereadable_batches(x)
     if batches is None:
         return None
     batch = next(batches, None)
     if batch is None:  # read to its end at no cost: it is empty (a filter that kept nothing, say)
         raise ValueError(no_batch_message("a dataset that yielded none"))
-    images, labels = (_dict_images(batch), batch.get(BATCH_KEYS[1])) if isinstance(batch, dict) else split_batch(batch)
-    return np.asarray(images), None if labels is None else np.asarray(labels)
+    images, labels = _batch_images_and_labels(batch)
+    return np.asarray(images), None if labels is None else np.asarray(labels), batches
+
+
+def _batch_images_and_labels(batch):
+    return (_dict_images(batch), batch.get(BATCH_KEYS[1])) if isinstance(batch, dict) else split_batch(batch)
+
+
+def _images_without_negatives(count, batches):
+    """How many images, from `count` already seen with no value below 0, have none before the
+    first that has one, reading `batches` until `UNIT_INTERVAL_MIN_IMAGES` are seen: small
+    batches of [0, 1] images are judged on the first 16 images, not on one batch of 8."""
+    while count < UNIT_INTERVAL_MIN_IMAGES:
+        batch = next(batches, None)
+        if batch is None:
+            break
+        images = np.asarray(_batch_images_and_labels(batch)[0], np.float32)
+        if np.any(images < 0):
+            return 0
+        count += len(images)
+    return count
 
 
 def _dict_images(batch):
