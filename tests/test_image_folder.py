@@ -2,6 +2,8 @@
 and TFDS datasets by name (mocked here: TFDS downloads need internet)."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -118,6 +120,30 @@ def test_unreadable_files_and_empty_classes_are_named(tmp_path, class_folder):
     (class_folder / "none").mkdir()
     with pytest.raises(ValueError, match="Class folder\\(s\\) without images in .*: none"):
         image_folder.scan(class_folder, with_labels=True)
+
+
+def without_root_s_read_override():
+    """The command prefix that runs a process as this user but without the right to read what its
+    permissions forbid: root reads any folder (CAP_DAC_OVERRIDE) unless `setpriv` drops it."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv (util-linux): a locked folder would still be read")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+@pytest.mark.inputs
+def test_a_folder_that_cannot_be_listed_is_named_not_left_out(colour_folder):
+    locked = colour_folder / "more"
+    locked.chmod(0)
+    try:
+        scan = f"from zoo import image_folder; print(len(image_folder.scan({str(colour_folder)!r})))"
+        result = subprocess.run([*without_root_s_read_override(), sys.executable, "-c", scan], capture_output=True, text=True, timeout=120)
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 1, result.stdout  # not trained on the 19 images it could list
+    assert f"1 folder(s) under {colour_folder} cannot be listed, so their images would be left out: {locked} (PermissionError)" in result.stderr
+    assert len(image_folder.scan(colour_folder)) == 24  # readable again: all of them
 
 
 @pytest.mark.inputs

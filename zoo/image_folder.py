@@ -55,11 +55,19 @@ def image_files(folder):
 
     Symbolic links to folders inside it are not followed, as `keras.utils.image_dataset_from_directory`
     does not by default (`follow_links=False`); `folder` itself (a class folder too) may be one.
+    A folder that cannot be listed (no permission, say) raises ValueError naming it: its images
+    would otherwise be left out of training without a word.
     """
-    return sorted(
-        path for path in Path(folder).rglob("*")
-        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    )
+    folder = Path(folder)
+    found, unlisted = [], []
+    for root, folders, names in os.walk(folder, onerror=unlisted.append):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        found += [Path(root, name) for name in names if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES]
+    if unlisted:
+        listed = ", ".join(f"{error.filename} ({type(error).__name__})" for error in unlisted[:MAX_UNREADABLE_LISTED])
+        more = f" and {len(unlisted) - MAX_UNREADABLE_LISTED} more" if len(unlisted) > MAX_UNREADABLE_LISTED else ""
+        raise ValueError(f"{len(unlisted)} folder(s) under {folder} cannot be listed, so their images would be left out: {listed}{more}. Make them readable or move them out.")
+    return sorted(path for path in found if path.is_file())
 
 
 def scan(directory, with_labels=False, channels=None):
