@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.files import atomic_write, atomic_write_json, to_json
+from zoo.files import atomic_write, atomic_write_json, check_free_space, to_json
 from zoo.images import save_grid
 from zoo.latent import check_seed, sample_latent
 from zoo.validation import check_int
@@ -131,6 +131,16 @@ class GANCheckpoint(keras.callbacks.Callback):
             for partial in self.directory.glob(".*.weights.h5"):
                 partial.unlink()
 
+    def checkpoint_bytes(self):
+        """A bound on a checkpoint's size: the bytes of the networks' and optimizers' variables,
+        plus HDF5's headers (a few KB a variable) and a margin of 1 MiB."""
+        optimizers = [getattr(self.model, name, None) for name in ("g_optimizer", "d_optimizer", "optimizer")]
+        variables = {id(variable): variable for variable in self.model.variables}
+        for optimizer in filter(None, optimizers):
+            variables.update({id(variable): variable for variable in optimizer.variables})
+        data = sum(variable.numpy().nbytes for variable in variables.values())  # a copy, once an epoch: dtypes numpy lacks (bfloat16) too
+        return data + 4096 * len(variables) + (1 << 20)
+
     def on_train_end(self, logs=None):
         self.model._initial_epoch = None  # a later `fit` on this model starts where it asks
 
@@ -140,6 +150,7 @@ class GANCheckpoint(keras.callbacks.Callback):
             return  # the last good checkpoint stays the latest
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"epoch_{epoch + 1:04d}.weights.h5"
+        check_free_space(path, self.checkpoint_bytes(), f"the checkpoint {path.name} (the latest checkpoint stays as it is)")
         atomic_write(path, self.model.save_weights)
         atomic_write_json(self.directory / "state.json", {"epoch": epoch + 1, "logs": _floats(logs), "training": self.training()}, indent=None)
         for _, old in self.checkpoints()[: -self.keep]:

@@ -6,9 +6,25 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
+
+
+def check_free_space(path, needed, what):
+    """Raises OSError (ENOSPC) when the file system that will hold `path` has fewer than `needed`
+    bytes free, naming `what` and both sizes.
+
+    For writers that do not fail cleanly on a full disk: HDF5 (Keras's `.weights.h5`) meets the
+    failed write in its own cleanup and brings Python down with a segmentation fault, where a
+    check beforehand gives an error the caller can read. The disk may still fill during the
+    write (another process): `atomic_write` then keeps the previous file, without the message.
+    """
+    folder = Path(path).parent
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise OSError(errno.ENOSPC, f"Not enough free space in {folder} for {what}: about {needed / 1e6:.1f} MB needed, {free / 1e6:.1f} MB free", str(path))
 
 
 def atomic_write(path, write):
