@@ -159,6 +159,18 @@ def test_node_app_takes_the_options_of_the_python_cli(tmp_path):
 
 
 @needs_node
+def test_node_app_help_is_what_its_readme_quotes(tmp_path):
+    """apps/node/README.md shows `node sample.js --help` verbatim; a claim changed in one (such as
+    how close its pixels come to Python's) must change in the other."""
+    installed("node")
+    readme = (APPS / "node" / "README.md").read_text()
+    quoted = readme.split("`node sample.js --help` prints:\n\n```\n", 1)[1].split("\n```", 1)[0]
+    help_ = run_node(["--help"], cwd=tmp_path)
+    assert help_.returncode == 0
+    assert help_.stdout.strip() == quoted.strip()
+
+
+@needs_node
 @pytest.mark.inputs
 @pytest.mark.parametrize(
     "args, message",

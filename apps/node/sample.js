@@ -24,7 +24,8 @@ const REGISTRY = process.env.GANZOO_REGISTRY || path.join(ROOT, "zoo", "registry
 const USAGE = `usage: node sample.js GENERATOR [options]
 
 Generates images with onnxruntime-node and writes them as one PNG grid, as \`python -m zoo sample\`
-does; the same seed draws the same images, pixel for pixel.
+does; the same seed draws the same images (a pixel may round one level apart where
+onnxruntime-node sums in another order than Python's onnxruntime).
 
 GENERATOR: an artifact folder (generator.onnx and card.json), a .onnx file with its card.json
 beside it, or a published name (python -m zoo list), whose files are checked against the sha256
