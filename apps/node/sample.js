@@ -30,7 +30,8 @@ onnxruntime-node sums in another order than Python's onnxruntime).
 GENERATOR: an artifact folder (generator.onnx and card.json), a .onnx file with its card.json
 beside it, or a published name (python -m zoo list), whose files are checked against the sha256
 of zoo/registry.json: this checkout's exports/ ($GANZOO_EXPORTS), else the cache Python shares
-($GANZOO_CACHE, else ~/.cache/ganzoo), else downloaded from $GANZOO_BASE_URL into that cache.
+($GANZOO_CACHE, else $XDG_CACHE_HOME/ganzoo, else ~/.cache/ganzoo), else downloaded from
+$GANZOO_BASE_URL into that cache.
 
 options:
 ${SAMPLE_OPTIONS.map(([flags, text]) => `  ${flags.padEnd(22)}${text}`).join("\n")}`;
