@@ -152,10 +152,22 @@ def published_table(card, previous):
         "| this model | " + " | ".join(cells(now)) + " |",
         "",
         f"Judge's ceiling on {now['real_test_images']['images']:,} real colourised test images: class {ceiling:.3f}, colour "
-        f"{now['real_test_images']['colour']:.3f}. Trained by `{sessions[-1].get('command')}`; written by "
+        f"{now['real_test_images']['colour']:.3f}. Trained by `{without_run_folder(sessions[-1].get('command'))}`; written by "
         "`scripts/t2i_ablation.py --table` from the card and `docs/results/t2i_previous_model.json`.",
     ]
     return "\n".join(lines)
+
+
+def without_run_folder(command):
+    """`command` without its `--out FOLDER`: where the run was written on the training machine
+    (often a path outside this repository) is not part of the recipe."""
+    words = (command or "").split()
+    for index, word in enumerate(words):
+        if word == "--out":
+            return " ".join(words[:index] + words[index + 2 :])
+        if word.startswith("--out="):
+            return " ".join(words[:index] + words[index + 1 :])
+    return command
 
 
 def replace_between(text, markers, body):

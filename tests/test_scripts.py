@@ -88,3 +88,14 @@ def test_train_classifier_export_onnx_replaces_the_onnx_file_only_when_asked_and
     with pytest.raises(ValueError, match="was altered or is partial"):
         train_classifier.main(["--out", str(folder), "--export-onnx", "--overwrite"])
     assert json.loads((folder / "classifier.json").read_text()) == card
+
+
+def test_t2i_table_names_the_training_command_without_the_machines_run_folder():
+    """docs/t2i.md quotes the published card's training command; the `--out` folder it ran in
+    (a path on the training machine, outside this repository) is not part of the recipe."""
+    t2i_ablation = import_script("t2i_ablation")
+    card = json.loads((T2I / "card.json").read_text())
+    previous = json.loads((ROOT / "docs" / "results" / "t2i_previous_model.json").read_text())
+    table = t2i_ablation.published_table(card, previous)
+    assert "Trained by `python -m zoo train t2i --epochs 3 --batch-size 64 --latent-dim 64 --ema-decay 0.999`;" in table
+    assert "--out" not in table
