@@ -1,4 +1,4 @@
-"""The GPU machine's one call: versions, `fit` speed on JAX, the published recipes trained, onnxruntime.
+"""The GPU machine's one call: versions, `fit` speed on JAX, two training recipes run, onnxruntime.
 
 Run by scripts/gpu_run.sh (which installs the carried wheels and sets the environment) on a
 machine with JAX and no TensorFlow; see docs/gpu.md for the device call. Within `--seconds`
@@ -10,7 +10,7 @@ it:
    epoch clock that leaves `fit`'s asynchronous dispatch alone;
 3. records `onnxruntime.get_available_providers()` and times the published generators'
    `generator.onnx` (exports/) on each provider offered (CUDA: float32 and float16 variants);
-4. trains the published DCGAN and cGAN recipes (`python -m zoo train`, as their cards say,
+4. trains the first published DCGAN's and cGAN's recipes (`python -m zoo train`, `RECIPES`,
    batch 128) for as many epochs as the time left allows: two epochs first, to measure an
    epoch, then resumed up to the epochs that fit;
 5. writes under `--out`: report.json (everything above), <family>/model.keras,
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MAX_FILE_BYTES = 16 << 20  # the device tool returns files up to 16 MiB
-RECIPES = {  # the published cards' training commands (exports/<name>/card.json), batch 128
+RECIPES = {  # the first published DCGAN's and cGAN's training commands, batch 128 (the cards now carry later ones: docs/gpu.md)
     "dcgan": [],
     "cgan": ["--ema-decay", "0.999"],
 }
@@ -264,7 +264,7 @@ def onnxruntime_speed(run):
 
 
 def train_recipes(run):
-    """Trains each published recipe through the command line for the epochs the time left allows."""
+    """Trains each recipe of `RECIPES` through the command line for the epochs the time left allows."""
     results = {}
     reserve = 15.0  # copying the files out
     families = list(RECIPES)
