@@ -32,7 +32,7 @@ TTUR = ["--d-lr", "4e-4", "--g-lr", "1e-4"]
 
 # name -> (family, train flags, what it changes). The first of each family is the published recipe.
 RECIPES = {
-    "dcgan-published": ("dcgan", [], "the published DCGAN's recipe (Radford et al. 2015: Adam 2e-4, β1 0.5, batch 128), no EMA"),
+    "dcgan-published": ("dcgan", [], "DCGAN's defaults (Radford et al. 2015: Adam 2e-4, β1 0.5, batch 128), no EMA; the recipe first published"),
     "dcgan-ema": ("dcgan", EMA, "+ EMA of the generator, decay 0.999"),
     "dcgan-ema-ttur": ("dcgan", EMA + TTUR, "+ EMA, TTUR: D 4e-4, G 1e-4 (Heusel et al. 2017)"),
     "dcgan-ema-sn-hinge": ("dcgan", EMA + SN_HINGE, "+ EMA, spectral norm in D (no BN), hinge loss (Miyato et al. 2018)"),
@@ -42,7 +42,7 @@ RECIPES = {
     "dcgan-ema-clusters50": (
         "dcgan",
         EMA + ["--clusters", "50", "--latent-dim", "65"],
-        "+ EMA, self-conditioned on 50 k-means clusters of the pixels, projection D (Liu et al. 2020); z: 1 picks the cluster, 64 noise",
+        "+ EMA, self-conditioned on 50 k-means clusters of the pixels, projection D (Liu et al. 2020); z: 1 picks the cluster, 64 noise; the published DCGAN's recipe",
     ),
     "cgan-published": ("cgan", EMA, "the published cGAN's recipe: label channel in D, EMA 0.999"),
     "cgan-projection": ("cgan", EMA + ["--projection"], "+ projection discriminator (Miyato & Koyama 2018)"),
