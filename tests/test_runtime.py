@@ -301,6 +301,7 @@ def test_a_bare_class_conditional_onnx_file_takes_labels_by_the_names_in_its_met
     shutil.copy(ROOT / "exports" / "cgan-fashion-mnist" / "generator.onnx", tmp_path / "cgan.onnx")
     bare = runtime.load(tmp_path / "cgan.onnx")
     assert bare.card == {} and len(bare.class_names) == 10
+    assert bare.family == "cgan" and "family='cgan'" in repr(bare)  # from the metadata, as the classes
     published = runtime.load(ROOT / "exports" / "cgan-fashion-mnist")
     assert bare.class_names == published.class_names
     for labels in (3, published.class_names[3], [published.class_names[3]]):

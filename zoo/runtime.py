@@ -277,6 +277,15 @@ class Generator:
         return self.card.get("name") or self.path.parent.name
 
     @property
+    def family(self):
+        """The GAN family that made it ("dcgan", "cgan", ...): card.json's, else the ONNX metadata's, else None."""
+        return self.card.get("family") or self._metadata("family")
+
+    def _metadata(self, key):
+        """The export's `key` in the ONNX file's metadata (`zoo.export.METADATA_KEYS`), or None."""
+        return self.session.get_modelmeta().custom_metadata_map.get(key) or None
+
+    @property
     def conditional(self):
         """Whether the generator takes class labels (as Keras's `model.conditional`)."""
         return "label" in self.inputs
@@ -295,7 +304,7 @@ class Generator:
     def _metadata_classes(self):
         """The "classes" of the ONNX metadata as a list of names, or None where absent or malformed."""
         try:
-            classes = json.loads(self.session.get_modelmeta().custom_metadata_map.get("classes") or "null")
+            classes = json.loads(self._metadata("classes") or "null")
         except ValueError:
             return None
         return classes if isinstance(classes, list) and classes and all(isinstance(name, str) for name in classes) else None
@@ -308,7 +317,7 @@ class Generator:
         shape = "×".join(str(side) for side in self.image_shape)
         extra = f", classes={self.num_classes}" if self.conditional else ", prompt=True" if "tokens" in self.inputs else ""
         return (
-            f"Generator({self.name!r}, family={self.card.get('family')!r}, latent_dim={self.latent_dim}, "
+            f"Generator({self.name!r}, family={self.family!r}, latent_dim={self.latent_dim}, "
             f"images={shape}{extra}, provider={self.providers[0]!r}, path='{self.model_path}')"
         )
 
