@@ -188,3 +188,24 @@ def test_export_refuses_arguments_it_cannot_honour_before_any_work(trained_dcgan
     assert list(tmp_path.iterdir()) == []  # refused before anything was written
     card = export_generator(cgan, tmp_path / "same", card={"classes": ["cat", "dog", "fox"], "dataset": "mine"})  # repeating is fine
     assert card["classes"] == ["cat", "dog", "fox"] and card["dataset"] == "mine"
+
+
+@pytest.mark.backend
+@pytest.mark.inputs
+def test_export_on_another_backend_is_refused_before_any_work_naming_the_backend(tmp_path, capsys):
+    """Export traces the generator with TensorFlow; on JAX it says so (and how to export a JAX-trained
+    model) instead of failing inside tf.function on JAX arrays, and `demo` refuses before it trains."""
+    import keras
+
+    from zoo.cli import main
+
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("the refusal is of the other backends")
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    gan.save(tmp_path / "model.keras")
+    with pytest.raises(ValueError, match=f"TensorFlow backend; this process runs on {keras.backend.backend()}"):
+        export_generator(gan, tmp_path / "artifact")
+    assert main(["export", str(tmp_path / "model.keras"), str(tmp_path / "artifact")]) == 2
+    assert "KERAS_BACKEND=tensorflow python -m zoo export" in capsys.readouterr().err
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--limit", "64"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]  # no artifact, no demo run

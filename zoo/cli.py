@@ -246,9 +246,10 @@ def run_export(args):
 
 def export_model_file(model_file, directory, name=None, overwrite=False):
     """Loads a trained `.keras` file (safe mode) and exports its generator; returns the card."""
-    from zoo.export import export_generator
+    from zoo.export import check_export_backend, export_generator
     from zoo.saving import load_gan
 
+    check_export_backend()  # before the model file is loaded
     model = load_gan(model_file)
     training_record = Path(model_file).with_name("training.json")
     card = {"training": json.loads(training_record.read_text())} if training_record.is_file() else {}
@@ -381,11 +382,12 @@ def run_eval(args):
 def run_demo(args):
     load_keras(args.verbose)
     from zoo import runtime
-    from zoo.export import check_replaceable
+    from zoo.export import check_export_backend, check_replaceable
     from zoo.images import save_grid
     from zoo.training import train
 
     out = Path(args.out)
+    check_export_backend()  # the demo exports what it trains: refused before training, not after
     check_replaceable(out / "export", overwrite=True)  # the user's files there: refused before training
     started = time.perf_counter()
     train("dcgan", out, epochs=args.epochs, limit=args.limit, data_dir=args.data_dir, command=shlex.join(["python", "-m", "zoo", *sys.argv[1:]]))

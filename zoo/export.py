@@ -59,6 +59,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
     run folder, a folder of your own: export never deletes what it did not write), holds files
     its card does not list, or is an artifact and `overwrite` is False.
     """
+    check_export_backend()
     import tensorflow as tf
 
     from zoo.validation import check_number
@@ -123,6 +124,22 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return card
+
+
+def check_export_backend():
+    """Refuses, before any work, to export on a Keras backend other than TensorFlow: the
+    SavedModel and tf2onnx trace the generator as a `tf.function`, which runs TensorFlow
+    variables only. A model trained on JAX exports from a TensorFlow process (its `.keras` file
+    loads there)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise ValueError(
+            f"Export writes a TensorFlow SavedModel and converts it to ONNX with tf2onnx, which needs Keras's TensorFlow backend; "
+            f"this process runs on {backend} (KERAS_BACKEND). A model trained on {backend} exports from TensorFlow: save it as "
+            "a .keras file and run KERAS_BACKEND=tensorflow python -m zoo export MODEL.keras DIRECTORY."
+        )
 
 
 def check_exportable(model):
