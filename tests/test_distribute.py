@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # TensorFlow fixes its devices when it starts, so the two-device run has a process of its own.
 TWO_DEVICES = textwrap.dedent("""
     import tensorflow as tf
@@ -49,3 +51,63 @@ def test_two_devices_train_the_same_weights_as_one_device_on_the_same_global_bat
     one_logs, two_logs = report["logs"]
     for key in ("d_loss", "g_loss", "p_real", "p_fake"):
         assert abs(one_logs[key][0] - two_logs[key][0]) < 1e-4, (key, one_logs, two_logs)
+
+
+# Batches that do not split evenly across two replicas: refused before training where they are
+# known (Keras would fail at the first with "AddN ... must have the same size"), at their step
+# where they come only later (a dataset's last, incomplete batch), never trained on silently.
+UNEVEN = textwrap.dedent("""
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+    import json
+    import keras
+    import numpy as np
+    from zoo import data
+    from zoo.models import DCGAN
+
+    images = data.to_unit_range(data.load_arrays("train")[0][:99])
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+        gan.compile()
+
+    def weights():
+        return [np.array(w) for w in gan.generator.weights + gan.discriminator.weights]
+
+    after_3_steps = []  # the weights after the dataset's 3 whole batches
+
+    def refusal(fit):
+        before = weights()
+        try:
+            fit()
+        except Exception as error:
+            changed = any(np.any(a != b) for a, b in zip(before, weights()))
+            unchanged_since_3 = bool(after_3_steps) and all(np.array_equal(a, b) for a, b in zip(after_3_steps, weights()))
+            return type(error).__name__, str(error), changed, unchanged_since_3
+        return None
+
+    keep = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: after_3_steps.extend(weights()) if batch == 2 else None)
+
+    print(json.dumps({
+        "batch of 33": refusal(lambda: gan.fit(data.batched(images[:66], 33, shuffle=False), epochs=1, verbose=0)),
+        "arrays' last batch of 3": refusal(lambda: gan.fit(images, batch_size=32, epochs=1, verbose=0, shuffle=False)),
+        "dataset's last batch of 3": refusal(lambda: gan.fit(
+            tf.data.Dataset.from_tensor_slices(images).batch(32), epochs=1, verbose=0, callbacks=[keep])),
+    }))
+""")
+
+
+@pytest.mark.inputs
+def test_batches_that_do_not_split_evenly_across_replicas_are_refused_not_trained_on():
+    result = subprocess.run([sys.executable, "-c", UNEVEN], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    for case, (kind, message, changed, _) in report.items():
+        assert "does not split evenly across the strategy" in message and "2 replicas" in message, (case, message)
+    assert report["batch of 33"][:3] == ["ValueError", report["batch of 33"][1], False]  # refused before any step
+    assert report["arrays' last batch of 3"][0] == "ValueError" and not report["arrays' last batch of 3"][2]
+    assert "A batch of 33 images" in report["batch of 33"][1] and "A batch of 3 images" in report["arrays' last batch of 3"][1]
+    kind, _, changed, unchanged_since_3 = report["dataset's last batch of 3"]
+    assert kind == "InvalidArgumentError" and changed and unchanged_since_3  # 3 whole batches trained, the uneven one nothing

@@ -123,6 +123,29 @@ def replicas_in_sync():
     return context.num_replicas_in_sync if context is not None else 1
 
 
+def check_even_split(model, batch_sizes):
+    """Refuses, before any step, batches of `batch_sizes()` that would not split evenly across the
+    replicas of the strategy `model` was built under: Keras fails at the first such batch
+    (adding the replicas' unequal shares), and a step on unequal shares would not be the one
+    device's step (`replica_share` and the loss scaling of `minimize` take equal shares)."""
+    strategy = getattr(model, "distribute_strategy", None) if keras.backend.backend() == "tensorflow" else None
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if replicas == 1:
+        return
+    uneven = [size for size in batch_sizes() if size % replicas]
+    if uneven:
+        raise ValueError(uneven_split_message(f"A batch of {uneven[0]} images", replicas))
+
+
+def uneven_split_message(what, replicas):
+    return (
+        f"{what} does not split evenly across the strategy's {replicas} replicas: under tf.distribute each "
+        f"batch (the global batch) must be a multiple of {replicas}. Choose such a batch size and drop the last incomplete "
+        "batch (dataset.batch(batch_size, drop_remainder=True); zoo.data's loaders drop it), or trim the arrays to a "
+        "multiple of the batch size."
+    )
+
+
 def replica_share(draw, batch_size):
     """Returns `draw(batch_size)`, or this replica's rows of `draw(global batch)` under a strategy.
 
@@ -134,8 +157,14 @@ def replica_share(draw, batch_size):
         return draw(batch_size)
     import tensorflow as tf
 
-    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-    return draw(batch_size * replicas)[replica * batch_size : (replica + 1) * batch_size]
+    context = tf.distribute.get_replica_context()
+    # A batch known only as it comes (a dataset's last, incomplete one) is checked here: unequal
+    # shares would draw overlapping noise (`check_even_split` refuses the batches known before).
+    whole = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(batch_size, "int32"))
+    even = tf.debugging.assert_equal(whole, tf.cast(batch_size, "int32") * replicas, message=uneven_split_message("This step's batch", replicas))
+    with tf.control_dependencies([even]):  # no update of the step runs before the check: it needs this noise
+        replica = context.replica_id_in_sync_group
+        return draw(batch_size * replicas)[replica * batch_size : (replica + 1) * batch_size]
 
 
 def has_strategy():

@@ -166,9 +166,11 @@ class BaseGAN(keras.Model):
         A tuple `x` is read as `(images, labels)` (or `(images,)`), as a dataset's batches are,
         not as Keras's several inputs: `fit((images, labels))` is `fit(images, labels)`.
         """
-        refuse_keras_only_options(inspect.signature(keras.Model.fit).bind_partial(self, x, y, *args, **kwargs).arguments)
+        options = inspect.signature(keras.Model.fit).bind_partial(self, x, y, *args, **kwargs).arguments
+        refuse_keras_only_options(options)
         x, y = images_and_labels(x, y)
         check_training_data(self, x, y)
+        backend.check_even_split(self, lambda: batch_sizes(x, options.get("batch_size")))
         return super().fit(x, y, *args, **kwargs)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -694,6 +696,25 @@ def check_class_ids(model, labels):
             hint = ""
         raise ValueError(f"Labels must be one class id per image, shaped (batch,); got labels shaped {labels.shape}.{hint}")
     check_ids("labels", labels, len(model.class_names) - 1, what="class ids")
+
+
+def batch_sizes(x, batch_size=None):
+    """The sizes of the batches `fit` will cut from `x` (with its `batch_size`), as far as they are
+    known without reading more than the first batch: an array's full batches and its last
+    incomplete one; a `tf.data.Dataset`'s static batch size, else its first batch's; else none."""
+    if isinstance(x, dict):
+        x = x.get(BATCH_KEYS[0])
+    if _is_array(x) and len(x.shape):
+        rows, batch_size = x.shape[0], batch_size or 32  # Keras's default batch size
+        return sorted({min(rows, batch_size), rows % batch_size} - {0})
+    if _is_tf_dataset(x):
+        images = split_batch(x.element_spec)[0]
+        images = images[BATCH_KEYS[0]] if isinstance(images, dict) else images
+        if images.shape.rank and images.shape[0] is not None:
+            return [images.shape[0]]
+        first = _first_batch(x, None)
+        return [] if first is None else [len(first[0])]
+    return []
 
 
 def no_batch_message(what):
