@@ -170,3 +170,25 @@ def test_batched_refuses_arrays_that_would_make_no_batch():
         data.batched(images[:0], batch_size=16, drop_remainder=False)
     assert len(list(data.batched(images, batch_size=100, drop_remainder=False))) == 1
     assert len(list(data.batched((images, np.zeros(64, np.int32)), batch_size=32))) == 2
+
+
+@pytest.mark.backend
+def test_fit_takes_array_batches_in_their_own_order_as_it_takes_tf_data(fashion_dir):
+    """`load_fashion_mnist(shuffle=False)` on JAX is an `ArrayBatches`: `fit` must not reorder its
+    batches (Keras shuffles a PyDataset's batches by Python's unseeded `random` unless told not to)."""
+    from zoo.batches import ArrayBatches
+    from zoo.models import GAN
+
+    class Recorded(ArrayBatches):
+        read = []
+
+        def __getitem__(self, index):
+            self.read.append(index)
+            return super().__getitem__(index)
+
+    batches = Recorded(data.to_unit_range(data.load_arrays("test")[0][:96]), 16, shuffle=False)
+    gan = GAN(latent_dim=4, g_units=(8,), d_units=(8,), seed=0)
+    gan.compile()
+    Recorded.read.clear()
+    gan.fit(batches, epochs=1, verbose=0)
+    assert Recorded.read[-6:] == list(range(6))  # (Keras reads batch 0 once more before, to see its shapes)

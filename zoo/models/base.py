@@ -16,6 +16,7 @@ import numpy as np
 from keras import ops
 
 from zoo import losses
+from zoo.batches import ArrayBatches
 from zoo.labels import check_ids
 from zoo.latent import latent_input, sample_latent
 from zoo.models import backend
@@ -164,13 +165,17 @@ class BaseGAN(keras.Model):
         images of the wrong shape, channels or value range are refused before any step trains on them.
 
         A tuple `x` is read as `(images, labels)` (or `(images,)`), as a dataset's batches are,
-        not as Keras's several inputs: `fit((images, labels))` is `fit(images, labels)`.
+        not as Keras's several inputs: `fit((images, labels))` is `fit(images, labels)`. The zoo's
+        `ArrayBatches` (`zoo.data`'s batches on JAX) come in their own order, as a `tf.data.Dataset`
+        does: Keras's `shuffle` does not reorder them.
         """
         options = inspect.signature(keras.Model.fit).bind_partial(self, x, y, *args, **kwargs).arguments
         refuse_keras_only_options(options)
         x, y = images_and_labels(x, y)
         check_training_data(self, x, y)
         backend.check_even_split(self, lambda: batch_sizes(x, options.get("batch_size")))
+        if isinstance(x, ArrayBatches) and len(args) < 7:  # `shuffle` not given by position
+            kwargs["shuffle"] = False  # they shuffle themselves, by their seed, as a tf.data.Dataset does: Keras would reorder them by Python's
         return super().fit(x, y, *args, **kwargs)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
