@@ -111,3 +111,33 @@ def test_batches_that_do_not_split_evenly_across_replicas_are_refused_not_traine
     assert "A batch of 33 images" in report["batch of 33"][1] and "A batch of 3 images" in report["arrays' last batch of 3"][1]
     kind, _, changed, unchanged_since_3 = report["dataset's last batch of 3"]
     assert kind == "InvalidArgumentError" and changed and unchanged_since_3  # 3 whole batches trained, the uneven one nothing
+
+
+# A loss that becomes NaN under a strategy stops training with StopOnNonFiniteLoss's message,
+# whose step count reads a mirrored variable (int() of one raised TypeError).
+NAN_UNDER_STRATEGY = textwrap.dedent("""
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+    import numpy as np
+    from zoo import data
+    from zoo.callbacks import StopOnNonFiniteLoss
+    from zoo.models import GAN
+
+    images = data.to_unit_range(data.load_arrays("train")[0][:64]).astype("float32")
+    images[32:] = np.nan
+    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+        gan = GAN(latent_dim=8, g_units=(16,), d_units=(16,), seed=0)
+        gan.compile()
+    guard = StopOnNonFiniteLoss()
+    gan.fit(data.batched(images, 32, shuffle=False), epochs=1, verbose=0, callbacks=[guard])
+    print(guard.message)
+""")
+
+
+@pytest.mark.faults
+def test_a_non_finite_loss_under_a_strategy_stops_with_the_guards_message():
+    result = subprocess.run([sys.executable, "-c", NAN_UNDER_STRATEGY], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "at epoch 1, step 2 of the epoch (generator step 2)" in result.stdout.strip().splitlines()[-1]

@@ -263,7 +263,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         named = " and ".join(f"{key} is {value}" for key, value in bad.items())
         self.message = (
             f"Training stopped: {named} at epoch {getattr(self, '_epoch', 0) + 1}, step {batch + 1} of the epoch "
-            f"(generator step {int(self.model.g_optimizer.iterations)}). The last good checkpoint, if any, is kept; "
+            f"(generator step {int(np.asarray(self.model.g_optimizer.iterations))}). The last good checkpoint, if any, is kept; "
             "lower the learning rates or try another loss."
         )
         print(self.message)
