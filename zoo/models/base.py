@@ -167,7 +167,7 @@ class BaseGAN(keras.Model):
         A tuple `x` is read as `(images, labels)` (or `(images,)`), as a dataset's batches are,
         not as Keras's several inputs: `fit((images, labels))` is `fit(images, labels)`. The zoo's
         `ArrayBatches` (`zoo.data`'s batches on JAX) come in their own order, as a `tf.data.Dataset`
-        does: Keras's `shuffle` does not reorder them.
+        does: Keras reorders them only when `shuffle=True` is passed.
         """
         options = inspect.signature(keras.Model.fit).bind_partial(self, x, y, *args, **kwargs).arguments
         refuse_keras_only_options(options)
@@ -175,7 +175,7 @@ class BaseGAN(keras.Model):
         check_training_data(self, x, y)
         backend.check_even_split(self, lambda: batch_sizes(x, options.get("batch_size")))
         if isinstance(x, ArrayBatches) and len(args) < 7:  # `shuffle` not given by position
-            kwargs["shuffle"] = False  # they shuffle themselves, by their seed, as a tf.data.Dataset does: Keras would reorder them by Python's
+            kwargs.setdefault("shuffle", False)  # they shuffle themselves, by their seed, as a tf.data.Dataset does: Keras would reorder them by Python's
         return super().fit(x, y, *args, **kwargs)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
