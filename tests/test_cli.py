@@ -22,6 +22,15 @@ def test_help_explains_every_command():
     assert "--epochs" in train_help.stdout and "resume" in train_help.stdout
 
 
+@pytest.mark.inputs
+def test_a_misspelt_keras_backend_is_named_not_taken_for_a_missing_package(tmp_path):
+    env = {**os.environ, "KERAS_BACKEND": "jaxx"}
+    result = subprocess.run([sys.executable, "-m", "zoo", "train", "dcgan", "--out", str(tmp_path / "run")], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "KERAS_BACKEND (or ~/.keras/keras.json) names 'jaxx', which is not a Keras backend" in result.stderr and "pip install" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_export_sample_round_trip(tmp_path, fashion_dir, capsys):
     run = tmp_path / "run"
     assert main(["train", "dcgan", "--epochs", "1", "--limit", "128", "--batch-size", "64", "--latent-dim", "8", "--out", str(run)]) == 0

@@ -415,10 +415,13 @@ def load_keras(verbose=False, purpose=None):
         missing = [module for module in ("keras", backend) if importlib.util.find_spec(module) is None]
     except ValueError:
         missing = []
+    if backend not in KERAS_BACKENDS:
+        raise ValueError(f"KERAS_BACKEND (or ~/.keras/keras.json) names {backend!r}, which is not a Keras backend; the zoo trains on "
+                         "'tensorflow' (the default), 'jax' or 'torch'.")
     if missing:
-        extra = "jax" if backend == "jax" else "train"
+        install = {"jax": "pip install 'ganzoo[jax]'", "torch": "pip install 'ganzoo[train]' torch"}.get(backend, "pip install 'ganzoo[train]'")
         raise MissingDependency(
-            f"{purpose or 'This'} needs {' and '.join(missing)}, which this install lacks: pip install 'ganzoo[{extra}]'"
+            f"{purpose or 'This'} needs {' and '.join(missing)}, which this install lacks: {install}"
             + ("." if purpose else " (exported generators and published names run without it).")
         )
     if verbose:
@@ -441,6 +444,9 @@ def load_keras(verbose=False, purpose=None):
         import absl.logging
 
         absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+KERAS_BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")  # the names Keras 3 accepts
 
 
 def keras_backend_name():
