@@ -187,3 +187,28 @@ def test_a_train_refused_for_its_data_leaves_no_empty_run_folder(tmp_path, capsy
     (tmp_path / "mine").mkdir()  # a folder that was there before keeps being there
     assert main(["train", "dcgan", "--epochs", "1", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "mine")]) == 2
     assert (tmp_path / "mine").is_dir()
+
+
+@pytest.mark.faults
+def test_a_run_stopped_between_its_last_checkpoint_and_model_keras_gets_the_new_model_on_rerun(tmp_path, fashion_dir):
+    import keras
+
+    run = tmp_path / "run"
+    options = {"model_kwargs": {"latent_dim": 8, "ema_decay": None, "g_units": (16,), "d_units": (16,)}}  # as the command line gives them
+    tiny_train(run, epochs=1, **options)
+    earlier = (run / "model.keras").read_bytes()
+    process = subprocess.Popen([*TRAIN[:5], "--epochs", "2", "--limit", "64", "--batch-size", "32", "--latent-dim", "8", "--g-units", "16",
+                                "--d-units", "16", "--no-jit", "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = run / "checkpoints" / "epoch_0002.weights.h5"
+    while not checkpoint.exists():
+        assert process.poll() is None, "training ended before its last checkpoint"
+        time.sleep(0.001)
+    process.send_signal(signal.SIGSTOP)  # after the last checkpoint, before model.keras is replaced
+    assert (run / "model.keras").read_bytes() == earlier, "stopped too late to test this"
+    process.kill()
+    process.wait()
+
+    model = tiny_train(run, epochs=2, **options)  # nothing left to train, but model.keras is still epoch 1's
+    saved = keras.models.load_model(run / "model.keras", safe_mode=True)
+    assert int(saved.g_optimizer.iterations) == int(model.g_optimizer.iterations) == 2 * 64 // 32
+    assert [s["status"] for s in strict(run / "training.json")["sessions"]] == ["finished", "killed (ended without finishing)"]

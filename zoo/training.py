@@ -246,8 +246,12 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
               "pass a larger --epochs to continue it.")
         if killed:  # the record says so, though no session follows
             write_record(out_dir / "training.json", record)
-        if not (out_dir / "model.keras").exists():
+        # model.keras is of the last finished session: when the session that reached `done` was
+        # stopped after its last checkpoint but before writing model.keras, it is written now.
+        finished = any(s.get("status") == "finished" and s.get("to_epoch") == done for s in record["sessions"])
+        if not finished or not (out_dir / "model.keras").exists():
             atomic_write(out_dir / "model.keras", model.save)
+            print(f"Wrote {out_dir / 'model.keras'} from the checkpoint of epoch {done}.")
         return model
     session = {
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
