@@ -156,3 +156,20 @@ def test_a_file_that_cannot_be_written_is_named_not_its_temporary_twin(tmp_path)
     with pytest.raises(OSError, match=f"Cannot write {tmp_path}/folder.png: "):
         atomic_write_text(tmp_path / "folder.png", "x")
     assert (tmp_path / "afile").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder.png"]
+
+
+@pytest.mark.faults
+def test_an_artifact_another_export_wrote_meanwhile_is_not_replaced_without_overwrite(tmp_path):
+    tiny_dcgan().save(tmp_path / "model.keras")
+    target = tmp_path / "artifact"
+    card = export_generator(DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=1), tmp_path / "other")
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "export", str(tmp_path / "model.keras"), str(target)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: any(tmp_path.glob(".artifact.tmp-*")), process, what="the export's staging folder")  # target checked: free
+    (tmp_path / "other").rename(target)  # another export gets there first
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 2 and f"error: {target} was written by another process while this export ran" in err, err[-2000:]
+    assert json.loads((target / "card.json").read_text()) == card
+    for relative, digest in card["files"].items():
+        assert sha256(target / relative) == digest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact", "model.keras"]

@@ -19,6 +19,7 @@ mixed policy (bfloat16 or float16 arithmetic, float32 weights) is exported from 
 with its weights, and the card says how it was trained.
 """
 
+import errno
 import itertools
 import json
 import os
@@ -120,7 +121,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         card["files"] = {path: sha256(staging / path) for path in _artifact_files(staging)}
         validate_card(json.loads(to_json(card)), f"the card of {directory}")  # what runtime.load will check, before it replaces anything
         atomic_write_json(staging / "card.json", card)
-        _move_into_place(staging, directory)
+        _move_into_place(staging, directory, overwrite)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return card
@@ -418,13 +419,23 @@ def _derived_beside(path, card):
     return metadata.get("ganzoo.source_sha256") == card["files"].get("generator.onnx")
 
 
-def _move_into_place(staging, directory):
-    """Puts the finished `staging` folder at `directory`; an old artifact there is swapped out in
-    one step (see `zoo.files.exchange`) and then deleted, so `directory` always holds a whole one."""
-    if directory.exists():
+def _move_into_place(staging, directory, overwrite=False):
+    """Puts the finished `staging` folder at `directory`; with `overwrite`, an old artifact there
+    is swapped out in one step (see `zoo.files.exchange`) and then deleted, so `directory` always
+    holds a whole one. Without it, an artifact another process put there while this one was made
+    is kept, and FileExistsError says so."""
+    if overwrite and directory.exists():
         exchange(staging, directory)  # staging now holds the old artifact, deleted by the caller
-    else:
-        staging.rename(directory)
+        return
+    try:
+        staging.rename(directory)  # replaces an empty folder only
+    except OSError as error:
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        raise FileExistsError(
+            f"{directory} was written by another process while this export ran; it is kept and this export was not saved. "
+            "Pass overwrite=True (--overwrite) to replace it, or choose another folder."
+        ) from None
 
 
 def _onnx_dtype(dtype):
