@@ -17,6 +17,10 @@ TRAIN = [sys.executable, "-m", "zoo", "train", "gan", "--limit", "256", "--batch
          "--g-units", "16", "--no-jit"]
 
 
+# A gan whose model.keras (32 MB) takes a moment to write, for tests that stop a run while it is written.
+LARGER = [*TRAIN[:5], "--limit", "64", "--batch-size", "32", "--latent-dim", "8", "--g-units", "1024,1024", "--d-units", "1024", "--no-jit"]
+
+
 def tiny_train(out, **kwargs):
     options = {"epochs": 1, "batch_size": 32, "limit": 64, "jit_compile": False, "verbose": 0,
                "model_kwargs": {"latent_dim": 8, "g_units": (16,), "d_units": (16,)}, **kwargs}
@@ -194,11 +198,11 @@ def test_a_run_stopped_between_its_last_checkpoint_and_model_keras_gets_the_new_
     import keras
 
     run = tmp_path / "run"
-    options = {"model_kwargs": {"latent_dim": 8, "ema_decay": None, "g_units": (16,), "d_units": (16,)}}  # as the command line gives them
+    # Networks large enough that writing model.keras takes a while (32 MB): time to stop the process before it is done.
+    options = {"model_kwargs": {"latent_dim": 8, "ema_decay": None, "g_units": (1024, 1024), "d_units": (1024,)}}  # as the command line gives them
     tiny_train(run, epochs=1, **options)
     earlier = (run / "model.keras").read_bytes()
-    process = subprocess.Popen([*TRAIN[:5], "--epochs", "2", "--limit", "64", "--batch-size", "32", "--latent-dim", "8", "--g-units", "16",
-                                "--d-units", "16", "--no-jit", "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([*LARGER, "--epochs", "2", "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = run / "checkpoints" / "epoch_0002.weights.h5"
     while not checkpoint.exists():
         assert process.poll() is None, "training ended before its last checkpoint"
@@ -212,3 +216,20 @@ def test_a_run_stopped_between_its_last_checkpoint_and_model_keras_gets_the_new_
     saved = keras.models.load_model(run / "model.keras", safe_mode=True)
     assert int(saved.g_optimizer.iterations) == int(model.g_optimizer.iterations) == 2 * 64 // 32
     assert [s["status"] for s in strict(run / "training.json")["sessions"]] == ["finished", "killed (ended without finishing)"]
+
+
+@pytest.mark.faults
+def test_ctrl_c_while_model_keras_is_written_is_recorded_as_an_interruption(tmp_path, fashion_dir):
+    run = tmp_path / "run"
+    process = subprocess.Popen([*LARGER, "--epochs", "1", "--out", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not list(run.glob(".model.keras.*")):  # the temporary file model.keras is written to, then renamed
+        assert process.poll() is None, "training ended before writing model.keras"
+        time.sleep(0.001)
+    process.send_signal(signal.SIGSTOP)
+    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGCONT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and not (run / "model.keras").exists() and not list(run.glob(".model.keras.*")), err[-2000:]
+    assert f"The last checkpoint is {run / 'checkpoints'}/epoch_0001.weights.h5 (epoch 1)" in err
+    session = strict(run / "training.json")["sessions"][-1]
+    assert session["status"] == "interrupted" and session["to_epoch"] == 1 and "pid" not in session

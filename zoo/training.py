@@ -275,6 +275,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     try:
         with zoo_layers.implementation(path.convolutions):  # the step is traced under it
             history = model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+        if not guard.message:  # a Ctrl-C or a full disk while it is written is recorded as the session's end too
+            atomic_write(out_dir / "model.keras", model.save)
     except BaseException as error:
         unreadable = getattr(batches, "failure", None)  # an image that failed, under TensorFlow's wrapping
         if unreadable is not None and not isinstance(error, KeyboardInterrupt):
@@ -291,7 +293,6 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         session.update(status="diverged", message=guard.message)
         end_session(out_dir, record, session, checkpoint, started, timer)
         raise TrainingDiverged(f"{guard.message} Checkpoints: {checkpoints}")
-    atomic_write(out_dir / "model.keras", model.save)
     session.update(status="finished", final_logs={key: float(values[-1]) for key, values in history.history.items()})
     if fid_monitor is not None and fid_monitor.scores:
         session["scores"] = [{"epoch": epoch, **{key: round(value, 4) for key, value in scores.items()}} for epoch, scores in fid_monitor.scores]
