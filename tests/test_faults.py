@@ -173,3 +173,24 @@ def test_an_artifact_another_export_wrote_meanwhile_is_not_replaced_without_over
     for relative, digest in card["files"].items():
         assert sha256(target / relative) == digest
     assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact", "model.keras"]
+
+
+@pytest.mark.faults
+def test_the_staging_folder_of_an_export_killed_midway_is_removed_by_the_next_export(tmp_path):
+    tiny_dcgan().save(tmp_path / "model.keras")
+    target = tmp_path / "artifact"
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "export", str(tmp_path / "model.keras"), str(target)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: any(tmp_path.glob(".artifact.tmp-*/saved_model")), process, what="the export writing its SavedModel")
+    process.kill()
+    process.wait()
+    assert not target.exists() and len(list(tmp_path.glob(".artifact.tmp-*"))) == 1  # left by the killed export
+    running = subprocess.Popen(["sleep", "60"])  # another export still at work: its staging folder is kept
+    try:
+        (tmp_path / f".artifact.tmp-{running.pid}-abc").mkdir()
+        card = export_generator(tiny_dcgan(), target)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f".artifact.tmp-{running.pid}-abc", "artifact", "model.keras"]
+    finally:
+        running.kill()
+        running.wait()
+    assert json.loads((target / "card.json").read_text()) == card

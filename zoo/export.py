@@ -20,6 +20,7 @@ with its weights, and the card says how it was trained.
 """
 
 import errno
+import glob
 import itertools
 import json
 import os
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.cards import FORMAT_VERSION, validate_card
-from zoo.files import atomic_write_json, current_umask, exchange, sha256, to_json
+from zoo.files import atomic_write_json, current_umask, exchange, process_alive, sha256, to_json
 
 ONNX_OPSET = 17
 PARITY_ATOL = 1e-4
@@ -101,7 +102,8 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         return {"image": model.export_call(dict(zip(input_names, inputs)))}
 
     serve = tf.function(serve, input_signature=input_signature)
-    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+    remove_stale_staging(directory)
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-{os.getpid()}-"))
     staging.chmod(0o777 & ~current_umask())
     try:
         # Traced with Keras's own convolutions (`zoo.layers`' "keras"): the files hold standard
@@ -417,6 +419,15 @@ def _derived_beside(path, card):
     except Exception:  # not an ONNX file: not ours
         return False
     return metadata.get("ganzoo.source_sha256") == card["files"].get("generator.onnx")
+
+
+def remove_stale_staging(directory):
+    """Deletes the staging folders (`.<name>.tmp-<pid>-*`) that exports to `directory` killed midway
+    left beside it; those of exports still running are kept."""
+    for staging in directory.parent.glob(f".{glob.escape(directory.name)}.tmp-*-*"):
+        pid = staging.name[len(directory.name) + 6:].split("-", 1)[0]
+        if pid.isdigit() and staging.is_dir() and not staging.is_symlink() and not process_alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _move_into_place(staging, directory, overwrite=False):

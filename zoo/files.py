@@ -91,6 +91,17 @@ def sha256(path, chunk_size=1 << 20):
     return digest.hexdigest()
 
 
+def process_alive(pid):
+    """Whether a process `pid` runs on this machine (a temporary file named by a dead one's pid is stale)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def current_umask():
     mask = os.umask(0)
     os.umask(mask)

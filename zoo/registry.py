@@ -42,7 +42,7 @@ import os
 import time
 from pathlib import Path
 
-from zoo.files import sha256
+from zoo.files import process_alive, sha256
 
 REGISTRY_PATH = Path(__file__).with_name("registry.json")
 CHECKOUT_EXPORTS = Path(__file__).resolve().parent.parent / "exports"
@@ -341,20 +341,10 @@ def remove_stale_partial_files(folder):
         return
     for path in folder.rglob("*"):
         parts = path.name.rsplit(".", 2)
-        stale_part = path.name.startswith(".") and len(parts) == 3 and parts[2] == "part" and parts[1].isdigit() and not _alive(int(parts[1]))
+        stale_part = path.name.startswith(".") and len(parts) == 3 and parts[2] == "part" and parts[1].isdigit() and not process_alive(int(parts[1]))
         stale_tmp = path.name.startswith("tmp") and path.is_file() and time.time() - path.stat().st_mtime > 3600
         if (stale_part or stale_tmp) and path.is_file():
             path.unlink(missing_ok=True)
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def matches(folder, name, registry=None):
