@@ -233,3 +233,18 @@ def test_ctrl_c_while_model_keras_is_written_is_recorded_as_an_interruption(tmp_
     assert f"The last checkpoint is {run / 'checkpoints'}/epoch_0001.weights.h5 (epoch 1)" in err
     session = strict(run / "training.json")["sessions"][-1]
     assert session["status"] == "interrupted" and session["to_epoch"] == 1 and "pid" not in session
+
+
+@pytest.mark.faults
+def test_the_partial_model_keras_of_a_run_killed_while_writing_it_is_deleted_by_the_next_train(tmp_path, fashion_dir):
+    run = tmp_path / "run"
+    process = subprocess.Popen([*LARGER, "--epochs", "1", "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not list(run.glob(".model.keras.*")):
+        assert process.poll() is None, "training ended before writing model.keras"
+        time.sleep(0.001)
+    process.kill()
+    process.wait()
+    assert not (run / "model.keras").exists() and len(list(run.glob(".model.keras.*"))) == 1  # 32 MB, half written
+    result = subprocess.run([*LARGER, "--epochs", "1", "--out", str(run)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoints", "model.keras", "samples", "training.json"]

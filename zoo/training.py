@@ -151,6 +151,20 @@ def remove_if_only_lock(folder):
         pass
 
 
+# The temporary files `zoo.files.atomic_write` writes a run's files to (`.<name>.<random><name>`), left
+# behind when a `train` is killed while writing one; the checkpoints' own are `GANCheckpoint`'s to delete.
+PARTIAL_FILES = (".model.keras.*model.keras", ".training.json.*training.json", "samples/.epoch_*.png.*.png", "checkpoints/.state.json.*state.json")
+
+
+def remove_partial_files(out_dir):
+    """Deletes the temporary files a `train` killed while writing left in `out_dir` (never a whole
+    file: those are renamed into place). Called with the folder's lock held: no writer is at work."""
+    for pattern in PARTIAL_FILES:
+        for partial in out_dir.glob(pattern):
+            if partial.is_file() and not partial.is_symlink():
+                partial.unlink()
+
+
 RUN_FILES = ("model.keras", "samples", "checkpoints")  # what a run writes into its folder besides training.json
 
 
@@ -174,6 +188,7 @@ def check_run_folder(out_dir):
 def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs, loss, update, jit_compile, log_dir,
            verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, path_options, fid_monitor, extra_callbacks=None, data_options=None):
     checkpoints = out_dir / "checkpoints"
+    remove_partial_files(out_dir)
     if not resume and checkpoints.exists():
         raise FileExistsError(f"{checkpoints} holds a previous run; remove it or resume it.")
     model_class = models.get(family)
