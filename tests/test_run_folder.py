@@ -197,6 +197,8 @@ def test_a_train_refused_for_its_data_leaves_no_empty_run_folder(tmp_path, capsy
 def test_a_run_stopped_between_its_last_checkpoint_and_model_keras_gets_the_new_model_on_rerun(tmp_path, fashion_dir):
     import keras
 
+    from zoo.cli import main
+
     run = tmp_path / "run"
     # Networks large enough that writing model.keras takes a while (32 MB): time to stop the process before it is done.
     options = {"model_kwargs": {"latent_dim": 8, "ema_decay": None, "g_units": (1024, 1024), "d_units": (1024,)}}  # as the command line gives them
@@ -211,11 +213,19 @@ def test_a_run_stopped_between_its_last_checkpoint_and_model_keras_gets_the_new_
     assert (run / "model.keras").read_bytes() == earlier, "stopped too late to test this"
     process.kill()
     process.wait()
+    # An export now describes the weights it exports: epoch 1's, not the session stopped after them.
+    assert main(["export", str(run / "model.keras"), str(tmp_path / "first")]) == 0
+    first = strict(tmp_path / "first" / "card.json")["training"]
+    assert len(strict(run / "training.json")["sessions"]) == 2 and first["epochs"] == 1 and len(first["sessions"]) == 1
 
     model = tiny_train(run, epochs=2, **options)  # nothing left to train, but model.keras is still epoch 1's
     saved = keras.models.load_model(run / "model.keras", safe_mode=True)
     assert int(saved.g_optimizer.iterations) == int(model.g_optimizer.iterations) == 2 * 64 // 32
-    assert [s["status"] for s in strict(run / "training.json")["sessions"]] == ["finished", "killed (ended without finishing)"]
+    record = strict(run / "training.json")
+    assert [s["status"] for s in record["sessions"]] == ["finished", "killed (ended without finishing)"]
+    assert record["model_keras"]["epoch"] == 2
+    assert main(["export", str(run / "model.keras"), str(tmp_path / "second")]) == 0
+    assert strict(tmp_path / "second" / "card.json")["training"] == record  # the whole record: every session trained these weights
 
 
 @pytest.mark.faults

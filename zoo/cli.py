@@ -248,11 +248,12 @@ def export_model_file(model_file, directory, name=None, overwrite=False):
     """Loads a trained `.keras` file (safe mode) and exports its generator; returns the card."""
     from zoo.export import check_export_backend, export_generator
     from zoo.saving import load_gan
+    from zoo.training import model_record
 
     check_export_backend()  # before the model file is loaded
     model = load_gan(model_file)
     training_record = Path(model_file).with_name("training.json")
-    card = {"training": json.loads(training_record.read_text())} if training_record.is_file() else {}
+    card = {"training": model_record(json.loads(training_record.read_text()), model_file)} if training_record.is_file() else {}
     if "training" in card:
         card["dataset"] = card["training"].get("dataset")
     return export_generator(model, directory, name=name, card=card, overwrite=overwrite)

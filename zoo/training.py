@@ -12,7 +12,8 @@ A run folder holds everything of one training run:
       training.json     command, dataset, epochs, time, images/s, machine, the training path
                         (convolutions, XLA, precision: `zoo.speed`) and how it was chosen; and
                         `sessions`: one entry per `train` call on this folder (finished,
-                        interrupted, diverged, killed: its time up to its last checkpoint)
+                        interrupted, diverged, killed: its time up to its last checkpoint);
+                        `model_keras`: the epoch and sha256 of the model.keras written last
       .lock             held while a `train` runs here (a second one into the same folder fails)
 
 Calling `train` again on the same folder resumes from the last checkpoint, with the same
@@ -34,7 +35,7 @@ from zoo import data, losses, models, speed
 from zoo import layers as zoo_layers
 from zoo.bench import machine_description
 from zoo.callbacks import EpochTimer, FIDMonitor, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TimeLimit, TrainingDiverged
-from zoo.files import FolderLock, atomic_write, atomic_write_json, json_ready
+from zoo.files import FolderLock, atomic_write, atomic_write_json, json_ready, sha256
 from zoo.models.base import discriminator_steps_of
 from zoo.validation import check_int, check_number
 
@@ -265,7 +266,9 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         # stopped after its last checkpoint but before writing model.keras, it is written now.
         finished = any(s.get("status") == "finished" and s.get("to_epoch") == done for s in record["sessions"])
         if not finished or not (out_dir / "model.keras").exists():
-            atomic_write(out_dir / "model.keras", model.save)
+            write_model(out_dir, model, record, done)
+            if record["sessions"]:
+                write_record(out_dir / "training.json", record)
             print(f"Wrote {out_dir / 'model.keras'} from the checkpoint of epoch {done}.")
         return model
     session = {
@@ -291,7 +294,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         with zoo_layers.implementation(path.convolutions):  # the step is traced under it
             history = model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
         if not guard.message:  # a Ctrl-C or a full disk while it is written is recorded as the session's end too
-            atomic_write(out_dir / "model.keras", model.save)
+            saved = checkpoint.checkpoints()
+            write_model(out_dir, model, record, saved[-1][0] if saved else done)
     except BaseException as error:
         unreadable = getattr(batches, "failure", None)  # an image that failed, under TensorFlow's wrapping
         if unreadable is not None and not isinstance(error, KeyboardInterrupt):
@@ -572,14 +576,49 @@ def record_progress(out_dir, record, session, checkpoint, started, timer):
     write_record(out_dir / "training.json", record)
 
 
+def write_model(out_dir, model, record, epoch):
+    """Writes model.keras and notes in `record` (written next) the epoch whose weights it holds and
+    its sha256: an export copies into its card the sessions that trained those weights, not one
+    that ran on (or was stopped) after it was written (`model_record`)."""
+    path = atomic_write(out_dir / "model.keras", model.save)
+    record["model_keras"] = {"epoch": epoch, "sha256": sha256(path)}
+
+
+def model_record(record, model_file):
+    """The part of a run's record (training.json) that trained the weights of `model_file`.
+
+    When the record names the model.keras it last wrote (`write_model`) and `model_file` is that
+    file, sessions from its epoch on (one still running, or stopped before it wrote model.keras)
+    are left out and the run's totals counted again; otherwise (a record written before
+    `write_model`, or a model file it does not name) the record is returned as it is.
+    """
+    written = record.get("model_keras")
+    if not isinstance(written, dict) or written.get("sha256") != sha256(model_file):
+        return record
+    sessions = [session for session in record.get("sessions", []) if (session.get("from_epoch") or 0) < written.get("epoch", 0)]
+    if not sessions or len(sessions) == len(record["sessions"]):
+        return record
+    return {**run_summary(sessions), "model_keras": written, "sessions": sessions}
+
+
 def write_record(path, record):
     """Writes training.json: the sessions, and at the top the facts of the run as a whole (the
-    latest settings, every epoch trained, the time of all sessions) that exports copy into card.json."""
+    latest settings, every epoch trained, the time of all sessions) that exports copy into card.json,
+    and which epoch's weights model.keras holds (`write_model`)."""
     sessions = record["sessions"]
+    model_keras = record.get("model_keras")
+    record.clear()
+    record.update(run_summary(sessions), **({"model_keras": model_keras} if model_keras else {}), sessions=sessions)
+    atomic_write_json(path, record)
+
+
+def run_summary(sessions):
+    """The facts of a run as a whole, from its sessions: the latest settings, every epoch trained,
+    the time and images of all sessions, the last finished session's speed and losses."""
     latest = sessions[-1]
     finished = [s for s in sessions if s.get("status") == "finished"]
     last = finished[-1] if finished else latest
-    summary = {
+    return {
         "command": latest.get("command"),
         "family": latest.get("family"),
         "loss": latest.get("loss"),
@@ -595,9 +634,6 @@ def write_record(path, record):
         "machine": latest.get("machine"),
         "path": latest.get("path"),
     }
-    record.clear()
-    record.update(summary, sessions=sessions)
-    atomic_write_json(path, record)
 
 
 def interrupted_message(out_dir, checkpoint, command):
