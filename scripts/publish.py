@@ -56,9 +56,11 @@ def read_json_object(path, what):
 
 
 def read_run(run_dir):
-    """`(model, training)` of a training run folder: its zoo GAN (`zoo.saving.load_gan`) and its
-    training.json; a one-line ValueError naming the file and the problem otherwise."""
+    """`(model, training)` of a training run folder: its zoo GAN (`zoo.saving.load_gan`) and the
+    part of its training.json that trained it (`zoo.training.model_record`); a one-line
+    ValueError naming the file and the problem otherwise."""
     from zoo.saving import load_gan
+    from zoo.training import model_record
 
     run_dir = Path(run_dir)
     training = read_json_object(run_dir / "training.json", "the run's training record, which `python -m zoo train` writes")
@@ -66,7 +68,7 @@ def read_run(run_dir):
         model = load_gan(run_dir / "model.keras")
     except (OSError, ValueError) as error:
         raise ValueError(str(error).strip().splitlines()[0]) from None
-    return model, training
+    return model, model_record(training, run_dir / "model.keras")
 
 
 def check_registry_file(path):
