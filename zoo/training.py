@@ -35,7 +35,7 @@ from zoo import data, losses, models, speed
 from zoo import layers as zoo_layers
 from zoo.bench import machine_description
 from zoo.callbacks import EpochTimer, FIDMonitor, GANCheckpoint, SampleGrid, StopOnNonFiniteLoss, TimeLimit, TrainingDiverged
-from zoo.files import FolderLock, atomic_write, atomic_write_json, json_ready, sha256
+from zoo.files import FolderInUse, FolderLock, atomic_write, atomic_write_json, json_ready, sha256
 from zoo.models.base import discriminator_steps_of
 from zoo.validation import check_int, check_number
 
@@ -136,6 +136,8 @@ def train(
                 jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate), fid_monitor,
                 callbacks, data_options,
             )
+    except FolderInUse:  # another train made the folder after our look and holds it: its lock is not ours to remove
+        raise
     except BaseException:
         if new_folder:  # refused before anything was written (no data, a size the networks cannot make): no empty run left behind
             remove_if_only_lock(out_dir)
