@@ -258,3 +258,15 @@ def test_the_partial_model_keras_of_a_run_killed_while_writing_it_is_deleted_by_
     result = subprocess.run([*LARGER, "--epochs", "1", "--out", str(run)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoints", "model.keras", "samples", "training.json"]
+
+
+def test_a_run_started_from_python_resumes_from_the_command_line_whose_options_spell_out_the_defaults(tmp_path, fashion_dir):
+    from zoo.cli import main
+
+    run = tmp_path / "run"
+    tiny_train(run, epochs=1)  # model_kwargs without ema_decay: the model's default, None
+    assert main([*TRAIN[3:], "--d-units", "16", "--epochs", "2", "--limit", "64", "--out", str(run)]) == 0  # the CLI passes ema_decay None
+    sessions = strict(run / "training.json")["sessions"]
+    assert [(s["from_epoch"], s["to_epoch"], s["status"]) for s in sessions] == [(0, 1, "finished"), (1, 2, "finished")]
+    with pytest.raises(ValueError, match="model options"):  # an option that differs from the run's is still refused
+        tiny_train(run, epochs=3, model_kwargs={"latent_dim": 8, "g_units": (16,), "d_units": (16,), "ema_decay": 0.9})

@@ -23,6 +23,7 @@ would make one record of two different trainings. `training.json` is strict JSON
 
 import contextlib
 import datetime
+import inspect
 import json
 import os
 import sys
@@ -548,7 +549,10 @@ def check_same_settings(out_dir, record, settings):
     if previous is None:
         return
     flags = {"family": "model", "loss": "--loss", "update": "--update", "batch_size": "--batch-size", "limit": "--limit", "model": "model options", "optimizer": "optimizer settings"}
-    changed = [key for key in flags if key in previous and previous[key] != settings[key]]
+    compared = {key: previous.get(key) for key in flags}, dict(settings)
+    if isinstance(compared[0]["model"], dict) and isinstance(settings["model"], dict):  # an option left out is its default
+        compared = tuple({**values, "model": explicit_options(settings["family"], values["model"])} for values in compared)
+    changed = [key for key in flags if key in previous and compared[0][key] != compared[1][key]]
     if changed:
         was = ", ".join(f"{flags[key]} {previous[key]}" for key in changed)
         now = ", ".join(f"{flags[key]} {settings[key]}" for key in changed)
@@ -556,6 +560,20 @@ def check_same_settings(out_dir, record, settings):
             f"{out_dir} was trained with {was}; this run asks for {now}. Resuming with other settings would mix two "
             f"trainings in one run: use the same settings, or another --out (the record is {out_dir / 'training.json'})."
         )
+
+
+def explicit_options(family, options):
+    """`options` (a session's model options, as JSON) less those equal to the model class's own
+    defaults: a run started from Python without `ema_decay` is the run the command line resumes
+    with `ema_decay` None."""
+    try:
+        classes = models.get(family).__mro__
+    except ValueError:
+        return options
+    defaults = {}
+    for parameters in (inspect.signature(cls.__init__).parameters.values() for cls in reversed(classes) if "__init__" in vars(cls)):
+        defaults.update({p.name: json_ready(p.default) for p in parameters if p.default is not inspect.Parameter.empty})  # a subclass's win
+    return {key: value for key, value in options.items() if key not in defaults or defaults[key] != value}
 
 
 def end_session(out_dir, record, session, checkpoint, started, timer):
