@@ -230,15 +230,20 @@ def test_a_run_stopped_between_its_last_checkpoint_and_model_keras_gets_the_new_
 
 @pytest.mark.faults
 def test_ctrl_c_while_model_keras_is_written_is_recorded_as_an_interruption(tmp_path, fashion_dir):
-    run = tmp_path / "run"
-    process = subprocess.Popen([*LARGER, "--epochs", "1", "--out", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while not list(run.glob(".model.keras.*")):  # the temporary file model.keras is written to, then renamed
-        assert process.poll() is None, "training ended before writing model.keras"
-        time.sleep(0.001)
-    process.send_signal(signal.SIGSTOP)
-    process.send_signal(signal.SIGINT)
-    process.send_signal(signal.SIGCONT)
-    out, err = process.communicate(timeout=120)
+    for attempt in range(3):
+        run = tmp_path / f"run{attempt}"
+        process = subprocess.Popen([*LARGER, "--epochs", "1", "--out", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while not list(run.glob(".model.keras.*")):  # the temporary file model.keras is written to, then renamed
+            assert process.poll() is None, "training ended before writing model.keras"
+            time.sleep(0.001)
+        process.send_signal(signal.SIGSTOP)
+        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGCONT)
+        out, err = process.communicate(timeout=120)
+        # Python drops a KeyboardInterrupt raised inside a garbage-collector callback (it prints
+        # "Exception ignored in: <function _xla_gc_callback ...>"): that Ctrl-C never reached the zoo.
+        if not (process.returncode == 0 and "Exception ignored" in err and "KeyboardInterrupt" in err):
+            break
     assert process.returncode == 130 and not (run / "model.keras").exists() and not list(run.glob(".model.keras.*")), err[-2000:]
     assert f"The last checkpoint is {run / 'checkpoints'}/epoch_0001.weights.h5 (epoch 1)" in err
     session = strict(run / "training.json")["sessions"][-1]
