@@ -237,14 +237,21 @@ def test_ctrl_c_while_model_keras_is_written_is_recorded_as_an_interruption(tmp_
             assert process.poll() is None, "training ended before writing model.keras"
             time.sleep(0.001)
         process.send_signal(signal.SIGSTOP)
+        if (run / "model.keras").exists() or not list(run.glob(".model.keras.*")):  # renamed into place before the stop: too late
+            process.kill()
+            process.wait()
+            continue
         process.send_signal(signal.SIGINT)
         process.send_signal(signal.SIGCONT)
         out, err = process.communicate(timeout=120)
-        # Python drops a KeyboardInterrupt raised inside a garbage-collector callback (it prints
-        # "Exception ignored in: <function _xla_gc_callback ...>"): that Ctrl-C never reached the zoo.
-        if not (process.returncode == 0 and "Exception ignored" in err and "KeyboardInterrupt" in err):
+        # A training that ends normally (rc 0) never met the Ctrl-C: Python drops a KeyboardInterrupt
+        # raised inside a garbage-collector callback ("Exception ignored in: <function _xla_gc_callback
+        # ...>"; seen once in a full run), and one full run lost it without a trace. Try again.
+        if process.returncode != 0:
             break
-    assert process.returncode == 130 and not (run / "model.keras").exists() and not list(run.glob(".model.keras.*")), err[-2000:]
+    else:
+        pytest.fail("three trainings were stopped too late, or finished without meeting their Ctrl-C")
+    assert process.returncode == 130 and not (run / "model.keras").exists() and not list(run.glob(".model.keras.*")), (out + err)[-2000:]
     assert f"The last checkpoint is {run / 'checkpoints'}/epoch_0001.weights.h5 (epoch 1)" in err
     session = strict(run / "training.json")["sessions"][-1]
     assert session["status"] == "interrupted" and session["to_epoch"] == 1 and "pid" not in session
