@@ -129,6 +129,23 @@ def test_ctrl_c_during_training_says_where_the_last_checkpoint_is_and_how_to_res
     assert session["status"] == "interrupted" and session["to_epoch"] >= 1
 
 
+@pytest.mark.faults
+def test_sigterm_during_training_is_recorded_as_an_interruption_and_the_run_resumes(tmp_path, fashion_dir):
+    run = tmp_path / "run"
+    process = subprocess.Popen([*TRAIN, "--epochs", "100000", "--out", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(run / "checkpoints" / "epoch_0001.weights.h5", process)
+    process.terminate()  # SIGTERM, as a scheduler preempting the job sends
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "Stopped (SIGTERM)." in err and f"The last checkpoint is {run / 'checkpoints'}/epoch_" in err and "Traceback" not in err
+    session = strict(run / "training.json")["sessions"][-1]
+    assert session["status"] == "interrupted (SIGTERM)" and session["to_epoch"] >= 1 and "pid" not in session
+    done = session["to_epoch"]
+    resumed = subprocess.run([*TRAIN, "--epochs", str(done + 1), "--out", str(run)], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]  # the lock was let go: the run resumes at once
+    assert [(s["from_epoch"], s["status"]) for s in strict(run / "training.json")["sessions"]][-1] == (done, "finished")
+
+
 @pytest.mark.inputs
 def test_a_folder_that_is_not_a_run_keeps_the_files_training_would_replace(tmp_path, fashion_dir):
     user = tmp_path / "user"

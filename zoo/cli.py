@@ -506,7 +506,7 @@ def main(argv=None):
     except (ValueError, OSError, MissingDependency) as error:  # OSError: missing or existing files, zoo.registry.DownloadError
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # `train` has said where its last checkpoint is
-        print("Stopped (Ctrl-C).", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # `train` has said where its last checkpoint is; SIGTERM arrives as `zoo.training.Terminated`
+        print(f"Stopped ({getattr(stop, 'signal_name', 'Ctrl-C')}).", file=sys.stderr)
+        return getattr(stop, "exit_code", 130)
     return 0

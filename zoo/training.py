@@ -26,6 +26,7 @@ import datetime
 import inspect
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -114,7 +115,8 @@ def train(
     `g_loss` becomes NaN or infinite (the checkpoints then hold the last good epoch),
     `zoo.files.FolderInUse` when another process trains into `out_dir`, and ValueError for
     settings out of range or differing from those the run was started with. On Ctrl-C it
-    records the session as interrupted, says where the last checkpoint is, and re-raises.
+    records the session as interrupted, says where the last checkpoint is, and re-raises; SIGTERM
+    (a scheduler's preemption) does the same, raising `Terminated` (a KeyboardInterrupt).
     """
     epochs = check_int("epochs", epochs, 1, MAX_EPOCHS)
     batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
@@ -131,7 +133,7 @@ def train(
     check_run_folder(out_dir)
     new_folder = not out_dir.exists()
     try:
-        with FolderLock(out_dir, "training"):
+        with FolderLock(out_dir, "training"), sigterm_as_interrupt():
             return _train(
                 family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
                 jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate), fid_monitor,
@@ -143,6 +145,33 @@ def train(
         if new_folder:  # refused before anything was written (no data, a size the networks cannot make): no empty run left behind
             remove_if_only_lock(out_dir)
         raise
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while `train` runs (a scheduler preempting the job, `kill`): raised as an interrupt,
+    so that the session is recorded as interrupted, the last checkpoint named and the lock let go,
+    as for Ctrl-C, instead of the process ending mid-step with the session left "running"."""
+
+    signal_name = "SIGTERM"
+    exit_code = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM raises `Terminated` in the main thread (elsewhere, where Python
+    allows no handler, it keeps its default); the previous handler is put back after."""
+    def terminate(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def remove_if_only_lock(folder):
@@ -303,7 +332,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         unreadable = getattr(batches, "failure", None)  # an image that failed, under TensorFlow's wrapping
         if unreadable is not None and not isinstance(error, KeyboardInterrupt):
             error = unreadable
-        session.update(status="interrupted" if isinstance(error, KeyboardInterrupt) else f"failed: {type(error).__name__}: {error}")
+        stopped = "interrupted (SIGTERM)" if isinstance(error, Terminated) else "interrupted"
+        session.update(status=stopped if isinstance(error, KeyboardInterrupt) else f"failed: {type(error).__name__}: {error}")
         end_session(out_dir, record, session, checkpoint, started, timer)
         if isinstance(error, KeyboardInterrupt):
             print(interrupted_message(out_dir, checkpoint, command), file=sys.stderr)
