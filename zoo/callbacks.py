@@ -1,6 +1,7 @@
 """Callbacks for `fit`: sample grids to look at, and checkpoints that a stopped run resumes from."""
 
 import json
+import math
 import re
 import time
 from pathlib import Path
@@ -138,7 +139,7 @@ class GANCheckpoint(keras.callbacks.Callback):
         variables = {id(variable): variable for variable in self.model.variables}
         for optimizer in filter(None, optimizers):
             variables.update({id(variable): variable for variable in optimizer.variables})
-        data = sum(variable.numpy().nbytes for variable in variables.values())  # a copy, once an epoch: dtypes numpy lacks (bfloat16) too
+        data = sum(math.prod(variable.shape) * np.dtype(variable.dtype).itemsize for variable in variables.values())  # Keras registers bfloat16 with numpy
         return data + 4096 * len(variables) + (1 << 20)
 
     def on_train_end(self, logs=None):
