@@ -764,9 +764,10 @@ def _has_batches(dataset):
 def split_batch(data):
     """(images, labels or None) of one batch: an array, `(images, labels)`, or a dict holding
     the images under "images" and the class ids (if any) under "labels" (`BATCH_KEYS`; other
-    keys are a model's own, as a text-to-image model's tokens)."""
+    keys are a model's own, as a text-to-image model's tokens); a dict without images is refused
+    naming its keys (`_dict_images`)."""
     if isinstance(data, dict):
-        return data.get(BATCH_KEYS[0]), data.get(BATCH_KEYS[1])
+        return _dict_images(data), data.get(BATCH_KEYS[1])
     if isinstance(data, (tuple, list)):
         return data[0], (data[1] if len(data) > 1 else None)
     return data, None
@@ -810,12 +811,8 @@ def _first_batch(x, y):
     batch = next(batches, None)
     if batch is None:  # read to its end at no cost: it is empty (a filter that kept nothing, say)
         raise ValueError(no_batch_message("a dataset that yielded none"))
-    images, labels = _batch_images_and_labels(batch)
+    images, labels = split_batch(batch)
     return np.asarray(images), None if labels is None else np.asarray(labels), batches
-
-
-def _batch_images_and_labels(batch):
-    return (_dict_images(batch), batch.get(BATCH_KEYS[1])) if isinstance(batch, dict) else split_batch(batch)
 
 
 def _images_without_negatives(count, batches):
@@ -826,7 +823,7 @@ def _images_without_negatives(count, batches):
         batch = next(batches, None)
         if batch is None:
             break
-        images = np.asarray(_batch_images_and_labels(batch)[0], np.float32)
+        images = np.asarray(split_batch(batch)[0], np.float32)
         if np.any(images < 0):
             return 0
         count += len(images)
