@@ -133,7 +133,7 @@ def train(
     check_run_folder(out_dir)
     new_folder = not out_dir.exists()
     try:
-        with FolderLock(out_dir, "training"), sigterm_as_interrupt():
+        with FolderLock(out_dir, "training"), interrupts_raised():
             return _train(
                 family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
                 jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate), fid_monitor,
@@ -156,22 +156,47 @@ class Terminated(KeyboardInterrupt):
     exit_code = 128 + signal.SIGTERM
 
 
+_pending_interrupt = []  # the interrupt `interrupts_raised` has raised, until its block ends
+
+
 @contextlib.contextmanager
-def sigterm_as_interrupt():
-    """Within the block, SIGTERM raises `Terminated` in the main thread (elsewhere, where Python
-    allows no handler, it keeps its default); the previous handler is put back after."""
-    def terminate(signum, frame):
-        raise Terminated()
+def interrupts_raised():
+    """Within the block, Ctrl-C (SIGINT) raises KeyboardInterrupt and SIGTERM `Terminated` in the
+    main thread, and each is remembered until the block ends, so that `raise_pending_interrupt`
+    raises it again where Python dropped it: a KeyboardInterrupt raised while a garbage-collector
+    callback runs (jax's, whenever Keras has imported it) is printed as "Exception ignored" and lost,
+    and training would go on as if never stopped. Outside the main thread, where Python allows no
+    handler, the signals keep theirs. The previous handlers are put back after."""
+    def interrupt(signum, frame):
+        _pending_interrupt[:] = [Terminated if signum == signal.SIGTERM else KeyboardInterrupt]
+        raise _pending_interrupt[0]()
 
     try:
-        previous = signal.signal(signal.SIGTERM, terminate)
+        previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _pending_interrupt.clear()
+
+
+def raise_pending_interrupt():
+    """Raises again the interrupt that arrived within `interrupts_raised` (Python may have dropped
+    it); nothing when none did. Training calls it after each batch and before renaming model.keras."""
+    if _pending_interrupt:
+        raise _pending_interrupt[0]()
+
+
+class RaisePendingInterrupt(keras.callbacks.Callback):
+    """Calls `raise_pending_interrupt` after each training batch: a Ctrl-C Python dropped stops
+    training at the next step instead of never."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        raise_pending_interrupt()
 
 
 def remove_if_only_lock(folder):
@@ -277,7 +302,7 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     timer = EpochTimer(batch_size)
     guard = StopOnNonFiniteLoss()
     checkpoint = GANCheckpoint(checkpoints)
-    callbacks = [guard, checkpoint, SampleGrid(out_dir / "samples", log_dir=log_dir), timer]
+    callbacks = [RaisePendingInterrupt(), guard, checkpoint, SampleGrid(out_dir / "samples", log_dir=log_dir), timer]
     if time_limit is not None:
         callbacks.insert(0, time_limit)  # first: the checkpoint of the epoch it ends comes after it
     if fid_monitor is not None:
@@ -630,7 +655,11 @@ def write_model(out_dir, model, record, epoch):
     """Writes model.keras and notes in `record` (written next) the epoch whose weights it holds and
     its sha256: an export copies into its card the sessions that trained those weights, not one
     that ran on (or was stopped) after it was written (`model_record`)."""
-    path = atomic_write(out_dir / "model.keras", model.save)
+    def save(tmp):
+        model.save(tmp)
+        raise_pending_interrupt()  # an interrupt during the save leaves no model.keras of a stopped session
+
+    path = atomic_write(out_dir / "model.keras", save)
     record["model_keras"] = {"epoch": epoch, "sha256": sha256(path)}
 
 
