@@ -12,6 +12,7 @@ from zoo import captions, cli, lexicon, losses, runtime
 from zoo.models import TextToImageGAN
 from zoo.models.t2i import AffineModulation, AttentionMean, pretrain_text_encoder
 from zoo.text import PromptWarning, Tokenizer
+from zoo.training import train
 
 ATTRIBUTES = {"class": 10, "colour": 8}
 
@@ -405,6 +406,14 @@ def test_your_own_captioned_folder_trains_at_32_pixels(tmp_path):
     gan.compile(jit_compile=False)
     harness.check_trains(gan, captions.matching_batches(data, tokenizer, batch_size=8), steps=2)
     assert gan.generate(2, seed=0, prompt="a red disc").shape == (2, 32, 32, 3)
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("data", [{"images": "photos"}, {"source": "tfds"}])
+def test_t2i_refuses_other_data_naming_what_it_trains_on_and_leaves_no_run_folder(tmp_path, data):
+    with pytest.raises(ValueError, match="t2i trains on colourised, captioned Fashion-MNIST"):
+        train("t2i", tmp_path / "run", epochs=1, **data)
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.faults

@@ -135,9 +135,11 @@ def train(
     try:
         with FolderLock(out_dir, "training"), interrupts_raised():
             return _train(
-                family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs or {}, loss, update,
-                jit_compile, log_dir, verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, (convolutions, precision, calibrate), fid_monitor,
-                callbacks, data_options,
+                family, out_dir, epochs=epochs, batch_size=batch_size, seed=seed, model_kwargs=model_kwargs or {}, loss=loss,
+                update=update, jit_compile=jit_compile, log_dir=log_dir, verbose=verbose, resume=resume, command=command,
+                strategy=strategy, optimizer=optimizer, time_limit=time_limit, path_options=(convolutions, precision, calibrate),
+                fid_monitor=fid_monitor, extra_callbacks=callbacks,
+                data=dict(data_dir=data_dir, source=source, limit=limit, images=images, image_size=image_size, dataset=dataset, data_options=data_options),
             )
     except FolderInUse:  # another train made the folder after our look and holds it: its lock is not ours to remove
         raise
@@ -243,8 +245,10 @@ def check_run_folder(out_dir):
         )
 
 
-def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, model_kwargs, loss, update, jit_compile, log_dir,
-           verbose, resume, command, strategy, images, image_size, dataset, optimizer, time_limit, path_options, fid_monitor, extra_callbacks=None, data_options=None):
+def _train(family, out_dir, *, epochs, batch_size, seed, model_kwargs, loss, update, jit_compile, log_dir, verbose, resume, command,
+           strategy, optimizer, time_limit, path_options, fid_monitor, extra_callbacks, data):
+    """`train`'s work, with `out_dir` locked: reads the data and the run's record, chooses how the
+    steps run, then trains one session (or, with every epoch done, writes model.keras if missing)."""
     checkpoints = out_dir / "checkpoints"
     remove_partial_files(out_dir)
     if not resume and checkpoints.exists():
@@ -252,15 +256,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     model_class = models.get(family)
     if log_dir and not tensorflow_installed():
         raise ValueError(f"--log-dir ({log_dir}) writes TensorBoard summaries, which need TensorFlow, and it is not installed: train without it.")
-    prepare = None
-    if family == "t2i":
-        if images is not None or source != "local":
-            raise ValueError("t2i trains on colourised, captioned Fashion-MNIST from the local IDX files (--data-dir); --images and --source tfds do not apply.")
-        batches, data_facts, dataset_text, prepare = text_to_image_data(batch_size, data_dir, limit, seed, model_kwargs, data_options)
-    else:
-        batches, data_facts, dataset_text = training_data(
-            model_class, batch_size, data_dir=data_dir, source=source, limit=limit, seed=seed, images=images, image_size=image_size, dataset=dataset
-        )
+    limit, data_options = data["limit"], data["data_options"]
+    batches, data_facts, dataset_text, prepare = family_data(family, model_class, batch_size, seed, model_kwargs, **data)
     model_kwargs = {**data_facts, **model_kwargs}
     record = read_record(out_dir / "training.json")
     done = ([0] + [epoch for epoch, _ in GANCheckpoint(checkpoints).checkpoints()])[-1]
@@ -312,22 +309,8 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
     callbacks.extend(extra_callbacks or ())
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
-    if done >= epochs:  # nothing to train: keep the record as it is
-        with zoo_layers.implementation(path.convolutions):
-            model.fit(**one_batch(batches), epochs=epochs, callbacks=[checkpoint], verbose=0)  # loads the checkpoint, trains nothing
-        print(f"{out_dir} has trained {done} epochs already (asked for {epochs}): nothing to train; "
-              "pass a larger --epochs to continue it.")
-        if killed:  # the record says so, though no session follows
-            write_record(out_dir / "training.json", record)
-        # model.keras is of the last finished session: when the session that reached `done` was
-        # stopped after its last checkpoint but before writing model.keras, it is written now.
-        finished = any(s.get("status") == "finished" and s.get("to_epoch") == done for s in record["sessions"])
-        if not finished or not (out_dir / "model.keras").exists():
-            write_model(out_dir, model, record, done)
-            if record["sessions"]:
-                write_record(out_dir / "training.json", record)
-            print(f"Wrote {out_dir / 'model.keras'} from the checkpoint of epoch {done}.")
-        return model
+    if done >= epochs:
+        return _nothing_to_train(out_dir, model, batches, epochs, done, checkpoint, path, record, killed)
     session = {
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command,
@@ -377,6 +360,36 @@ def _train(family, out_dir, epochs, batch_size, data_dir, source, limit, seed, m
         session["time_limit"] = f"stopped after {time_limit.seconds / 60:g} {time_limit.clock} min, in epoch {time_limit.stopped_in_epoch}"
     end_session(out_dir, record, session, checkpoint, started, timer)
     return model
+
+
+def _nothing_to_train(out_dir, model, batches, epochs, done, checkpoint, path, record, killed):
+    """`train` asked for `epochs` of a run that has trained `done` ≥ `epochs`: the record gets no
+    new session, and model.keras is written from the last checkpoint when the session that
+    reached `done` was stopped after that checkpoint but before writing it."""
+    with zoo_layers.implementation(path.convolutions):
+        model.fit(**one_batch(batches), epochs=epochs, callbacks=[checkpoint], verbose=0)  # loads the checkpoint, trains nothing
+    print(f"{out_dir} has trained {done} epochs already (asked for {epochs}): nothing to train; "
+          "pass a larger --epochs to continue it.")
+    if killed:  # the record says so, though no session follows
+        write_record(out_dir / "training.json", record)
+    finished = any(s.get("status") == "finished" and s.get("to_epoch") == done for s in record["sessions"])
+    if not finished or not (out_dir / "model.keras").exists():
+        write_model(out_dir, model, record, done)
+        if record["sessions"]:
+            write_record(out_dir / "training.json", record)
+        print(f"Wrote {out_dir / 'model.keras'} from the checkpoint of epoch {done}.")
+    return model
+
+
+def family_data(family, model_class, batch_size, seed, model_kwargs, data_dir=None, source="local", limit=None, images=None,
+                image_size=None, dataset=None, data_options=None):
+    """`(batches, the model arguments the data fixes, a description, prepare or None)` for `train`:
+    captioned Fashion-MNIST for "t2i" (`text_to_image_data`), else `training_data`."""
+    if family != "t2i":
+        return (*training_data(model_class, batch_size, data_dir, source, limit, seed, images, image_size, dataset), None)
+    if images is not None or source != "local":
+        raise ValueError("t2i trains on colourised, captioned Fashion-MNIST from the local IDX files (--data-dir); --images and --source tfds do not apply.")
+    return text_to_image_data(batch_size, data_dir, limit, seed, model_kwargs, data_options)
 
 
 def training_data(model_class, batch_size, data_dir=None, source="local", limit=None, seed=0, images=None, image_size=None, dataset=None):
