@@ -247,6 +247,20 @@ def test_token_ids_out_of_range_are_refused(token):
         generator(np.zeros((1, generator.latent_dim), np.float32), tokens=tokens)
 
 
+@pytest.mark.inputs
+def test_labels_and_tokens_of_the_wrong_shape_are_refused_naming_the_shape():
+    """A column of labels (n, 1), as pandas or a reshape gives, was onnxruntime's bare InvalidArgument."""
+    cgan = runtime.load(ROOT / "exports" / "cgan-fashion-mnist")
+    z = np.zeros((2, cgan.latent_dim), np.float32)
+    with pytest.raises(ValueError, match=r"`label` must have shape \(n,\), got \(2, 1\)"):
+        cgan(z, label=np.array([[3], [5]]))
+    assert cgan(z, label=np.array([3, 5])).shape == (2, 28, 28, 1)
+    t2i = runtime.load(ROOT / "exports" / "t2i-fashion-mnist")
+    tokens = t2i.tokenizer(["a red dress"])
+    with pytest.raises(ValueError, match=r"`tokens` must have shape \(n, 12\), got \(1, 5\)"):
+        t2i(np.zeros((1, t2i.latent_dim), np.float32), tokens=tokens[:, :5])
+
+
 def broken_cards(card):
     """(description, card text, what the error must say) of cards that are not what they claim."""
     return [

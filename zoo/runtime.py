@@ -227,6 +227,10 @@ class Generator:
                 raise ValueError(f"`{name}` is one value; give one per row of `z` ({len(z)}), e.g. np.full({len(z)}, {value.item()!r}).")
             if len(value) != len(z):
                 raise ValueError(f"`{name}` has {len(value)} rows but `z` has {len(z)}.")
+            sizes = self.inputs[name].shape[1:]  # a column of labels (n, 1) would reach onnxruntime as a bare InvalidArgument
+            if value.ndim != len(sizes) + 1 or any(isinstance(size, int) and size != given for size, given in zip(sizes, value.shape[1:])):
+                expected = ", ".join(["n", *(str(size) for size in sizes)]) + ("," if not sizes else "")
+                raise ValueError(f"`{name}` must have shape ({expected}), got {value.shape}.")
         for name, high in self.id_ranges.items():  # a wrapped or cast id would draw another class or word silently
             feeds[name] = check_ids(name, feeds[name], high, "class ids" if name == "label" else "vocabulary ids")
         step = self.rows_per_call
