@@ -69,6 +69,16 @@ def test_missing_and_corrupt_files_give_clear_errors(artifact, tmp_path):
 
 
 @pytest.mark.inputs
+def test_a_missing_folder_given_as_a_path_is_named_as_missing_not_as_an_unknown_published_name(tmp_path, monkeypatch):
+    """README: "pass ./name for the folder"; a typo in it was answered "No published generator named './name'"."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="No exported generator at my-dcgan "):
+        runtime.load("./my-dcgan")
+    with pytest.raises(ValueError, match="No published generator named 'my-dcgan'"):
+        runtime.load("my-dcgan")
+
+
+@pytest.mark.inputs
 def test_wrong_dtype_is_named(artifact):
     with pytest.raises(ValueError, match="real numbers"):
         runtime.load(artifact[1])(np.full((2, 12), "x"))

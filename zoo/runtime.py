@@ -488,6 +488,6 @@ def resolve(path):
                 stacklevel=3,
             )
         return folder, path
-    if not Path(path).exists() and len(Path(path).parts) == 1 and Path(path).suffix != ".onnx":
+    if not Path(path).exists() and str(path) == Path(path).name and Path(path).suffix != ".onnx":  # not "./name", a path
         return registry.fetch(str(path)), str(path)  # a bare name: published, or a ValueError listing those that are
     return path, None
