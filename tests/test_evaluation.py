@@ -257,6 +257,19 @@ def test_cli_eval_replaces_only_its_own_earlier_report(tiny_dcgan, tmp_path, cap
 
 
 @pytest.mark.inputs
+def test_cli_eval_refuses_a_users_file_at_its_default_report_name_before_scoring(fashion_dir, tmp_path, monkeypatch, capsys):
+    """Without -o the report is eval-<name>.json here: a file of the user's by that name stays, and the
+    refusal comes before the scoring, not after it (the scores were printed, then the report refused)."""
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "eval-gan-fashion-mnist.json"
+    mine.write_text('{"mine": true}')
+    assert cli.main(["eval", "gan-fashion-mnist", "-n", str(N)]) == 2
+    captured = capsys.readouterr()
+    assert "eval-gan-fashion-mnist.json exists and is not an earlier eval report" in captured.err and "FID floor" not in captured.out
+    assert mine.read_text() == '{"mine": true}'
+
+
+@pytest.mark.inputs
 @pytest.mark.parametrize("args, message", [(["missing-folder"], "No generator 'missing-folder': not an existing file or folder"), (["{tmp}", "-n", "0"], "`--num-images` must be a positive integer")])
 def test_cli_eval_bad_input_exits_2(args, message, tmp_path, capsys):
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]

@@ -345,6 +345,8 @@ def run_eval(args):
     if args.output:
         metrics.check_report_path(args.output)  # before the evaluation: a wrong -o costs nothing
     path, name, how = resolve_generator(args.source)
+    where = Path(str(path))
+    label = name or (where.parent.name if where.name in ("model.keras", "generator.onnx") else where.stem if where.is_file() else where.name)
     if (isinstance(path, Path) and path.suffix == ".keras") or args.features == "inception":
         load_keras(args.verbose)
     print(f"Scoring {how}")
@@ -355,12 +357,12 @@ def run_eval(args):
         if given:
             raise ValueError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to FID scoring; a text-to-image generator is "
                              "scored on its captions (zoo.t2i_metrics: a fixed set of captions and noises), which takes only --judge, --seed, --data-dir and -o.")
+        output = args.output or f"eval-{label}.json"
+        metrics.check_report_path(output)  # the default name too: a file of the user's there is refused before the scoring, not after
         load_keras(args.verbose, purpose="Scoring a text-to-image generator (its attribute judge is a Keras model)")
         results = t2i_metrics.evaluate_source(path, judge=args.judge, seed=args.seed, data_dir=args.data_dir)
         print(t2i_metrics.format_table(results))
-        where = Path(str(path))
-        label = name or (where.parent.name if where.name in ("model.keras", "generator.onnx") else where.stem if where.is_file() else where.name)
-        print(f"Wrote {metrics.write_json(results, args.output or f'eval-{label}.json')}")
+        print(f"Wrote {metrics.write_json(results, output)}")
         return
     if args.judge is not None:
         raise ValueError(f"--judge applies to text-to-image generators; {path} is scored by FID.")
@@ -374,9 +376,12 @@ def run_eval(args):
         source = runtime.load(path, precision=args.precision)
         print(f"Running {source.describe()}")
         name = f"{name or source.card.get('name') or source.path.parent.name}-{source.precision}"
+    name = name or label
+    output = args.output or f"eval-{name}.json"
+    metrics.check_report_path(output)  # the default name too: a file of the user's there is refused before the scoring, not after
     results = metrics.evaluate(source, n=args.num_images or 10_000, extractor=extractor, seed=args.seed, data_dir=args.data_dir, name=name)
     print(metrics.format_table([results]))
-    output = metrics.write_json(results, args.output or f"eval-{results['name']}.json")
+    output = metrics.write_json(results, output)
     print(f"Wrote {output}")
 
 
