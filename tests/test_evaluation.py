@@ -269,6 +269,21 @@ def test_cli_eval_refuses_a_users_file_at_its_default_report_name_before_scoring
     assert mine.read_text() == '{"mine": true}'
 
 
+@pytest.mark.files
+def test_cli_eval_precision_int8_scores_nothing_when_the_int8_variant_cannot_be_made(fashion_dir, tmp_path, monkeypatch, capsys):
+    """The runtime falls back to the exported float32 graph with a warning; eval --precision int8 then
+    wrote float32 scores as eval-<name>-float32.json and exited 0, as if the int8 file had been scored."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "derived").write_text("a file where the derived variants go")
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    with pytest.warns(UserWarning, match="could not make its int8 variant"):
+        assert cli.main(["eval", "gan-fashion-mnist", "-n", str(N), "--precision", "int8"]) == 2
+    captured = capsys.readouterr()
+    assert "--precision int8: the int8 variant of " in captured.err and "nothing was scored" in captured.err
+    assert "FID floor" not in captured.out and sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
 @pytest.mark.inputs
 @pytest.mark.parametrize("args, message", [(["missing-folder"], "No generator 'missing-folder': not an existing file or folder"), (["{tmp}", "-n", "0"], "`--num-images` must be a positive integer")])
 def test_cli_eval_bad_input_exits_2(args, message, tmp_path, capsys):

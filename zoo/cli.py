@@ -374,6 +374,9 @@ def run_eval(args):
         from zoo import runtime
 
         source = runtime.load(path, precision=args.precision)
+        if source.precision != args.precision:  # runtime falls back to the exported graph, with a warning; a score of it would be mislabelled
+            raise ValueError(f"--precision {args.precision}: the {args.precision} variant of {source.path} could not be made (the warning above says why), "
+                             "so nothing was scored (its float32 scores would pass for them). Fix what the warning names (GANZOO_CACHE moves the cache), or score it without --precision.")
         print(f"Running {source.describe()}")
         name = f"{name or source.card.get('name') or source.path.parent.name}-{source.precision}"
     name = name or label
