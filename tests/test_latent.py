@@ -96,3 +96,12 @@ def test_interpolation_refuses_vectors_of_different_sizes_and_unknown_methods():
         latent.interpolate(np.ones(3), np.ones(3), method="cubic")
     with pytest.raises(ValueError, match="non-zero"):
         latent.slerp(np.zeros(3), np.ones(3), 0.5)
+
+
+@pytest.mark.inputs
+@pytest.mark.parametrize("n, latent_dim", [(2, 10**9), (10**9, 100)])
+def test_a_draw_that_cannot_fit_in_memory_is_refused_before_it_is_allocated(n, latent_dim):
+    """A typo in latent_dim or n got the process killed by the kernel (73 bytes a value while drawing)."""
+    with pytest.raises(ValueError, match=f"{n:,} latent vectors of {latent_dim:,} values would need about .* of memory to draw"):
+        latent.sample_latent(n, latent_dim, seed=0)
+    assert latent.sample_latent(2, 100, seed=0).shape == (2, 100)

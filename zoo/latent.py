@@ -36,6 +36,10 @@ LN2 = 0.6931471805599453  # the double nearest ln 2
 SQRT_HALF = 0.7071067811865476  # the double nearest √½
 LOG_TERMS = 12  # terms of the atanh series: |f| ≤ 0.1716, so the 12th is below 2**-56 of the sum
 MAX_SEED = 2**64 - 1
+# Peak bytes per value while a draw runs (words, uniforms, pairs in float64: 73 measured); draws
+# of `CHECKED_DRAW` values or more are held to the available memory before anything is allocated.
+DRAW_BYTES_PER_VALUE = 80
+CHECKED_DRAW = 1 << 24
 
 
 def check_seed(seed):
@@ -128,6 +132,15 @@ class NormalStream:
     def latent(self, n, latent_dim, truncation=None):
         """The next `n` latent vectors, float32 (n, latent_dim), filled row-major."""
         count = check_int("n", n) * check_int("latent_dim", latent_dim)
+        if count >= CHECKED_DRAW:  # a typo (latent_dim=10**9) was killed by the kernel for memory, not refused
+            from zoo.images import available_memory, readable_bytes
+
+            needed, available = count * DRAW_BYTES_PER_VALUE, available_memory()
+            if available is not None and needed > 0.8 * available:
+                raise ValueError(
+                    f"{n:,} latent vectors of {latent_dim:,} values would need about {readable_bytes(needed)} of memory to draw; "
+                    f"{readable_bytes(available)} is available. Draw fewer at a time: a NormalStream's `latent` calls continue its stream."
+                )
         values = self.normal(count) if truncation is None else self.truncated_normal(count, check_truncation(truncation))
         return values.astype(np.float32).reshape(n, latent_dim)
 
