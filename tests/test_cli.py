@@ -329,3 +329,15 @@ def test_save_grid_refuses_pixels_it_would_draw_wrong(tmp_path):
     with pytest.raises(ValueError, match="The images produced 16 values that are NaN or infinite, in 1 of its 2 images"):
         save_grid(np.stack([np.zeros((4, 4, 1)), np.full((4, 4, 1), np.nan)]).astype(np.float32), tmp_path / "black.png")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.inputs
+def test_save_grid_refuses_channels_first_images_naming_the_transpose(tmp_path):
+    """NCHW images, as PyTorch orders them, reached PIL as "Cannot handle this data type: (1, 1, 28), |u1"."""
+    from zoo.images import save_grid
+
+    images = np.zeros((2, 1, 28, 28), np.float32)
+    with pytest.raises(ValueError, match=r"Expected NHWC images, channels last \(1 to 4\), got shape \(2, 1, 28, 28\); .*transpose\(0, 2, 3, 1\)"):
+        save_grid(images, tmp_path / "grid.png")
+    assert not (tmp_path / "grid.png").exists()
+    assert save_grid(images.transpose(0, 2, 3, 1), tmp_path / "grid.png").is_file()

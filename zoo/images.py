@@ -8,6 +8,7 @@ from PIL import Image
 from skimage.util import montage
 
 from zoo.files import atomic_write
+from zoo.validation import MAX_CHANNELS
 
 PADDING = 2  # pixels between tiles and around the grid
 
@@ -37,6 +38,9 @@ def make_grid(images, columns=None, padding=PADDING, source="The images"):
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[0] == 0:
         raise ValueError(f"Expected a non-empty NHWC batch of images, got shape {images.shape}.")
+    if not 1 <= images.shape[-1] <= MAX_CHANNELS:  # NCHW (PyTorch's order) reached PIL as "Cannot handle this data type"
+        raise ValueError(f"Expected NHWC images, channels last (1 to {MAX_CHANNELS}), got shape {images.shape}; "
+                         "channels first (NCHW)? Pass images.transpose(0, 2, 3, 1).")
     if images.dtype.kind not in "f":  # 0..255 pixels would all clip to white
         raise ValueError(f"Expected images in [-1, 1] as floats, got {images.dtype}; map 0..255 pixels with zoo.data.to_unit_range.")
     check_finite(images, source)
