@@ -345,8 +345,7 @@ def run_eval(args):
     if args.output:
         metrics.check_report_path(args.output)  # before the evaluation: a wrong -o costs nothing
     path, name, how = resolve_generator(args.source)
-    where = Path(str(path))
-    label = name or (where.parent.name if where.name in ("model.keras", "generator.onnx") else where.stem if where.is_file() else where.name)
+    label = name or metrics.path_name(path)  # the report's default name: eval-<label>.json
     if (isinstance(path, Path) and path.suffix == ".keras") or args.features == "inception":
         load_keras(args.verbose)
     print(f"Scoring {how}")

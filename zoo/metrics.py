@@ -420,10 +420,16 @@ class Evaluator:
         }
 
 
+def path_name(source):
+    """The name a generator at `source` is reported under: its folder's for an exported artifact's
+    generator.onnx or a run's model.keras, the file's stem for another file, else the folder's."""
+    path = Path(source)
+    return path.parent.name if path.name in ("generator.onnx", "model.keras") else path.stem if path.is_file() else path.name
+
+
 def _source_name(source, generator):
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        return path.parent.name if path.name in ("generator.onnx", "model.keras") else path.stem if path.is_file() else path.name
+        return path_name(source)
     card = getattr(generator, "card", None)
     return (card() if callable(card) else card or {}).get("name") or type(generator).__name__
 
