@@ -267,6 +267,17 @@ def test_sample_and_export_refuse_what_they_cannot_use_before_any_work(tmp_path,
 
 
 @pytest.mark.inputs
+@pytest.mark.parametrize("option, value, message", [
+    ("--seed", "-1", "`--seed` must be an integer in [0, 18446744073709551615], got -1."),
+    ("--truncation", "0", "`--truncation` must be a number in [0.1, inf), got 0.0."),
+])
+def test_sample_names_a_bad_seed_or_truncation_by_its_option_before_opening_the_generator(tmp_path, capsys, option, value, message):
+    assert main(["sample", str(tmp_path / "no-such-generator.onnx"), option, value, "-o", str(tmp_path / "s.png")]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"  # not the missing generator: nothing was opened
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.inputs
 def test_demo_refuses_a_folder_of_the_users_where_its_export_goes_before_training(tmp_path, capsys):
     (tmp_path / "demo" / "export").mkdir(parents=True)
     (tmp_path / "demo" / "export" / "mine.txt").write_text("mine")

@@ -90,7 +90,7 @@ def build_parser(prog="python -m zoo"):
     sample.add_argument("source", help=GENERATOR_HELP)
     sample.add_argument("-n", "--num-images", type=int, default=64, help="number of images (default: 64)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed, 0 to 2**64-1 (default: 0)")
-    sample.add_argument("-o", "--output", default="samples.png", help="picture to write, in the format its extension names: .png, .jpg, .webp, ... (default: samples.png)")
+    sample.add_argument("-o", "--output", default="samples.png", help="picture to write, in the format its extension names: .png, .jpg, .webp, ...; a file there is replaced (default: samples.png)")
     sample.add_argument("--scale", type=int, default=2, help="pixel scale of the grid (default: 2)")
     sample.add_argument("--label", action="append", help="class-conditional models: class to draw, by name or id; repeat or comma-separate (--label dress --label 9, --label dress,coat); default: all classes in turn")
     sample.add_argument("--prompt", action=Once, help='text-to-image models: the caption to draw, e.g. "a red dress"')
@@ -304,8 +304,13 @@ def run_sample(args):
     from zoo.files import check_output_file
     from zoo.images import check_grid, image_format, save_grid
 
+    from zoo.latent import MAX_SEED, check_truncation
+
     image_format(args.output)  # an extension we cannot write is refused before any work
     check_output_file(args.output)
+    check_int("--seed", args.seed, 0, MAX_SEED)
+    if args.truncation is not None:
+        check_truncation(args.truncation, "--truncation")
     path, _, how = resolve_generator(args.source)
     generator, engine = open_generator(path, args.verbose)
     if hasattr(generator, "describe"):

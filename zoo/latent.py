@@ -205,9 +205,10 @@ def interpolate(z0, z1, steps=8, method="slerp"):
     raise ValueError(f"`method` must be 'slerp' or 'linear', got {method!r}.")
 
 
-def check_truncation(truncation):
-    """`truncation` as a float in [0.1, ∞); smaller thresholds would skip most of the stream."""
-    return check_number("truncation", truncation, 0.1, math.inf, high_open=True)
+def check_truncation(truncation, name="truncation"):
+    """`truncation` as a float in [0.1, ∞); smaller thresholds would skip most of the stream.
+    `name`: what the error calls it (the CLI's "--truncation")."""
+    return check_number(name, truncation, 0.1, math.inf, high_open=True)
 
 
 def check_latent(z, latent_dim):
