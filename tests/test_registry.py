@@ -233,6 +233,18 @@ def test_a_checkout_uses_its_own_verified_exports_without_download(name, tmp_pat
         registry.fetch(name)  # an altered local copy is not used: download instead, and say why it was not used
 
 
+def test_a_damaged_cached_file_that_cannot_be_downloaded_again_is_named_as_damaged(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_EXPORTS", "")  # no checkout copy: the cache is all there is
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    shutil.copytree(EXPORTS / name, tmp_path / "cache" / name)
+    cached = tmp_path / "cache" / name / "generator.onnx"
+    cached.write_bytes(cached.read_bytes()[:1000])  # cut short: a disk that filled, a copy stopped
+    monkeypatch.setenv("GANZOO_BASE_URL", "http://127.0.0.1:9")  # offline: nothing listens
+    with pytest.raises(registry.DownloadError, match=f"Not used either: the cached {cached}, damaged"):
+        registry.fetch(name)
+    assert cached.stat().st_size == 1000  # kept as it was, for the user to look at
+
+
 @pytest.mark.inputs
 @pytest.mark.parametrize("url", ["notaurl", "http://[::1", "ftp://example.org/exports", "https://"])
 def test_a_base_url_that_is_not_an_http_url_is_refused_naming_the_variable(url, tmp_path, monkeypatch):

@@ -214,20 +214,26 @@ def fetch(name, registry=None, deadline=None):
     folder = cache_dir() / name
     check_cache_folder(folder, name)
     remove_stale_partial_files(folder)
+    damaged = []  # cached files whose bytes no longer match: downloaded again
     try:
         url = f"{base_url(registry)}/{name}"
         for relative, digest in sorted(files.items()):
             target = folder / relative
             if target.is_file() and sha256(target) == digest:
                 continue
+            if target.exists():
+                damaged.append(str(target))
             size = (model.get("sizes") or {}).get(relative)
             limit = size if size is not None else model.get("size_bytes")  # older registries: the entry's total
             download(f"{url}/{relative}", target, digest, limit, exact=size is not None,
                      deadline=deadline if deadline is not None else download_deadline(limit))
     except DownloadError as error:  # say why a local copy the user may expect to be used was not
         rejected = [str(root / name) for root in (local_exports(), installed_exports()) if root is not None and (root / name).exists()]
-        if rejected:
-            raise DownloadError(f"{error} Not used: {', '.join(rejected)}, whose files do not match the registry's sha256.") from error
+        notes = [f"Not used: {', '.join(rejected)}, whose files do not match the registry's sha256."] if rejected else []
+        if damaged:
+            notes.append(f"Not used either: the cached {', '.join(damaged)}, damaged (its sha256 is not the registry's).")
+        if notes:
+            raise DownloadError(" ".join([str(error), *notes])) from error
         raise
     check_onnx_files(folder, files)
     return folder
