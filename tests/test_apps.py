@@ -8,6 +8,7 @@ Chromium is absent.
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -490,6 +491,46 @@ def test_node_app_refuses_a_card_without_the_fields_it_reads_naming_the_field(tm
     result = run_node([str(folder), "-n", "4", "--prompt", CAPTION] if name.startswith("t2i") else [str(folder), "-n", "4"], cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert not (tmp_path / "samples.png").exists()
+
+
+def card_of(name, change=lambda card: card):
+    """A function of a card that returns the published `name`'s card less its "files" (so no
+    digest ties it to a graph), `change`d: what a hand-edited or copied card says."""
+    return lambda _: change(without(json.loads((ROOT / "exports" / name / "card.json").read_text()), "files"))
+
+
+@needs_node
+@pytest.mark.files
+@pytest.mark.parametrize("graph, card, message", [
+    ("classifier-fashion-mnist/classifier.onnx", card_of("dcgan-fashion-mnist"), "has no input named 'z' (inputs: ['image']): it is not a zoo generator."),
+    ("dcgan-fashion-mnist/generator.onnx", card_of("cgan-fashion-mnist"), "card.json: inputs: the card names ['label', 'z'], the graph takes ['z']."),
+    ("dcgan-fashion-mnist/generator.onnx", card_of("gan-fashion-mnist"), "card.json: latent_dim: 100, but the graph's z has 65 values per row."),
+    ("dcgan-fashion-mnist/generator.onnx", card_of("dcgan-fashion-mnist", lambda card: {**card, "image_shape": [32, 32, 3]}),
+     "card.json: image_shape: [32, 32, 3], but the graph makes images of [28, 28, 1]."),
+])
+def test_node_app_refuses_a_graph_its_card_does_not_describe_as_python_does(tmp_path, graph, card, message):
+    """A card without "files" beside another generator's graph, or beside an .onnx that is no
+    generator, is refused before anything runs, in Python's words, not by onnxruntime's
+    "input 'image' is missing in 'feeds'"."""
+    installed("node")
+    folder = artifact_with_card(tmp_path / "artifact", "dcgan-fashion-mnist", card)
+    shutil.copy(ROOT / "exports" / graph, folder / "generator.onnx")
+    with pytest.raises(ValueError, match=re.escape(message)) as python:
+        runtime.load(folder)
+    result = run_node([str(folder), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}", result.stderr
+    assert not (tmp_path / "grid.png").exists()
+
+
+@needs_node
+@needs_chromium
+@pytest.mark.files
+def test_web_page_refuses_a_graph_its_card_does_not_describe(tmp_path):
+    installed("web")
+    folder = artifact_with_card(tmp_path / "dcgan", "dcgan-fashion-mnist", card_of("cgan-fashion-mnist"))
+    url, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(folder / "card.json"))
+    exports = url.split("/apps/")[0] + "/exports/dcgan-fashion-mnist"
+    assert seen["failure"] == f"Could not load the generator: {exports}/card.json: inputs: the card names ['label', 'z'], the graph takes ['z']."
 
 
 @needs_node

@@ -411,6 +411,29 @@ function refuseField(field, value, what) {
   throw new Error(`card.json: ${field}: ${json.length > 80 ? `${json.slice(0, 77)}...` : json} is not ${what}`);
 }
 
+// Throws unless the onnxruntime `session` is a ganzoo generator that `card` describes, as
+// zoo.runtime.generator_shapes and zoo.cards.check_against_graph: inputs `z` and the card's others
+// (same names, dtypes), an `image` output, the card's latent_dim and image_shape where the graph fixes
+// them. Otherwise a non-generator .onnx, or another generator's card (one without `files`), fails
+// inside onnxruntime as "input 'image' is missing in 'feeds'". `cardLabel`, `onnxLabel`: paths or URLs.
+export function checkAgainstGraph(card, session, cardLabel, onnxLabel) {
+  const list = (names) => `[${[...names].sort().map((name) => `'${name}'`).join(", ")}]`;
+  if (!session.inputNames.includes("z")) throw new Error(`${onnxLabel} has no input named 'z' (inputs: ${list(session.inputNames)}): it is not a zoo generator.`);
+  if (!session.outputNames.includes("image")) throw new Error(`${onnxLabel} has no output named 'image' (outputs: ${list(session.outputNames)}): it is not a zoo generator.`);
+  if (list(session.inputNames) !== list(Object.keys(card.inputs))) throw new Error(`${cardLabel}: inputs: the card names ${list(Object.keys(card.inputs))}, the graph takes ${list(session.inputNames)}.`);
+  const graph = new Map([...(session.inputMetadata || []), ...(session.outputMetadata || [])].map((value) => [value.name, value]));
+  for (const name of session.inputNames) {
+    const [declared, takes] = [card.inputs[name] && card.inputs[name].dtype, graph.get(name) && graph.get(name).type];
+    if (declared && takes && declared !== takes) throw new Error(`${cardLabel}: inputs.${name}.dtype: ${declared}, but the graph takes ${takes}.`);
+  }
+  const width = graph.get("z") && graph.get("z").shape && graph.get("z").shape[1];
+  if (Number.isInteger(width) && width !== card.latent_dim) throw new Error(`${cardLabel}: latent_dim: ${card.latent_dim}, but the graph's z has ${width} values per row.`);
+  const image = ((graph.get("image") && graph.get("image").shape) || []).slice(1);
+  if (image.length === 3 && image.every(Number.isInteger) && image.join() !== card.image_shape.join()) {
+    throw new Error(`${cardLabel}: image_shape: [${card.image_shape.join(", ")}], but the graph makes images of [${image.join(", ")}].`);
+  }
+}
+
 // The highest valid id of an integer input: card.inputs[name].range, else the classes or the vocabulary.
 export function highestId(card, name) {
   const range = card.inputs[name] && card.inputs[name].range;

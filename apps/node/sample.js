@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import pngjs from "pngjs";
 
-import { SAMPLE_OPTIONS, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { SAMPLE_OPTIONS, checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const REGISTRY = process.env.GANZOO_REGISTRY || path.join(ROOT, "zoo", "registry.json"); // the data zoo.registry reads
@@ -164,6 +164,7 @@ async function main() {
   }
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
   const session = await ort.InferenceSession.create(onnx);
+  checkAgainstGraph(card, session, cardPath, onnxPath); // before feeding it: a card of another graph, or no generator at all
   const { image } = await session.run(feeds);
   const grid = imageGrid(image.data, image.dims, args.scale);
   const png = new pngjs.PNG({ width: grid.width, height: grid.height });

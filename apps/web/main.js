@@ -9,7 +9,7 @@
 // Serve the repository over http (`python apps/web/serve.py`): the .wasm and the files are fetched.
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain server lacks
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
@@ -99,6 +99,7 @@ async function main() {
   describe(card);
   if (options.prompt !== null) $("prompt").value = options.prompt;
   const session = await ort.InferenceSession.create(onnx, { executionProviders: ["wasm"] });
+  checkAgainstGraph(card, session, cardUrl, onnxUrl); // before the first draw: a card of another graph, or no generator at all
   $("source").textContent = `From ${how}.`;
   const button = $("new-samples");
   const guarded = async (nextSeed) => {
