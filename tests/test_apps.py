@@ -76,10 +76,10 @@ def test_the_web_server_refuses_a_bad_or_busy_port_in_one_line():
             assert result.returncode == 2 and "Traceback" not in result.stderr and says in result.stderr.strip().splitlines()[-1], result.stderr
 
 
-def drive_web_page(model, *e2e_args):
+def drive_web_page(model, *e2e_args, missing=None):
     """Serves the web app on 127.0.0.1 for `model` (its URL parameter), drives it in headless
     Chromium with apps/web/e2e.mjs and returns (the page's URL, what the page showed); the
-    page must have logged no error."""
+    page must have logged no error but, where `missing` names a file, its HTTP 404."""
     server = subprocess.Popen([sys.executable, str(APPS / "web" / "serve.py"), "--port", "0", "--model", model], stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().strip()
@@ -90,7 +90,7 @@ def drive_web_page(model, *e2e_args):
         server.wait(timeout=10)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
-    assert seen["errors"] == []
+    assert [error for error in seen["errors"] if not (missing and ("status of 404" in error or error.startswith("HTTP 404") and error.endswith(missing)))] == []
     return url, seen
 
 
@@ -531,6 +531,34 @@ def test_web_page_refuses_a_graph_its_card_does_not_describe(tmp_path):
     url, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(folder / "card.json"))
     exports = url.split("/apps/")[0] + "/exports/dcgan-fashion-mnist"
     assert seen["failure"] == f"Could not load the generator: {exports}/card.json: inputs: the card names ['label', 'z'], the graph takes ['z']."
+
+
+@needs_node
+@pytest.mark.files
+@pytest.mark.parametrize("file, content, message", [
+    ("card.json", '{"name": ', "card.json is not valid JSON: Unexpected end of JSON input"),
+    ("generator.onnx", "not a graph", "generator.onnx is not a loadable ONNX generator: Failed to load model because protobuf parsing failed."),
+])
+def test_node_app_names_a_card_or_graph_it_cannot_read(tmp_path, file, content, message):
+    installed("node")
+    folder = artifact_with_card(tmp_path / "artifact", "dcgan-fashion-mnist", lambda card: without(card, "files"))
+    (folder / file).write_text(content)
+    result = run_node([str(folder), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {folder / file} {message.split(' ', 1)[1]}", result.stderr
+    assert not (tmp_path / "grid.png").exists()
+
+
+@needs_node
+@needs_chromium
+@pytest.mark.files
+def test_web_page_names_a_card_it_cannot_read_or_find(tmp_path):
+    installed("web")
+    (tmp_path / "card.json").write_text('{"name": ')
+    url, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(tmp_path / "card.json"))
+    exports = url.split("/apps/")[0] + "/exports"
+    assert seen["failure"] == f"Could not load the generator: {exports}/dcgan-fashion-mnist/card.json is not valid JSON: Unexpected end of JSON input"
+    url, seen = drive_web_page("../../exports/no-such-generator", missing="/exports/no-such-generator/card.json")
+    assert seen["failure"] == f"Could not load the generator: HTTP 404 for {url.split('/apps/')[0]}/exports/no-such-generator/card.json"
 
 
 @needs_node

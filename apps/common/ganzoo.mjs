@@ -411,6 +411,26 @@ function refuseField(field, value, what) {
   throw new Error(`card.json: ${field}: ${json.length > 80 ? `${json.slice(0, 77)}...` : json} is not ${what}`);
 }
 
+// `text` (card.json's, the registry's) parsed as JSON, else an Error naming `label` (a path or URL), as
+// zoo.files.load_json: JSON.parse alone says "Unexpected end of JSON input", not which file.
+export function parseJson(text, label) {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${label} is not valid JSON: ${error.message}`);
+  }
+}
+
+// An onnxruntime `ort` session of `bytes`, else an Error naming `label` (a path or URL), as zoo.runtime:
+// onnxruntime alone says "Failed to load model because protobuf parsing failed", not which file.
+export async function createSession(ort, bytes, label, options = {}) {
+  try {
+    return await ort.InferenceSession.create(bytes, options);
+  } catch (error) {
+    throw new Error(`${label} is not a loadable ONNX generator: ${error.message}`);
+  }
+}
+
 // Throws unless the onnxruntime `session` is a ganzoo generator that `card` describes, as
 // zoo.runtime.generator_shapes and zoo.cards.check_against_graph: inputs `z` and the card's others
 // (same names, dtypes), an `image` output, the card's latent_dim and image_shape where the graph fixes

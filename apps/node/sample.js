@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import pngjs from "pngjs";
 
-import { SAMPLE_OPTIONS, checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { SAMPLE_OPTIONS, checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, createSession, generatorInputs, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const REGISTRY = process.env.GANZOO_REGISTRY || path.join(ROOT, "zoo", "registry.json"); // the data zoo.registry reads
@@ -135,7 +135,7 @@ async function resolveGenerator(source) {
     const onnxPath = fs.statSync(source).isDirectory() ? path.join(source, "generator.onnx") : source;
     return { onnxPath, cardPath: path.join(path.dirname(onnxPath), "card.json"), how: source };
   }
-  const registry = JSON.parse(fs.readFileSync(REGISTRY, "utf8"));
+  const registry = parseJson(fs.readFileSync(REGISTRY, "utf8"), REGISTRY);
   if (!(registry.models || {})[source]) {
     throw new Error(`no generator "${source}": not an existing folder or .onnx file, and not a published name (${Object.keys(registry.models || {}).sort().join(", ")})`);
   }
@@ -151,7 +151,7 @@ async function main() {
   }
   const { onnxPath, cardPath, how } = await resolveGenerator(args.source);
   if (!fs.existsSync(onnxPath) || !fs.existsSync(cardPath)) throw new Error(`no exported generator at ${onnxPath} (expected generator.onnx with card.json beside it)`);
-  const card = checkCard(JSON.parse(fs.readFileSync(cardPath, "utf8")));
+  const card = checkCard(parseJson(fs.readFileSync(cardPath, "utf8"), cardPath));
   const onnx = fs.readFileSync(onnxPath); // checked against the card, then run: the same bytes
   await checkListedDigest(card, onnx, path.basename(onnxPath), cardPath, onnxPath);
   checkGrid(args.n, card.image_shape, args.scale);
@@ -163,7 +163,7 @@ async function main() {
     if (note) console.error(note);
   }
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
-  const session = await ort.InferenceSession.create(onnx);
+  const session = await createSession(ort, onnx, onnxPath);
   checkAgainstGraph(card, session, cardPath, onnxPath); // before feeding it: a card of another graph, or no generator at all
   const { image } = await session.run(feeds);
   const grid = imageGrid(image.data, image.dims, args.scale);

@@ -9,7 +9,7 @@
 // Serve the repository over http (`python apps/web/serve.py`): the .wasm and the files are fetched.
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, generatorInputs, imageGrid, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, createSession, generatorInputs, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain server lacks
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
@@ -53,12 +53,13 @@ async function loadGenerator(model) {
       loaded[file] = await bytes(urls[file]);
       await checkSha256(loaded[file], digest, urls[file].href);
     }
-    const card = JSON.parse(new TextDecoder().decode(loaded["card.json"]));
+    const card = parseJson(new TextDecoder().decode(loaded["card.json"]), urls["card.json"].href);
     return { card, onnx: loaded["generator.onnx"], cardUrl: urls["card.json"].href, onnxUrl: urls["generator.onnx"].href, how: `published ${model}, sha256-checked` };
   }
   const folder = new URL(`${model.replace(/\/$/, "")}/`, location.href);
   const [cardUrl, onnxUrl] = [new URL("card.json", folder), new URL("generator.onnx", folder)];
-  return { card: await (await fetch(cardUrl)).json(), onnx: await bytes(onnxUrl), cardUrl: cardUrl.href, onnxUrl: onnxUrl.href, how: folder.href };
+  const card = parseJson(new TextDecoder().decode(await bytes(cardUrl)), cardUrl.href); // a missing one is its HTTP status, not "<!DOCTYPE" read as JSON
+  return { card, onnx: await bytes(onnxUrl), cardUrl: cardUrl.href, onnxUrl: onnxUrl.href, how: folder.href };
 }
 
 async function draw(session, card, options) {
@@ -98,7 +99,7 @@ async function main() {
   await checkListedDigest(card, onnx, "generator.onnx", cardUrl, onnxUrl); // the card is this graph's, as Python and Node check
   describe(card);
   if (options.prompt !== null) $("prompt").value = options.prompt;
-  const session = await ort.InferenceSession.create(onnx, { executionProviders: ["wasm"] });
+  const session = await createSession(ort, onnx, onnxUrl, { executionProviders: ["wasm"] });
   checkAgainstGraph(card, session, cardUrl, onnxUrl); // before the first draw: a card of another graph, or no generator at all
   $("source").textContent = `From ${how}.`;
   const button = $("new-samples");
