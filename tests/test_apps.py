@@ -416,6 +416,22 @@ def test_node_app_refuses_ids_out_of_range_and_outputs_it_cannot_write(tmp_path,
 
 @needs_node
 @pytest.mark.files
+@pytest.mark.parametrize("output, message", [
+    ("grid.png", "-o grid.png is a folder; give a file name in it."),  # zoo.files.check_output_file's words
+    ("notes.txt/grid.png", "-o notes.txt/grid.png: notes.txt is a file, not a folder."),
+    ("/proc/grid.png", "Cannot write /proc/grid.png: ENOENT: no such file or directory"),  # the output named, not its temporary twin
+])
+def test_node_app_refuses_an_output_it_cannot_write_naming_it(tmp_path, output, message):
+    installed("node")
+    (tmp_path / "grid.png").mkdir()
+    (tmp_path / "notes.txt").write_text("mine")
+    result = run_node(["dcgan-fashion-mnist", "-n", "4", "-o", output], cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {message}", result.stderr
+    assert list((tmp_path / "grid.png").iterdir()) == [] and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@needs_node
+@pytest.mark.files
 def test_node_app_refuses_a_card_whose_classes_are_not_a_list(tmp_path):
     installed("node")
     folder = tmp_path / "cgan"

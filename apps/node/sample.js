@@ -66,7 +66,28 @@ function parseArgs(argv) {
   if (args.help) return args;
   if (args.source === null) throw new UsageError("give a generator: an artifact folder, a .onnx file or a published name");
   if (path.extname(args.output).toLowerCase() !== ".png") throw new UsageError(`${args.output}: this app writes PNG only; name the output .png`);
+  checkOutputFile(args.output);
   return { ...args, ...checkOptions(args) };
+}
+
+// Refuses, before any work, an output that cannot become a file: a folder, or a path through a file
+// (a missing folder is fine: writeAtomically makes it), as zoo.files.check_output_file.
+function checkOutputFile(file) {
+  const found = (where) => {
+    try {
+      return fs.statSync(where);
+    } catch {
+      return undefined; // missing, or under a file (ENOTDIR)
+    }
+  };
+  if (found(file)?.isDirectory()) throw new Error(`-o ${file} is a folder; give a file name in it.`);
+  for (let parent = path.dirname(file); ; parent = path.dirname(parent)) {
+    if (found(parent)) {
+      if (!found(parent).isDirectory()) throw new Error(`-o ${file}: ${parent} is a file, not a folder.`);
+      return;
+    }
+    if (parent === path.dirname(parent)) return;
+  }
 }
 
 function exportsDir() {
@@ -94,13 +115,16 @@ async function matches(folder, files) {
   return true;
 }
 
-// Writes beside the target and renames, so no half-written file is ever left at `file`.
+// Writes beside the target and renames, so no half-written file is ever left at `file`. An error names
+// `file` (as zoo.files.atomic_write), not the temporary twin beside it.
 function writeAtomically(file, bytes) {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     fs.writeFileSync(temporary, bytes);
     fs.renameSync(temporary, file);
+  } catch (error) {
+    throw error.code ? new Error(`Cannot write ${file}: ${error.message.split(",")[0]}`) : error; // "ENOSPC: no space left on device, write ..."
   } finally {
     fs.rmSync(temporary, { force: true });
   }
