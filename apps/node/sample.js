@@ -115,12 +115,20 @@ async function matches(folder, files) {
   return true;
 }
 
+// `mkdir -p` one folder at a time: Node's own (fs.mkdirSync's `recursive`) retries forever where mkdir
+// fails with ENOENT under a folder that exists (/proc/new: a pseudo file system).
+function makeFolders(folder) {
+  if (fs.existsSync(folder)) return;
+  makeFolders(path.dirname(folder));
+  fs.mkdirSync(folder);
+}
+
 // Writes beside the target and renames, so no half-written file is ever left at `file`. An error names
 // `file` (as zoo.files.atomic_write), not the temporary twin beside it.
 function writeAtomically(file, bytes) {
   const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    makeFolders(path.dirname(path.resolve(file)));
     fs.writeFileSync(temporary, bytes);
     fs.renameSync(temporary, file);
   } catch (error) {
