@@ -466,6 +466,29 @@ def test_node_app_refuses_a_card_that_describes_another_generator_onnx_as_python
 
 
 @needs_node
+@pytest.mark.files
+def test_node_app_holds_a_onnx_its_card_does_not_list_to_the_card_s_generator_onnx(tmp_path):
+    """Another graph dropped into an artifact folder (here the published one with other bytes) and run
+    by its path: the folder's card describes generator.onnx, not it, so it is refused as Python refuses it."""
+    import onnx
+
+    installed("node")
+    folder = tmp_path / "dcgan"
+    shutil.copytree(ROOT / "exports" / "dcgan-fashion-mnist", folder)
+    model = onnx.load(folder / "generator.onnx")
+    model.doc_string = "another graph"
+    onnx.save(model, folder / "other.onnx")
+    with pytest.raises(ValueError, match="files.generator.onnx: .* the card describes another file"):
+        runtime.load(folder / "other.onnx")
+    result = run_node([str(folder / "other.onnx"), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
+    assert result.returncode == 2 and f"{folder / 'card.json'}: files.generator.onnx: sha256" in result.stderr, result.stderr
+    assert f"but {folder / 'other.onnx'} has" in result.stderr and "the card describes another file" in result.stderr
+    assert not (tmp_path / "grid.png").exists()
+    shutil.copy(folder / "generator.onnx", folder / "copy.onnx")  # the same bytes under another name: the card's graph
+    assert run_node([str(folder / "copy.onnx"), "-n", "4", "-o", "grid.png"], cwd=tmp_path).returncode == 0
+
+
+@needs_node
 @needs_chromium
 @pytest.mark.files
 def test_web_page_refuses_a_card_that_describes_another_generator_onnx(tmp_path):

@@ -620,14 +620,18 @@ export async function checkSha256(bytes, expected, label) {
 
 // Throws when `card` lists `fileName` under "files" with another sha256 than `bytes` have: the card
 // then describes some other generator (its classes, quality, training), whatever the graph's shapes
-// say. As zoo.runtime.check_listed_digest; a card that lists no such file is not checked.
-// `cardLabel` and `fileLabel` (paths or URLs) name the two in the message.
+// say. A .onnx the card does not list by name (a renamed copy, another model dropped into the folder)
+// is held to the card's generator.onnx. As zoo.runtime.check_listed_digest; a card without "files" is
+// not checked. `cardLabel` and `fileLabel` (paths or URLs) name the two in the message.
 export async function checkListedDigest(card, bytes, fileName, cardLabel, fileLabel) {
-  const listed = (card.files || {})[fileName];
+  const files = card.files || {};
+  const entry = fileName in files ? fileName : "generator.onnx";
+  const listed = files[entry];
   if (listed === undefined) return;
   const actual = await sha256Hex(bytes);
   if (actual !== listed) {
-    throw new Error(`${cardLabel}: files.${fileName}: sha256 ${String(listed).slice(0, 12)}…, but ${fileLabel} has ${actual.slice(0, 12)}…: the card describes another file. Re-export, or use the ${fileName} the card was written with.`);
+    const advice = entry === fileName ? `Re-export, or use the ${fileName} the card was written with.` : `To run ${fileName}, give it a folder of its own with its own card.json.`;
+    throw new Error(`${cardLabel}: files.${entry}: sha256 ${String(listed).slice(0, 12)}…, but ${fileLabel} has ${actual.slice(0, 12)}…: the card describes another file. ${advice}`);
   }
 }
 
