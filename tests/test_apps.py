@@ -519,6 +519,8 @@ def without(card, *path):
     ("dcgan-fashion-mnist", lambda card: {**card, "image_shape": [28, 28]}, "card.json: image_shape: [28,28] is not [height, width, channels]"),
     ("dcgan-fashion-mnist", lambda card: {**card, "image_shape": [28, 28.5, 1]}, "card.json: image_shape: [28,28.5,1] is not [height, width, channels]"),
     ("dcgan-fashion-mnist", lambda card: without(card, "name"), "card.json: name: missing (must be a non-empty string)"),
+    ("dcgan-fashion-mnist", lambda card: {**card, "format_version": "3"}, 'card.json: format_version: "3" is not a whole number of at least 1'),
+    ("dcgan-fashion-mnist", lambda card: without(card, "format_version"), "card.json: format_version: missing (must be a whole number of at least 1)"),
     ("dcgan-fashion-mnist", lambda card: {**card, "files": {"generator.onnx": "abc"}}, 'card.json: files: {"generator.onnx":"abc"} is not an object of sha256 digests'),
     ("cgan-fashion-mnist", lambda card: {**card, "inputs": {**card["inputs"], "label": {**card["inputs"]["label"], "range": [0, "9"]}}},
      'card.json: inputs.label.range: [0,"9"] is not [0, highest id]'),

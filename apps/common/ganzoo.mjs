@@ -343,15 +343,16 @@ const isObject = (value) => value !== null && typeof value === "object" && !Arra
 const isWhole = (value, low, high) => Number.isInteger(value) && value >= low && value <= high;
 
 // The card facts an app relies on, checked before use (zoo/card.schema.json has the full schema;
-// zoo.cards checks it in Python): a card that is not an object, of a newer format, without a name
-// and family, an image_shape that is not [height, width, channels], a latent size that is not a
+// zoo.cards checks it in Python): a card that is not an object, without a whole format_version or
+// of a newer format, without a name and family, an image_shape that is not [height, width, channels], a latent size that is not a
 // whole number, inputs without z or with a `range` that is not [0, highest], classes that are not a
 // list of names, a tokenizer without the fields `Tokenizer` reads, `files` that are not sha256
 // digests: each is refused with the field named, instead of failing later as "undefined is not
 // iterable".
 export function checkCard(card) {
   if (card === null || typeof card !== "object" || Array.isArray(card)) throw new Error("card.json: (the card itself) is not a JSON object");
-  if (Number.isInteger(card.format_version) && card.format_version > CARD_FORMAT_VERSION) {
+  if (!isWhole(card.format_version, 1, Number.MAX_SAFE_INTEGER)) refuseField("format_version", card.format_version, "a whole number of at least 1"); // "3" would pass the next check
+  if (card.format_version > CARD_FORMAT_VERSION) {
     throw new Error(`card.json: format_version: ${card.format_version}, newer than this app reads (up to ${CARD_FORMAT_VERSION}); upgrade it`);
   }
   for (const field of ["name", "family"]) if (!isName(card[field])) refuseField(field, card[field], "a non-empty string");
