@@ -20,7 +20,7 @@ from PIL import Image
 
 from zoo import latent, registry, runtime
 from zoo.files import sha256
-from zoo.images import make_grid
+from zoo.images import make_grid, save_grid
 from zoo.text import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -486,6 +486,28 @@ def test_node_app_holds_a_onnx_its_card_does_not_list_to_the_card_s_generator_on
     assert not (tmp_path / "grid.png").exists()
     shutil.copy(folder / "generator.onnx", folder / "copy.onnx")  # the same bytes under another name: the card's graph
     assert run_node([str(folder / "copy.onnx"), "-n", "4", "-o", "grid.png"], cwd=tmp_path).returncode == 0
+
+
+@needs_node
+@pytest.mark.files
+def test_node_app_refuses_a_generator_that_makes_nan_as_python_does(tmp_path):
+    """A broken generator (here the published one with a weight tensor made NaN) is refused naming it,
+    as `python -m zoo sample` refuses it; toPixel alone would draw black tiles over the earlier picture."""
+    import onnx
+    from onnx import numpy_helper
+
+    installed("node")
+    folder = artifact_with_card(tmp_path / "broken", "dcgan-fashion-mnist", lambda card: without(card, "files"))
+    model = onnx.load(folder / "generator.onnx")
+    largest = max(model.graph.initializer, key=lambda tensor: np.prod(tensor.dims))
+    largest.CopyFrom(numpy_helper.from_array(np.full_like(numpy_helper.to_array(largest), np.nan), largest.name))
+    onnx.save(model, folder / "generator.onnx")
+    with pytest.raises(ValueError) as python:
+        save_grid(runtime.load(folder, optimized=False).generate(4), tmp_path / "python.png", source=folder / "generator.onnx")
+    (tmp_path / "grid.png").write_bytes(b"an earlier picture")
+    result = run_node([str(folder), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}", result.stderr
+    assert (tmp_path / "grid.png").read_bytes() == b"an earlier picture"
 
 
 @needs_node

@@ -517,9 +517,28 @@ export function checkGrid(n, [height, width], scale = 1) {
   return bytes;
 }
 
+// Refuses `n` images holding NaN or infinity, naming `source` and how many, as zoo.images.check_finite:
+// toPixel would draw them black without a word, hiding a broken generator.
+export function checkFinite(data, n, source) {
+  const size = data.length / n;
+  let bad = 0;
+  let broken = 0;
+  for (let k = 0; k < n; k++) {
+    let here = 0;
+    for (let i = k * size; i < (k + 1) * size; i++) if (!Number.isFinite(data[i])) here++;
+    bad += here;
+    if (here > 0) broken++;
+  }
+  if (bad > 0) {
+    throw new Error(`${source} produced ${bad.toLocaleString("en-US")} values that are NaN or infinite, in ${broken} of its ${n} images: the generator is broken (trained to a divergence, or altered); no picture was written.`);
+  }
+}
+
 // NHWC floats in [-1, 1] -> { width, height, rgba }: a square-ish grid with PADDING black pixels
 // between and around the tiles, each pixel repeated `scale` times both ways (zoo.images.save_grid).
-export function imageGrid(data, [n, height, width, channels], scale = 1) {
+// `source` (the generator's path or URL) names it when its images hold NaN or infinity (checkFinite).
+export function imageGrid(data, [n, height, width, channels], scale = 1, source = "The generator") {
+  checkFinite(data, n, source);
   const columns = Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / columns);
   const gridWidth = (columns * (width + PADDING) + PADDING) * scale;

@@ -198,7 +198,7 @@ async function main() {
   const session = await createSession(ort, onnx, onnxPath);
   checkAgainstGraph(card, session, cardPath, onnxPath); // before feeding it: a card of another graph, or no generator at all
   const { image } = await session.run(feeds);
-  const grid = imageGrid(image.data, image.dims, args.scale);
+  const grid = imageGrid(image.data, image.dims, args.scale, onnxPath); // NaN images are refused naming the generator
   const png = new pngjs.PNG({ width: grid.width, height: grid.height });
   png.data = Buffer.from(grid.rgba.buffer);
   writeAtomically(args.output, pngjs.PNG.sync.write(png, { colorType: image.dims[3] === 1 ? 0 : 2 })); // grey or RGB, as Python writes

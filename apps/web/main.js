@@ -62,7 +62,7 @@ async function loadGenerator(model) {
   return { card, onnx: await bytes(onnxUrl), cardUrl: cardUrl.href, onnxUrl: onnxUrl.href, how: folder.href };
 }
 
-async function draw(session, card, options) {
+async function draw(session, card, options, onnxUrl) {
   const started = performance.now();
   const labels = $("label").value === "" ? options.labels : [Number($("label").value)]; // the menu's values are ids: a number, never read as a class name
   const prompt = card.inputs.tokens ? $("prompt").value : null;
@@ -72,7 +72,7 @@ async function draw(session, card, options) {
   const inputs = generatorInputs(card, options.n, { noise, labels, prompt });
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
   const { image } = await session.run(feeds);
-  const grid = imageGrid(image.data, image.dims, options.scale);
+  const grid = imageGrid(image.data, image.dims, options.scale, onnxUrl); // NaN images are refused naming the generator
   const canvas = $("samples");
   canvas.width = grid.width;
   canvas.height = grid.height;
@@ -108,7 +108,7 @@ async function main() {
     $("error").textContent = "";
     try {
       if (nextSeed) options.seed += 1n;
-      await draw(session, card, options);
+      await draw(session, card, options, onnxUrl);
     } catch (error) {
       $("error").textContent = error.message;
     } finally {
