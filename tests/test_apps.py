@@ -200,6 +200,29 @@ def test_node_app_refuses_bad_arguments(args, message, tmp_path):
 
 @needs_node
 @pytest.mark.files
+def test_node_app_stops_a_download_at_the_size_the_registry_lists_as_python_does(tmp_path):
+    from tests.test_registry import Server
+
+    installed("node")
+    name = "dcgan-fashion-mnist"
+    served = tmp_path / "served"
+    shutil.copytree(ROOT / "exports" / name, served / name)
+    with open(served / name / "generator.onnx", "ab") as f:
+        f.write(bytes(50_000_000))  # a mirror that sends on and on: the app stops reading at the registry's size
+    server = Server(served)
+    env = {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": server.url, "NO_PROXY": "127.0.0.1"}
+    try:
+        refused = run_node([name, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
+    finally:
+        server.stop()
+    size = registry.load_registry()["models"][name]["sizes"]["generator.onnx"]
+    assert refused.returncode == 2, refused.stderr
+    assert f"{server.url}/{name}/generator.onnx sends more than the {size:,} bytes of the published file" in refused.stderr
+    assert not (tmp_path / "cache" / name / "generator.onnx").exists() and not (tmp_path / "x.png").exists()
+
+
+@needs_node
+@pytest.mark.files
 def test_node_app_downloads_a_published_name_once_and_refuses_tampered_files(tmp_path):
     from tests.test_registry import Server
 

@@ -138,6 +138,33 @@ function writeAtomically(file, bytes) {
   }
 }
 
+// As zoo.registry.download: a file may take DEADLINE_SECONDS plus its size at SLOWEST_BYTES_PER_SECOND
+// (a slow mirror, not a stalled one), and no more bytes are read than the registry's `sizes` lists.
+const DEADLINE_SECONDS = 60;
+const SLOWEST_BYTES_PER_SECOND = 50_000;
+
+// The bytes at `url`, at most `size` of them (the registry's size of the file; undefined: unbounded,
+// as an older registry lists none), within the deadline above; an Error saying what went wrong.
+async function download(url, size) {
+  const seconds = DEADLINE_SECONDS + (size || 0) / SLOWEST_BYTES_PER_SECOND;
+  const chunks = [];
+  let received = 0;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(Math.ceil(seconds * 1000)) });
+    if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status}`);
+    for await (const chunk of response.body) {
+      received += chunk.length;
+      if (size !== undefined && received > size) throw new Error(`${url} sends more than the ${size.toLocaleString("en-US")} bytes of the published file; stopped, nothing was written`);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error.name === "TimeoutError") throw new Error(`${url} took more than ${Math.round(seconds)} s (${received.toLocaleString("en-US")} bytes received); stopped, nothing was written`);
+    if (error.message.startsWith("could not download") || error.message.startsWith(url)) throw error;
+    throw new Error(`could not download ${url}: ${error.cause?.message || error.message}; check the network or set GANZOO_BASE_URL to a mirror`);
+  }
+  return Buffer.concat(chunks);
+}
+
 // The folder of a published generator's files, checked against the registry's sha256.
 async function fetchPublished(name, registry) {
   const files = publishedFiles(registry, name);
@@ -148,14 +175,7 @@ async function fetchPublished(name, registry) {
   const base = (process.env.GANZOO_BASE_URL || registry.base_url).replace(/\/+$/, "");
   for (const [file, digest] of Object.entries(files)) {
     const url = `${base}/${name}/${file}`;
-    let response;
-    try {
-      response = await fetch(url, { signal: AbortSignal.timeout(60000) });
-    } catch (error) {
-      throw new Error(`could not download ${url}: ${error.cause?.message || error.message}; check the network or set GANZOO_BASE_URL to a mirror`);
-    }
-    if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status}`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await download(url, ((registry.models[name] || {}).sizes || {})[file]);
     await checkSha256(bytes, digest, url);
     writeAtomically(path.join(cached, file), bytes);
   }
