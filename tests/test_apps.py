@@ -710,6 +710,15 @@ def test_web_page_refuses_option_forms_python_refuses(query, message):
     assert seen["failure"] == f"Could not load the generator: {message}"
 
 
+@needs_node
+@needs_chromium
+@pytest.mark.inputs
+def test_web_page_whose_first_draw_is_refused_says_why_and_is_marked_failed():
+    installed("web")
+    _, seen = drive_web_page("cgan-fashion-mnist&label=unicorn")  # loads, then draws nothing: no such class
+    assert seen["failure"].startswith('unknown class "unicorn"; the classes are: 0 t-shirt/top, 1 trouser,')
+
+
 DIGIT_CLASSES = ["10", "2", "7", "3", "0", "1", "5", "6", "8", "9"]  # e.g. a cgan trained on folders named by digits
 DIGIT_LABELS = [[2], ["2"], [10], ["10"], [" 3 "], ["3,2", 0], 2, "2", "7,1", [2.5], [True], ["-1"], [-1], ["x"], "", [None], []]
 

@@ -109,8 +109,11 @@ async function main() {
     try {
       if (nextSeed) options.seed += 1n;
       await draw(session, card, options, onnxUrl);
+      delete document.body.dataset.failed; // a later draw (another label from the menu) mends it
+      return true;
     } catch (error) {
       $("error").textContent = error.message;
+      return false;
     } finally {
       button.disabled = false;
     }
@@ -118,7 +121,7 @@ async function main() {
   button.addEventListener("click", () => guarded(true));
   $("prompt").addEventListener("keydown", (event) => event.key === "Enter" && guarded(false));
   $("label").addEventListener("change", () => guarded(false));
-  await guarded(false);
+  if (!(await guarded(false))) document.body.dataset.failed = "true"; // the URL's options drew nothing (an unknown label=): the page has failed
 }
 
 main().catch((error) => {
