@@ -3,6 +3,10 @@
 The Node and browser side of the same specification is checked in tests/test_apps.py.
 """
 
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -101,7 +105,11 @@ def test_interpolation_refuses_vectors_of_different_sizes_and_unknown_methods():
 @pytest.mark.inputs
 @pytest.mark.parametrize("n, latent_dim", [(2, 10**9), (10**9, 100)])
 def test_a_draw_that_cannot_fit_in_memory_is_refused_before_it_is_allocated(n, latent_dim):
-    """A typo in latent_dim or n got the process killed by the kernel (73 bytes a value while drawing)."""
-    with pytest.raises(ValueError, match=f"{n:,} latent vectors of {latent_dim:,} values would need about .* of memory to draw"):
-        latent.sample_latent(n, latent_dim, seed=0)
+    """A typo in latent_dim or n got the process killed by the kernel (73 bytes a value while drawing).
+    The draw runs in a process held to 2 GiB of address space, so that without the check it fails
+    with MemoryError instead of taking the machine's memory."""
+    draw = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); from zoo import latent\n"
+            f"try: latent.sample_latent({n}, {latent_dim}, seed=0)\nexcept ValueError as error: print(error)")
+    refused = subprocess.run([sys.executable, "-c", draw], capture_output=True, text=True, timeout=120)
+    assert re.fullmatch(f"{n:,} latent vectors of {latent_dim:,} values would need about .* of memory to draw; .*\n", refused.stdout), refused.stderr[-1000:]
     assert latent.sample_latent(2, 100, seed=0).shape == (2, 100)
