@@ -9,7 +9,6 @@ labelled, drawn from the source given (through onnxruntime for an artifact folde
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def main(argv=None):

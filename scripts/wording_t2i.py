@@ -27,7 +27,6 @@ Prints a table and writes JSON.
 import argparse
 import json
 import string
-from pathlib import Path
 
 import numpy as np
 
