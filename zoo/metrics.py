@@ -361,10 +361,6 @@ class Evaluator:
                 f"of {'×'.join(map(str, takes))} images, against real Fashion-MNIST ({self.extractor.name} reads those only)."
             )
 
-    def fid_of(self, images):
-        """FID of `images` against the real train features."""
-        return self.monitor_scores(images)["fid"]
-
     def monitor_scores(self, images):
         """FID, density and coverage of `images`: the cheap measures `FIDMonitor` logs during training."""
         features = extract_features(self.extractor, images)
