@@ -112,7 +112,7 @@ def check_model_file(onnx_path):
 
 
 def tuned_model(onnx_path, optimized=True, precision="float32"):
-    """The file a session should load for `onnx_path`: its optimised or float16 variant, derived
+    """The file a session should load for `onnx_path`: its optimised, float16 or int8 variant, derived
     into the cache when no verified one is there (`zoo.onnx_tuning.derive`), or the file itself.
     When the variant cannot be written or does not match its source, the file itself, with a warning."""
     if precision == "float32" and not optimized:

@@ -104,7 +104,7 @@ def train(
     (`zoo.callbacks.FIDMonitor`, Fashion-MNIST only; the time counts as training time).
 
     How the steps run (not what they compute) is chosen for the machine by `zoo.speed.choose`:
-    `convolutions` ("phases", "keras" or "auto"), `jit_compile` (True, False or "auto"),
+    `convolutions` ("phases", "keras", "winograd" or "auto"), `jit_compile` (True, False or "auto"),
     `precision` ("float32", "mixed_bfloat16", "mixed_float16" or "auto": float32, and where the
     hardware runs bfloat16 natively, bfloat16 if a calibration measures it faster; unmeasured,
     bfloat16 on GPUs only; None: `default_precision(family)`), `calibrate` (True: measure the
