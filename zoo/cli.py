@@ -303,7 +303,6 @@ def open_generator(path, verbose=False):
 def run_sample(args):
     from zoo.files import check_output_file
     from zoo.images import check_grid, image_format, save_grid
-
     from zoo.latent import MAX_SEED, check_truncation
 
     image_format(args.output)  # an extension we cannot write is refused before any work
@@ -345,8 +344,9 @@ def run_list(args):
 
 def run_eval(args):
     from zoo import metrics
+    from zoo.latent import MAX_SEED
 
-    check_int("--seed", args.seed, 0, 2**64 - 1)
+    check_int("--seed", args.seed, 0, MAX_SEED)
     if args.output:
         metrics.check_report_path(args.output)  # before the evaluation: a wrong -o costs nothing
     path, name, how = resolve_generator(args.source)
