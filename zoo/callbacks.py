@@ -1,4 +1,5 @@
-"""Callbacks for `fit`: sample grids to look at, and checkpoints that a stopped run resumes from."""
+"""Callbacks for `fit`: sample grids to look at, checkpoints that a stopped run resumes from,
+the guard that stops on a NaN or infinite loss, a time limit, FID during training and epoch timing."""
 
 import json
 import math
