@@ -299,6 +299,8 @@ def _train(family, out_dir, *, epochs, batch_size, seed, model_kwargs, loss, upd
     timer = EpochTimer(batch_size)
     guard = StopOnNonFiniteLoss()
     checkpoint = GANCheckpoint(checkpoints)
+    if done >= epochs:
+        return _nothing_to_train(out_dir, model, batches, epochs, done, checkpoint, path, record, killed)
     callbacks = [RaisePendingInterrupt(), guard, checkpoint, SampleGrid(out_dir / "samples", log_dir=log_dir), timer]
     if time_limit is not None:
         callbacks.insert(0, time_limit)  # first: the checkpoint of the epoch it ends comes after it
@@ -309,8 +311,6 @@ def _train(family, out_dir, *, epochs, batch_size, seed, model_kwargs, loss, upd
     callbacks.extend(extra_callbacks or ())
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in a log file
         verbose = 1 if sys.stdout.isatty() else 2
-    if done >= epochs:
-        return _nothing_to_train(out_dir, model, batches, epochs, done, checkpoint, path, record, killed)
     session = {
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command,
