@@ -421,6 +421,20 @@ def test_web_page_shows_how_a_prompt_was_read_and_refuses_one_without_garment_or
 
 
 @needs_node
+@needs_chromium
+@pytest.mark.inputs
+def test_web_page_reads_a_url_prompt_across_a_line_break_as_python_does():
+    """A text box deletes the line breaks of a value set to it: "a\nrde dress" drew "arde dress" (a dress of any colour)."""
+    installed("web")
+    prompt = "a\nrde dress"
+    _, seen = drive_web_page("t2i-fashion-mnist&n=16&scale=1&seed=3&prompt=a%0Arde%20dress")
+    first = np.frombuffer(base64.b64decode(seen["first"]["rgb"]), np.uint8).reshape(seen["first"]["height"], seen["first"]["width"], 3)
+    with pytest.warns(UserWarning, match="typos rde→red"):
+        assert_same_pixels(first, python_grid("t2i-fashion-mnist", 16, seed=3, prompt=prompt))
+    assert seen["reading"] == "Read 'a rde dress' as 'red dress' (typos rde→red)."
+
+
+@needs_node
 @pytest.mark.inputs
 @pytest.mark.parametrize("options, message", [
     (["--label", "10"], "class id 10 is out of range; the classes are: 0 t-shirt/top"),

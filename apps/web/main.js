@@ -98,7 +98,8 @@ async function main() {
   checkGrid(options.n, card.image_shape, options.scale); // a grid too large to draw is refused before any image is made, as in Node and Python
   await checkListedDigest(card, onnx, "generator.onnx", cardUrl, onnxUrl); // the card is this graph's, as Python and Node check
   describe(card);
-  if (options.prompt !== null) $("prompt").value = options.prompt;
+  // a text box deletes the line breaks of a value set to it ("red\ndress" would read as "reddress"); typed or pasted, they become spaces
+  if (options.prompt !== null) $("prompt").value = options.prompt.replace(/[\r\n]/g, " ");
   const session = await createSession(ort, onnx, onnxUrl, { executionProviders: ["wasm"] });
   checkAgainstGraph(card, session, cardUrl, onnxUrl); // before the first draw: a card of another graph, or no generator at all
   $("source").textContent = `From ${how}.`;
