@@ -352,6 +352,24 @@ def test_python_and_javascript_tokenizers_read_shopper_wording_alike(fashion_dir
     assert readings["sneakr, blue"]["corrections"] == [["sneakr", "sneaker"]] and readings["a black t-shirt"]["unknown"] == ["black"]
 
 
+# Prompts beyond a-z, for the published tokenizer in both ports: what other scripts, marks and spaces do.
+UNICODE_PROMPTS = [
+    "café dress", "cafe\u0301 red dress", "ｒｅｄ　ｄｒｅｓｓ", "red 👗 dress", "فستان احمر", "red \u202edress", "İ red dress", "\u212aed dress", "red dreß",
+    "a red dress " + "😀" * 5000,  # 5,012 characters (Python's len), 10,012 UTF-16 units
+    "😀" * 10_001,
+]
+
+
+@needs_node
+@pytest.mark.inputs
+def test_python_and_javascript_tokenizers_read_prompts_beyond_a_to_z_alike(tmp_path):
+    spec = json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())["tokenizer"]
+    tokenizer = Tokenizer.from_spec(spec)
+    for text, theirs in zip(UNICODE_PROMPTS, node_readings(spec, UNICODE_PROMPTS, tmp_path)):
+        ours = python_reading(tokenizer, text)
+        assert ("error" in ours and "error" in theirs and refusal(ours) == refusal(theirs)) or ours == theirs, (text[:40], ours, theirs)
+
+
 @needs_node
 def test_the_javascript_tokenizer_refuses_a_card_whose_golden_entries_it_does_not_reproduce(tmp_path):
     spec = Tokenizer.fit(["a red dress", "a blue coat"], synonyms={"crimson": "red"}).spec(["crimson coat", "a zebra"])

@@ -205,7 +205,8 @@ export class Tokenizer {
   // { words, ids, corrections: [[typed, read]], synonyms: [[phrase, replacement]], unknown, keywords, note }
   analyse(caption) {
     if (typeof caption !== "string") throw new Error(`a caption must be a string, got ${typeof caption}`);
-    if (caption.length > MAX_CAPTION_CHARS) throw new Error(`caption of ${caption.length} characters is too long (at most ${MAX_CAPTION_CHARS})`);
+    const characters = caption.length > MAX_CAPTION_CHARS ? codePoints(caption) : caption.length; // as Python's len(): an emoji is one, not two UTF-16 units
+    if (characters > MAX_CAPTION_CHARS) throw new Error(`caption of ${characters} characters is too long (at most ${MAX_CAPTION_CHARS})`);
     let text = caption.toLowerCase();
     if (this.version === 2) for (const apostrophe of this.apostrophes) text = text.split(apostrophe).join("");
     const typed = text.match(/[a-z]+/g) || [];
@@ -291,6 +292,13 @@ export class Tokenizer {
   singularForms(word) {
     return this.plurals.filter(([ending]) => word.endsWith(ending) && word.length > ending.length).map(([ending, replacement]) => word.slice(0, -ending.length) + replacement);
   }
+}
+
+// The number of Unicode code points of `text` (a lone surrogate counts as one, as in Python).
+function codePoints(text) {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 // Whether a and b differ by one insertion, deletion, substitution or swap of neighbours (Damerau-Levenshtein 1).
