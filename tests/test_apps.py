@@ -357,6 +357,8 @@ UNICODE_PROMPTS = [
     "café dress", "cafe\u0301 red dress", "ｒｅｄ　ｄｒｅｓｓ", "red 👗 dress", "فستان احمر", "red \u202edress", "İ red dress", "\u212aed dress", "red dreß",
     "a red dress " + "😀" * 5000,  # 5,012 characters (Python's len), 10,012 UTF-16 units
     "😀" * 10_001,
+    # characters Python's repr() escapes in the note: no-break, zero-width and line separator spaces, marks, a soft hyphen, C1 and lone surrogates
+    "a\u00a0rde dress", "r\u200bed dres", "\ufeffa rde dress\u200f", "rde\u00ad dress\u2028", "rde dress \x85", "rde dress \ud800", "rde dress \U000e0001",
 ]
 
 

@@ -324,12 +324,15 @@ function note(caption, words, corrections, synonyms, unknown) {
   return parts.length ? `Read ${pythonRepr(caption)} as ${pythonRepr(words.join(" "))} (${parts.join("; ")}).` : "";
 }
 
-// Python's repr() of a string (its escapes of quotes, backslashes and control characters), so notes
-// read the same in every app.
+// Python's repr() of a string (its escapes of quotes, backslashes and of the characters Python does not
+// print: controls, format characters such as a zero-width space, separators other than the space such
+// as a no-break space, surrogates, private-use and unassigned ones), so notes read the same in every app.
 function pythonRepr(text) {
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
   const named = { "\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", [quote]: `\\${quote}` };
-  const escaped = text.replace(/[\x00-\x1f\x7f\\'"]/g, (c) => named[c] ?? (c === "'" || c === '"' ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  const hex = (code, digits) => code.toString(16).padStart(digits, "0");
+  const escape = (code) => (code < 0x100 ? `\\x${hex(code, 2)}` : code < 0x10000 ? `\\u${hex(code, 4)}` : `\\U${hex(code, 8)}`);
+  const escaped = text.replace(/[\\'"\p{C}\p{Z}]/gu, (c) => named[c] ?? (c === "'" || c === '"' || c === " " ? c : escape(c.codePointAt(0))));
   return quote + escaped + quote;
 }
 
