@@ -47,6 +47,7 @@ the colourised Fashion-MNIST captions.
 """
 
 import collections
+import collections.abc
 import re
 from dataclasses import dataclass, field
 
@@ -445,11 +446,14 @@ class TokenizerV1(Tokenizer):
 
 def prompt_sequence(prompt):
     """`prompt` itself when it is one caption (a str), else the captions it holds, as a list.
-    Bytes and things that hold no captions (a number) are refused naming what was given."""
+    Bytes, things that hold no captions (a number) and sets (no order: which image gets which caption
+    would change from run to run) are refused naming what was given."""
     if isinstance(prompt, str):
         return prompt
     if isinstance(prompt, (bytes, bytearray)):
         raise ValueError("A prompt must be text (str), got bytes: decode it first, e.g. prompt.decode('utf-8').")
+    if isinstance(prompt, collections.abc.Set):
+        raise ValueError(f"A prompt must be a caption (str) or a list of captions, one per image; got a {type(prompt).__name__}, which has no order: pass a list.")
     try:
         return list(prompt)
     except TypeError:
