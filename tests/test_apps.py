@@ -429,6 +429,16 @@ def test_node_app_reads_shopper_wording_as_python_does_and_refuses_a_prompt_with
 
 
 @needs_node
+@pytest.mark.inputs
+def test_node_app_refuses_a_prompt_in_one_line_with_its_control_characters_escaped_as_python_does(tmp_path):
+    prompt = "show me\x1b[2J\nsomething nice"  # a line break and an escape sequence (clear the screen) pasted into the prompt
+    command = ["node", str(APPS / "node" / "sample.js"), "t2i-fashion-mnist", "--prompt", prompt, "-n", "1", "-o", str(tmp_path / "node.png")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "\x1b" not in result.stderr
+    assert result.stderr.startswith(r"error: caption 'show me\x1b[2J\nsomething nice' names no garment or colour"), result.stderr
+
+
+@needs_node
 @needs_chromium
 def test_web_page_shows_how_a_prompt_was_read_and_refuses_one_without_garment_or_colour(shopper_artifact, tmp_path):
     installed("web")

@@ -210,12 +210,12 @@ export class Tokenizer {
     let text = caption.toLowerCase();
     if (this.version === 2) for (const apostrophe of this.apostrophes) text = text.split(apostrophe).join("");
     const typed = text.match(/[a-z]+/g) || [];
-    if (typed.length === 0) throw new Error(`caption "${caption}" holds no words (letters a-z): describe the image, e.g. "a red dress"`);
+    if (typed.length === 0) throw new Error(`caption ${pythonRepr(caption)} holds no words (letters a-z): describe the image, e.g. "a red dress"`);
     return this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
   }
 
   analyseV1(caption, typed) {
-    if (typed.length > this.maxLength) throw new Error(`caption "${caption}" has ${typed.length} words; this tokenizer takes at most ${this.maxLength}`);
+    if (typed.length > this.maxLength) throw new Error(`caption ${pythonRepr(caption)} has ${typed.length} words; this tokenizer takes at most ${this.maxLength}`);
     const words = typed.map((word) => (this.ids.has(word) ? word : "<unk>"));
     const ids = words.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - words.length).fill(0));
     const unknown = typed.filter((word) => !this.ids.has(word));
@@ -255,9 +255,9 @@ export class Tokenizer {
     const keywords = kept.filter((word) => this.keywordSet.has(word));
     if (keywords.length === 0) {
       const ignored = unknown.length ? ` (unknown words: ${unknown.join(", ")})` : "";
-      throw new Error(`caption "${caption}" names no garment or colour this model knows${ignored}. Use at least one of its words: ${this.keywords.join(", ")}`);
+      throw new Error(`caption ${pythonRepr(caption)} names no garment or colour this model knows${ignored}. Use at least one of its words: ${this.keywords.join(", ")}`);
     }
-    if (kept.length > this.maxLength) throw new Error(`caption "${caption}" reads as ${kept.length} words (${kept.join(" ")}); this tokenizer takes at most ${this.maxLength}`);
+    if (kept.length > this.maxLength) throw new Error(`caption ${pythonRepr(caption)} reads as ${kept.length} words (${kept.join(" ")}); this tokenizer takes at most ${this.maxLength}`);
     const ids = kept.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - kept.length).fill(0));
     return { words: kept, ids, corrections, synonyms, unknown, keywords, note: note(caption, kept, corrections, synonyms, unknown) };
   }
@@ -326,7 +326,8 @@ function note(caption, words, corrections, synonyms, unknown) {
 
 // Python's repr() of a string (its escapes of quotes, backslashes and of the characters Python does not
 // print: controls, format characters such as a zero-width space, separators other than the space such
-// as a no-break space, surrogates, private-use and unassigned ones), so notes read the same in every app.
+// as a no-break space, surrogates, private-use and unassigned ones), so notes and refusals read the same in
+// every app, each on one line.
 function pythonRepr(text) {
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
   const named = { "\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", [quote]: `\\${quote}` };
