@@ -170,6 +170,9 @@ def precision_recall(real, fake, k=PR_NEIGHBOURS):
     each real row reaching its k-th nearest real neighbour (quality: are samples realistic?).
     recall: the share of `real` rows inside the fake manifold, built the same way from the
     generated rows (coverage: is every kind of real image generated?).
+    A ball holds the points at distance ≤ its radius, as in equation 1 and the authors' code;
+    the `prdc` package tests <, which differs only where a point lies exactly on a sphere
+    (duplicated rows, features on a grid).
     """
     k = check_int("k", k)
     real, fake = _check_pair(real, fake, min_rows=k + 1)
