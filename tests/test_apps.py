@@ -6,6 +6,7 @@ Chromium is absent.
 """
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -114,6 +115,16 @@ def run_node(args, cwd, env=None, timeout=120):
     return subprocess.run(["node", str(APPS / "node" / "sample.js"), *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
 
 
+def node_refusal(source, tmp_path):
+    """What the Node app says, on one line, when it refuses to sample `source` into tmp_path/grid.png:
+    it must exit 2 and leave grid.png as it was."""
+    before = (tmp_path / "grid.png").read_bytes() if (tmp_path / "grid.png").exists() else None
+    result = run_node([str(source), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert ((tmp_path / "grid.png").read_bytes() if (tmp_path / "grid.png").exists() else None) == before
+    return result.stderr.strip()
+
+
 JS_NOISE = """
 import { sampleLatent } from "%s";
 const [seed, n, dim, truncation] = process.argv.slice(1);
@@ -198,42 +209,43 @@ def test_node_app_refuses_bad_arguments(args, message, tmp_path):
     assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+@contextlib.contextmanager
+def node_mirror(tmp_path, name="dcgan-fashion-mnist"):
+    """A copy of exports/`name` served on 127.0.0.1 while the block runs: yields its folder (to
+    alter) and the environment that makes the Node app download `name` from it into a fresh cache."""
+    from tests.test_registry import Server
+
+    served = tmp_path / "served"
+    shutil.copytree(ROOT / "exports" / name, served / name)
+    server = Server(served)
+    try:
+        yield served / name, {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": server.url, "NO_PROXY": "127.0.0.1"}
+    finally:
+        server.stop()
+
+
 @needs_node
 @pytest.mark.files
 def test_node_app_stops_a_download_at_the_size_the_registry_lists_as_python_does(tmp_path):
-    from tests.test_registry import Server
-
     installed("node")
     name = "dcgan-fashion-mnist"
-    served = tmp_path / "served"
-    shutil.copytree(ROOT / "exports" / name, served / name)
-    with open(served / name / "generator.onnx", "ab") as f:
-        f.write(bytes(50_000_000))  # a mirror that sends on and on: the app stops reading at the registry's size
-    server = Server(served)
-    env = {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": server.url, "NO_PROXY": "127.0.0.1"}
-    try:
+    with node_mirror(tmp_path, name) as (served, env):
+        with open(served / "generator.onnx", "ab") as f:
+            f.write(bytes(50_000_000))  # a mirror that sends on and on: the app stops reading at the registry's size
         refused = run_node([name, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
-    finally:
-        server.stop()
     size = registry.load_registry()["models"][name]["sizes"]["generator.onnx"]
     assert refused.returncode == 2, refused.stderr
-    assert f"{server.url}/{name}/generator.onnx sends more than the {size:,} bytes of the published file" in refused.stderr
+    assert f"{env['GANZOO_BASE_URL']}/{name}/generator.onnx sends more than the {size:,} bytes of the published file" in refused.stderr
     assert not (tmp_path / "cache" / name / "generator.onnx").exists() and not (tmp_path / "x.png").exists()
 
 
 @needs_node
 @pytest.mark.files
 def test_node_app_downloads_a_published_name_once_and_refuses_tampered_files(tmp_path):
-    from tests.test_registry import Server
-
     installed("node")
     name = "dcgan-fashion-mnist"
-    served = tmp_path / "served"
-    shutil.copytree(ROOT / "exports" / name, served / name)
-    server = Server(served)
-    env = {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": server.url, "NO_PROXY": "127.0.0.1"}
-    try:
-        with open(served / name / "generator.onnx", "r+b") as f:  # one byte changed on the server
+    with node_mirror(tmp_path, name) as (served, env):
+        with open(served / "generator.onnx", "r+b") as f:  # one byte changed on the server
             f.seek(1000)
             byte = f.read(1)
             f.seek(1000)
@@ -241,11 +253,9 @@ def test_node_app_downloads_a_published_name_once_and_refuses_tampered_files(tmp
         refused = run_node([name, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
         assert refused.returncode == 2 and "refused (altered or partial)" in refused.stderr
         assert not (tmp_path / "cache" / name / "generator.onnx").exists() and not (tmp_path / "x.png").exists()
-        shutil.copy(ROOT / "exports" / name / "generator.onnx", served / name / "generator.onnx")
+        shutil.copy(ROOT / "exports" / name / "generator.onnx", served / "generator.onnx")
         first = run_node([name, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
         assert first.returncode == 0 and "downloaded from" in first.stdout, first.stderr
-    finally:
-        server.stop()
     offline = run_node([name, "-n", "4", "-o", "y.png"], cwd=tmp_path, env=env)  # the server is gone: the cache serves
     assert offline.returncode == 0 and "(cache, sha256-checked)" in offline.stdout, offline.stderr
     assert registry.locate(name) is not None
@@ -527,9 +537,7 @@ def test_node_app_refuses_a_card_that_describes_another_generator_onnx_as_python
     folder = artifact_with_card(tmp_path / "dcgan", "dcgan-fashion-mnist", card_of_another_graph)
     with pytest.raises(ValueError, match="the card describes another file") as python:
         runtime.load(folder)
-    result = run_node([str(folder), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
-    assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}"  # the file, the field and both digests named
-    assert not (tmp_path / "grid.png").exists()
+    assert node_refusal(folder, tmp_path) == f"error: {python.value}"  # the file, the field and both digests named
 
 
 @needs_node
@@ -547,10 +555,9 @@ def test_node_app_holds_a_onnx_its_card_does_not_list_to_the_card_s_generator_on
     onnx.save(model, folder / "other.onnx")
     with pytest.raises(ValueError, match="files.generator.onnx: .* the card describes another file"):
         runtime.load(folder / "other.onnx")
-    result = run_node([str(folder / "other.onnx"), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
-    assert result.returncode == 2 and f"{folder / 'card.json'}: files.generator.onnx: sha256" in result.stderr, result.stderr
-    assert f"but {folder / 'other.onnx'} has" in result.stderr and "the card describes another file" in result.stderr
-    assert not (tmp_path / "grid.png").exists()
+    refusal = node_refusal(folder / "other.onnx", tmp_path)
+    assert f"{folder / 'card.json'}: files.generator.onnx: sha256" in refusal
+    assert f"but {folder / 'other.onnx'} has" in refusal and "the card describes another file" in refusal
     shutil.copy(folder / "generator.onnx", folder / "copy.onnx")  # the same bytes under another name: the card's graph
     assert run_node([str(folder / "copy.onnx"), "-n", "4", "-o", "grid.png"], cwd=tmp_path).returncode == 0
 
@@ -571,10 +578,8 @@ def test_node_app_refuses_a_generator_that_makes_nan_as_python_does(tmp_path):
     onnx.save(model, folder / "generator.onnx")
     with pytest.raises(ValueError) as python:
         save_grid(runtime.load(folder, optimized=False).generate(4), tmp_path / "python.png", source=folder / "generator.onnx")
-    (tmp_path / "grid.png").write_bytes(b"an earlier picture")
-    result = run_node([str(folder), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
-    assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}", result.stderr
-    assert (tmp_path / "grid.png").read_bytes() == b"an earlier picture"
+    (tmp_path / "grid.png").write_bytes(b"an earlier picture")  # kept
+    assert node_refusal(folder, tmp_path) == f"error: {python.value}"
 
 
 @needs_node
@@ -648,9 +653,7 @@ def test_node_app_refuses_a_graph_its_card_does_not_describe_as_python_does(tmp_
     shutil.copy(ROOT / "exports" / graph, folder / "generator.onnx")
     with pytest.raises(ValueError, match=re.escape(message)) as python:
         runtime.load(folder)
-    result = run_node([str(folder), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
-    assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}", result.stderr
-    assert not (tmp_path / "grid.png").exists()
+    assert node_refusal(folder, tmp_path) == f"error: {python.value}"
 
 
 @needs_node
@@ -674,9 +677,7 @@ def test_node_app_names_a_card_or_graph_it_cannot_read(tmp_path, file, content, 
     installed("node")
     folder = artifact_with_card(tmp_path / "artifact", "dcgan-fashion-mnist", lambda card: without(card, "files"))
     (folder / file).write_text(content)
-    result = run_node([str(folder), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
-    assert result.returncode == 2 and result.stderr.strip() == f"error: {folder / file} {message.split(' ', 1)[1]}", result.stderr
-    assert not (tmp_path / "grid.png").exists()
+    assert node_refusal(folder, tmp_path) == f"error: {folder / file} {message.split(' ', 1)[1]}"
 
 
 @needs_node
