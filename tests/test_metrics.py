@@ -115,6 +115,19 @@ def test_a_copy_of_the_real_set_scores_density_exactly_one():
         assert metrics.density_coverage(real, half)["density"] == pytest.approx(np.sum(order < 250) / (5 * 250), rel=1e-12)
 
 
+def test_radii_and_balls_are_exact_where_distances_tie_far_from_the_origin():
+    # A grid (many equal distances) far from the origin, where |x|² + |y|² − 2x·y loses the
+    # last digits of a distance²: the radii and the ball counts are still those of exact distances.
+    grid = np.stack(np.meshgrid(np.arange(12.0), np.arange(12.0)), axis=-1).reshape(-1, 2) * 0.1 + 1000.3
+    exact = np.sqrt(np.sum((grid[:, None] - grid[None]) ** 2, axis=-1))
+    for k in (1, 3, 5):
+        radii = metrics.manifold_radii(grid, k)
+        np.testing.assert_array_equal(radii, np.partition(exact, k, axis=1)[:, k])
+        per_point, per_ball = metrics.ball_counts(grid, grid, radii)
+        np.testing.assert_array_equal(per_point, np.sum(exact <= radii[None, :], axis=1))
+        np.testing.assert_array_equal(per_ball, np.sum(exact <= radii[None, :], axis=0))
+
+
 def test_density_and_coverage_on_toy_distributions():
     real = gaussian(2000, d=2, seed=11)
     same = metrics.density_coverage(real, gaussian(2000, d=2, seed=12))

@@ -150,12 +150,17 @@ def exact_distances(a, b):
 
 def _distance_chunks(points, centres, rows=1024):
     """For each chunk of `rows` rows of `points`: (its start, the rows, their squared distances to
-    every row of `centres` as |x|² + |y|² − 2x·y, one matrix product, and the round-off bound of each)."""
+    every row of `centres` as |x|² + |y|² − 2x·y, one matrix product computed in place, and for
+    each row a bound on their round-off: `TIE_TOLERANCE` times its |x|² plus the largest |y|²)."""
     centre_norms = np.einsum("ij,ij->i", centres, centres)
     for start in range(0, len(points), rows):
         block = points[start : start + rows]
-        norms = np.einsum("ij,ij->i", block, block)[:, None] + centre_norms[None, :]
-        yield start, block, norms - 2.0 * (block @ centres.T), TIE_TOLERANCE * norms
+        norms = np.einsum("ij,ij->i", block, block)
+        squared = block @ centres.T
+        squared *= -2.0
+        squared += norms[:, None]
+        squared += centre_norms[None, :]
+        yield start, block, squared, TIE_TOLERANCE * (norms + centre_norms.max())
 
 
 def manifold_radii(features, k):
@@ -166,11 +171,11 @@ def manifold_radii(features, k):
         rows = np.arange(len(block))
         nearest = np.argpartition(squared, k, axis=1)[:, k]  # the row itself is the nearest, so column k is the k-th other
         radii[start : start + len(block)] = exact_distances(block, features[nearest])
-        kth, slack = squared[rows, nearest][:, None], 2 * bound.max(axis=1, keepdims=True)
-        unsure = np.abs(squared - kth) <= slack
-        for row in np.flatnonzero(unsure.sum(axis=1) > 1):  # near-ties with the k-th: which is k-th, by exact distances
-            below = np.sum(squared[row] < kth[row] - slack[row])
-            radii[start + row] = np.sort(exact_distances(block[row], features[unsure[row]]))[k - below]
+        kth, slack = squared[rows, nearest][:, None], 2 * bound[:, None]
+        squared -= kth  # from here: how far each distance² is from the k-th's
+        tied = np.flatnonzero(np.sum(np.abs(squared, out=squared) <= slack, axis=1) > 1)
+        for row in tied:  # near-ties with the k-th (rare): which is k-th, by exact distances
+            radii[start + row] = np.partition(exact_distances(block[row], features), k)[k]
     return radii
 
 
@@ -185,11 +190,14 @@ def ball_counts(points, centres, radii, strict=False):
     """
     inside = np.less if strict else np.less_equal
     per_point, per_ball = [], np.zeros(len(centres), np.int64)
-    for start, block, squared, bound in _distance_chunks(points, centres):
-        gap = squared - radii[None, :] ** 2
-        held = gap < -bound
-        unsure = np.nonzero(np.abs(gap) <= bound)
-        held[unsure] = inside(exact_distances(block[unsure[0]], centres[unsure[1]]), radii[unsure[1]])
+    squared_radii = radii**2
+    for start, block, gap, bound in _distance_chunks(points, centres):
+        gap -= squared_radii[None, :]  # distance² less radius²: below 0 inside, above outside
+        held = gap < -bound[:, None]
+        unsure = np.abs(gap, out=gap) <= bound[:, None]
+        if unsure.any():  # rare but for copies and ties
+            rows, balls = np.nonzero(unsure)
+            held[rows, balls] = inside(exact_distances(block[rows], centres[balls]), radii[balls])
         per_point.append(held.sum(axis=1))
         per_ball += held.sum(axis=0)
     return np.concatenate(per_point), per_ball
