@@ -350,7 +350,12 @@ def run_eval(args):
     if args.output:
         metrics.check_report_path(args.output)  # before the evaluation: a wrong -o costs nothing
     path, name, how = resolve_generator(args.source)
-    label = name or metrics.path_name(path)  # the report's default name: eval-<label>.json
+
+    def report_path(name):  # checked before the scoring: a file of the user's at the default name is refused before, not after
+        output = args.output or f"eval-{name}.json"
+        metrics.check_report_path(output)
+        return output
+
     if (isinstance(path, Path) and path.suffix == ".keras") or args.features == "inception":
         load_keras(args.verbose)
     print(f"Scoring {how}")
@@ -361,8 +366,7 @@ def run_eval(args):
         if given:
             raise ValueError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to FID scoring; a text-to-image generator is "
                              "scored on its captions (zoo.t2i_metrics: a fixed set of captions and noises), which takes only --judge, --seed, --data-dir and -o.")
-        output = args.output or f"eval-{label}.json"
-        metrics.check_report_path(output)  # the default name too: a file of the user's there is refused before the scoring, not after
+        output = report_path(name or metrics.path_name(path))
         load_keras(args.verbose, purpose="Scoring a text-to-image generator (its attribute judge is a Keras model)")
         results = t2i_metrics.evaluate_source(path, judge=args.judge, seed=args.seed, data_dir=args.data_dir)
         print(t2i_metrics.format_table(results))
@@ -383,9 +387,8 @@ def run_eval(args):
                              "so nothing was scored (its float32 scores would pass for them). Fix what the warning names (GANZOO_CACHE moves the cache), or score it without --precision.")
         print(f"Running {source.describe()}")
         name = f"{name or source.card.get('name') or source.path.parent.name}-{source.precision}"
-    name = name or label
-    output = args.output or f"eval-{name}.json"
-    metrics.check_report_path(output)  # the default name too: a file of the user's there is refused before the scoring, not after
+    name = name or metrics.path_name(path)
+    output = report_path(name)
     results = metrics.evaluate(source, n=args.num_images or 10_000, extractor=extractor, seed=args.seed, data_dir=args.data_dir, name=name)
     print(metrics.format_table([results]))
     output = metrics.write_json(results, output)

@@ -93,12 +93,16 @@ def check_images_fit(n, image_shape):
     """Raises ValueError, before any image is made, when `n` float32 images of `image_shape` (held
     twice while `generate` joins its batches) would need more than 80% of the available memory."""
     images = int(n) * math.prod(image_shape) * 4
+    check_memory(2 * images, f"{int(n):,} images of {'×'.join(map(str, image_shape))}", "Ask for fewer, or stream them with zoo.runtime.Generator.iter_batches.")
+
+
+def check_memory(needed, what, advice, purpose=""):
+    """Raises ValueError, before anything is allocated, when `needed` bytes are more than 80% of
+    the available memory (where it is known): "`what` would need about ... of memory`purpose`;
+    ... is available. `advice`"."""
     available = available_memory()
-    if available is not None and 2 * images > 0.8 * available:
-        raise ValueError(
-            f"{int(n):,} images of {'×'.join(map(str, image_shape))} would need about {readable_bytes(2 * images)} of memory; "
-            f"{readable_bytes(available)} is available. Ask for fewer, or stream them with zoo.runtime.Generator.iter_batches."
-        )
+    if available is not None and needed > 0.8 * available:
+        raise ValueError(f"{what} would need about {readable_bytes(needed)} of memory{purpose}; {readable_bytes(available)} is available. {advice}")
 
 
 def available_memory():

@@ -133,14 +133,10 @@ class NormalStream:
         """The next `n` latent vectors, float32 (n, latent_dim), filled row-major."""
         count = check_int("n", n) * check_int("latent_dim", latent_dim)
         if count >= CHECKED_DRAW:  # a typo (latent_dim=10**9) was killed by the kernel for memory, not refused
-            from zoo.images import available_memory, readable_bytes
+            from zoo.images import check_memory
 
-            needed, available = count * DRAW_BYTES_PER_VALUE, available_memory()
-            if available is not None and needed > 0.8 * available:
-                raise ValueError(
-                    f"{n:,} latent vectors of {latent_dim:,} values would need about {readable_bytes(needed)} of memory to draw; "
-                    f"{readable_bytes(available)} is available. Draw fewer at a time: a NormalStream's `latent` calls continue its stream."
-                )
+            check_memory(count * DRAW_BYTES_PER_VALUE, f"{n:,} latent vectors of {latent_dim:,} values",
+                         "Draw fewer at a time: a NormalStream's `latent` calls continue its stream.", purpose=" to draw")
         values = self.normal(count) if truncation is None else self.truncated_normal(count, check_truncation(truncation))
         return values.astype(np.float32).reshape(n, latent_dim)
 
