@@ -145,21 +145,23 @@ const SLOWEST_BYTES_PER_SECOND = 50_000;
 
 // The bytes at `url`, at most `size` of them (the registry's size of the file; undefined: unbounded,
 // as an older registry lists none), within the deadline above; an Error saying what went wrong.
+class Refused extends Error {} // a download the app stops itself (HTTP error, too many bytes): its message says why
+
 async function download(url, size) {
   const seconds = DEADLINE_SECONDS + (size || 0) / SLOWEST_BYTES_PER_SECOND;
   const chunks = [];
   let received = 0;
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(Math.ceil(seconds * 1000)) });
-    if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status}`);
+    if (!response.ok) throw new Refused(`could not download ${url}: HTTP ${response.status}`);
     for await (const chunk of response.body) {
       received += chunk.length;
-      if (size !== undefined && received > size) throw new Error(`${url} sends more than the ${size.toLocaleString("en-US")} bytes of the published file; stopped, nothing was written`);
+      if (size !== undefined && received > size) throw new Refused(`${url} sends more than the ${size.toLocaleString("en-US")} bytes of the published file; stopped, nothing was written`);
       chunks.push(chunk);
     }
   } catch (error) {
     if (error.name === "TimeoutError") throw new Error(`${url} took more than ${Math.round(seconds)} s (${received.toLocaleString("en-US")} bytes received); stopped, nothing was written`);
-    if (error.message.startsWith("could not download") || error.message.startsWith(url)) throw error;
+    if (error instanceof Refused) throw error;
     throw new Error(`could not download ${url}: ${error.cause?.message || error.message}; check the network or set GANZOO_BASE_URL to a mirror`);
   }
   return Buffer.concat(chunks);
