@@ -382,6 +382,42 @@ def test_python_and_javascript_tokenizers_read_prompts_beyond_a_to_z_alike(tmp_p
         assert ("error" in ours and "error" in theirs and refusal(ours) == refusal(theirs)) or ours == theirs, (text[:40], ours, theirs)
 
 
+# Long prompts: a message quotes the first 60 characters of a caption and lists the first 10 of its words.
+LONG_PROMPTS = [
+    "zzqx " * 1800,  # 9,000 characters naming no garment or colour: 1,800 unknown words
+    "red " * 2000,  # reads as 2,000 words
+    "123 " * 100,  # holds no words
+    "a red dress" + " zzqx" * 30,  # drawn, 30 unknown words ignored
+    "a red dress " + "runing " * 15,  # 15 typos of a phrase word ("running shoe"), each ignored
+    "azure " * 11 + "coat",  # 11 synonyms replaced
+    "😀" * 70 + " red dress zzqx",  # the cut counts characters as Python does: an emoji is one, not two UTF-16 units
+    "a red dress " + "zzqx " * 9 + "zzq",  # 60 characters: quoted whole
+    "a red dress " + "zzqx " * 9 + "zzq\n",  # 61, the last a line break: cut before it
+]
+
+
+def refusal_words(message):
+    """A refusal as both ports word it: Python's starts with a capital and ends with advice (and a
+    full stop) that JavaScript's lacks, or words its example caption in other quotes."""
+    message = message[0].lower() + message[1:]
+    return re.split(r"\. Use at least one|\. Shorten it|: describe the image", message)[0]
+
+
+@needs_node
+@pytest.mark.inputs
+def test_python_and_javascript_tokenizers_cut_long_captions_and_word_lists_alike(tmp_path):
+    spec = json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())["tokenizer"]
+    tokenizer = Tokenizer.from_spec(spec)
+    for text, theirs in zip(LONG_PROMPTS, node_readings(spec, LONG_PROMPTS, tmp_path)):
+        ours = python_reading(tokenizer, text)
+        shown = ours.get("error") or ours["note"]
+        assert len(shown) < 600 and (len(text) <= 60 or f"… ({len(text)} characters)" in shown), shown
+        if "error" in ours:
+            assert "error" in theirs and refusal_words(ours["error"]) == refusal_words(theirs["error"]), (ours, theirs)
+        else:
+            assert ours == theirs
+
+
 @needs_node
 def test_the_javascript_tokenizer_refuses_a_card_whose_golden_entries_it_does_not_reproduce(tmp_path):
     spec = Tokenizer.fit(["a red dress", "a blue coat"], synonyms={"crimson": "red"}).spec(["crimson coat", "a zebra"])
@@ -449,6 +485,31 @@ def test_node_app_refuses_a_prompt_in_one_line_with_its_control_characters_escap
 
 
 @needs_node
+@pytest.mark.inputs
+def test_a_pasted_page_as_prompt_is_refused_in_one_short_line_by_node_as_by_python(tmp_path, capsys):
+    """9,000 characters of unknown words gave 20 KB of error, the caption and every word quoted; now
+    its first 60 characters and first 10 words, with their counts, word for word in both apps."""
+    from zoo.cli import main
+
+    installed("node")
+    pasted = "zzqx " * 1800
+    node = run_node(["t2i-fashion-mnist", "--prompt", pasted, "-n", "1", "-o", "node.png"], cwd=tmp_path)
+    assert main(["sample", "t2i-fashion-mnist", "--prompt", pasted, "-n", "1", "-o", str(tmp_path / "python.png")]) == 2
+    python = capsys.readouterr().err.strip()
+    assert python.startswith("error: Caption 'zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx '… (9000 characters) names no garment")
+    assert "(unknown words: zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, … and 1790 more)" in python and len(python) < 600
+    assert node.returncode == 2 and node.stderr.count("\n") == 1
+    assert node.stderr.strip() == python.replace("error: Caption", "error: caption", 1).removesuffix(".")  # but Python's capital and full stop
+    drawn = "a red dress" + " zzqx" * 30  # drawn, and how it was read said in one line
+    assert run_node(["t2i-fashion-mnist", "--prompt", drawn, "-n", "1", "-o", "node.png"], cwd=tmp_path).stderr.strip() == (
+        "Read 'a red dress zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzq'… (161 characters) as 'red dress' "
+        "(unknown words ignored: zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, … and 20 more)."
+    )
+    assert main(["sample", "t2i-fashion-mnist", "--prompt", drawn, "-n", "1", "-o", str(tmp_path / "python.png")]) == 0
+    assert capsys.readouterr().err.strip() == Tokenizer.from_spec(json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())["tokenizer"]).analyse(drawn).note()
+
+
+@needs_node
 @needs_chromium
 def test_web_page_shows_how_a_prompt_was_read_and_refuses_one_without_garment_or_colour(shopper_artifact, tmp_path):
     installed("web")
@@ -458,6 +519,20 @@ def test_web_page_shows_how_a_prompt_was_read_and_refuses_one_without_garment_or
     assert seen["reading"] == tokenizer.analyse(SHOPPER_PROMPT).note()
     assert seen["second"]["std"] > 2 and seen["second"]["hash"] != seen["first"]["hash"]
     assert "names no garment or colour" in seen["refusal"] and seen["drawsAfterRefusal"] == "2"
+
+
+@needs_node
+@needs_chromium
+@pytest.mark.inputs
+def test_web_page_shows_a_long_prompt_s_reading_and_refusal_cut_as_python_does():
+    installed("web")
+    tokenizer = Tokenizer.from_spec(json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())["tokenizer"])
+    drawn, pasted = "a red dress" + " zzqx" * 30, "zzqx " * 1800
+    _, seen = drive_web_page("t2i-fashion-mnist&n=4&scale=1&seed=3", drawn, "--refuse", pasted)
+    assert seen["reading"] == tokenizer.analyse(drawn).note() and "… (161 characters)" in seen["reading"]
+    with pytest.raises(ValueError) as refused:
+        tokenizer.encode(pasted)
+    assert seen["refusal"] == str(refused.value).replace("Caption", "caption", 1).removesuffix(".") and len(seen["refusal"]) < 600
 
 
 @needs_node

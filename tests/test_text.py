@@ -190,6 +190,30 @@ def test_an_over_long_caption_is_refused_unless_truncation_is_asked_for(tokenize
 
 
 @pytest.mark.inputs
+def test_a_pasted_page_is_refused_in_one_short_line_quoting_its_start_and_first_words(tokenizer):
+    """A message quotes the first 60 characters of a caption, and lists the first 10 of its words,
+    with how many there are: 9,000 characters of unknown words gave a 20 KB message."""
+    with pytest.raises(ValueError) as error:
+        tokenizer.encode("zzqx " * 1800)
+    assert str(error.value) == (
+        "Caption 'zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx '… (9000 characters) names no garment or colour "
+        "this model knows (unknown words: zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, … and 1790 more). "
+        "Use at least one of its words: bag, blue, coat, dress, red, sandal, sandals, shirt, sneaker."
+    )
+    with pytest.raises(ValueError, match=r"\(7200 characters\) reads as 1800 words \(red red red red red red red red red red … and 1790 more\); this tokenizer takes at most 4"):
+        tokenizer.encode("red " * 1800)
+    with pytest.raises(ValueError, match=r"^Caption '(123 ){15}'… \(400 characters\) holds no words"):
+        tokenizer.encode("123 " * 100)
+    assert tokenizer.analyse("a red dress" + " zzqx" * 30).note() == (
+        "Read 'a red dress zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzqx zzq'… (161 characters) as 'red dress' "
+        "(unknown words ignored: zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, zzqx, … and 20 more)."
+    )
+    sixty = "a red dress " + "zzqx " * 9 + "zzq"  # 60 characters are quoted whole, as every shorter caption
+    assert tokenizer.analyse(sixty).note().startswith(f"Read {sixty!r} as 'red dress'")
+    assert tokenizer.analyse(sixty + "!").note().startswith(f"Read {sixty!r}… (61 characters) as 'red dress'")
+
+
+@pytest.mark.inputs
 @pytest.mark.parametrize("caption", [None, 3, b"a red dress", "a" * 20_000])
 def test_non_captions_are_refused(tokenizer, caption):
     with pytest.raises(ValueError, match="caption|Caption"):

@@ -34,6 +34,8 @@ The rules of "ganzoo-words-v2", in order, map what a shopper types onto the voca
 A caption is refused with a ValueError when it holds no letters, when none of its words is a
 keyword (the garment and colour words: a prompt without them would draw something random), or
 when it reads as more than `max_length` words (unless `truncate=True`, which keeps the first).
+Refusals and notes quote at most 60 characters of a caption and list at most 10 of its words
+(`quoted`, `listed`), so a caption of thousands of characters gives a message of one short line.
 
 ```python
 tokenizer = Tokenizer.fit(["a red dress", "a blue coat"], max_length=4, synonyms={"frock": "dress", "crimson": "red"})
@@ -66,6 +68,8 @@ SPEC_TYPE_V1 = "ganzoo-words-v1"
 MAX_CAPTION_CHARS = 10_000  # longer strings are not captions: refused before any work
 PLURAL_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""))  # (ending, replacement), tried in this order
 MIN_TYPO_LENGTH = 3  # two-letter words have too many neighbours to correct ("an" → "in", "on", "a")
+QUOTED_CHARS = 60  # a message quotes at most this much of a caption (`quoted`) ...
+LISTED_WORDS = 10  # ... and lists at most this many of its words (`listed`): a pasted page stays a line
 FILLERS = tuple(
     """
     a an the some any this that these those one ones my your our his her their its me i we you us it
@@ -123,14 +127,14 @@ class Analysis:
         """One line for people on what was corrected, replaced and ignored; "" if nothing was."""
         parts = []
         if self.corrections:
-            parts.append("typos " + ", ".join(f"{typed}→{read}" for typed, read in self.corrections))
+            parts.append("typos " + listed(f"{typed}→{read}" for typed, read in self.corrections))
         if self.synonyms:
-            parts.append("synonyms " + ", ".join(f"{typed}→{read}" for typed, read in self.synonyms))
+            parts.append("synonyms " + listed(f"{typed}→{read}" for typed, read in self.synonyms))
         if self.unknown:
-            parts.append("unknown words ignored: " + ", ".join(self.unknown))
+            parts.append("unknown words ignored: " + listed(self.unknown))
         if not parts:
             return ""
-        return f"Read {self.caption!r} as {' '.join(self.words)!r} ({'; '.join(parts)})."
+        return f"Read {quoted(self.caption)} as {' '.join(self.words)!r} ({'; '.join(parts)})."
 
 
 class Tokenizer:
@@ -220,15 +224,15 @@ class Tokenizer:
         kept, corrections, synonyms, unknown = self.read(caption)
         keywords = [word for word in kept if word in self._keyword_set]
         if not keywords:
-            ignored = f" (unknown words: {', '.join(unknown)})" if unknown else ""
+            ignored = f" (unknown words: {listed(unknown)})" if unknown else ""
             raise ValueError(
-                f"Caption {caption!r} names no garment or colour this model knows{ignored}. "
+                f"Caption {quoted(caption)} names no garment or colour this model knows{ignored}. "
                 f"Use at least one of its words: {', '.join(self.keywords)}."
             )
         if len(kept) > self.max_length:
             if not truncate:
                 raise ValueError(
-                    f"Caption {caption!r} reads as {len(kept)} words ({' '.join(kept)}); this tokenizer takes at most "
+                    f"Caption {quoted(caption)} reads as {len(kept)} words ({listed(kept, ' ')}); this tokenizer takes at most "
                     f"{self.max_length}. Shorten it (in Python, the tokenizer's truncate=True keeps the first words)."
                 )
             kept = kept[: self.max_length]
@@ -240,7 +244,7 @@ class Tokenizer:
         synonyms replaced, unknown words)."""
         typed = words(caption)
         if not typed:
-            raise ValueError(f"Caption {caption!r} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
+            raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
         read, corrections = [], []
         for word in typed:
             reading, corrected = self.read_word(word)
@@ -376,7 +380,7 @@ class Tokenizer:
         for golden in golden_entries:
             mine = tokenizer._golden(golden["caption"])
             if ("error" in golden) != ("error" in mine) or any(mine.get(key) != golden[key] for key in ("ids", "unknown", "corrections") if key in golden):
-                raise ValueError(f"Tokenizer spec's golden ids for {golden['caption']!r} do not match its own rules.")
+                raise ValueError(f"Tokenizer spec's golden ids for {quoted(golden['caption'])} do not match its own rules.")
         return tokenizer
 
     def __repr__(self):
@@ -404,7 +408,7 @@ class TokenizerV1(Tokenizer):
     def read(self, caption):
         tokens = words_v1(caption)
         if not tokens:
-            raise ValueError(f"Caption {caption!r} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
+            raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
         return [word if word in self.ids else UNK_TOKEN for word in tokens], [], [], [word for word in tokens if word not in self.ids]
 
     def analyse(self, caption, truncate=False):
@@ -412,7 +416,7 @@ class TokenizerV1(Tokenizer):
         if len(read) > self.max_length:
             if not truncate:
                 raise ValueError(
-                    f"Caption {caption!r} has {len(read)} words; this tokenizer takes at most {self.max_length}. "
+                    f"Caption {quoted(caption)} has {len(read)} words; this tokenizer takes at most {self.max_length}. "
                     "Shorten it (or pass truncate=True to keep the first words)."
                 )
             read = read[: self.max_length]
@@ -440,7 +444,7 @@ class TokenizerV1(Tokenizer):
         tokenizer = cls(spec["vocabulary"], spec["max_length"])
         for golden in spec.get("golden", ()):
             if tokenizer.encode(golden["caption"]) != list(golden["ids"]):
-                raise ValueError(f"Tokenizer spec's golden ids for {golden['caption']!r} do not match its own rules.")
+                raise ValueError(f"Tokenizer spec's golden ids for {quoted(golden['caption'])} do not match its own rules.")
         return tokenizer
 
 
@@ -458,6 +462,24 @@ def prompt_sequence(prompt):
         return list(prompt)
     except TypeError:
         raise ValueError(f"A prompt must be a caption (str) or a list of captions, one per image; got {type(prompt).__name__}.") from None
+
+
+def quoted(caption):
+    """`caption` as a message quotes it: its repr(), or when longer than QUOTED_CHARS characters the
+    repr() of its first ones followed by "… (N characters)". A refusal of a pasted page then fits
+    on a line, and still shows how it starts; ganzoo.mjs's `quoteCaption` writes the same."""
+    if len(caption) <= QUOTED_CHARS:
+        return repr(caption)
+    return f"{caption[:QUOTED_CHARS]!r}… ({len(caption)} characters)"
+
+
+def listed(words, separator=", "):
+    """`words` (strings) joined by `separator` as a message lists them: all of them, or the first
+    LISTED_WORDS followed by `separator` and "… and N more" (`listWords` in ganzoo.mjs writes the same)."""
+    words = list(words)
+    if len(words) <= LISTED_WORDS:
+        return separator.join(words)
+    return separator.join(words[:LISTED_WORDS]) + f"{separator}… and {len(words) - LISTED_WORDS} more"
 
 
 def check_caption(caption):

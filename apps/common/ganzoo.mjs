@@ -190,11 +190,12 @@ export class Tokenizer {
       reading = this.analyse(golden.caption);
     } catch (error) {
       if ("error" in golden) return;
-      throw new Error(`tokenizer refuses "${golden.caption}" (${error.message}), card.json gives its ids`);
+      const shown = typeof golden.caption === "string" ? quoteCaption(golden.caption) : JSON.stringify(golden.caption); // a card may mistype it
+      throw new Error(`tokenizer refuses ${shown} (${error.message}), card.json gives its ids`);
     }
     const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
     const mismatch = "error" in golden ? "card.json says it is refused" : !same(reading.ids, golden.ids) ? `ids ${golden.ids}` : golden.unknown && !same(reading.unknown, golden.unknown) ? `unknown words ${golden.unknown}` : golden.corrections && !same(reading.corrections, golden.corrections) ? `corrections ${JSON.stringify(golden.corrections)}` : null;
-    if (mismatch) throw new Error(`tokenizer reads "${golden.caption}" as ids ${reading.ids}, card.json says ${mismatch}`);
+    if (mismatch) throw new Error(`tokenizer reads ${quoteCaption(golden.caption)} as ids ${reading.ids}, card.json says ${mismatch}`);
   }
 
   // The ids of `caption` (max_length of them); throws an Error for a caption it refuses.
@@ -210,12 +211,12 @@ export class Tokenizer {
     let text = caption.toLowerCase();
     if (this.version === 2) for (const apostrophe of this.apostrophes) text = text.split(apostrophe).join("");
     const typed = text.match(/[a-z]+/g) || [];
-    if (typed.length === 0) throw new Error(`caption ${pythonRepr(caption)} holds no words (letters a-z): describe the image, e.g. "a red dress"`);
+    if (typed.length === 0) throw new Error(`caption ${quoteCaption(caption)} holds no words (letters a-z): describe the image, e.g. "a red dress"`);
     return this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
   }
 
   analyseV1(caption, typed) {
-    if (typed.length > this.maxLength) throw new Error(`caption ${pythonRepr(caption)} has ${typed.length} words; this tokenizer takes at most ${this.maxLength}`);
+    if (typed.length > this.maxLength) throw new Error(`caption ${quoteCaption(caption)} has ${typed.length} words; this tokenizer takes at most ${this.maxLength}`);
     const words = typed.map((word) => (this.ids.has(word) ? word : "<unk>"));
     const ids = words.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - words.length).fill(0));
     const unknown = typed.filter((word) => !this.ids.has(word));
@@ -254,10 +255,10 @@ export class Tokenizer {
     }
     const keywords = kept.filter((word) => this.keywordSet.has(word));
     if (keywords.length === 0) {
-      const ignored = unknown.length ? ` (unknown words: ${unknown.join(", ")})` : "";
-      throw new Error(`caption ${pythonRepr(caption)} names no garment or colour this model knows${ignored}. Use at least one of its words: ${this.keywords.join(", ")}`);
+      const ignored = unknown.length ? ` (unknown words: ${listWords(unknown)})` : "";
+      throw new Error(`caption ${quoteCaption(caption)} names no garment or colour this model knows${ignored}. Use at least one of its words: ${this.keywords.join(", ")}`);
     }
-    if (kept.length > this.maxLength) throw new Error(`caption ${pythonRepr(caption)} reads as ${kept.length} words (${kept.join(" ")}); this tokenizer takes at most ${this.maxLength}`);
+    if (kept.length > this.maxLength) throw new Error(`caption ${quoteCaption(caption)} reads as ${kept.length} words (${listWords(kept, " ")}); this tokenizer takes at most ${this.maxLength}`);
     const ids = kept.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - kept.length).fill(0));
     return { words: kept, ids, corrections, synonyms, unknown, keywords, note: note(caption, kept, corrections, synonyms, unknown) };
   }
@@ -318,10 +319,30 @@ export function withinOneEdit(a, b) {
 // One line for people on how a caption was read ("" when word for word), as zoo.text.Analysis.note().
 function note(caption, words, corrections, synonyms, unknown) {
   const parts = [];
-  if (corrections.length) parts.push("typos " + corrections.map(([t, r]) => `${t}→${r}`).join(", "));
-  if (synonyms.length) parts.push("synonyms " + synonyms.map(([t, r]) => `${t}→${r}`).join(", "));
-  if (unknown.length) parts.push("unknown words ignored: " + unknown.join(", "));
-  return parts.length ? `Read ${pythonRepr(caption)} as ${pythonRepr(words.join(" "))} (${parts.join("; ")}).` : "";
+  if (corrections.length) parts.push("typos " + listWords(corrections.map(([t, r]) => `${t}→${r}`)));
+  if (synonyms.length) parts.push("synonyms " + listWords(synonyms.map(([t, r]) => `${t}→${r}`)));
+  if (unknown.length) parts.push("unknown words ignored: " + listWords(unknown));
+  return parts.length ? `Read ${quoteCaption(caption)} as ${pythonRepr(words.join(" "))} (${parts.join("; ")}).` : "";
+}
+
+// As zoo.text.quoted and zoo.text.listed: a message quotes at most QUOTED_CHARS characters of a caption
+// (code points, as Python counts them) and lists at most LISTED_WORDS of its words, so that a pasted
+// page is refused, or read, in one short line.
+const QUOTED_CHARS = 60;
+const LISTED_WORDS = 10;
+
+// `caption` as Python's repr(), or when longer than QUOTED_CHARS characters the repr() of its first ones
+// followed by "… (N characters)".
+function quoteCaption(caption) {
+  const characters = Array.from(caption);
+  if (characters.length <= QUOTED_CHARS) return pythonRepr(caption);
+  return `${pythonRepr(characters.slice(0, QUOTED_CHARS).join(""))}… (${characters.length} characters)`;
+}
+
+// `words` joined by `separator`: all of them, or the first LISTED_WORDS followed by `separator` and "… and N more".
+function listWords(words, separator = ", ") {
+  if (words.length <= LISTED_WORDS) return words.join(separator);
+  return `${words.slice(0, LISTED_WORDS).join(separator)}${separator}… and ${words.length - LISTED_WORDS} more`;
 }
 
 // Python's repr() of a string (its escapes of quotes, backslashes and of the characters Python does not
