@@ -196,6 +196,7 @@ def test_node_app_help_is_what_its_readme_quotes(tmp_path):
         (["dcgan-fashon-mnist"], "not a published name (cgan-fashion-mnist, dcgan-fashion-mnist"),
         (["dcgan-fashion-mnist", "--colour", "red"], "unknown argument --colour"),
         (["t2i-fashion-mnist", "--prompt", "a red dress", "--prompt=a blue coat"], "--prompt is given more than once; give one"),
+        (["t2i-fashion-mnist", "--prompt", "--seed", "3"], "unknown argument 3"),  # the caption "--seed"; python -m zoo sample says the same
         (["dcgan-fashion-mnist", "-n", "1e1"], "-n must be a whole number from 1 to 100000, got 1e1"),
         (["dcgan-fashion-mnist", "--num-images=0x4"], "-n must be a whole number from 1 to 100000, got 0x4"),
         (["dcgan-fashion-mnist", "--scale", "2.0"], "--scale must be a whole number from 1 to 64, got 2.0"),
@@ -482,6 +483,23 @@ def test_node_app_refuses_a_prompt_in_one_line_with_its_control_characters_escap
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "\x1b" not in result.stderr
     assert result.stderr.startswith(r"error: caption 'show me\x1b[2J\nsomething nice' names no garment or colour"), result.stderr
+
+
+@needs_node
+@pytest.mark.inputs
+def test_a_prompt_starting_with_a_dash_draws_the_same_images_in_node_and_the_python_cli(tmp_path, capsys):
+    """The argument after --prompt is the caption, whatever it starts with, in both apps: argparse
+    took "-red" for an option and refused it, while Node drew it."""
+    from zoo.cli import main
+
+    installed("node")
+    args = ["t2i-fashion-mnist", "--prompt", "-red", "-n", "4", "--seed", "3", "--scale", "1"]
+    node = run_node([*args, "-o", "node.png"], cwd=tmp_path)
+    assert node.returncode == 0, node.stderr
+    assert main(["sample", *args, "-o", str(tmp_path / "python.png")]) == 0
+    drawn = np.asarray(Image.open(tmp_path / "node.png").convert("RGB"))
+    assert_same_pixels(drawn, np.asarray(Image.open(tmp_path / "python.png").convert("RGB")))
+    assert_same_pixels(drawn, python_grid("t2i-fashion-mnist", 4, seed=3, prompt="red"))  # "-red" reads as "red"
 
 
 @needs_node

@@ -295,6 +295,31 @@ def test_a_second_prompt_is_refused_not_silently_dropped(tmp_path, capsys):
     assert main(["sample", str(t2i), "--prompt", "a red dress", "-n", "2", "-o", str(tmp_path / "x.png")]) == 0
 
 
+@pytest.mark.inputs
+def test_a_prompt_may_start_with_a_dash_the_argument_after_prompt_being_the_caption_as_in_node(tmp_path, capsys):
+    t2i = DCGAN_EXPORT.parent / "t2i-fashion-mnist"
+    sample = ["sample", str(t2i), "-n", "2", "--seed", "3", "--scale", "1"]
+    assert main([*sample, "--prompt", "-red", "-o", str(tmp_path / "dash.png")]) == 0  # argparse alone: "expected one argument"
+    assert main([*sample, "--prompt", "red", "-o", str(tmp_path / "red.png")]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "dash.png")), np.asarray(Image.open(tmp_path / "red.png")))  # "-red" reads as "red"
+    capsys.readouterr()
+    assert main([*sample, "--prompt", "--seed", "-o", str(tmp_path / "x.png")]) == 2  # the caption "--seed", not a missing value
+    assert "error: Caption '--seed' names no garment or colour" in capsys.readouterr().err
+    for args, message in [(["--prompt", "--seed", "3"], "unrecognized arguments: 3"), (["--prompt"], "argument --prompt: expected one argument")]:
+        with pytest.raises(SystemExit) as exited:
+            main([*sample, "-o", str(tmp_path / "x.png"), *args])
+        assert exited.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_only_prompt_values_before_a_bare_double_dash_are_joined_to_their_option():
+    from zoo.cli import join_free_text_values
+
+    assert join_free_text_values(["sample", "t2i", "--prompt", "-red", "-o", "x.png"]) == ["sample", "t2i", "--prompt=-red", "-o", "x.png"]
+    assert join_free_text_values(["--prompt", "red", "--prompt"]) == ["--prompt", "red", "--prompt"]  # left to argparse as they are
+    assert join_free_text_values(["--", "--prompt", "-red"]) == ["--", "--prompt", "-red"]
+
+
 def tiny_generator(path, scale):
     """A bare generator.onnx drawing z (4 values) as a 2×2 grey image times `scale`."""
     import onnx

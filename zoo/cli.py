@@ -30,6 +30,9 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # zoo.speed.PRECISI
 CONVOLUTIONS = ("phases", "keras", "winograd")  # zoo.layers.IMPLEMENTATIONS
 # Options that count images or pixels: whole numbers from 1 up (`train` checks its own).
 COUNTS = ("num_images", "scale")
+# Options whose value is free text, which may start with a dash: a caption such as "-red". (Class
+# names and ids of --label never do; a file name that does is written ./-x.png, as for any tool.)
+FREE_TEXT_OPTIONS = ("--prompt",)
 
 # A family name given to `sample` or `eval` means what `train` wrote (runs/<family>/model.keras),
 # else the published generator of that family.
@@ -93,7 +96,7 @@ def build_parser(prog="python -m zoo"):
     sample.add_argument("-o", "--output", default="samples.png", help="picture to write, in the format its extension names: .png, .jpg, .webp, ...; a file there is replaced (default: samples.png)")
     sample.add_argument("--scale", type=int, default=2, help="pixel scale of the grid (default: 2)")
     sample.add_argument("--label", action="append", help="class-conditional models: class to draw, by name or id; repeat or comma-separate (--label dress --label 9, --label dress,coat); default: all classes in turn")
-    sample.add_argument("--prompt", action=Once, help='text-to-image models: the caption to draw, e.g. "a red dress"')
+    sample.add_argument("--prompt", action=Once, help='text-to-image models: the caption to draw, e.g. "a red dress"; the argument after --prompt is the caption even when it starts with a dash (--prompt -red)')
     sample.add_argument("--truncation", type=float, help="the truncation trick: redraw noise values beyond this magnitude (e.g. 1.0; fewer odd samples, less variety)")
 
     demo = commands.add_parser("demo", parents=[verbose], help="train briefly, export, sample through onnxruntime", description="Train a DCGAN briefly on Fashion-MNIST, export it, and sample a grid through onnxruntime.")
@@ -508,8 +511,29 @@ def program_name():
     return "python -m zoo" if name in ("__main__.py", "-c", "") or name.endswith(".py") else name
 
 
+def join_free_text_values(argv):
+    """`argv` with each `--prompt VALUE` whose VALUE starts with a dash written `--prompt=VALUE`.
+
+    argparse takes "-red" for an option and refuses `--prompt -red` ("expected one argument"); the
+    Node app takes the argument after --prompt as the caption, whatever it starts with, and so
+    does this CLI. The value wins over an option it looks like: `--prompt --seed 3` draws the
+    caption "--seed" (refused: it names no garment or colour) and refuses 3 as an unrecognised
+    argument, as Node does; a --prompt with nothing after it is still refused by argparse. Nothing
+    after a bare `--` (everything after it is positional) is joined.
+    """
+    joined, rest = [], list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            return joined + [arg, *rest]
+        if arg in FREE_TEXT_OPTIONS and rest and rest[0].startswith("-"):
+            arg = f"{arg}={rest.pop(0)}"
+        joined.append(arg)
+    return joined
+
+
 def main(argv=None):
-    args = build_parser(program_name()).parse_args(argv)
+    args = build_parser(program_name()).parse_args(join_free_text_values(sys.argv[1:] if argv is None else argv))
     handler = {"train": run_train, "export": run_export, "sample": run_sample, "list": run_list, "demo": run_demo, "eval": run_eval}[args.command]
     try:
         for option in COUNTS:
