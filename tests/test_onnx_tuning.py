@@ -2,6 +2,11 @@
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 
 import keras
 import numpy as np
@@ -123,6 +128,54 @@ def test_a_damaged_optimized_file_is_made_again(artifact, tmp_path):
     generator = runtime.load(tmp_path)
     assert made.read_bytes() == whole
     assert generator(np.zeros((1, 100), np.float32)).shape == (1, 28, 28, 1)
+
+
+# A derivation killed with SIGKILL midway: its int8 scratch folder made, the optimised file half written.
+KILLED_MIDWAY = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from zoo.files import atomic_write, temporary_folder
+
+    folder = Path(sys.argv[1])
+    scratch = temporary_folder(folder, "int8")
+    def write(temporary):
+        Path(temporary).write_bytes(b"half a model")
+        time.sleep(600)
+    atomic_write(folder / "optimized.onnx", write)
+""")
+
+
+@pytest.mark.faults
+def test_what_a_derivation_killed_midway_left_is_removed_by_the_next_and_a_running_ones_is_kept(artifact, tmp_path):
+    _, directory = artifact
+    exported = onnx.load(str(directory / "generator.onnx"))
+    exported.metadata_props.add(key="note", value="a source of this test's own")
+    source = tmp_path / "generator.onnx"
+    onnx.save(exported, str(source))
+    folder = onnx_tuning.derived_dir(sha256(source))
+    folder.mkdir(parents=True)
+    killed = subprocess.Popen([sys.executable, "-c", KILLED_MIDWAY, str(folder)])
+    deadline = time.monotonic() + 120
+    while not list(folder.glob(f".optimized.onnx.{killed.pid}.*.optimized.onnx")):
+        assert killed.poll() is None and time.monotonic() < deadline, "the write never started"
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    left = sorted(path.name for path in folder.iterdir())
+    assert [name.split(".")[1:3] for name in left] == [["int8", str(killed.pid)], ["optimized", "onnx"]]  # named by their pid
+    (folder / f".optimized.onnx.{2**64}.a1b2c3d4.optimized.onnx").write_bytes(b"")  # a pid beyond any the system gives
+    running = subprocess.Popen(["sleep", "60"])  # a derivation still at work: its files are kept
+    try:
+        at_work = [f".optimized.onnx.{running.pid}.k3x9_a2b.optimized.onnx", f".int8.{running.pid}.q8r2m0zz.int8"]
+        (folder / at_work[0]).write_bytes(b"being written")
+        (folder / at_work[1]).mkdir()
+        (folder / ".notes").write_text("not a temporary file")
+        made = onnx_tuning.optimize(source)
+        assert made == folder / "optimized.onnx" and onnx_tuning.is_derived_from(made, sha256(source), "optimized")
+        assert sorted(path.name for path in folder.iterdir() if path.name.startswith(".")) == sorted([*at_work, ".notes"])
+    finally:
+        running.kill()
+        running.wait()
 
 
 @pytest.mark.files

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -27,16 +28,23 @@ def check_free_space(path, needed, what):
         raise OSError(errno.ENOSPC, f"Not enough free space in {folder} for {what}: about {needed / 1e6:.1f} MB needed, {free / 1e6:.1f} MB free", str(path))
 
 
+# `atomic_write`'s temporary files: `.<name>.<pid>.<random>.<name>`, ending in the file's own name
+# (Keras and PIL choose the format by it), with the writer's pid to tell a killed writer's file.
+TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.(?P=name)")
+
+
 def atomic_write(path, write):
     """Calls `write(temporary_path)` in `path`'s folder, then renames the result to `path`.
 
-    An interrupted write leaves whatever was at `path` before untouched. The file gets the
-    usual permissions (0666 less the umask), not the 0600 of a temporary file.
+    An interrupted write leaves whatever was at `path` before untouched. A process killed
+    mid-write (SIGKILL) leaves its temporary file (`TEMPORARY`, named with its pid), which
+    `remove_stale_temporaries` deletes. The file gets the usual permissions (0666 less the
+    umask), not the 0600 of a temporary file.
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.name)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=f".{path.name}")
     except OSError as error:
         raise _naming(path, error) from None
     os.close(fd)
@@ -54,6 +62,32 @@ def atomic_write(path, write):
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def temporary_folder(folder, name):
+    """A `tempfile.TemporaryDirectory` in `folder` for scratch work, named as `atomic_write` names
+    its temporary files (`TEMPORARY`, with `name`): a process killed while it works leaves it for
+    `remove_stale_temporaries`."""
+    return tempfile.TemporaryDirectory(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=f".{name}")
+
+
+def remove_stale_temporaries(folder):
+    """Deletes what processes killed midway left in `folder` (not below it): the temporary files of
+    `atomic_write` and folders of `temporary_folder`, named `TEMPORARY` with a pid that runs no
+    process. Those of writers still at work are kept, and nothing else is touched.
+
+    A pid is judged on this machine, in this pid namespace (see `process_alive`): in a folder that
+    another machine or container writes too, a writer of theirs whose pid is free here loses its
+    temporary file, and its write fails with an error instead of being renamed into place.
+    """
+    for path in Path(folder).glob(".*"):
+        found = TEMPORARY.fullmatch(path.name)
+        if not found or path.is_symlink() or process_alive(int(found["pid"])):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _naming(path, error):
@@ -95,7 +129,7 @@ def process_alive(pid):
     """Whether a process `pid` runs on this machine (a temporary file named by a dead one's pid is stale)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # OverflowError: beyond any pid the system gives
         return False
     except PermissionError:  # another user's process
         return True

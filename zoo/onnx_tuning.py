@@ -42,7 +42,6 @@ import hashlib
 import io
 import json
 import logging
-import tempfile
 import typing
 from pathlib import Path
 
@@ -51,7 +50,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from zoo import onnx_graph
-from zoo.files import atomic_write, atomic_write_json, sha256
+from zoo.files import atomic_write, atomic_write_json, remove_stale_temporaries, sha256, temporary_folder
 
 # Written into each derived file's metadata to say where it came from (information, not trust:
 # anyone can write it; trust comes from the record in the cache, see `derive`).
@@ -388,8 +387,9 @@ def derive(onnx_path, variant, destination=None):
     A file is handed out only when its sha256 equals the one recorded in the cache when this
     module wrote it, for a source with `onnx_path`'s sha256; otherwise it is derived again,
     checked against the source's outputs on random inputs (`VARIANTS[variant].atol`), written
-    to a temporary file and renamed into place, and recorded. Raises OSError when the cache
-    cannot be written and `DerivationError` when the derived model does not match its source.
+    to a temporary file and renamed into place, and recorded; what derivations killed midway
+    left there is deleted first (`zoo.files.remove_stale_temporaries`). Raises OSError when the
+    cache cannot be written and `DerivationError` when the derived model does not match its source.
     """
     if variant not in VARIANTS:
         raise ValueError(f"Unknown variant {variant!r}; the variants are {sorted(VARIANTS)}.")
@@ -400,6 +400,8 @@ def derive(onnx_path, variant, destination=None):
         return destination
     folder.mkdir(parents=True, exist_ok=True)
     destination.parent.mkdir(parents=True, exist_ok=True)
+    for written in {folder, destination.parent}:  # what a derivation killed midway left there
+        remove_stale_temporaries(written)
     model = onnx.load(str(onnx_path))
     derived = VARIANTS[variant].make(onnx.load(str(onnx_path)), folder)
     _record_source(derived, model, source)
@@ -463,7 +465,7 @@ def _optimized(model, folder):
     rewrite_strided_transposed_convolutions(model)
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".optimize-") as staging:
+    with temporary_folder(folder, "optimize") as staging:
         options.optimized_model_filepath = str(Path(staging) / "optimized.onnx")
         onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         optimized = onnx.load(options.optimized_model_filepath)
@@ -583,7 +585,7 @@ def _int8(model, folder):
         def get_next(self):
             return next(self.batches, None)
 
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".int8-") as staging:
+    with temporary_folder(folder, "int8") as staging:
         source, quantized = Path(staging) / "float32.onnx", Path(staging) / "int8.onnx"
         onnx.save(model, str(source))  # quantize_static rewrites a ModelProto it is given
         with quantizer_quiet():

@@ -215,9 +215,10 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
             "batch_size": batch_size,
             "candidates": calibrate_paths(build, dataset, candidates, batch_size),
         }
-        from zoo.files import atomic_write_json
+        from zoo.files import atomic_write_json, remove_stale_temporaries
 
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent)
         atomic_write_json(path, cached)
         how = "calibration"
     else:
