@@ -442,6 +442,48 @@ def test_training_data_of_no_batch_is_refused_not_trained_for_no_step(fashion_di
 
 
 @pytest.mark.inputs
+@pytest.mark.backend
+def test_data_of_unknown_length_that_yields_no_batch_is_refused_naming_it(fashion_dir):
+    import keras
+
+    class Stream(keras.utils.PyDataset):
+        """Batches of 16 of `images`, over and over, of unknown length (num_batches None: Keras reads it
+        as endless); with no images, every index raises `error`, as a sequence past its end does."""
+
+        def __init__(self, images, error=IndexError):
+            super().__init__()
+            self.images, self.error = images, error
+
+        @property
+        def num_batches(self):
+            return None
+
+        def __getitem__(self, index):
+            if not len(self.images):
+                raise self.error(f"no batch {index}")
+            start = index * 16 % len(self.images)
+            return (self.images[start:start + 16],)
+
+    def no_images():
+        yield from ()
+
+    images, _ = real_images()
+    gan = tiny_dcgan()
+    with pytest.raises(ValueError, match=r"yields no batch \(a keras.utils.PyDataset of unknown length, Stream, whose batch 0 raises IndexError\): "
+                                         r"fit would take it for endless and stop with that IndexError\. Give it at least one batch"):
+        gan.fit(Stream(images[:0]), steps_per_epoch=2, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"yields no batch \(.*Stream, whose batch 0 raises StopIteration\)"):
+        gan.fit(Stream(images[:0], StopIteration), steps_per_epoch=2, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"must lie in \[-1, 1\].*0\.\.255 pixels"):  # its first batch is looked at, as any PyDataset's
+        gan.fit(Stream((images + 1) * 127.5), steps_per_epoch=2, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="the generator must yield at least one batch. Received an empty generator"):  # Keras's own refusal
+        gan.fit(no_images(), epochs=1, verbose=0)
+    assert int(gan.g_optimizer.iterations) == 0
+    gan.fit(Stream(images), steps_per_epoch=2, epochs=1, verbose=0)
+    assert int(gan.g_optimizer.iterations) == 2
+
+
+@pytest.mark.inputs
 def test_a_tf_data_pipeline_of_no_batch_is_refused(fashion_dir):
     import tensorflow as tf
 

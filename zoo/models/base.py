@@ -10,6 +10,7 @@ How each backend takes a gradient step is `zoo.models.backend`'s business, not t
 """
 
 import inspect
+import itertools
 
 import keras
 import numpy as np
@@ -611,8 +612,9 @@ def check_training_data(model, x, y=None):
 
     Looks at numpy arrays, `tf.data.Dataset`s (one batch read; the shapes and dtypes first,
     from its `element_spec`) and `keras.utils.PyDataset`s (batch 0, read by index: what JAX
-    trains from, see `zoo.data.batched`); other inputs (Python generators) are not looked at, as
-    reading them would consume a batch.
+    trains from, see `zoo.data.batched`; one of unknown length too); other inputs (Python
+    generators) are not looked at, as reading them would consume a batch (Keras refuses an
+    empty one itself).
     """
     empty = _known_empty(x, y)
     if empty:
@@ -722,10 +724,10 @@ def batch_sizes(x, batch_size=None):
     return []
 
 
-def no_batch_message(what):
-    """The refusal of training data that yields no batch (`what` it is)."""
+def no_batch_message(what, keras_would="end at once without a step"):
+    """The refusal of training data that yields no batch (`what` it is), saying what `fit` would do with it."""
     return (
-        f"The training data yields no batch ({what}): fit would end at once without a step. Give it at least one batch: "
+        f"The training data yields no batch ({what}): fit would {keras_would}. Give it at least one batch: "
         "some images, and a batch size no larger than their number when the last incomplete batch is dropped (drop_remainder)."
     )
 
@@ -753,12 +755,37 @@ def _is_tf_dataset(x):
     return type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec") and hasattr(x, "take")
 
 
-def _has_batches(dataset):
-    """Whether a PyDataset says it has a batch 0 (one of unknown length is not looked at)."""
+def _indexed_batches(dataset):
+    """The batches of a `keras.utils.PyDataset`, read by index; None when it says neither its
+    length nor that it has none (no `num_batches`, no `__len__`: Keras says what to add).
+
+    One of unknown length (`num_batches` None, which Keras reads as endless) is read from
+    batch 0 until an index it has no batch for (IndexError or StopIteration); when batch 0 is
+    already one, ValueError says the data yields no batch, where `fit` would stop with that raw
+    error (or, on JAX, a RuntimeError for the StopIteration).
+    """
     try:
-        return bool(dataset.num_batches)
+        count = dataset.num_batches
     except NotImplementedError:
-        return False
+        return None
+    if count is not None:
+        return (dataset[index] for index in range(count))
+    try:
+        first = dataset[0]
+    except (IndexError, StopIteration) as error:
+        what = f"a keras.utils.PyDataset of unknown length, {type(dataset).__name__}, whose batch 0 raises {type(error).__name__}"
+        raise ValueError(no_batch_message(what, f"take it for endless and stop with that {type(error).__name__}")) from error
+    return itertools.chain([first], _batches_until_missing(dataset, start=1))
+
+
+def _batches_until_missing(dataset, start):
+    """A PyDataset's batches from index `start` to the first it has none for."""
+    for index in itertools.count(start):
+        try:
+            batch = dataset[index]
+        except (IndexError, StopIteration):  # caught here: raised in a generator, StopIteration becomes a RuntimeError
+            return
+        yield batch
 
 
 def split_batch(data):
@@ -783,9 +810,9 @@ def needs_labels(model):
 
 def _rereadable_batches(x):
     """An iterator over the batches of `x` when reading them consumes nothing `fit` will need: a
-    `keras.utils.PyDataset` of known length (read by index) or a `tf.data.Dataset`; else None."""
-    if isinstance(x, keras.utils.PyDataset) and _has_batches(x):
-        return (x[index] for index in range(x.num_batches))
+    `keras.utils.PyDataset` (read by index, see `_indexed_batches`) or a `tf.data.Dataset`; else None."""
+    if isinstance(x, keras.utils.PyDataset):
+        return _indexed_batches(x)
     if _is_tf_dataset(x):
         return iter(x)
     return None
