@@ -88,6 +88,23 @@ def test_fit_carries_both_optimizers_state_on_every_backend(real_batches):
         assert gan.optimizer.variables == gan.d_optimizer.variables + gan.g_optimizer.variables
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="loads the JAX process's model in this TensorFlow one")
+def test_a_model_trained_on_jax_loads_on_tensorflow_without_a_warning_about_an_optimizer_it_never_had(tmp_path, recwarn):
+    """Keras's default optimizer (an RMSprop that stepped nothing) is not made: it was saved with
+    every model and, loading one saved on JAX, warned "Skipping variable loading for optimizer"."""
+    pytest.importorskip("jax")
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    gan.compile()
+    gan.save(tmp_path / "start.keras")
+    np.save(tmp_path / "z.npy", np.random.default_rng(0).standard_normal((32, 8)).astype(np.float32))
+    one_step_on("jax", tmp_path / "start.keras", tmp_path / "z.npy", tmp_path / "jax.keras")
+    recwarn.clear()
+    from_jax = keras.models.load_model(tmp_path / "jax.keras", safe_mode=True)
+    assert [str(warning.message) for warning in recwarn if "optimizer" in str(warning.message)] == []
+    assert int(from_jax.d_optimizer.iterations) == int(from_jax.g_optimizer.iterations) == 1  # its own optimizers' state is all there
+    assert from_jax.optimizer is None
+
+
 # The text-to-image model: one step on colourised, captioned batches (numpy, no tf.data), with
 # the noise given: a distinct slice per draw, so that the mode-seeking pair differs.
 ONE_STEP_T2I = textwrap.dedent("""

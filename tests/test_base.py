@@ -443,6 +443,15 @@ def test_training_data_of_no_batch_is_refused_not_trained_for_no_step(fashion_di
 
 @pytest.mark.inputs
 @pytest.mark.backend
+def test_compile_refuses_an_optimizer_that_would_train_neither_network():
+    import keras
+
+    with pytest.raises(ValueError, match="DCGAN.compile takes d_optimizer and g_optimizer, one per network, not `optimizer`"):
+        zoo.DCGAN(latent_dim=8).compile(optimizer=keras.optimizers.Adam())
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
 def test_data_of_unknown_length_that_yields_no_batch_is_refused_naming_it(fashion_dir):
     import keras
 

@@ -78,6 +78,7 @@ def test_sample_grid_and_losses_reach_tensorboard(real_batches, tmp_path):
                 tags.setdefault(kind, set()).update(names)
     assert "samples" in tags.get("tensors", set()) | tags.get("images", set())
     assert {"epoch_d_loss", "epoch_g_loss"} <= tags.get("tensors", set()) | tags.get("scalars", set())
+    assert "epoch_learning_rate" not in tags.get("tensors", set()) | tags.get("scalars", set())  # not Keras's default optimizer's, which stepped nothing
 
 
 @pytest.mark.files

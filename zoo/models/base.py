@@ -221,9 +221,15 @@ class BaseGAN(keras.Model):
                 PyTorch's DCGAN example: one generator pass fewer per step, k = 1 only) or
                 "simultaneous" (both gradients at the same weights, from one batch of samples,
                 as TensorFlow's DCGAN tutorial: one generator pass fewer, k = 1 only).
-            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`).
+            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`, `steps_per_execution`);
+                not `optimizer`, which would train neither network.
         """
-        super().compile(**kwargs)
+        if "optimizer" in kwargs:
+            raise ValueError(f"{type(self).__name__}.compile takes d_optimizer and g_optimizer, one per network, not `optimizer`.")
+        # No optimizer of Keras's own: its default, an RMSprop, would step nothing yet be saved
+        # with the model, logged to TensorBoard as the learning rate, and warned about when a
+        # model saved on JAX (where `model.optimizer` is `backend.OptimizerPair`) loads on TensorFlow.
+        super().compile(optimizer=None, **kwargs)
         options = {} if label_smoothing is None else {"label_smoothing": label_smoothing}
         self.loss_fn = losses.get(loss_fn, **options)
         refusal = self.update_refusal(update, self.discriminator_steps)
