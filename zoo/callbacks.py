@@ -37,7 +37,6 @@ class SampleGrid(keras.callbacks.Callback):
         self.seed = check_seed(seed)  # checked now, not after the first epoch has trained
         self.every = check_int("every", every)
         self.log_dir = log_dir
-        self.last_path = None
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every or not _all_finite(logs):
@@ -45,7 +44,7 @@ class SampleGrid(keras.callbacks.Callback):
         z = sample_latent(self.n, self.model.latent_dim, self.seed)
         preview = getattr(self.model, "preview", None)  # a text-to-image model draws fixed captions
         images = preview(z) if preview is not None else self.model.generate(z=z)
-        self.last_path = save_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
+        save_grid(images, self.directory / f"epoch_{epoch + 1:03d}.png")
         if self.log_dir:
             import tensorflow as tf
 

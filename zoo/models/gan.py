@@ -48,20 +48,19 @@ def dense_parameters(widths):
 
 def check_fits_in_memory(latent_dim, image_shape, g_units, d_units):
     """Refuses, before any layer is built, networks whose float32 weights, gradients and Adam's two
-    moments would not fit in the memory available: every layer is dense, so large images
-    (1024×1024×3 pixels times a 1024-wide layer: 3.2 billion weights) fill any machine."""
-    from zoo.images import available_memory, readable_bytes
+    moments would not fit in the memory available (`zoo.images.check_memory`, which leaves a fifth
+    of it for the rest): every layer is dense, so large images (1024×1024×3 pixels times a
+    1024-wide layer: 3.2 billion weights) fill any machine."""
+    from zoo.images import check_memory
 
     pixels = image_shape[0] * image_shape[1] * image_shape[2]
     count = dense_parameters([latent_dim, *g_units, pixels]) + dense_parameters([pixels, *d_units, 1])
-    needed, available = count * 4 * 4, available_memory()
-    if available is not None and needed > available:
-        raise ValueError(
-            f"A GAN of {'×'.join(map(str, image_shape))} images with g_units {list(g_units)} and d_units {list(d_units)} has "
-            f"{count:,} weights: about {readable_bytes(needed)} to train (weights, gradients and Adam's moments in float32), "
-            f"and {readable_bytes(available)} is available. Choose smaller images (--image-size) or narrower layers "
-            "(--g-units, --d-units); the convolutional dcgan suits large images."
-        )
+    check_memory(
+        count * 4 * 4,
+        f"A GAN of {'×'.join(map(str, image_shape))} images with g_units {list(g_units)} and d_units {list(d_units)} ({count:,} weights)",
+        "Choose smaller images (--image-size) or narrower layers (--g-units, --d-units); the convolutional dcgan suits large images.",
+        purpose=" to train (weights, gradients and Adam's moments in float32)",
+    )
 
 
 def check_units(name, units):
