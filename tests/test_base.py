@@ -485,11 +485,41 @@ def test_data_of_unknown_length_that_yields_no_batch_is_refused_naming_it(fashio
         gan.fit(Stream(images[:0], StopIteration), steps_per_epoch=2, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"must lie in \[-1, 1\].*0\.\.255 pixels"):  # its first batch is looked at, as any PyDataset's
         gan.fit(Stream((images + 1) * 127.5), steps_per_epoch=2, epochs=1, verbose=0)
-    with pytest.raises(ValueError, match="the generator must yield at least one batch. Received an empty generator"):  # Keras's own refusal
+    with pytest.raises(ValueError, match=r"yields no batch \(a Python generator that yielded none\)"):
         gan.fit(no_images(), epochs=1, verbose=0)
     assert int(gan.g_optimizer.iterations) == 0
     gan.fit(Stream(images), steps_per_epoch=2, epochs=1, verbose=0)
     assert int(gan.g_optimizer.iterations) == 2
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_a_python_generator_may_yield_images_alone_and_its_first_batch_is_checked(fashion_dir):
+    import numpy as np
+
+    images, labels = real_images(64)
+    read = []
+
+    def batches(pixels, with_labels=False):
+        for start in range(0, 64, 16):
+            read.append(start)
+            yield (pixels[start:start + 16], labels[start:start + 16]) if with_labels else pixels[start:start + 16]
+
+    gan = tiny_dcgan()
+    with pytest.raises(ValueError, match=r"must lie in \[-1, 1\].*0\.\.255 pixels"):
+        gan.fit(batches((images + 1) * 127.5), epochs=1, verbose=0)
+    assert read == [0] and int(gan.g_optimizer.iterations) == 0  # refused on its first batch
+    read.clear()
+    history = gan.fit(batches(images), epochs=1, verbose=0)  # images alone, which Keras's fit takes only as (images,)
+    # Every batch trained on (Keras on TensorFlow counts a generator's end as one more optimizer iteration).
+    assert read == [0, 16, 32, 48] and int(gan.g_optimizer.iterations) >= 4
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
+
+    cgan = tiny_cgan()
+    with pytest.raises(ValueError, match=r"trains on \(images, labels\) batches"):
+        cgan.fit(batches(images), epochs=1, verbose=0)
+    cgan.fit(batches(images, with_labels=True), epochs=1, verbose=0)
+    assert int(cgan.g_optimizer.iterations) >= 4
 
 
 @pytest.mark.inputs

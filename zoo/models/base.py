@@ -11,6 +11,7 @@ How each backend takes a gradient step is `zoo.models.backend`'s business, not t
 
 import inspect
 import itertools
+import types
 
 import keras
 import numpy as np
@@ -165,6 +166,8 @@ class BaseGAN(keras.Model):
         """`keras.Model.fit`, after a look at the first batch of `x` (`check_training_data`):
         images of the wrong shape, channels or value range are refused before any step trains on them.
 
+        A Python generator may yield batches in any form `split_batch` reads (images alone too,
+        which Keras's own `fit` refuses); its first batch is looked at as an array's would be.
         A tuple `x` is read as `(images, labels)` (or `(images,)`), as a dataset's batches are,
         not as Keras's several inputs: `fit((images, labels))` is `fit(images, labels)`. The zoo's
         `ArrayBatches` (`zoo.data`'s batches on JAX) come in their own order, as a `tf.data.Dataset`
@@ -173,7 +176,11 @@ class BaseGAN(keras.Model):
         options = inspect.signature(keras.Model.fit).bind_partial(self, x, y, *args, **kwargs).arguments
         refuse_keras_only_options(options)
         x, y = images_and_labels(x, y)
-        check_training_data(self, x, y)
+        if isinstance(x, types.GeneratorType):
+            first, x = peek_generator(x)
+            check_training_data(self, first)
+        else:
+            check_training_data(self, x, y)
         backend.check_even_split(self, lambda: batch_sizes(x, options.get("batch_size")))
         if isinstance(x, ArrayBatches) and len(args) < 7:  # `shuffle` not given by position
             kwargs.setdefault("shuffle", False)  # they shuffle themselves, by their seed, as a tf.data.Dataset does: Keras would reorder them by Python's
@@ -618,9 +625,8 @@ def check_training_data(model, x, y=None):
 
     Looks at numpy arrays, `tf.data.Dataset`s (one batch read; the shapes and dtypes first,
     from its `element_spec`) and `keras.utils.PyDataset`s (batch 0, read by index: what JAX
-    trains from, see `zoo.data.batched`; one of unknown length too); other inputs (Python
-    generators) are not looked at, as reading them would consume a batch (Keras refuses an
-    empty one itself).
+    trains from, see `zoo.data.batched`; one of unknown length too); a Python generator's first
+    batch is given here by `fit` (`peek_generator`), as an array; other inputs are not looked at.
     """
     empty = _known_empty(x, y)
     if empty:
@@ -792,6 +798,22 @@ def _batches_until_missing(dataset, start):
         except (IndexError, StopIteration):  # caught here: raised in a generator, StopIteration becomes a RuntimeError
             return
         yield batch
+
+
+def peek_generator(batches):
+    """(the first batch of the Python generator `batches`, a generator of all its batches) for
+    `fit` to look at the first and train on them all. Each batch comes out as Keras's generator
+    adapter takes one, a tuple: images alone as `(images,)`, a dict as `(dict,)`, a list
+    `[images, labels]` as a tuple. Raises ValueError when `batches` yields none."""
+    first = next(batches, None)
+    if first is None:
+        raise ValueError(no_batch_message("a Python generator that yielded none"))
+
+    def as_tuples():
+        for batch in itertools.chain([first], batches):
+            yield tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+
+    return first, as_tuples()
 
 
 def split_batch(data):
