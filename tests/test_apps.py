@@ -115,11 +115,11 @@ def run_node(args, cwd, env=None, timeout=120):
     return subprocess.run(["node", str(APPS / "node" / "sample.js"), *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
 
 
-def node_refusal(source, tmp_path):
+def node_refusal(source, tmp_path, env=None):
     """What the Node app says, on one line, when it refuses to sample `source` into tmp_path/grid.png:
     it must exit 2 and leave grid.png as it was."""
     before = (tmp_path / "grid.png").read_bytes() if (tmp_path / "grid.png").exists() else None
-    result = run_node([str(source), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
+    result = run_node([str(source), "-n", "4", "-o", "grid.png"], cwd=tmp_path, env=env)
     assert result.returncode == 2, result.stderr
     assert ((tmp_path / "grid.png").read_bytes() if (tmp_path / "grid.png").exists() else None) == before
     return result.stderr.strip()
@@ -210,17 +210,21 @@ def test_node_app_refuses_bad_arguments(args, message, tmp_path):
     assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+MIRRORED = "dcgan-fashion-mnist"  # the published generator the download tests serve
+
+
 @contextlib.contextmanager
-def node_mirror(tmp_path, name="dcgan-fashion-mnist"):
-    """A copy of exports/`name` served on 127.0.0.1 while the block runs: yields its folder (to
-    alter) and the environment that makes the Node app download `name` from it into a fresh cache."""
+def node_mirror(tmp_path):
+    """A copy of exports/dcgan-fashion-mnist served on 127.0.0.1 while the block runs: yields its folder
+    (to alter) and the environment that makes the Node app download it from there into tmp_path/cache."""
     from tests.test_registry import Server
 
+    installed("node")
     served = tmp_path / "served"
-    shutil.copytree(ROOT / "exports" / name, served / name)
+    shutil.copytree(ROOT / "exports" / MIRRORED, served / MIRRORED)
     server = Server(served)
     try:
-        yield served / name, {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": server.url, "NO_PROXY": "127.0.0.1"}
+        yield served / MIRRORED, {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": server.url, "NO_PROXY": "127.0.0.1"}
     finally:
         server.stop()
 
@@ -228,38 +232,30 @@ def node_mirror(tmp_path, name="dcgan-fashion-mnist"):
 @needs_node
 @pytest.mark.files
 def test_node_app_stops_a_download_at_the_size_the_registry_lists_as_python_does(tmp_path):
-    installed("node")
-    name = "dcgan-fashion-mnist"
-    with node_mirror(tmp_path, name) as (served, env):
+    with node_mirror(tmp_path) as (served, env):
         with open(served / "generator.onnx", "ab") as f:
             f.write(bytes(50_000_000))  # a mirror that sends on and on: the app stops reading at the registry's size
-        refused = run_node([name, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
-    size = registry.load_registry()["models"][name]["sizes"]["generator.onnx"]
-    assert refused.returncode == 2, refused.stderr
-    assert f"{env['GANZOO_BASE_URL']}/{name}/generator.onnx sends more than the {size:,} bytes of the published file" in refused.stderr
-    assert not (tmp_path / "cache" / name / "generator.onnx").exists() and not (tmp_path / "x.png").exists()
+        refusal = node_refusal(MIRRORED, tmp_path, env)
+    size = registry.load_registry()["models"][MIRRORED]["sizes"]["generator.onnx"]
+    assert f"{env['GANZOO_BASE_URL']}/{MIRRORED}/generator.onnx sends more than the {size:,} bytes of the published file" in refusal
+    assert not (tmp_path / "cache" / MIRRORED / "generator.onnx").exists()
 
 
 @needs_node
 @pytest.mark.files
 def test_node_app_downloads_a_published_name_once_and_refuses_tampered_files(tmp_path):
-    installed("node")
-    name = "dcgan-fashion-mnist"
-    with node_mirror(tmp_path, name) as (served, env):
-        with open(served / "generator.onnx", "r+b") as f:  # one byte changed on the server
-            f.seek(1000)
-            byte = f.read(1)
-            f.seek(1000)
-            f.write(bytes([byte[0] ^ 1]))
-        refused = run_node([name, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
-        assert refused.returncode == 2 and "refused (altered or partial)" in refused.stderr
-        assert not (tmp_path / "cache" / name / "generator.onnx").exists() and not (tmp_path / "x.png").exists()
-        shutil.copy(ROOT / "exports" / name / "generator.onnx", served / "generator.onnx")
-        first = run_node([name, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
+    with node_mirror(tmp_path) as (served, env):
+        tampered = bytearray((served / "generator.onnx").read_bytes())
+        tampered[1000] ^= 1  # one byte changed on the server
+        (served / "generator.onnx").write_bytes(tampered)
+        assert "refused (altered or partial)" in node_refusal(MIRRORED, tmp_path, env)
+        assert not (tmp_path / "cache" / MIRRORED / "generator.onnx").exists()
+        shutil.copy(ROOT / "exports" / MIRRORED / "generator.onnx", served / "generator.onnx")
+        first = run_node([MIRRORED, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
         assert first.returncode == 0 and "downloaded from" in first.stdout, first.stderr
-    offline = run_node([name, "-n", "4", "-o", "y.png"], cwd=tmp_path, env=env)  # the server is gone: the cache serves
+    offline = run_node([MIRRORED, "-n", "4", "-o", "y.png"], cwd=tmp_path, env=env)  # the server is gone: the cache serves
     assert offline.returncode == 0 and "(cache, sha256-checked)" in offline.stdout, offline.stderr
-    assert registry.locate(name) is not None
+    assert registry.locate(MIRRORED) is not None
 
 
 @needs_node
