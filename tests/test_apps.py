@@ -77,6 +77,39 @@ def test_the_web_server_refuses_a_bad_or_busy_port_in_one_line():
             assert result.returncode == 2 and "Traceback" not in result.stderr and says in result.stderr.strip().splitlines()[-1], result.stderr
 
 
+@pytest.mark.files
+def test_the_web_server_answers_a_folder_or_a_named_pipe_asked_for_as_a_file_with_404(tmp_path, monkeypatch):
+    """The page fetches card.json and generator.onnx. Where one was a folder, the server sent its HTML
+    listing (read as JSON: "Unexpected token '<'"); where one was a named pipe, its thread waited for
+    ever. Both are a 404 now, which the page names with its URL ("HTTP 404 for ...")."""
+    import functools
+    import importlib.util
+    import threading
+    import urllib.error
+    import urllib.request
+    from http.server import ThreadingHTTPServer
+
+    loader = importlib.util.spec_from_file_location("serve", APPS / "web" / "serve.py")
+    serve = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(serve)
+    (tmp_path / "artifact" / "card.json").mkdir(parents=True)
+    os.mkfifo(tmp_path / "artifact" / "generator.onnx")
+    (tmp_path / "notes.txt").write_text("served")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(serve.Handler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        assert urllib.request.urlopen(f"{url}/notes.txt", timeout=10).read() == b"served"  # a file, as ever
+        for path, reason in (("artifact/card.json", "A folder, not a file"), ("artifact/generator.onnx", "Not a file (a named pipe, socket or device)")):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"{url}/{path}", timeout=10)
+            assert (refused.value.code, refused.value.reason) == (404, reason)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def drive_web_page(model, *e2e_args, missing=None):
     """Serves the web app on 127.0.0.1 for `model` (its URL parameter), drives it in headless
     Chromium with apps/web/e2e.mjs and returns (the page's URL, what the page showed); the
@@ -256,6 +289,19 @@ def test_node_app_downloads_a_published_name_once_and_refuses_tampered_files(tmp
     offline = run_node([MIRRORED, "-n", "4", "-o", "y.png"], cwd=tmp_path, env=env)  # the server is gone: the cache serves
     assert offline.returncode == 0 and "(cache, sha256-checked)" in offline.stdout, offline.stderr
     assert registry.locate(MIRRORED) is not None
+
+
+@needs_node
+@pytest.mark.files
+def test_node_app_downloads_again_over_a_cached_file_that_is_a_named_pipe(tmp_path):
+    """Reading a named pipe waits for a writer, for ever: the app hung checking the cache's sha256."""
+    cached = tmp_path / "cache" / MIRRORED / "generator.onnx"
+    with node_mirror(tmp_path) as (_, env):
+        cached.parent.mkdir(parents=True)
+        os.mkfifo(cached)
+        result = run_node([MIRRORED, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env, timeout=60)
+    assert result.returncode == 0 and "downloaded from" in result.stdout, result.stderr
+    assert cached.read_bytes() == (ROOT / "exports" / MIRRORED / "generator.onnx").read_bytes()
 
 
 @needs_node
@@ -767,6 +813,47 @@ def test_node_app_names_a_card_or_graph_it_cannot_read(tmp_path, file, content, 
     folder = artifact_with_card(tmp_path / "artifact", "dcgan-fashion-mnist", lambda card: without(card, "files"))
     (folder / file).write_text(content)
     assert node_refusal(folder, tmp_path) == f"error: {folder / file} {message.split(' ', 1)[1]}"
+
+
+NOT_A_FILE = {
+    "a folder": Path.mkdir,
+    "a named pipe": os.mkfifo,  # reading one waits for a writer, for ever: refused before it is read
+    "a loop of links": lambda path: path.symlink_to(path.name),
+    "a broken link": lambda path: path.symlink_to("nowhere"),
+}
+
+
+@needs_node
+@pytest.mark.files
+@pytest.mark.parametrize("file", ["card.json", "generator.onnx"])
+@pytest.mark.parametrize("thing", NOT_A_FILE)
+def test_node_app_names_an_artifact_file_that_is_not_a_file_as_python_does(tmp_path, file, thing):
+    """Node said "EISDIR: illegal operation on a directory, read" for a folder and waited for ever on a
+    named pipe; Python ran without a card that was not a file."""
+    installed("node")
+    folder = artifact_with_card(tmp_path / "artifact", "dcgan-fashion-mnist", lambda card: card)
+    (folder / file).unlink()
+    NOT_A_FILE[thing](folder / file)
+    with pytest.raises(OSError) as python:
+        runtime.load(folder)
+    assert node_refusal(folder, tmp_path) == f"error: {python.value}"
+    assert str(python.value).startswith(f"{folder / file} is ")
+
+
+@needs_node
+@pytest.mark.files
+@pytest.mark.parametrize("file", ["card.json", "generator.onnx"])
+def test_node_app_names_an_artifact_file_it_may_not_read_as_python_does(tmp_path, file):
+    from tests.test_image_folder import without_root_s_read_override
+
+    installed("node")
+    folder = artifact_with_card(tmp_path / "artifact", "dcgan-fashion-mnist", lambda card: card)
+    (folder / file).chmod(0)
+    as_a_user = without_root_s_read_override()
+    node = subprocess.run([*as_a_user, "node", str(APPS / "node" / "sample.js"), str(folder), "-o", str(tmp_path / "node.png")], capture_output=True, text=True, timeout=120)
+    python = subprocess.run([*as_a_user, sys.executable, "-m", "zoo", "sample", str(folder), "-o", str(tmp_path / "python.png")], capture_output=True, text=True, timeout=120)
+    assert node.returncode == python.returncode == 2
+    assert node.stderr.strip() == python.stderr.strip() == f"error: {folder / file} cannot be read: permission denied."
 
 
 @needs_node

@@ -8,6 +8,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -109,6 +110,33 @@ def check_output_file(path, option="-o"):
             if not parent.is_dir():
                 raise NotADirectoryError(f"{option} {path}: {parent} is a file, not a folder.")
             return
+
+
+def check_regular_file(path):
+    """Returns `path`; raises OSError naming it when it is not a file to read: a folder, a named
+    pipe (reading one waits for a writer for ever, so it is opened without waiting and refused), a
+    socket or device, a broken link or a loop of links, or a file this user may not read.
+    apps/node/sample.js's readRegularFile says the same, in the same words."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise type(error)(_unreadable(path, error)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise (IsADirectoryError if stat.S_ISDIR(mode) else OSError)(f"{path} is {kind}, not a file.")
+    return path
+
+
+def _unreadable(path, error):
+    """Why `path` could not be opened (`error`), in words."""
+    if error.errno == errno.ENOENT and os.path.islink(path):
+        return f"{path} is a link to {os.readlink(path)}, which does not exist."
+    reasons = {errno.ENOENT: "does not exist", errno.ELOOP: "is a loop of links, not a file", errno.ENXIO: "is a socket, not a file", errno.EACCES: "cannot be read: permission denied"}
+    return f"{path} {reasons.get(error.errno, f'cannot be read: {error.strerror}')}."
 
 
 def atomic_write_text(path, text):

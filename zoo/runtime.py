@@ -27,6 +27,7 @@ A session serves concurrent calls from many threads.
 
 import ctypes.util
 import json
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -37,7 +38,7 @@ import onnxruntime
 
 from zoo import onnx_tuning
 from zoo.cards import CardError, check_against_graph, id_ranges, load_card
-from zoo.files import sha256
+from zoo.files import check_regular_file, sha256
 from zoo.labels import check_ids, resolve_labels
 from zoo.latent import NormalStream, check_latent, latent_input
 from zoo.validation import check_int
@@ -148,14 +149,16 @@ class Generator:
     def __init__(self, path, providers=None, session_options=None, check=True, optimized=True, precision="float32", io_binding=None, rows_per_call=None):
         path = Path(path)
         onnx_path = path / "generator.onnx" if path.is_dir() else path
-        if not onnx_path.is_file():
+        if not os.path.lexists(onnx_path):
             raise FileNotFoundError(f"No exported generator at {onnx_path} (expected an artifact folder or a .onnx file).")
+        check_regular_file(onnx_path)  # a folder or named pipe (which would be waited on) named, not read
         if precision not in PRECISIONS:
             raise ValueError(f"`precision` must be one of {PRECISIONS}, got {precision!r}.")
         if rows_per_call is not None:
             rows_per_call = check_int("rows_per_call", rows_per_call, 1, MAX_BATCH)
         card_path = onnx_path.with_name("card.json")
-        self.card = load_card(card_path) if card_path.is_file() else {}  # CardError (a ValueError) names file and field
+        # CardError (a ValueError) names file and field; a folder or pipe there is refused, not run as no card
+        self.card = load_card(check_regular_file(card_path)) if os.path.lexists(card_path) else {}
         if check:
             check_listed_digest(self.card, onnx_path, card_path)
         providers = list(providers or available_providers())

@@ -102,14 +102,60 @@ function cacheDir() {
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), ".cache"), "ganzoo");
 }
 
+// Whether anything is at `where`, a broken link included (fs.existsSync follows links: a loop of links
+// is "nothing" to it, and then "not an existing folder or .onnx file" to the user).
+function present(where) {
+  try {
+    return Boolean(fs.lstatSync(where));
+  } catch (error) {
+    return error.code !== "ENOENT" && error.code !== "ENOTDIR";
+  }
+}
+
+function isFolder(where) {
+  try {
+    return fs.statSync(where).isDirectory();
+  } catch {
+    return false; // a broken link or a loop of links: readRegularFile says which
+  }
+}
+
+// The bytes of `file`, else an Error naming it and what is there instead of a file to read: a folder, a
+// named pipe (reading one waits for a writer for ever, so it is opened without waiting, O_NONBLOCK, and
+// refused), a socket or device, a broken link or a loop of links, or a file this user may not read.
+// zoo.files.check_regular_file says the same, in the same words.
+function readRegularFile(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    throw new Error(unreadable(file, error));
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new Error(`${file} is ${stat.isDirectory() ? "a folder" : stat.isFIFO() ? "a named pipe (FIFO)" : stat.isSocket() ? "a socket" : "a device"}, not a file.`);
+    return fs.readFileSync(fd);
+  } catch (error) {
+    throw error.code ? new Error(unreadable(file, error)) : error;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// Why `file` could not be opened or read (`error`), in words.
+function unreadable(file, error) {
+  if (error.code === "ENOENT" && fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) return `${file} is a link to ${fs.readlinkSync(file)}, which does not exist.`;
+  const reasons = { ENOENT: "does not exist", ELOOP: "is a loop of links, not a file", ENXIO: "is a socket, not a file", EACCES: "cannot be read: permission denied" };
+  return `${file} ${reasons[error.code] ?? `cannot be read: ${error.message.split(",")[0]}`}.`; // "EIO: i/o error, read"
+}
+
 async function matches(folder, files) {
   for (const [file, digest] of Object.entries(files)) {
     const target = path.join(folder, file);
-    if (!fs.existsSync(target)) return false;
     try {
-      await checkSha256(fs.readFileSync(target), digest, target);
+      await checkSha256(readRegularFile(target), digest, target);
     } catch {
-      return false;
+      return false; // missing, altered, or no file at all: downloaded again
     }
   }
   return true;
@@ -185,11 +231,11 @@ async function fetchPublished(name, registry) {
 }
 
 async function resolveGenerator(source) {
-  if (fs.existsSync(source)) {
-    const onnxPath = fs.statSync(source).isDirectory() ? path.join(source, "generator.onnx") : source;
+  if (present(source)) {
+    const onnxPath = isFolder(source) ? path.join(source, "generator.onnx") : source;
     return { onnxPath, cardPath: path.join(path.dirname(onnxPath), "card.json"), how: source };
   }
-  const registry = parseJson(fs.readFileSync(REGISTRY, "utf8"), REGISTRY);
+  const registry = parseJson(readRegularFile(REGISTRY).toString("utf8"), REGISTRY);
   if (!(registry.models || {})[source]) {
     throw new Error(`no generator "${source}": not an existing folder or .onnx file, and not a published name (${Object.keys(registry.models || {}).sort().join(", ")})`);
   }
@@ -204,9 +250,9 @@ async function main() {
     return;
   }
   const { onnxPath, cardPath, how } = await resolveGenerator(args.source);
-  if (!fs.existsSync(onnxPath) || !fs.existsSync(cardPath)) throw new Error(`no exported generator at ${onnxPath} (expected generator.onnx with card.json beside it)`);
-  const card = checkCard(parseJson(fs.readFileSync(cardPath, "utf8"), cardPath));
-  const onnx = fs.readFileSync(onnxPath); // checked against the card, then run: the same bytes
+  if (!present(onnxPath) || !present(cardPath)) throw new Error(`no exported generator at ${onnxPath} (expected generator.onnx with card.json beside it)`);
+  const card = checkCard(parseJson(readRegularFile(cardPath).toString("utf8"), cardPath));
+  const onnx = readRegularFile(onnxPath); // checked against the card, then run: the same bytes
   await checkListedDigest(card, onnx, path.basename(onnxPath), cardPath, onnxPath);
   checkGrid(args.n, card.image_shape, args.scale);
   const started = process.hrtime.bigint();

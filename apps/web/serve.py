@@ -10,6 +10,7 @@ or one already in use is refused in one line (exit status 2).
 import argparse
 import errno
 import functools
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,6 +23,19 @@ class Handler(SimpleHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    # The page fetches files (card.json, generator.onnx): a folder's HTML listing would be read as JSON
+    # ("Unexpected token '<'"), and opening a named pipe would hold this thread for ever. Both are a 404,
+    # which the page names with its URL. A folder with an index.html (the page's own) is served as ever.
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.exists() and not path.is_dir() and not path.is_file():
+            self.send_error(HTTPStatus.NOT_FOUND, "Not a file (a named pipe, socket or device)")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):
+        self.send_error(HTTPStatus.NOT_FOUND, "A folder, not a file")
 
 
 def port_number(text):
