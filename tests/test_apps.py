@@ -857,6 +857,20 @@ def test_node_app_names_an_artifact_file_it_may_not_read_as_python_does(tmp_path
 
 
 @needs_node
+@pytest.mark.inputs
+def test_node_app_checks_a_card_against_its_graph_before_drawing_noise_as_python_does(tmp_path):
+    """A card whose latent_dim (65,536) is not its graph's asked for 6.5 billion noise values at
+    -n 100000 ("Invalid typed array length"), and at -n 20000 drew for minutes, before the graph was read."""
+    installed("node")
+    wide = card_of("dcgan-fashion-mnist", lambda card: {**card, "latent_dim": 65536, "inputs": {"z": {**card["inputs"]["z"], "shape": ["batch", 65536]}}})
+    folder = artifact_with_card(tmp_path / "artifact", "dcgan-fashion-mnist", wide)
+    with pytest.raises(ValueError, match="latent_dim: 65536, but the graph's z has") as python:
+        runtime.load(folder)
+    result = run_node([str(folder), "-n", "100000", "-o", "grid.png"], cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}"
+
+
+@needs_node
 @needs_chromium
 @pytest.mark.files
 def test_web_page_names_a_card_it_cannot_read_or_find(tmp_path):

@@ -255,7 +255,9 @@ async function main() {
   const onnx = readRegularFile(onnxPath); // checked against the card, then run: the same bytes
   await checkListedDigest(card, onnx, path.basename(onnxPath), cardPath, onnxPath);
   checkGrid(args.n, card.image_shape, args.scale);
-  const started = process.hrtime.bigint();
+  const session = await createSession(ort, onnx, onnxPath);
+  checkAgainstGraph(card, session, cardPath, onnxPath); // before any noise is drawn: a card of another graph (whose latent_dim may ask for billions of values), or no generator at all
+  const started = process.hrtime.bigint(); // as Python times: the generator loaded, images drawn
   const noise = sampleLatent(args.n, card.latent_dim, args.seed, args.truncation);
   const inputs = generatorInputs(card, args.n, { noise, labels: args.labels, prompt: args.prompt ?? null });
   if (args.prompt != null) {
@@ -263,8 +265,6 @@ async function main() {
     if (note) console.error(note);
   }
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
-  const session = await createSession(ort, onnx, onnxPath);
-  checkAgainstGraph(card, session, cardPath, onnxPath); // before feeding it: a card of another graph, or no generator at all
   const { image } = await session.run(feeds);
   const grid = imageGrid(image.data, image.dims, args.scale, onnxPath); // NaN images are refused naming the generator
   const png = new pngjs.PNG({ width: grid.width, height: grid.height });
