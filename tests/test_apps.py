@@ -633,11 +633,13 @@ def test_node_app_refuses_ids_out_of_range_and_outputs_it_cannot_write(tmp_path,
     ("notes.txt/grid.png", "-o notes.txt/grid.png: notes.txt is a file, not a folder."),
     ("/proc/grid.png", "Cannot write /proc/grid.png: ENOENT: no such file or directory"),  # the output named, not its temporary twin
     ("/proc/new/grid.png", "Cannot write /proc/new/grid.png: ENOENT: no such file or directory"),  # Node's mkdir -p looped here for ever
+    ("loop/grid.png", "-o loop/grid.png: loop is a file, not a folder."),  # a loop of links, as Python says; was ELOOP naming the temporary twin
 ])
 def test_node_app_refuses_an_output_it_cannot_write_naming_it(tmp_path, output, message):
     installed("node")
     (tmp_path / "grid.png").mkdir()
     (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "loop").symlink_to("loop")
     result = run_node(["dcgan-fashion-mnist", "-n", "4", "-o", output], cwd=tmp_path, timeout=60)
     assert result.returncode == 2 and result.stderr.strip() == f"error: {message}", result.stderr
     assert list((tmp_path / "grid.png").iterdir()) == [] and (tmp_path / "notes.txt").read_text() == "mine"

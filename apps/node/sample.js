@@ -73,17 +73,10 @@ function parseArgs(argv) {
 // Refuses, before any work, an output that cannot become a file: a folder, or a path through a file
 // (a missing folder is fine: writeAtomically makes it), as zoo.files.check_output_file.
 function checkOutputFile(file) {
-  const found = (where) => {
-    try {
-      return fs.statSync(where);
-    } catch {
-      return undefined; // missing, or under a file (ENOTDIR)
-    }
-  };
-  if (found(file)?.isDirectory()) throw new Error(`-o ${file} is a folder; give a file name in it.`);
+  if (isFolder(file)) throw new Error(`-o ${file} is a folder; give a file name in it.`);
   for (let parent = path.dirname(file); ; parent = path.dirname(parent)) {
-    if (found(parent)) {
-      if (!found(parent).isDirectory()) throw new Error(`-o ${file}: ${parent} is a file, not a folder.`);
+    if (present(parent)) {
+      if (!isFolder(parent)) throw new Error(`-o ${file}: ${parent} is a file, not a folder.`); // a loop of links too, as Python says
       return;
     }
     if (parent === path.dirname(parent)) return;
