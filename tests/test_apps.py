@@ -473,6 +473,20 @@ def test_the_javascript_tokenizer_refuses_a_card_whose_golden_entries_it_does_no
         assert result.returncode != 0 and "card.json says" in result.stderr, broken
 
 
+@needs_node
+@pytest.mark.inputs
+def test_python_and_javascript_tokenizers_read_alike_with_a_card_of_200_000_synonyms(tmp_path):
+    """A card built from a large thesaurus: Math.max(...) over every phrase's length overflowed the stack."""
+    import itertools
+    import string
+
+    spec = json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())["tokenizer"]
+    shades = ("".join(letters) for letters in itertools.product(string.ascii_lowercase, repeat=4))
+    spec["synonyms"].update({f"qqq{shade} shade": "red" for shade in itertools.islice(shades, 200_000)})
+    texts = ["a qqqabcd shade dress", "a blue coat"]
+    assert node_readings(spec, texts, tmp_path) == [python_reading(Tokenizer.from_spec(spec), text) for text in texts]
+
+
 SHOPPER_PROMPT = "Could you draw two crimson frocks, please? zebra"
 
 

@@ -178,7 +178,7 @@ export class Tokenizer {
       this.notTypos = new Set(spec.typos.not_typos);
       this.standalone = new Set([...vocabularyWords, ...this.fillers, ...[...this.synonyms.keys()].filter((p) => !p.includes(" "))]);
       this.phraseWords = new Set([...this.synonyms.keys()].flatMap((p) => p.split(" ")).filter((w) => !this.standalone.has(w)));
-      this.longestPhrase = Math.max(1, ...[...this.synonyms.keys()].map((p) => p.split(" ").length));
+      this.longestPhrase = [...this.synonyms.keys()].reduce((most, p) => Math.max(most, p.split(" ").length), 1); // not Math.max(...): 200,000 synonyms overflow the stack
       this.readings = new Map();
     }
     for (const golden of spec.golden || []) this.checkGolden(golden);
