@@ -436,6 +436,7 @@ LONG_PROMPTS = [
     "😀" * 70 + " red dress zzqx",  # the cut counts characters as Python does: an emoji is one, not two UTF-16 units
     "a red dress " + "zzqx " * 9 + "zzq",  # 60 characters: quoted whole
     "a red dress " + "zzqx " * 9 + "zzq\n",  # 61, the last a line break: cut before it
+    "a red dress " + "z" * 9000,  # one unknown word of 9,000 letters: listed as its first 60
 ]
 
 

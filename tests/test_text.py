@@ -211,6 +211,7 @@ def test_a_pasted_page_is_refused_in_one_short_line_quoting_its_start_and_first_
     sixty = "a red dress " + "zzqx " * 9 + "zzq"  # 60 characters are quoted whole, as every shorter caption
     assert tokenizer.analyse(sixty).note().startswith(f"Read {sixty!r} as 'red dress'")
     assert tokenizer.analyse(sixty + "!").note().startswith(f"Read {sixty!r}… (61 characters) as 'red dress'")
+    assert tokenizer.analyse("a red coat " + "z" * 61).note().endswith(f"(unknown words ignored: {'z' * 60}… (61 characters)).")  # a word is cut as a caption is
 
 
 @pytest.mark.inputs

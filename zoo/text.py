@@ -475,8 +475,9 @@ def quoted(caption):
 
 def listed(words, separator=", "):
     """`words` (strings) joined by `separator` as a message lists them: all of them, or the first
-    LISTED_WORDS followed by `separator` and "… and N more" (`listWords` in ganzoo.mjs writes the same)."""
-    words = list(words)
+    LISTED_WORDS followed by `separator` and "… and N more"; a word longer than QUOTED_CHARS
+    characters as its first ones and "… (N characters)" (`listWords` in ganzoo.mjs writes the same)."""
+    words = [word if len(word) <= QUOTED_CHARS else f"{word[:QUOTED_CHARS]}… ({len(word)} characters)" for word in words]
     if len(words) <= LISTED_WORDS:
         return separator.join(words)
     return separator.join(words[:LISTED_WORDS]) + f"{separator}… and {len(words) - LISTED_WORDS} more"

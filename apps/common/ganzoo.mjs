@@ -339,10 +339,15 @@ function quoteCaption(caption) {
   return `${pythonRepr(characters.slice(0, QUOTED_CHARS).join(""))}… (${characters.length} characters)`;
 }
 
-// `words` joined by `separator`: all of them, or the first LISTED_WORDS followed by `separator` and "… and N more".
+// `words` joined by `separator`: all of them, or the first LISTED_WORDS followed by `separator` and "… and N more";
+// a word longer than QUOTED_CHARS characters as its first ones and "… (N characters)".
 function listWords(words, separator = ", ") {
-  if (words.length <= LISTED_WORDS) return words.join(separator);
-  return `${words.slice(0, LISTED_WORDS).join(separator)}${separator}… and ${words.length - LISTED_WORDS} more`;
+  const shown = words.map((word) => {
+    const characters = Array.from(word);
+    return characters.length <= QUOTED_CHARS ? word : `${characters.slice(0, QUOTED_CHARS).join("")}… (${characters.length} characters)`;
+  });
+  if (shown.length <= LISTED_WORDS) return shown.join(separator);
+  return `${shown.slice(0, LISTED_WORDS).join(separator)}${separator}… and ${shown.length - LISTED_WORDS} more`;
 }
 
 // Python's repr() of a string (its escapes of quotes, backslashes and of the characters Python does not
