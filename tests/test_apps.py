@@ -336,15 +336,21 @@ WORDING = [
 ]
 
 
-def node_readings(tokenizer_spec, texts, tmp_path):
-    (tmp_path / "spec.json").write_text(json.dumps(tokenizer_spec))
+# What both ports' analyses hold, compared word for word: the reading, and what the note says besides it.
+READING_FIELDS = ["words", "ids", "corrections", "synonyms", "unknown", "ignored", "negations", "outside", "numbers", "garments", "colours", "note"]
+
+
+def node_readings(tokenizer_spec, texts, tmp_path, garments=None, colours=None):
+    """`texts` as ganzoo.mjs's Tokenizer of `tokenizer_spec` reads them (given card.json's class_nouns and colour names)."""
+    (tmp_path / "spec.json").write_text(json.dumps({"spec": tokenizer_spec, "garments": garments, "colours": colours}))
     (tmp_path / "captions.json").write_text(json.dumps(texts))
     code = (
         f"import fs from 'node:fs'; import {{ Tokenizer }} from '{(APPS / 'common' / 'ganzoo.mjs').as_uri()}';"
         "const [specFile, captionsFile] = process.argv.slice(1);"
-        "const tokenizer = new Tokenizer(JSON.parse(fs.readFileSync(specFile, 'utf8')));"
+        "const { spec, garments, colours } = JSON.parse(fs.readFileSync(specFile, 'utf8'));"
+        "const tokenizer = new Tokenizer(spec, { garments, colours });"
         "const out = JSON.parse(fs.readFileSync(captionsFile, 'utf8')).map((c) => {"
-        "  try { const a = tokenizer.analyse(c); return { words: a.words, ids: a.ids, corrections: a.corrections, synonyms: a.synonyms, unknown: a.unknown, note: a.note }; }"
+        f"  try {{ const a = tokenizer.analyse(c); return Object.fromEntries({json.dumps(READING_FIELDS)}.map((field) => [field, a[field]])); }}"
         "  catch (e) { return { error: e.message }; } });"
         "process.stdout.write(JSON.stringify(out));"
     )
@@ -358,7 +364,8 @@ def python_reading(tokenizer, text):
         a = tokenizer.analyse(text)
     except ValueError as error:
         return {"error": str(error)}
-    return {"words": a.words, "ids": a.ids, "corrections": [list(p) for p in a.corrections], "synonyms": [list(p) for p in a.synonyms], "unknown": a.unknown, "note": a.note()}
+    reading = {field: getattr(a, field) for field in READING_FIELDS if field != "note"}
+    return {**reading, "corrections": [list(p) for p in a.corrections], "synonyms": [list(p) for p in a.synonyms], "note": a.note()}
 
 
 def refusal(reading):
@@ -385,12 +392,12 @@ def test_python_and_javascript_tokenizers_read_shopper_wording_alike(fashion_dir
     loader.loader.exec_module(wording)
     data = captions.colourised_fashion_mnist("train", limit=3000, seed=0)
     spec = json.loads(json.dumps(Tokenizer.fit(data.captions, max_length=12, **lexicon.shopper_rules()).spec(lexicon.GOLDEN_CAPTIONS)))
-    tokenizer = Tokenizer.from_spec(spec)
+    tokenizer = Tokenizer.from_spec(spec, captions.CLASS_NOUNS, captions.COLOURS)
     rng = np.random.default_rng(0)
     prompts = wording.base_prompts()
     reworded = [wording.reword(kind, *prompts[i], rng)[0] for kind in wording.KINDS for i in rng.choice(len(prompts), 300, replace=False)]
     texts = WORDING + reworded
-    js = node_readings(spec, texts, tmp_path)
+    js = node_readings(spec, texts, tmp_path, captions.CLASS_NOUNS, captions.COLOUR_NAMES)
     kinds = set()
     for text, theirs in zip(texts, js):
         ours = python_reading(tokenizer, text)
@@ -425,6 +432,48 @@ def test_python_and_javascript_tokenizers_read_prompts_beyond_a_to_z_alike(tmp_p
         assert ("error" in ours and "error" in theirs and refusal(ours) == refusal(theirs)) or ours == theirs, (text[:40], ours, theirs)
 
 
+# Prompts asking for what the model cannot draw: several garments or colours, a negation, letters beyond a-z, numbers.
+NOTE_PROMPTS = [
+    "a red dress and a blue shirt", "a dress that is not red", "a café coat", "2 shirts", "a pink t-shirt and a shirt", "an ankle boot and a boot",
+    "a dress and a gown", "crimson and scarlet frocks", "a coat, no red, no blue, without a bag", "don’t draw a coat, draw a dress", "CAFÉ au lait coat",
+    "Straße bag", "日本 red dress", "cafe\u0301 red dress", "dressé rouge", "a red हिन्दी dress", "size 10.5 or 1,000 red bags", "red ２ dress",
+    "red coat " + "not " * 12 + "café " * 12 + "7 " * 12, "jeans, sneakers, a tee, a purse, sandals, a gown, a blazer, a jumper, a blouse, boots",
+]
+
+
+@needs_node
+@pytest.mark.inputs
+def test_python_and_javascript_notes_tell_what_the_model_cannot_draw_alike(tmp_path):
+    """The published card's tokenizer with its class_nouns and colours, as `python -m zoo sample`,
+    the Node app and the web page read them: the same notes word for word, the ids as ever."""
+    card = json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())
+    tokenizer = Tokenizer.from_spec(card["tokenizer"], card["class_nouns"], card["colours"])
+    plain = Tokenizer.from_spec(card["tokenizer"])
+    js = node_readings(card["tokenizer"], NOTE_PROMPTS, tmp_path, card["class_nouns"], list(card["colours"]))
+    for text, theirs in zip(NOTE_PROMPTS, js):
+        ours = python_reading(tokenizer, text)
+        assert ours == theirs, text
+        assert ours["ids"] == plain.encode(text)
+    notes = dict(zip(NOTE_PROMPTS, (reading["note"] for reading in js)))
+    assert notes["an ankle boot and a boot"] == notes["a dress and a gown"] == "" and "several" not in notes["crimson and scarlet frocks"]  # one garment, one colour
+    assert notes["a red dress and a blue shirt"].endswith("(several garments: dress, shirt; several colours: red, blue — the model draws one garment in one colour per image).")
+    assert notes["a dress that is not red"].endswith("(negation ignored: not — the model cannot leave anything out).")
+    assert notes["a café coat"].endswith("(letters outside a-z not read: café).") and notes["2 shirts"].endswith("(numbers ignored: 2 — the number of images is set separately).")
+    assert "several garments: trousers, sneaker, tee, bag, sandals, gown, coat, jumper, blouse, boot — " in notes[NOTE_PROMPTS[-1]]
+
+
+@needs_node
+def test_node_app_prints_the_note_naming_the_card_s_garments_and_colours(tmp_path):
+    installed("node")
+    prompt = "a red dress and a blue shirt, not a café coat"
+    result = run_node(["t2i-fashion-mnist", "-n", "1", "--prompt", prompt, "-o", "x.png"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == (
+        f"Read {prompt!r} as 'red dress blue shirt coat' (negation ignored: not — the model cannot leave anything out; letters outside a-z not read: café; "
+        "several garments: dress, shirt, coat; several colours: red, blue — the model draws one garment in one colour per image)."
+    )
+
+
 # Long prompts: a message quotes the first 60 characters of a caption and lists the first 10 of its words.
 LONG_PROMPTS = [
     "zzqx " * 1800,  # 9,000 characters naming no garment or colour: 1,800 unknown words
@@ -437,6 +486,7 @@ LONG_PROMPTS = [
     "a red dress " + "zzqx " * 9 + "zzq",  # 60 characters: quoted whole
     "a red dress " + "zzqx " * 9 + "zzq\n",  # 61, the last a line break: cut before it
     "a red dress " + "z" * 9000,  # one unknown word of 9,000 letters: listed as its first 60
+    "a red dress " + "日" * 9900 + " 1" * 40,  # one word of 9,900 letters outside a-z, and 40 numbers
 ]
 
 
@@ -772,6 +822,8 @@ def without(card, *path):
      'card.json: inputs.label.range: [0,"9"] is not [0, highest id]'),
     ("t2i-fashion-mnist", lambda card: without(card, "tokenizer", "max_length"), "card.json: tokenizer.max_length: missing (must be a whole number in [1, 1024])"),
     ("t2i-fashion-mnist", lambda card: without(card, "tokenizer", "typos"), "card.json: tokenizer.typos: missing (must be {min_length, not_typos})"),
+    ("t2i-fashion-mnist", lambda card: {**card, "class_nouns": "dress"}, 'card.json: class_nouns: "dress" is not a list of lists of nouns, one list per garment'),
+    ("t2i-fashion-mnist", lambda card: {**card, "colours": ["red"]}, 'card.json: colours: ["red"] is not an object of colours by name'),
 ])
 def test_node_app_refuses_a_card_without_the_fields_it_reads_naming_the_field(tmp_path, name, change, message):
     installed("node")

@@ -296,6 +296,19 @@ def test_a_second_prompt_is_refused_not_silently_dropped(tmp_path, capsys):
 
 
 @pytest.mark.inputs
+@pytest.mark.parametrize("prompt, reading", [
+    ("a red dress and a blue shirt", "as 'red dress blue shirt' (several garments: dress, shirt; several colours: red, blue — the model draws one garment in one colour per image)"),
+    ("a dress that is not red", "as 'dress red' (negation ignored: not — the model cannot leave anything out)"),
+    ("a café coat", "as 'coat' (letters outside a-z not read: café)"),
+    ("2 shirts", "as 'shirt' (numbers ignored: 2 — the number of images is set separately)"),
+])
+def test_sample_tells_on_stderr_what_a_prompt_asks_that_the_model_cannot_draw(tmp_path, capsys, prompt, reading):
+    t2i = DCGAN_EXPORT.parent / "t2i-fashion-mnist"  # the published card: its class_nouns and colours name the garments and colours
+    assert main(["sample", str(t2i), "--prompt", prompt, "-n", "2", "-o", str(tmp_path / "x.png")]) == 0
+    assert f"Read {prompt!r} {reading}.\n" in capsys.readouterr().err
+
+
+@pytest.mark.inputs
 def test_a_prompt_may_start_with_a_dash_the_argument_after_prompt_being_the_caption_as_in_node(tmp_path, capsys):
     t2i = DCGAN_EXPORT.parent / "t2i-fashion-mnist"
     sample = ["sample", str(t2i), "-n", "2", "--seed", "3", "--scale", "1"]

@@ -105,6 +105,79 @@ def test_unknown_words_are_dropped_from_the_ids_and_reported(tokenizer):
     assert note == "Read 'sneakr in crimson' as 'sneaker red' (typos sneakr→sneaker; synonyms crimson→red)."
 
 
+# The garments and colours of CAPTIONS, as card.json's class_nouns and colours give them.
+GARMENTS = [["t-shirt", "tee"], ["dress", "gown"], ["coat", "jacket"], ["shirt", "blouse"], ["sneaker"], ["bag"], ["sandal", "sandals"]]
+COLOURS = ["red", "blue"]
+
+
+@pytest.fixture
+def shop():
+    return Tokenizer.fit(CAPTIONS, max_length=6, synonyms=SYNONYMS, keywords=KEYWORDS, garments=GARMENTS, colours=COLOURS)
+
+
+def test_a_caption_naming_several_garments_or_colours_is_told_the_model_draws_one(shop):
+    analysis = shop.analyse("a red dress and a blue shirt")
+    assert analysis.words == ["red", "dress", "blue", "shirt"]  # read as ever: the note is advice, not the ids
+    assert (analysis.garments, analysis.colours) == (["dress", "shirt"], ["red", "blue"])
+    assert analysis.note() == (
+        "Read 'a red dress and a blue shirt' as 'red dress blue shirt' "
+        "(several garments: dress, shirt; several colours: red, blue — the model draws one garment in one colour per image)."
+    )
+    assert shop.analyse("a dress and a coat").note() == "Read 'a dress and a coat' as 'dress coat' (several garments: dress, coat — the model draws one garment per image)."
+    assert shop.analyse("a red and blue coat").note() == "Read 'a red and blue coat' as 'red blue coat' (several colours: red, blue — the model draws one colour per image)."
+    assert shop.analyse("a pink t-shirt and a shirt").garments == ["t-shirt", "shirt"]  # "t shirt" is the t-shirt, not a shirt
+    assert shop.analyse("a crimson frock, red dress").note() == "Read 'a crimson frock, red dress' as 'red dress red dress' (synonyms crimson→red, frock→dress)."  # one garment, one colour
+    assert shop.analyse("a blue t-shirt").note() == "" and shop.analyse("sandals and a sandal").note() == ""
+
+
+def test_ignored_negations_are_called_out_as_such(shop):
+    analysis = shop.analyse("a dress that is not red")
+    assert analysis.words == ["dress", "red"] and analysis.unknown == ["not"]  # the ids and golden "unknown" as before
+    assert analysis.note() == "Read 'a dress that is not red' as 'dress red' (negation ignored: not — the model cannot leave anything out)."
+    analysis = shop.analyse("no zebra stripes, don't make it blue: a coat without pockets")
+    assert analysis.negations == ["no", "dont", "without"] and analysis.ignored == ["zebra", "stripes", "pockets"]  # "make", "it" and "a" are fillers
+    assert "(unknown words ignored: zebra, stripes, pockets; negation ignored: no, dont, without — the model" in analysis.note()
+
+
+def test_words_with_letters_outside_a_to_z_are_told_as_typed_not_as_their_pieces(shop):
+    analysis = shop.analyse("a café coat")
+    assert analysis.words == ["coat"] and analysis.unknown == ["caf"]  # rule 2 reads "caf", as ever
+    assert analysis.note() == "Read 'a café coat' as 'coat' (letters outside a-z not read: café)."
+    analysis = shop.analyse("CAFÉ au lait 日本 coat")
+    assert analysis.outside == ["café", "日本"] and analysis.ignored == ["au", "lait"]
+    assert shop.analyse("dressé, rouge").note() == "Read 'dressé, rouge' as 'dress' (unknown words ignored: rouge; letters outside a-z not read: dressé)."
+    assert shop.analyse("cafe\u0301 red dress").outside == ["cafe\u0301"]  # a combining accent belongs to its word
+    assert shop.analyse("a red 👗 dress!").note() == ""  # no letters: punctuation, as ever
+
+
+def test_numbers_are_told_they_are_not_read(shop):
+    analysis = shop.analyse("2 shirts")
+    assert analysis.words == ["shirt"] and analysis.numbers == ["2"]
+    assert analysis.note() == "Read '2 shirts' as 'shirt' (numbers ignored: 2 — the number of images is set separately)."
+    assert shop.analyse("dress #10.5, 1,000 red bags").numbers == ["10.5", "1,000"]
+
+
+def test_the_note_lists_at_most_ten_of_each_and_the_ids_never_change(shop, tokenizer):
+    note = shop.analyse("red coat " + "not " * 12 + "café " * 12 + "7 " * 12).note()
+    assert "negation ignored: not, not, not, not, not, not, not, not, not, not, … and 2 more — the model" in note
+    assert "letters outside a-z not read: café, café, café, café, café, café, café, café, café, café, … and 2 more;" in note
+    assert "numbers ignored: 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, … and 2 more — the number" in note
+    assert shop.analyse("a red coat " + "日" * 9000).note() == f"Read 'a red coat {'日' * 49}'… (9011 characters) as 'red coat' (letters outside a-z not read: {'日' * 60}… (9000 characters))."
+    plain = Tokenizer.fit(CAPTIONS, max_length=6, synonyms=SYNONYMS, keywords=KEYWORDS)
+    for caption in ["a red dress and a blue shirt", "a dress that is not red", "a café coat", "2 shirts", "dressé rouge"]:
+        assert shop.encode(caption) == plain.encode(caption) and shop.analyse(caption).unknown == plain.analyse(caption).unknown
+
+
+def test_garments_and_colours_come_with_the_spec_from_the_card_not_in_it(shop):
+    spec = json.loads(json.dumps(shop.spec(["a red dress"])))
+    assert "garments" not in json.dumps(spec) and Tokenizer.from_spec(spec).analyse("a dress and a coat").note() == ""
+    restored = Tokenizer.from_spec(spec, GARMENTS, {"red": [230, 30, 30], "blue": [40, 90, 255]})  # card.json's class_nouns and colours
+    assert restored.analyse("a red dress, a blue coat").garments == ["dress", "coat"] and restored.colours == ["red", "blue"]
+    for garments, colours, message in [("dress", None, "garments must be lists of nouns"), ([["dress"], []], None, "garments"), (None, [3], "colours must be colour names")]:
+        with pytest.raises(ValueError, match=message):
+            Tokenizer.from_spec(spec, garments, colours)
+
+
 @pytest.mark.inputs
 @pytest.mark.parametrize("caption", ["show me something nice", "a zebra", "please", "the one in the picture"])
 def test_a_caption_naming_no_garment_or_colour_is_refused_with_the_words_to_use(tokenizer, caption):

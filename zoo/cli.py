@@ -320,7 +320,7 @@ def run_sample(args):
     check_grid(args.num_images, generator.image_shape, args.scale)  # refused with the memory estimate before any image is made
     started = time.perf_counter()
     images = generator.generate(args.num_images, seed=args.seed, labels=args.label, prompt=args.prompt, truncation=args.truncation)
-    if args.prompt is not None:  # one line on how the prompt was read: typos fixed, synonyms, unknown words ignored
+    if args.prompt is not None:  # one line on how the prompt was read: typos, synonyms, words ignored, several garments
         note = generator.tokenizer.analyse(args.prompt).note()
         if note:
             print(note, file=sys.stderr)

@@ -389,13 +389,14 @@ class Generator:
 
     @property
     def tokenizer(self):
-        """The `zoo.text.Tokenizer` of a text-to-image generator, from card.json's "tokenizer"."""
+        """The `zoo.text.Tokenizer` of a text-to-image generator, from card.json's "tokenizer" (and its
+        `class_nouns` and `colours`, which the note on a caption uses to name several garments or colours)."""
         if getattr(self, "_tokenizer", None) is None:
             from zoo.text import Tokenizer
 
             if "tokenizer" not in self.card:
                 raise ValueError(f"{self.path} takes `tokens` but its card.json has no tokenizer spec.")
-            self._tokenizer = Tokenizer.from_spec(self.card["tokenizer"])
+            self._tokenizer = Tokenizer.from_spec(self.card["tokenizer"], self.card.get("class_nouns"), self.card.get("colours"))
         return self._tokenizer
 
     def _check_prompt(self, prompt, n):
@@ -412,7 +413,7 @@ class Generator:
             raise ValueError(f"Got {len(prompts)} prompts for {n} images: pass one prompt, or one per image.")
         self.tokenizer(prompts)  # a bad caption is refused before any image is made
         notes = [note for note in dict.fromkeys(self.tokenizer.analyse(text).note() for text in ([prompts] if isinstance(prompts, str) else prompts)) if note]
-        if notes:  # typos fixed, synonyms replaced, unknown words ignored
+        if notes:  # typos fixed, synonyms replaced, words ignored, several garments or colours
             from zoo.text import PromptWarning
 
             more = f" (and {len(notes) - 3} more prompts)" if len(notes) > 3 else ""

@@ -37,20 +37,31 @@ when it reads as more than `max_length` words (unless `truncate=True`, which kee
 Refusals and notes quote at most 60 characters of a caption and list at most 10 of its words
 (`quoted`, `listed`), so a caption of thousands of characters gives a message of one short line.
 
+The note (`Analysis.note()`) also tells, as advice that never changes the ids, what a caption asks
+that the model cannot draw: a negation ignored ("not red" draws red: `NEGATIONS`), words with
+letters outside a-z ("café", of which only "caf" is read), numbers ("2 shirts"), and two or more
+garments or colours, given the tokenizer's `garments` and `colours` (card.json's `class_nouns` and
+`colours`).
+
 ```python
 tokenizer = Tokenizer.fit(["a red dress", "a blue coat"], max_length=4, synonyms={"frock": "dress", "crimson": "red"})
 tokenizer.encode("Show me two CRIMSON frocks, please")   # [red, dress, 0, 0] as ids
 tokenizer.analyse("a crimsn dress with pockets")         # words red dress; typo crimsn → crimson; unknown: pockets
 Tokenizer.from_spec(tokenizer.spec())                    # the same tokenizer, from card.json's "tokenizer"
+shop = Tokenizer.from_spec(card["tokenizer"], card["class_nouns"], card["colours"])  # with the card's garments and colours
+shop.analyse("a red dress, not a coat").note()          # "Read … as 'red dress coat' (negation ignored: not — the model
+                                                         # cannot leave anything out; several garments: dress, coat — …)."
 ```
 
 `zoo.lexicon` builds the synonyms (WordNet 3.0 and a hand list), keywords and `not_typos` of
 the colourised Fashion-MNIST captions.
 """
 
+import bisect
 import collections
 import collections.abc
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,6 +81,10 @@ PLURAL_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""))  # (ending, replacement)
 MIN_TYPO_LENGTH = 3  # two-letter words have too many neighbours to correct ("an" → "in", "on", "a")
 QUOTED_CHARS = 60  # a message quotes at most this much of a caption (`quoted`) ...
 LISTED_WORDS = 10  # ... and lists at most this many of its words (`listed`): a pasted page stays a line
+NEGATIONS = frozenset(  # unknown words the note calls out: the model cannot draw "not red", it draws red
+    "no not non nor neither never none without except dont doesnt isnt arent cant cannot wont".split()
+)
+NUMBER_PATTERN = r"\d+(?:[.,]\d+)*"  # decimal digits (Unicode Nd, as JavaScript's \p{Nd}): "2", "1,000", "3.5"
 FILLERS = tuple(
     """
     a an the some any this that these those one ones my your our his her their its me i we you us it
@@ -97,7 +112,8 @@ def shared_spec(max_length):
 
 class PromptWarning(UserWarning):
     """How a prompt was read when it was not word for word: typos fixed, synonyms replaced,
-    unknown words ignored (`Analysis.note()`)."""
+    unknown words, negations, other letters and numbers ignored, several garments or colours
+    named (`Analysis.note()`)."""
 
 
 @dataclass
@@ -113,6 +129,18 @@ class Analysis:
         unknown: the typed words dropped because they are not known (reported, not fed).
         keywords: the words of `words` that name a garment or colour (all known words when
             the tokenizer has no keyword list).
+        ignored: the words of `unknown` that the note lists as unknown: less the negations and
+            the pieces of the `outside` words.
+        negations: the words of `unknown` that negate (`NEGATIONS`: "not", "without" ...).
+        outside: the typed words (runs of letters and marks) holding a letter outside a-z, such
+            as "café": only their runs of a-z are read ("caf").
+        numbers: the numbers typed ("2" of "2 shirts"), which are not read.
+        garments: one noun for each different garment `words` name ("dress", "shirt"), when the
+            tokenizer knows the garments (card.json's `class_nouns`).
+        colours: each different colour `words` name, when the tokenizer knows the colours.
+
+    `ids`, `unknown` and `corrections` are the contract (card.json's golden entries); the rest
+    is advice for people, gathered in `note()`.
     """
 
     caption: str
@@ -122,16 +150,33 @@ class Analysis:
     synonyms: list = field(default_factory=list)
     unknown: list = field(default_factory=list)
     keywords: list = field(default_factory=list)
+    ignored: list = field(default_factory=list)
+    negations: list = field(default_factory=list)
+    outside: list = field(default_factory=list)
+    numbers: list = field(default_factory=list)
+    garments: list = field(default_factory=list)
+    colours: list = field(default_factory=list)
 
     def note(self):
-        """One line for people on what was corrected, replaced and ignored; "" if nothing was."""
+        """One line for people on what was corrected, replaced, ignored or cannot be drawn as
+        asked; "" if nothing was. Each port writes it word for word alike (ganzoo.mjs's `note`)."""
         parts = []
         if self.corrections:
             parts.append("typos " + listed(f"{typed}→{read}" for typed, read in self.corrections))
         if self.synonyms:
             parts.append("synonyms " + listed(f"{typed}→{read}" for typed, read in self.synonyms))
-        if self.unknown:
-            parts.append("unknown words ignored: " + listed(self.unknown))
+        if self.ignored:
+            parts.append("unknown words ignored: " + listed(self.ignored))
+        if self.negations:
+            parts.append(f"negation ignored: {listed(self.negations)} — the model cannot leave anything out")
+        if self.outside:
+            parts.append("letters outside a-z not read: " + listed(self.outside))
+        if self.numbers:
+            parts.append(f"numbers ignored: {listed(self.numbers)} — the number of images is set separately")
+        several = [f"several {kind}: {listed(named)}" for kind, named in (("garments", self.garments), ("colours", self.colours)) if len(named) > 1]
+        if several:
+            one = " in ".join(what for what, named in (("one garment", self.garments), ("one colour", self.colours)) if len(named) > 1)
+            parts.append(f"{'; '.join(several)} — the model draws {one} per image")
         if not parts:
             return ""
         return f"Read {quoted(self.caption)} as {' '.join(self.words)!r} ({'; '.join(parts)})."
@@ -152,11 +197,15 @@ class Tokenizer:
         not_typos: real words that are never corrected as typos of a known word.
         min_typo_length: the fewest letters a word (or its singular form) needs to be corrected
             as a typo; 0 turns typo correction off.
+        garments: the nouns of each garment, as card.json's `class_nouns` ([["dress", "gown"],
+            ["coat", "jacket"], ...]), so that the note names the different garments a caption
+            asks for. Advice only: the ids never depend on it, and it is not part of `spec()`.
+        colours: the colour names (card.json's `colours`), for the same note on colours.
     """
 
     spec_type = SPEC_TYPE
 
-    def __init__(self, vocabulary, max_length, synonyms=None, keywords=None, fillers=FILLERS, not_typos=(), min_typo_length=MIN_TYPO_LENGTH):
+    def __init__(self, vocabulary, max_length, synonyms=None, keywords=None, fillers=FILLERS, not_typos=(), min_typo_length=MIN_TYPO_LENGTH, garments=None, colours=None):
         self.vocabulary = check_vocabulary(vocabulary)
         self.max_length = check_int("max_length", max_length, 1, 1024)
         self.ids = {word: index for index, word in enumerate(self.vocabulary)}
@@ -187,9 +236,13 @@ class Tokenizer:
         self._filler_set = set(self.fillers)
         self._longest_phrase = max((len(phrase.split()) for phrase in self.synonyms), default=1)
         self._readings = {}
+        self.garments = check_nouns(garments, "garments", "lists of nouns, one list per garment (card.json's class_nouns)")
+        self.colours = check_nouns(colours, "colours", "colour names (card.json's colours)", grouped=False)
+        self._garment_phrases = noun_phrases(self.garments)
+        self._colour_phrases = noun_phrases([[name] for name in self.colours])
 
     @classmethod
-    def fit(cls, captions, max_length=None, min_count=1, synonyms=None, keywords=None, fillers=FILLERS, not_typos=(), min_typo_length=MIN_TYPO_LENGTH):
+    def fit(cls, captions, max_length=None, min_count=1, synonyms=None, keywords=None, fillers=FILLERS, not_typos=(), min_typo_length=MIN_TYPO_LENGTH, garments=None, colours=None):
         """Builds the vocabulary of `captions`: their words after synonyms are replaced and
         fillers dropped, most frequent first, then alphabetical.
 
@@ -201,7 +254,7 @@ class Tokenizer:
         synonyms = {" ".join(words(k)): " ".join(words(v)) for k, v in dict(synonyms or {}).items()}
         fillers = set(check_words(fillers, "filler"))
         longest = max((len(phrase.split()) for phrase in synonyms), default=1)
-        readings = [[w for w in replace_phrases(words(caption), synonyms, longest)[0] if w not in fillers] for caption in captions]
+        readings = [[w for w, _ in replace_phrases(words(caption), synonyms, longest)[0] if w not in fillers] for caption in captions]
         counts = collections.Counter(word for reading in readings for word in reading)
         kept = sorted((word for word, count in counts.items() if count >= min_count), key=lambda w: (-counts[w], w))
         if not kept:
@@ -212,7 +265,7 @@ class Tokenizer:
         near = {edit for word in known for edit in one_edit_neighbours(word)}
         not_typos = sorted(word for word in set(not_typos) & near - known if len(word) >= min_typo_length)
         length = max_length or max(len(reading) for reading in readings)
-        return cls([PAD_TOKEN, UNK_TOKEN, *kept], length, synonyms, keywords, tuple(fillers), not_typos, min_typo_length)
+        return cls([PAD_TOKEN, UNK_TOKEN, *kept], length, synonyms, keywords, tuple(fillers), not_typos, min_typo_length, garments, colours)
 
     @property
     def vocabulary_size(self):
@@ -220,8 +273,13 @@ class Tokenizer:
 
     def analyse(self, caption, truncate=False):
         """How `caption` is read (an `Analysis`): its words, ids, corrections, synonyms and
-        unknown words. Raises ValueError for a caption that cannot be drawn (module doc)."""
-        kept, corrections, synonyms, unknown = self.read(caption)
+        unknown words, and the advice of its note. Raises ValueError for a caption that cannot be
+        drawn (module doc)."""
+        text = plain_text(caption)
+        spans = [match.span() for match in re.finditer(WORD_PATTERN, text)]
+        typed = [text[start:end] for start, end in spans]
+        kept, corrections, synonyms, unknown_at = self.read_words(caption, typed)
+        unknown = [typed[i] for i in unknown_at]
         keywords = [word for word in kept if word in self._keyword_set]
         if not keywords:
             ignored = f" (unknown words: {listed(unknown)})" if unknown else ""
@@ -237,12 +295,36 @@ class Tokenizer:
                 )
             kept = kept[: self.max_length]
         ids = [self.ids[word] for word in kept] + [PAD_ID] * (self.max_length - len(kept))
-        return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords)
+        return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords, *self.advice(text, spans, unknown_at, kept))
+
+    def advice(self, text, spans, unknown_at, kept):
+        """What the note says besides the reading: (ignored, negations, outside, numbers, garments,
+        colours) of `Analysis`, from the caption as rule 1 left it (`text`), the (start, end) of
+        its words, the indices of the unknown ones and the words kept."""
+        typed = [text[start:end] for start, end in spans]
+        outside = [(start, end) for start, end in letter_runs(text) if not re.fullmatch(WORD_PATTERN, text[start:end])]
+        starts = [start for start, _ in outside]
+        pieces = {i for i, (start, _) in enumerate(spans) if (j := bisect.bisect_right(starts, start) - 1) >= 0 and start < outside[j][1]}
+        told = [i for i in unknown_at if i not in pieces]  # the pieces of "café" are told as "café", not as "caf"
+        return (
+            [typed[i] for i in told if typed[i] not in NEGATIONS],
+            [typed[i] for i in told if typed[i] in NEGATIONS],
+            [text[start:end] for start, end in outside],
+            re.findall(NUMBER_PATTERN, text),
+            named(kept, self._garment_phrases),
+            named(kept, self._colour_phrases),
+        )
 
     def read(self, caption):
         """Rules 1-5 without the refusals but an empty one: (vocabulary words, typo corrections,
         synonyms replaced, unknown words)."""
         typed = words(caption)
+        kept, corrections, synonyms, unknown_at = self.read_words(caption, typed)
+        return kept, corrections, synonyms, [typed[i] for i in unknown_at]
+
+    def read_words(self, caption, typed):
+        """Rules 3-5 on the words `typed` of `caption` (rule 2): as `read`, but the unknown words
+        as their indices in `typed`."""
         if not typed:
             raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
         read, corrections = [], []
@@ -251,14 +333,14 @@ class Tokenizer:
             read.append(reading)
             if corrected:
                 corrections.append((word, reading))
-        replaced, synonyms = replace_phrases(read, self.synonyms, self._longest_phrase, typed)
-        kept, unknown = [], []
-        for word, source in replaced:
+        replaced, synonyms = replace_phrases(read, self.synonyms, self._longest_phrase)
+        kept, unknown_at = [], []
+        for word, at in replaced:
             if word in self.ids:
                 kept.append(word)
-            elif word not in self.fillers:
-                unknown.append(source)
-        return kept, corrections, synonyms, unknown
+            elif word not in self._filler_set:
+                unknown_at.append(at)  # a synonym's words are vocabulary words: an unknown word is one typed word
+        return kept, corrections, synonyms, unknown_at
 
     def read_word(self, word):
         """Rule 3: (the known word `word` reads as, or `word` if none; whether it was a typo)."""
@@ -354,14 +436,15 @@ class Tokenizer:
         return {"caption": caption, "ids": analysis.ids, "unknown": analysis.unknown, "corrections": [list(pair) for pair in analysis.corrections]}
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec, garments=None, colours=None):
         """The tokenizer that `spec()` (card.json's "tokenizer") describes; checks its golden ids.
+        `garments` and `colours` (card.json's `class_nouns` and `colours`) are for the note.
 
         A "ganzoo-words-v1" spec (older artifacts) gives a `TokenizerV1`.
         """
         found = spec.get("type") if isinstance(spec, dict) else type(spec).__name__
         if found == SPEC_TYPE_V1:
-            return TokenizerV1.from_spec(spec)
+            return TokenizerV1.from_spec(spec, garments, colours)
         if found != SPEC_TYPE:
             raise ValueError(f"Not a {SPEC_TYPE} (or {SPEC_TYPE_V1}) tokenizer spec (type {found!r}).")
         rules = (spec.get("pad_id"), spec.get("unk_id"), spec.get("word_pattern"), spec.get("apostrophes"), spec.get("plurals"))
@@ -370,7 +453,7 @@ class Tokenizer:
         try:
             typos = spec["typos"]
             tokenizer = cls(
-                spec["vocabulary"], spec["max_length"], spec["synonyms"], spec["keywords"], spec["fillers"], typos["not_typos"], typos["min_length"]
+                spec["vocabulary"], spec["max_length"], spec["synonyms"], spec["keywords"], spec["fillers"], typos["not_typos"], typos["min_length"], garments, colours
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"Tokenizer spec is missing or mistypes a field: {error!r}.") from error
@@ -394,8 +477,8 @@ class TokenizerV1(Tokenizer):
 
     spec_type = SPEC_TYPE_V1
 
-    def __init__(self, vocabulary, max_length):
-        super().__init__(vocabulary, max_length, fillers=(), min_typo_length=0)
+    def __init__(self, vocabulary, max_length, garments=None, colours=None):
+        super().__init__(vocabulary, max_length, fillers=(), min_typo_length=0, garments=garments, colours=colours)
 
     @classmethod
     def fit(cls, captions, max_length=None, min_count=1):
@@ -405,14 +488,22 @@ class TokenizerV1(Tokenizer):
             raise ValueError("The captions hold no words to build a vocabulary from.")
         return cls([PAD_TOKEN, UNK_TOKEN, *kept], max_length or max(len(words_v1(caption)) for caption in captions))
 
-    def read(self, caption):
-        tokens = words_v1(caption)
-        if not tokens:
+    def read_words(self, caption, typed):
+        if not typed:
             raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
-        return [word if word in self.ids else UNK_TOKEN for word in tokens], [], [], [word for word in tokens if word not in self.ids]
+        return [word if word in self.ids else UNK_TOKEN for word in typed], [], [], [i for i, word in enumerate(typed) if word not in self.ids]
+
+    def read(self, caption):
+        typed = words_v1(caption)
+        read, _, _, unknown_at = self.read_words(caption, typed)
+        return read, [], [], [typed[i] for i in unknown_at]
 
     def analyse(self, caption, truncate=False):
-        read, _, _, unknown = self.read(caption)
+        text = check_caption(caption).lower()
+        spans = [match.span() for match in re.finditer(WORD_PATTERN, text)]
+        typed = [text[start:end] for start, end in spans]
+        read, _, _, unknown_at = self.read_words(caption, typed)
+        unknown = [typed[i] for i in unknown_at]
         if len(read) > self.max_length:
             if not truncate:
                 raise ValueError(
@@ -421,7 +512,8 @@ class TokenizerV1(Tokenizer):
                 )
             read = read[: self.max_length]
         ids = [self.ids[word] for word in read] + [PAD_ID] * (self.max_length - len(read))
-        return Analysis(caption, read, ids, unknown=unknown, keywords=[word for word in read if word != UNK_TOKEN])
+        keywords = [word for word in read if word != UNK_TOKEN]
+        return Analysis(caption, read, ids, [], [], unknown, keywords, *self.advice(text, spans, unknown_at, read))
 
     def spec(self, golden_captions=()):
         spec = {
@@ -436,12 +528,12 @@ class TokenizerV1(Tokenizer):
         return spec
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec, garments=None, colours=None):
         if not isinstance(spec, dict) or spec.get("type") != SPEC_TYPE_V1:
             raise ValueError(f"Not a {SPEC_TYPE_V1} tokenizer spec.")
         if (spec.get("pad_id"), spec.get("unk_id"), spec.get("word_pattern")) != (PAD_ID, UNK_ID, WORD_PATTERN):
             raise ValueError("Tokenizer spec rules differ from this tokenizer's (pad_id 0, unk_id 1, words [a-z]+).")
-        tokenizer = cls(spec["vocabulary"], spec["max_length"])
+        tokenizer = cls(spec["vocabulary"], spec["max_length"], garments, colours)
         for golden in spec.get("golden", ()):
             if tokenizer.encode(golden["caption"]) != list(golden["ids"]):
                 raise ValueError(f"Tokenizer spec's golden ids for {quoted(golden['caption'])} do not match its own rules.")
@@ -493,10 +585,74 @@ def check_caption(caption):
 
 def words(caption):
     """The words of a caption by rules 1 and 2: lowercase, apostrophes deleted, runs of a-z."""
+    return re.findall(WORD_PATTERN, plain_text(caption))
+
+
+def plain_text(caption):
+    """A caption by rule 1: lowercase, apostrophes deleted."""
     caption = check_caption(caption).lower()
     for apostrophe in APOSTROPHES:
         caption = caption.replace(apostrophe, "")
-    return re.findall(WORD_PATTERN, caption)
+    return caption
+
+
+def letter_runs(text):
+    """The (start, end) of each run of letters and marks (Unicode categories L and M) of `text`:
+    its words as typed, in any script ("café", "straße", "日本"), of which rule 2 reads the runs of
+    a-z alone. ganzoo.mjs finds the same runs with /[\\p{L}\\p{M}]+/gu."""
+    runs, start = [], None
+    for i, character in enumerate(text):
+        letter = unicodedata.category(character)[0] in "LM"
+        if letter and start is None:
+            start = i
+        elif not letter and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs + ([(start, len(text))] if start is not None else [])
+
+
+def check_nouns(nouns, what, expected, grouped=True):
+    """`nouns` as a list of lists of nouns (`grouped`: card.json's `class_nouns`) or of nouns (the
+    keys of its `colours`), each with letters a-z; None: []."""
+    if nouns is None:
+        return []
+    checked = list(nouns) if isinstance(nouns, collections.abc.Iterable) and not isinstance(nouns, str) else None
+    if grouped and checked is not None:
+        checked = [list(group) if isinstance(group, (list, tuple)) and group else None for group in checked]
+    if checked is None or not all(group is not None and all(is_noun(noun) for noun in group) for group in (checked if grouped else [checked])):
+        raise ValueError(f"The {what} must be {expected}, with letters a-z; got {nouns!r:.80}.")
+    return checked
+
+
+def is_noun(noun):
+    return isinstance(noun, str) and re.search(WORD_PATTERN, noun.lower()) is not None
+
+
+def noun_phrases(groups):
+    """{the words of a noun (rule 2): (its group, the noun)} of lists of nouns; the first group wins."""
+    phrases = {}
+    for group, nouns in enumerate(groups):
+        for noun in nouns:
+            phrases.setdefault(tuple(words(noun)), (group, noun))
+    return phrases
+
+
+def named(read, phrases):
+    """One noun of each different group of `phrases` (`noun_phrases`) that the words `read`
+    name, in order: the phrases are matched left to right, the longest first ("t shirt" is the
+    t-shirt, not a shirt)."""
+    longest = max((len(phrase) for phrase in phrases), default=0)
+    found, i = {}, 0
+    while i < len(read):
+        for n in range(min(longest, len(read) - i), 0, -1):
+            hit = phrases.get(tuple(read[i : i + n]))
+            if hit:
+                found.setdefault(hit[0], hit[1])
+                i += n
+                break
+        else:
+            i += 1
+    return list(found.values())
 
 
 def words_v1(caption):
@@ -536,27 +692,23 @@ def one_edit_neighbours(word):
     return edits
 
 
-def replace_phrases(read, synonyms, longest, typed=None):
+def replace_phrases(read, synonyms, longest):
     """Rule 4: replaces the synonym phrases of the words `read`, longest first, left to right.
 
-    Returns ([(word, typed words it came from), ...], [(phrase, replacement), ...]); with
-    `typed=None`, the first list holds the words alone.
+    Returns ([(word, index in `read` of the first word it came from), ...], [(phrase, replacement), ...]).
     """
-    sources = typed if typed is not None else read
     out, replaced, i = [], [], 0
     while i < len(read):
         for n in range(min(longest, len(read) - i), 0, -1):
             phrase = " ".join(read[i : i + n])
             if phrase in synonyms:
-                out.extend((word, " ".join(sources[i : i + n])) for word in synonyms[phrase].split())
+                out.extend((word, i) for word in synonyms[phrase].split())
                 replaced.append((phrase, synonyms[phrase]))
                 i += n
                 break
         else:
-            out.append((read[i], sources[i]))
+            out.append((read[i], i))
             i += 1
-    if typed is None:
-        return [word for word, _ in out], replaced
     return out, replaced
 
 

@@ -157,11 +157,16 @@ export function parseLabel(label, classNames) {
 // synonym phrases replaced, longest first; fillers and unknown words dropped (the unknown ones are
 // reported); ids from the vocabulary, right-padded with 0. A caption with no keyword (garment or
 // colour) is refused. "ganzoo-words-v1" (older artifacts): words' ids, 1 for an unknown word.
+// `garments` (card.json's class_nouns) and `colours` (the names of its colours) serve the note alone.
 const MAX_CAPTION_CHARS = 10000;
+// Unknown words the note calls out, as zoo.text.NEGATIONS: the model cannot draw "not red", it draws red.
+const NEGATIONS = new Set("no not non nor neither never none without except dont doesnt isnt arent cant cannot wont".split(" "));
 
 export class Tokenizer {
-  constructor(spec) {
+  constructor(spec, { garments = null, colours = null } = {}) {
     if (!spec || (spec.type !== "ganzoo-words-v1" && spec.type !== "ganzoo-words-v2")) throw new Error(`unsupported tokenizer ${spec && spec.type}`);
+    this.garmentPhrases = nounPhrases(checkNouns(garments, "garments", "lists of nouns, one list per garment (card.json's class_nouns)", true));
+    this.colourPhrases = nounPhrases(checkNouns(colours, "colours", "colour names (card.json's colours)", false).map((name) => [name]));
     this.version = spec.type === "ganzoo-words-v1" ? 1 : 2;
     this.maxLength = spec.max_length;
     this.vocabulary = spec.vocabulary;
@@ -203,24 +208,51 @@ export class Tokenizer {
     return this.analyse(caption).ids;
   }
 
-  // { words, ids, corrections: [[typed, read]], synonyms: [[phrase, replacement]], unknown, keywords, note }
+  // { words, ids, corrections: [[typed, read]], synonyms: [[phrase, replacement]], unknown, keywords, note } and what the
+  // note says besides, as zoo.text.Analysis: ignored, negations, outside (words with letters beyond a-z), numbers, garments, colours
   analyse(caption) {
     if (typeof caption !== "string") throw new Error(`a caption must be a string, got ${typeof caption}`);
     const characters = caption.length > MAX_CAPTION_CHARS ? codePoints(caption) : caption.length; // as Python's len(): an emoji is one, not two UTF-16 units
     if (characters > MAX_CAPTION_CHARS) throw new Error(`caption of ${characters} characters is too long (at most ${MAX_CAPTION_CHARS})`);
     let text = caption.toLowerCase();
     if (this.version === 2) for (const apostrophe of this.apostrophes) text = text.split(apostrophe).join("");
-    const typed = text.match(/[a-z]+/g) || [];
+    const spans = Array.from(text.matchAll(/[a-z]+/g), (match) => [match.index, match.index + match[0].length]);
+    const typed = spans.map(([start, end]) => text.slice(start, end));
     if (typed.length === 0) throw new Error(`caption ${quoteCaption(caption)} holds no words (letters a-z): describe the image, e.g. "a red dress"`);
-    return this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
+    const { unknownAt, ...reading } = this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
+    const analysis = { ...reading, ...this.advice(text, spans, unknownAt, reading.words) };
+    return { ...analysis, note: note(caption, analysis) };
+  }
+
+  // What the note says besides the reading, as zoo.text.Tokenizer.advice: the unknown words it lists (less the
+  // negations and the pieces of words with letters beyond a-z: "café" is told as such, not as "caf"), the
+  // negations, those words, the numbers, and the different garments and colours named.
+  advice(text, spans, unknownAt, kept) {
+    const typed = spans.map(([start, end]) => text.slice(start, end));
+    const outside = Array.from(text.matchAll(/[\p{L}\p{M}]+/gu), (match) => [match.index, match.index + match[0].length]).filter(([start, end]) => !/^[a-z]+$/.test(text.slice(start, end)));
+    const pieces = new Set();
+    let j = 0;
+    spans.forEach(([start], i) => {
+      while (j < outside.length && outside[j][1] <= start) j++;
+      if (j < outside.length && outside[j][0] <= start) pieces.add(i);
+    });
+    const told = unknownAt.filter((i) => !pieces.has(i)).map((i) => typed[i]);
+    return {
+      ignored: told.filter((word) => !NEGATIONS.has(word)),
+      negations: told.filter((word) => NEGATIONS.has(word)),
+      outside: outside.map(([start, end]) => text.slice(start, end)),
+      numbers: text.match(/\p{Nd}+(?:[.,]\p{Nd}+)*/gu) || [],
+      garments: named(kept, this.garmentPhrases),
+      colours: named(kept, this.colourPhrases),
+    };
   }
 
   analyseV1(caption, typed) {
     if (typed.length > this.maxLength) throw new Error(`caption ${quoteCaption(caption)} has ${typed.length} words; this tokenizer takes at most ${this.maxLength}`);
     const words = typed.map((word) => (this.ids.has(word) ? word : "<unk>"));
     const ids = words.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - words.length).fill(0));
-    const unknown = typed.filter((word) => !this.ids.has(word));
-    return { words, ids, corrections: [], synonyms: [], unknown, keywords: words.filter((w) => w !== "<unk>"), note: note(caption, words, [], [], unknown) };
+    const unknownAt = typed.flatMap((word, i) => (this.ids.has(word) ? [] : [i]));
+    return { words, ids, corrections: [], synonyms: [], unknown: unknownAt.map((i) => typed[i]), keywords: words.filter((w) => w !== "<unk>"), unknownAt };
   }
 
   analyseV2(caption, typed) {
@@ -232,7 +264,7 @@ export class Tokenizer {
       if (corrected) corrections.push([word, reading]);
     }
     const kept = [];
-    const unknown = [];
+    const unknownAt = [];
     const synonyms = [];
     for (let i = 0; i < read.length; ) {
       let n = Math.min(this.longestPhrase, read.length - i);
@@ -250,9 +282,10 @@ export class Tokenizer {
         continue;
       }
       if (this.ids.has(read[i])) kept.push(read[i]);
-      else if (!this.fillers.has(read[i])) unknown.push(typed[i]);
+      else if (!this.fillers.has(read[i])) unknownAt.push(i);
       i += 1;
     }
+    const unknown = unknownAt.map((i) => typed[i]);
     const keywords = kept.filter((word) => this.keywordSet.has(word));
     if (keywords.length === 0) {
       const ignored = unknown.length ? ` (unknown words: ${listWords(unknown)})` : "";
@@ -260,7 +293,7 @@ export class Tokenizer {
     }
     if (kept.length > this.maxLength) throw new Error(`caption ${quoteCaption(caption)} reads as ${kept.length} words (${listWords(kept, " ")}); this tokenizer takes at most ${this.maxLength}`);
     const ids = kept.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - kept.length).fill(0));
-    return { words: kept, ids, corrections, synonyms, unknown, keywords, note: note(caption, kept, corrections, synonyms, unknown) };
+    return { words: kept, ids, corrections, synonyms, unknown, keywords, unknownAt };
   }
 
   // [the known word `word` reads as (or `word`), whether it was a typo]
@@ -316,13 +349,59 @@ export function withinOneEdit(a, b) {
   return shorter.slice(i) === longer.slice(i + 1);
 }
 
-// One line for people on how a caption was read ("" when word for word), as zoo.text.Analysis.note().
-function note(caption, words, corrections, synonyms, unknown) {
+// One line for people on how a caption was read ("" when word for word and drawable as asked), as
+// zoo.text.Analysis.note(), from an analysis (`Tokenizer.analyse`).
+function note(caption, { words, corrections, synonyms, ignored, negations, outside, numbers, garments, colours }) {
   const parts = [];
   if (corrections.length) parts.push("typos " + listWords(corrections.map(([t, r]) => `${t}→${r}`)));
   if (synonyms.length) parts.push("synonyms " + listWords(synonyms.map(([t, r]) => `${t}→${r}`)));
-  if (unknown.length) parts.push("unknown words ignored: " + listWords(unknown));
+  if (ignored.length) parts.push("unknown words ignored: " + listWords(ignored));
+  if (negations.length) parts.push(`negation ignored: ${listWords(negations)} — the model cannot leave anything out`);
+  if (outside.length) parts.push("letters outside a-z not read: " + listWords(outside));
+  if (numbers.length) parts.push(`numbers ignored: ${listWords(numbers)} — the number of images is set separately`);
+  const several = [["garments", garments, "one garment"], ["colours", colours, "one colour"]].filter(([, nouns]) => nouns.length > 1);
+  if (several.length) parts.push(`${several.map(([kind, nouns]) => `several ${kind}: ${listWords(nouns)}`).join("; ")} — the model draws ${several.map(([, , one]) => one).join(" in ")} per image`);
   return parts.length ? `Read ${quoteCaption(caption)} as ${pythonRepr(words.join(" "))} (${parts.join("; ")}).` : "";
+}
+
+// `nouns` (null, lists of nouns as card.json's class_nouns when `grouped`, else nouns), checked as zoo.text.check_nouns.
+function checkNouns(nouns, what, expected, grouped) {
+  if (nouns === null || nouns === undefined) return [];
+  const isNoun = (noun) => typeof noun === "string" && /[a-z]/.test(noun.toLowerCase());
+  const valid = Array.isArray(nouns) && (grouped ? nouns.every((group) => Array.isArray(group) && group.length > 0 && group.every(isNoun)) : nouns.every(isNoun));
+  if (!valid) throw new Error(`the ${what} must be ${expected}, with letters a-z; got ${JSON.stringify(nouns)?.slice(0, 80)}`);
+  return nouns;
+}
+
+// Map: the words of a noun (rule 2, joined by spaces) -> [its group, the noun], the first group winning (zoo.text.noun_phrases).
+function nounPhrases(groups) {
+  const phrases = new Map();
+  groups.forEach((nouns, group) => {
+    for (const noun of nouns) {
+      const key = (noun.toLowerCase().replace(/['’‘`]/g, "").match(/[a-z]+/g) || []).join(" "); // rules 1 and 2, as zoo.text.words
+      if (!phrases.has(key)) phrases.set(key, [group, noun]);
+    }
+  });
+  return phrases;
+}
+
+// One noun of each different group that the words `read` name, in order, matching the phrases left to right,
+// the longest first ("t shirt" is the t-shirt, not a shirt), as zoo.text.named.
+function named(read, phrases) {
+  const longest = Math.max(0, ...[...phrases.keys()].map((phrase) => phrase.split(" ").length));
+  const found = new Map();
+  for (let i = 0; i < read.length; ) {
+    let n = Math.min(longest, read.length - i);
+    for (; n > 0; n--) {
+      const hit = phrases.get(read.slice(i, i + n).join(" "));
+      if (hit) {
+        if (!found.has(hit[0])) found.set(hit[0], hit[1]);
+        break;
+      }
+    }
+    i += Math.max(n, 1);
+  }
+  return [...found.values()];
 }
 
 // As zoo.text.quoted and zoo.text.listed: a message quotes at most QUOTED_CHARS characters of a caption
@@ -368,7 +447,8 @@ const tokenizers = new WeakMap(); // card.tokenizer spec -> its Tokenizer (built
 // How the text-to-image model of `card` reads `caption` (Tokenizer.analyse); throws for a caption it refuses.
 export function readCaption(card, caption) {
   if (!card.tokenizer) throw new Error("this model's card.json has no tokenizer");
-  if (!tokenizers.has(card.tokenizer)) tokenizers.set(card.tokenizer, new Tokenizer(card.tokenizer));
+  const colours = isObject(card.colours) ? Object.keys(card.colours) : card.colours; // names the note uses: several garments or colours
+  if (!tokenizers.has(card.tokenizer)) tokenizers.set(card.tokenizer, new Tokenizer(card.tokenizer, { garments: card.class_nouns, colours }));
   return tokenizers.get(card.tokenizer).analyse(caption);
 }
 
@@ -384,7 +464,7 @@ const isWhole = (value, low, high) => Number.isInteger(value) && value >= low &&
 // zoo.cards checks it in Python): a card that is not an object, without a whole format_version or
 // of a newer format, without a name and family, an image_shape that is not [height, width, channels], a latent size that is not a
 // whole number, inputs without z or with a `range` that is not [0, highest], classes that are not a
-// list of names, a tokenizer without the fields `Tokenizer` reads, `files` that are not sha256
+// list of names, a tokenizer without the fields `Tokenizer` reads (or class_nouns and colours its note cannot use), `files` that are not sha256
 // digests: each is refused with the field named, instead of failing later as "undefined is not
 // iterable".
 export function checkCard(card) {
@@ -410,7 +490,14 @@ export function checkCard(card) {
     const classes = card.classes;
     if (!Array.isArray(classes) || classes.length < 2 || !classes.every(isName)) refuseField("classes", classes, "a list of at least two class names");
   }
-  if (card.inputs.tokens) checkTokenizerSpec(card.tokenizer);
+  if (card.inputs.tokens) {
+    checkTokenizerSpec(card.tokenizer);
+    const noun = (value) => typeof value === "string" && /[A-Za-z]/.test(value);
+    if (card.class_nouns !== undefined && !(Array.isArray(card.class_nouns) && card.class_nouns.every((nouns) => Array.isArray(nouns) && nouns.length > 0 && nouns.every(noun)))) {
+      refuseField("class_nouns", card.class_nouns, "a list of lists of nouns, one list per garment");
+    }
+    if (card.colours !== undefined && !(isObject(card.colours) && Object.keys(card.colours).every(noun))) refuseField("colours", card.colours, "an object of colours by name");
+  }
   const files = card.files;
   if (files !== undefined && (files === null || typeof files !== "object" || Array.isArray(files) || !Object.values(files).every((d) => /^[0-9a-f]{64}$/.test(d)))) {
     refuseField("files", files, "an object of sha256 digests (64 lowercase hex digits) by file name");

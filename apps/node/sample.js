@@ -254,7 +254,7 @@ async function main() {
   const noise = sampleLatent(args.n, card.latent_dim, args.seed, args.truncation);
   const inputs = generatorInputs(card, args.n, { noise, labels: args.labels, prompt: args.prompt ?? null });
   if (args.prompt != null) {
-    const { note } = readCaption(card, args.prompt); // how the caption was read: typos fixed, synonyms, unknown words ignored
+    const { note } = readCaption(card, args.prompt); // how the caption was read: typos, synonyms, words ignored, several garments or colours
     if (note) console.error(note);
   }
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));

@@ -67,7 +67,7 @@ async function draw(session, card, options, onnxUrl) {
   const labels = $("label").value === "" ? options.labels : [Number($("label").value)]; // the menu's values are ids: a number, never read as a class name
   const prompt = card.inputs.tokens ? $("prompt").value : null;
   $("reading").textContent = "";
-  if (prompt !== null) $("reading").textContent = readCaption(card, prompt).note; // typos, synonyms, unknown words; refusals throw
+  if (prompt !== null) $("reading").textContent = readCaption(card, prompt).note; // typos, synonyms, words ignored, several garments or colours; refusals throw
   const noise = sampleLatent(options.n, card.latent_dim, options.seed, options.truncation);
   const inputs = generatorInputs(card, options.n, { noise, labels, prompt });
   const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
