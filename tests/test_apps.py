@@ -368,6 +368,16 @@ def python_reading(tokenizer, text):
     return {**reading, "corrections": [list(p) for p in a.corrections], "synonyms": [list(p) for p in a.synonyms], "note": a.note()}
 
 
+def published_readings(texts, tmp_path, with_nouns=False):
+    """(text, Python's reading, ganzoo.mjs's reading) of each of `texts` by the published
+    t2i-fashion-mnist card's tokenizer (`with_nouns`: given its class_nouns and colours, as the
+    apps are)."""
+    card = json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())
+    nouns = (card["class_nouns"], list(card["colours"])) if with_nouns else (None, None)
+    tokenizer = Tokenizer.from_spec(card["tokenizer"], *nouns)
+    theirs = node_readings(card["tokenizer"], texts, tmp_path, *nouns)
+    return [(text, python_reading(tokenizer, text), reading) for text, reading in zip(texts, theirs)]
+
 def refusal(reading):
     """The kind of refusal, in words both ports use."""
     for kind in ("names no garment or colour", "holds no words", "too long", "at most"):
@@ -425,10 +435,7 @@ UNICODE_PROMPTS = [
 @needs_node
 @pytest.mark.inputs
 def test_python_and_javascript_tokenizers_read_prompts_beyond_a_to_z_alike(tmp_path):
-    spec = json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())["tokenizer"]
-    tokenizer = Tokenizer.from_spec(spec)
-    for text, theirs in zip(UNICODE_PROMPTS, node_readings(spec, UNICODE_PROMPTS, tmp_path)):
-        ours = python_reading(tokenizer, text)
+    for text, ours, theirs in published_readings(UNICODE_PROMPTS, tmp_path):
         assert ("error" in ours and "error" in theirs and refusal(ours) == refusal(theirs)) or ours == theirs, (text[:40], ours, theirs)
 
 
@@ -446,15 +453,12 @@ NOTE_PROMPTS = [
 def test_python_and_javascript_notes_tell_what_the_model_cannot_draw_alike(tmp_path):
     """The published card's tokenizer with its class_nouns and colours, as `python -m zoo sample`,
     the Node app and the web page read them: the same notes word for word, the ids as ever."""
-    card = json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())
-    tokenizer = Tokenizer.from_spec(card["tokenizer"], card["class_nouns"], card["colours"])
-    plain = Tokenizer.from_spec(card["tokenizer"])
-    js = node_readings(card["tokenizer"], NOTE_PROMPTS, tmp_path, card["class_nouns"], list(card["colours"]))
-    for text, theirs in zip(NOTE_PROMPTS, js):
-        ours = python_reading(tokenizer, text)
+    plain = Tokenizer.from_spec(json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())["tokenizer"])
+    readings = published_readings(NOTE_PROMPTS, tmp_path, with_nouns=True)
+    for text, ours, theirs in readings:
         assert ours == theirs, text
         assert ours["ids"] == plain.encode(text)
-    notes = dict(zip(NOTE_PROMPTS, (reading["note"] for reading in js)))
+    notes = {text: theirs["note"] for text, _, theirs in readings}
     assert notes["an ankle boot and a boot"] == notes["a dress and a gown"] == "" and "several" not in notes["crimson and scarlet frocks"]  # one garment, one colour
     assert notes["a red dress and a blue shirt"].endswith("(several garments: dress, shirt; several colours: red, blue — the model draws one garment in one colour per image).")
     assert notes["a dress that is not red"].endswith("(negation ignored: not — the model cannot leave anything out).")
@@ -500,10 +504,7 @@ def refusal_words(message):
 @needs_node
 @pytest.mark.inputs
 def test_python_and_javascript_tokenizers_cut_long_captions_and_word_lists_alike(tmp_path):
-    spec = json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())["tokenizer"]
-    tokenizer = Tokenizer.from_spec(spec)
-    for text, theirs in zip(LONG_PROMPTS, node_readings(spec, LONG_PROMPTS, tmp_path)):
-        ours = python_reading(tokenizer, text)
+    for text, ours, theirs in published_readings(LONG_PROMPTS, tmp_path):
         shown = ours.get("error") or ours["note"]
         assert len(shown) < 600 and (len(text) <= 60 or f"… ({len(text)} characters)" in shown), shown
         if "error" in ours:
