@@ -830,8 +830,26 @@ def test_node_app_refuses_a_card_without_the_fields_it_reads_naming_the_field(tm
     installed("node")
     folder = artifact_with_card(tmp_path / name, name, change)
     result = run_node([str(folder), "-n", "4", "--prompt", CAPTION] if name.startswith("t2i") else [str(folder), "-n", "4"], cwd=tmp_path)
-    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert result.returncode == 2 and f"error: {folder}/{message}" in result.stderr, result.stderr  # the card named by its path
     assert not (tmp_path / "samples.png").exists()
+
+
+@needs_node
+@pytest.mark.files
+@pytest.mark.parametrize("source, card", [
+    ("artifact", "artifact/card.json"),
+    ("artifact/generator.onnx", "artifact/card.json"),
+    ("{tmp_path}/artifact", "{tmp_path}/artifact/card.json"),
+])
+def test_node_app_names_a_bad_card_field_with_the_card_s_path_as_python_does(tmp_path, source, card):
+    """Node said "card.json: latent_dim: ..." where `python -m zoo sample` says "artifact/card.json:
+    latent_dim: ...", not saying which card.json. Both name the card's path as the source gives it."""
+    installed("node")
+    artifact_with_card(tmp_path / "artifact", "dcgan-fashion-mnist", lambda published: {**published, "latent_dim": "x"})
+    source, card = source.format(tmp_path=tmp_path), card.format(tmp_path=tmp_path)
+    python = subprocess.run([sys.executable, "-m", "zoo", "sample", source, "-n", "4", "-o", "grid.png"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert python.returncode == 2 and python.stderr.startswith(f"error: {card}: latent_dim: "), python.stderr
+    assert node_refusal(source, tmp_path).startswith(f"error: {card}: latent_dim: ")  # the value's wording is each port's own
 
 
 def card_of(name, change=lambda card: card):
@@ -959,8 +977,9 @@ def test_web_page_names_a_card_it_cannot_read_or_find(tmp_path):
 def test_web_page_refuses_a_card_without_image_shape_and_shows_a_quality_without_its_numbers(tmp_path):
     installed("web")
     folder = artifact_with_card(tmp_path / "dcgan", "dcgan-fashion-mnist", lambda card: without(card, "image_shape"))
-    _, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(folder / "card.json"))
-    assert seen["failure"] == "Could not load the generator: card.json: image_shape: missing (must be [height, width, channels]: three whole numbers, sides 1 to 4096, channels 1 to 4)"
+    url, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(folder / "card.json"))
+    exports = url.split("/apps/")[0] + "/exports/dcgan-fashion-mnist"
+    assert seen["failure"] == f"Could not load the generator: {exports}/card.json: image_shape: missing (must be [height, width, channels]: three whole numbers, sides 1 to 4096, channels 1 to 4)"
     (folder / "card.json").write_text(json.dumps({**json.loads((ROOT / "exports" / "dcgan-fashion-mnist" / "card.json").read_text()), "quality": {"fid": 12.5}}))
     _, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(folder / "card.json"))  # quality is descriptive: drawn all the same
     assert "failure" not in seen and seen["about"].endswith("Quality: see card.json.") and seen["first"]["std"] > 2

@@ -466,41 +466,41 @@ const isWhole = (value, low, high) => Number.isInteger(value) && value >= low &&
 // whole number, inputs without z or with a `range` that is not [0, highest], classes that are not a
 // list of names, a tokenizer without the fields `Tokenizer` reads (or class_nouns and colours its note cannot use), `files` that are not sha256
 // digests: each is refused with the field named, instead of failing later as "undefined is not
-// iterable".
-export function checkCard(card) {
-  if (card === null || typeof card !== "object" || Array.isArray(card)) throw new Error("card.json: (the card itself) is not a JSON object");
-  if (!isWhole(card.format_version, 1, Number.MAX_SAFE_INTEGER)) refuseField("format_version", card.format_version, "a whole number of at least 1"); // "3" would pass the next check
+// iterable". Each message begins with `label`, the card's path or URL, as zoo.cards names the file.
+export function checkCard(card, label = "card.json") {
+  if (card === null || typeof card !== "object" || Array.isArray(card)) throw new Error(`${label}: (the card itself) is not a JSON object`);
+  if (!isWhole(card.format_version, 1, Number.MAX_SAFE_INTEGER)) refuseField(label, "format_version", card.format_version, "a whole number of at least 1"); // "3" would pass the next check
   if (card.format_version > CARD_FORMAT_VERSION) {
-    throw new Error(`card.json: format_version: ${card.format_version}, newer than this app reads (up to ${CARD_FORMAT_VERSION}); upgrade it`);
+    throw new Error(`${label}: format_version: ${card.format_version}, newer than this app reads (up to ${CARD_FORMAT_VERSION}); upgrade it`);
   }
-  for (const field of ["name", "family"]) if (!isName(card[field])) refuseField(field, card[field], "a non-empty string");
+  for (const field of ["name", "family"]) if (!isName(card[field])) refuseField(label, field, card[field], "a non-empty string");
   const [height, width, channels] = Array.isArray(card.image_shape) ? card.image_shape : [];
   if (!Array.isArray(card.image_shape) || card.image_shape.length !== 3 || !isWhole(height, 1, 4096) || !isWhole(width, 1, 4096) || !isWhole(channels, 1, 4)) {
-    refuseField("image_shape", card.image_shape, "[height, width, channels]: three whole numbers, sides 1 to 4096, channels 1 to 4");
+    refuseField(label, "image_shape", card.image_shape, "[height, width, channels]: three whole numbers, sides 1 to 4096, channels 1 to 4");
   }
-  if (!isWhole(card.latent_dim, 1, 65536)) refuseField("latent_dim", card.latent_dim, "a whole number in [1, 65536]");
-  if (!card.inputs || typeof card.inputs !== "object" || !card.inputs.z) throw new Error("card.json: inputs: must name the generator's inputs, z among them");
+  if (!isWhole(card.latent_dim, 1, 65536)) refuseField(label, "latent_dim", card.latent_dim, "a whole number in [1, 65536]");
+  if (!card.inputs || typeof card.inputs !== "object" || !card.inputs.z) throw new Error(`${label}: inputs: must name the generator's inputs, z among them`);
   for (const [name, input] of Object.entries(card.inputs)) {
     const range = input && input.range;
     if (range !== undefined && !(Array.isArray(range) && range.length === 2 && range[0] === 0 && isWhole(range[1], 0, Number.MAX_SAFE_INTEGER))) {
-      refuseField(`inputs.${name}.range`, range, "[0, highest id]");
+      refuseField(label, `inputs.${name}.range`, range, "[0, highest id]");
     }
   }
   if (card.inputs.label) {
     const classes = card.classes;
-    if (!Array.isArray(classes) || classes.length < 2 || !classes.every(isName)) refuseField("classes", classes, "a list of at least two class names");
+    if (!Array.isArray(classes) || classes.length < 2 || !classes.every(isName)) refuseField(label, "classes", classes, "a list of at least two class names");
   }
   if (card.inputs.tokens) {
-    checkTokenizerSpec(card.tokenizer);
+    checkTokenizerSpec(card.tokenizer, label);
     const noun = (value) => typeof value === "string" && /[A-Za-z]/.test(value);
     if (card.class_nouns !== undefined && !(Array.isArray(card.class_nouns) && card.class_nouns.every((nouns) => Array.isArray(nouns) && nouns.length > 0 && nouns.every(noun)))) {
-      refuseField("class_nouns", card.class_nouns, "a list of lists of nouns, one list per garment");
+      refuseField(label, "class_nouns", card.class_nouns, "a list of lists of nouns, one list per garment");
     }
-    if (card.colours !== undefined && !(isObject(card.colours) && Object.keys(card.colours).every(noun))) refuseField("colours", card.colours, "an object of colours by name");
+    if (card.colours !== undefined && !(isObject(card.colours) && Object.keys(card.colours).every(noun))) refuseField(label, "colours", card.colours, "an object of colours by name");
   }
   const files = card.files;
   if (files !== undefined && (files === null || typeof files !== "object" || Array.isArray(files) || !Object.values(files).every((d) => /^[0-9a-f]{64}$/.test(d)))) {
-    refuseField("files", files, "an object of sha256 digests (64 lowercase hex digits) by file name");
+    refuseField(label, "files", files, "an object of sha256 digests (64 lowercase hex digits) by file name");
   }
   return card;
 }
@@ -522,19 +522,19 @@ const TOKENIZER_FIELDS = {
   ],
 };
 
-function checkTokenizerSpec(spec) {
-  if (!isObject(spec)) throw new Error("card.json: tokenizer: missing, and this generator takes tokens");
+function checkTokenizerSpec(spec, label) {
+  if (!isObject(spec)) throw new Error(`${label}: tokenizer: missing, and this generator takes tokens`);
   for (const [field, valid, what] of [...TOKENIZER_FIELDS.common, ...(TOKENIZER_FIELDS[spec.type] || [])]) {
-    if (!valid(spec[field])) refuseField(`tokenizer.${field}`, spec[field], what);
+    if (!valid(spec[field])) refuseField(label, `tokenizer.${field}`, spec[field], what);
   }
 }
 
-// Throws "card.json: FIELD: VALUE is not WHAT" (the value's JSON cut short when long), or
-// "card.json: FIELD: missing (must be WHAT)".
-function refuseField(field, value, what) {
-  if (value === undefined) throw new Error(`card.json: ${field}: missing (must be ${what})`);
+// Throws "LABEL: FIELD: VALUE is not WHAT" (the value's JSON cut short when long), or
+// "LABEL: FIELD: missing (must be WHAT)"; LABEL is the card's path or URL.
+function refuseField(label, field, value, what) {
+  if (value === undefined) throw new Error(`${label}: ${field}: missing (must be ${what})`);
   const json = JSON.stringify(value);
-  throw new Error(`card.json: ${field}: ${json.length > 80 ? `${json.slice(0, 77)}...` : json} is not ${what}`);
+  throw new Error(`${label}: ${field}: ${json.length > 80 ? `${json.slice(0, 77)}...` : json} is not ${what}`);
 }
 
 // `text` (card.json's, the registry's) parsed as JSON, else an Error naming `label` (a path or URL), as

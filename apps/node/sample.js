@@ -244,7 +244,7 @@ async function main() {
   }
   const { onnxPath, cardPath, how } = await resolveGenerator(args.source);
   if (!present(onnxPath) || !present(cardPath)) throw new Error(`no exported generator at ${onnxPath} (expected generator.onnx with card.json beside it)`);
-  const card = checkCard(parseJson(readRegularFile(cardPath).toString("utf8"), cardPath));
+  const card = checkCard(parseJson(readRegularFile(cardPath).toString("utf8"), cardPath), cardPath); // a bad field is named with the card's path, as Python names it
   const onnx = readRegularFile(onnxPath); // checked against the card, then run: the same bytes
   await checkListedDigest(card, onnx, path.basename(onnxPath), cardPath, onnxPath);
   checkGrid(args.n, card.image_shape, args.scale);

@@ -94,7 +94,7 @@ async function main() {
   });
   const model = params.get("model") || "dcgan-fashion-mnist";
   const { card, onnx, cardUrl, onnxUrl, how } = await loadGenerator(model);
-  checkCard(card); // before describe() reads it: a field it lacks is named, not "undefined is not iterable"
+  checkCard(card, cardUrl); // before describe() reads it: a field it lacks is named (with the card's URL), not "undefined is not iterable"
   checkGrid(options.n, card.image_shape, options.scale); // a grid too large to draw is refused before any image is made, as in Node and Python
   await checkListedDigest(card, onnx, "generator.onnx", cardUrl, onnxUrl); // the card is this graph's, as Python and Node check
   describe(card);
