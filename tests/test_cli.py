@@ -390,3 +390,14 @@ def test_save_grid_refuses_channels_first_images_naming_the_transpose(tmp_path):
         save_grid(images, tmp_path / "grid.png")
     assert not (tmp_path / "grid.png").exists()
     assert save_grid(images.transpose(0, 2, 3, 1), tmp_path / "grid.png").is_file()
+
+
+def test_demo_trains_exports_and_samples_in_one_command(fashion_dir, tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--limit", "128", "--epochs", "1", "--data-dir", str(fashion_dir)]) == 0
+    said = capsys.readouterr().out
+    assert "trained 1 epoch at " in said and f"exported to {tmp_path / 'demo' / 'export'}" in said
+    from zoo.images import save_grid
+
+    grid = np.asarray(Image.open(tmp_path / "demo" / "samples.png"))
+    assert grid.shape == np.asarray(Image.open(save_grid(np.zeros((64, 28, 28, 1)), tmp_path / "blank.png", scale=3))).shape  # 64 images, scale 3
+    assert grid.std() > 10  # garments drawn, not a blank grid

@@ -415,7 +415,7 @@ def run_demo(args):
     path = save_grid(generator.generate(64, seed=0), out / "samples.png", scale=3)
     record = json.loads((out / "training.json").read_text())
     print(
-        f"\nDemo done in {time.perf_counter() - started:.0f} s: trained {record['epochs']} epochs at "
+        f"\nDemo done in {time.perf_counter() - started:.0f} s: trained {record['epochs']} epoch{'' if record['epochs'] == 1 else 's'} at "
         f"{record['images_per_second'] or 0:.0f} images/s, exported to {out / 'export'}.\n"
         f"Samples (through onnxruntime on {generator.providers[0]}): {path.resolve()}"
     )

@@ -14,8 +14,8 @@ metrics' classifier). A name resolves to the first of these whose files all matc
 registry's sha256 (docs/artifacts.md, "Getting the published files"):
 
 1. a folder of artifacts: `$GANZOO_EXPORTS`, else the `exports/` of a source checkout;
-2. the installed data package `ganzoo-models` (`pip install ganzoo-models`, a wheel holding
-   `exports/`; `scripts/build_models_wheel.py` builds it), which works offline from then on;
+2. the installed data package `ganzoo-models` (a wheel holding `exports/`, built by `make dist`
+   with `scripts/build_models_wheel.py`; not on PyPI yet), which works offline from then on;
 3. the cache, `$GANZOO_CACHE`, else `$XDG_CACHE_HOME/ganzoo`, else `~/.cache/ganzoo`;
 4. a download from `$GANZOO_BASE_URL/<name>/<file>` (default: the registry's `base_url`).
 
