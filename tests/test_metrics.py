@@ -150,6 +150,33 @@ def test_a_real_outlier_fools_precision_but_not_density_or_coverage():
     assert metrics.density_coverage(real, constant) == pytest.approx({"density": 1 / 5, "coverage": 1 / 2001})
 
 
+def test_real_radii_measured_once_score_every_generator_alike():
+    # An Evaluator measures its real rows' k-NN radii once and passes them to each score.
+    real = gaussian(1500, d=8, seed=14)
+    radii = {k: metrics.manifold_radii(real, k) for k in (3, 5)}
+    for fake in (gaussian(1000, d=8, seed=15), gaussian(1000, d=8, seed=15, scale=0.2), np.full((1000, 8), 0.5)):
+        assert metrics.precision_recall(real, fake, real_radii=radii[3]) == metrics.precision_recall(real, fake)
+        assert metrics.density_coverage(real, fake, real_radii=radii[5]) == metrics.density_coverage(real, fake)
+
+
+@pytest.mark.inputs
+def test_real_radii_of_another_set_are_refused():
+    real = gaussian(100, d=2)
+    with pytest.raises(ValueError, match="real_radii must hold one radius per real row, 100; got shape \\(99,\\)"):
+        metrics.precision_recall(real, gaussian(50, d=2, seed=1), real_radii=metrics.manifold_radii(real[:99], 3))
+
+
+def test_the_radii_of_a_partly_collapsed_generator_are_exact():
+    # Copies tie every row with its k-th neighbour: such rows are measured exactly, each different
+    # row once and only against the rows tied with it (the k-th of all distances, written out, agrees).
+    rng = np.random.default_rng(16)
+    modes = rng.normal(size=(40, 64))
+    features = np.concatenate([np.repeat(modes, rng.integers(1, 9, len(modes)), axis=0), modes[:10] + 1e-9 * rng.normal(size=(10, 64)), rng.normal(size=(300, 64))])
+    for k in (1, 3, 5):
+        written_out = [np.partition(metrics.exact_distances(row, features), k)[k] for row in features]
+        assert np.array_equal(metrics.manifold_radii(features, k), written_out)
+
+
 @pytest.mark.inputs
 @pytest.mark.parametrize("k", [0, -1, 2.5, True, "5"])
 def test_a_bad_neighbour_count_is_refused(k):

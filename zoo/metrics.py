@@ -165,17 +165,25 @@ def _distance_chunks(points, centres, rows=1024):
 
 def manifold_radii(features, k):
     """NND_k: the distance from each row to its k-th nearest other row (the row itself excluded),
-    exact (`exact_distances`): the rows whose order round-off could change are measured exactly."""
+    exact (`exact_distances`): a row whose order round-off could change is measured exactly
+    against the rows tied with its k-th (those nearer for sure are counted), once for each
+    different row (a collapsed generator's 10,000 copies of one image share one radius)."""
     radii = np.empty(len(features))
+    resolved = {}  # a tied row's bytes: its radius
     for start, block, squared, bound in _distance_chunks(features, features):
         rows = np.arange(len(block))
         nearest = np.argpartition(squared, k, axis=1)[:, k]  # the row itself is the nearest, so column k is the k-th other
         radii[start : start + len(block)] = exact_distances(block, features[nearest])
-        kth, slack = squared[rows, nearest][:, None], 2 * bound[:, None]
-        squared -= kth  # from here: how far each distance² is from the k-th's
-        tied = np.flatnonzero(np.sum(np.abs(squared, out=squared) <= slack, axis=1) > 1)
-        for row in tied:  # near-ties with the k-th (rare): which is k-th, by exact distances
-            radii[start + row] = np.partition(exact_distances(block[row], features), k)[k]
+        squared -= squared[rows, nearest][:, None]  # from here: how far each distance² is from the k-th's
+        slack = 2 * bound[:, None]
+        near = (squared <= slack) & (squared >= -slack)
+        for row in np.flatnonzero(near.sum(axis=1) > 1):  # near-ties with the k-th (rare but for copies)
+            key = block[row].tobytes()
+            if key not in resolved:  # the k-th: of the tied rows by exact distance, after those nearer for sure
+                nearer = np.count_nonzero(squared[row] < -slack[row])
+                tied = exact_distances(block[row], features[near[row]])
+                resolved[key] = np.partition(tied, k - nearer)[k - nearer]
+            radii[start + row] = resolved[key]
     return radii
 
 
@@ -203,7 +211,7 @@ def ball_counts(points, centres, radii, strict=False):
     return np.concatenate(per_point), per_ball
 
 
-def precision_recall(real, fake, k=PR_NEIGHBOURS):
+def precision_recall(real, fake, k=PR_NEIGHBOURS, real_radii=None):
     """Improved precision and recall (Kynkäänniemi et al. 2019, equations 1–3), as a dict.
 
     precision: the share of `fake` rows inside the real manifold, the union of balls around
@@ -212,16 +220,17 @@ def precision_recall(real, fake, k=PR_NEIGHBOURS):
     generated rows (coverage: is every kind of real image generated?).
     A ball holds the points at distance ≤ its radius, as in equation 1 and the authors' code;
     the `prdc` package tests <, which differs only where a point lies exactly on a sphere
-    (duplicated rows, features on a grid).
+    (duplicated rows, features on a grid). `real_radii`: `manifold_radii(real, k)`, when already
+    measured (an `Evaluator` measures its real rows' once for every generator it scores).
     """
     k = check_int("k", k)
     real, fake = _check_pair(real, fake, min_rows=k + 1)
-    precision = np.mean(ball_counts(fake, real, manifold_radii(real, k))[0] > 0)
+    precision = np.mean(ball_counts(fake, real, _radii(real, k, real_radii))[0] > 0)
     recall = np.mean(ball_counts(real, fake, manifold_radii(fake, k))[0] > 0)
     return {"precision": float(precision), "recall": float(recall)}
 
 
-def density_coverage(real, fake, k=DC_NEIGHBOURS):
+def density_coverage(real, fake, k=DC_NEIGHBOURS, real_radii=None):
     """Density and coverage (Naeem et al. 2020, equations 5–6), as a dict.
 
     With B(xᵢ, NND_k(xᵢ)) the ball around real row xᵢ reaching its k-th nearest real neighbour:
@@ -231,13 +240,24 @@ def density_coverage(real, fake, k=DC_NEIGHBOURS):
     rows (diversity: for two samples of one distribution, 1 − 2⁻ᵏ on average, 0.97 at k = 5).
     Both use only the real rows' balls, so real outliers and a collapsed generator's zero radii
     cannot inflate them; the inequalities are strict, as in the authors' `prdc` and StudioGAN.
+    `real_radii`: `manifold_radii(real, k)`, when already measured.
     """
     k = check_int("k", k)
     real, fake = _check_pair(real, fake, min_rows=k + 1)
-    per_fake, per_real_ball = ball_counts(fake, real, manifold_radii(real, k), strict=True)
+    per_fake, per_real_ball = ball_counts(fake, real, _radii(real, k, real_radii), strict=True)
     density = per_fake.sum() / (k * len(fake))
     coverage = np.mean(per_real_ball > 0)
     return {"density": float(density), "coverage": float(coverage)}
+
+
+def _radii(real, k, radii=None):
+    """`manifold_radii(real, k)`, or `radii` when given: measured before, one per real row."""
+    if radii is None:
+        return manifold_radii(real, k)
+    radii = np.asarray(radii, np.float64)
+    if radii.shape != (len(real),):
+        raise ValueError(f"real_radii must hold one radius per real row, {len(real)}; got shape {radii.shape}.")
+    return radii
 
 
 def class_accuracy(logits, labels):
@@ -398,8 +418,10 @@ class Evaluator:
             "fid": frechet_distance(*self.train_statistics, *feature_statistics(self.real_test)),
             "kid": kid(self.real_train, self.real_test, seed=seed)[0],
         }
+        # The real rows' k-NN radii, the same for every generator scored (a tenth of n = 10,000's scoring time each).
+        self.real_radii = {k: manifold_radii(self.real_train, k) for k in (PR_NEIGHBOURS, DC_NEIGHBOURS)}
         # What real test images score on the measures where higher is better: the top to compare with.
-        self.real_reference = {**precision_recall(self.real_train, self.real_test), **density_coverage(self.real_train, self.real_test)}
+        self.real_reference = self.manifold_scores(self.real_test)
 
     def check_scores(self, image_shape):
         """Refuses, before any image is made, a generator whose images the feature extractor
@@ -415,7 +437,17 @@ class Evaluator:
     def monitor_scores(self, images):
         """FID, density and coverage of `images`: the cheap measures `FIDMonitor` logs during training."""
         features = extract_features(self.extractor, images)
-        return {"fid": frechet_distance(*self.train_statistics, *feature_statistics(features)), **density_coverage(self.real_train, features)}
+        return {
+            "fid": frechet_distance(*self.train_statistics, *feature_statistics(features)),
+            **density_coverage(self.real_train, features, real_radii=self.real_radii[DC_NEIGHBOURS]),
+        }
+
+    def manifold_scores(self, features):
+        """Precision, recall, density and coverage of `features` against the real train rows."""
+        return {
+            **precision_recall(self.real_train, features, real_radii=self.real_radii[PR_NEIGHBOURS]),
+            **density_coverage(self.real_train, features, real_radii=self.real_radii[DC_NEIGHBOURS]),
+        }
 
     def score(self, images, labels=None):
         """All the metrics of a set of generated images (and the class ids they were asked for)."""
@@ -431,8 +463,7 @@ class Evaluator:
             "kid": kid_mean,
             "kid_std": kid_std,
             "kid_floor": self.floor["kid"],
-            **precision_recall(self.real_train, features),
-            **density_coverage(self.real_train, features),
+            **self.manifold_scores(features),
         }
         if labels is not None:
             if logits is None:
