@@ -528,15 +528,19 @@ def test_the_javascript_tokenizer_refuses_a_card_whose_golden_entries_it_does_no
 @needs_node
 @pytest.mark.inputs
 def test_python_and_javascript_tokenizers_read_alike_with_a_card_of_200_000_synonyms(tmp_path):
-    """A card built from a large thesaurus: Math.max(...) over every phrase's length overflowed the stack."""
+    """A card built from a large thesaurus: Math.max(...) over every phrase's length overflowed the
+    stack, as over 200,000 garment nouns for the note."""
     import itertools
     import string
 
     spec = json.loads((ROOT / "exports" / "t2i-fashion-mnist" / "card.json").read_text())["tokenizer"]
-    shades = ("".join(letters) for letters in itertools.product(string.ascii_lowercase, repeat=4))
-    spec["synonyms"].update({f"qqq{shade} shade": "red" for shade in itertools.islice(shades, 200_000)})
-    texts = ["a qqqabcd shade dress", "a blue coat"]
-    assert node_readings(spec, texts, tmp_path) == [python_reading(Tokenizer.from_spec(spec), text) for text in texts]
+    shades = ["".join(letters) for letters in itertools.islice(itertools.product(string.ascii_lowercase, repeat=4), 200_000)]
+    spec["synonyms"].update({f"qqq{shade} shade": "red" for shade in shades})
+    garments = [["dress"], ["coat"], *([f"qqq{shade} gown"] for shade in shades)]
+    texts = ["a qqqabcd shade dress", "a blue coat", "a dress and a coat"]
+    readings = node_readings(spec, texts, tmp_path, garments, ["red", "blue"])
+    assert readings == [python_reading(Tokenizer.from_spec(spec, garments, ["red", "blue"]), text) for text in texts]
+    assert readings[2]["garments"] == ["dress", "coat"]
 
 
 SHOPPER_PROMPT = "Could you draw two crimson frocks, please? zebra"
