@@ -444,7 +444,7 @@ NOTE_PROMPTS = [
     "a red dress and a blue shirt", "a dress that is not red", "a café coat", "2 shirts", "a pink t-shirt and a shirt", "an ankle boot and a boot",
     "a dress and a gown", "crimson and scarlet frocks", "a coat, no red, no blue, without a bag", "don’t draw a coat, draw a dress", "CAFÉ au lait coat",
     "Straße bag", "日本 red dress", "cafe\u0301 red dress", "dressé rouge", "a red हिन्दी dress", "size 10.5 or 1,000 red bags", "red ２ dress",
-    "red coat " + "not " * 12 + "café " * 12 + "7 " * 12, "jeans, sneakers, a tee, a purse, sandals, a gown, a blazer, a jumper, a blouse, boots",
+    "red coat " + "not " * 12 + "café " * 12 + "7 " * 12, "two red dresses, 3 coats, a dozen zebras", "ten ２ twenty dresses", "jeans, sneakers, a tee, a purse, sandals, a gown, a blazer, a jumper, a blouse, boots",
 ]
 
 

@@ -155,6 +155,10 @@ def test_numbers_are_told_they_are_not_read(shop):
     assert analysis.words == ["shirt"] and analysis.numbers == ["2"]
     assert analysis.note() == "Read '2 shirts' as 'shirt' (numbers ignored: 2 — the number of images is set separately)."
     assert shop.analyse("dress #10.5, 1,000 red bags").numbers == ["10.5", "1,000"]
+    analysis = shop.analyse("two red dresses, 3 coats, a dozen zebras")  # number words too, in the caption's order
+    assert analysis.numbers == ["two", "3", "dozen"] and analysis.ignored == ["zebras"]
+    assert analysis.unknown == ["two", "dozen", "zebras"]  # the reading itself is as ever: unknown words dropped
+    assert "(unknown words ignored: zebras; numbers ignored: two, 3, dozen — the number of images is set separately; several garments" in analysis.note()
 
 
 def test_the_note_lists_at_most_ten_of_each_and_the_ids_never_change(shop, tokenizer):

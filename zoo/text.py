@@ -85,6 +85,9 @@ NEGATIONS = frozenset(  # unknown words the note calls out: the model cannot dra
     "no not non nor neither never none without except dont doesnt isnt arent cant cannot wont".split()
 )
 NUMBER_PATTERN = r"\d+(?:[.,]\d+)*"  # decimal digits (Unicode Nd, as JavaScript's \p{Nd}): "2", "1,000", "3.5"
+NUMBER_WORDS = frozenset(  # unknown words the note tells as numbers ("one" is a filler)
+    "two three four five six seven eight nine ten eleven twelve twenty dozen hundred thousand".split()
+)
 FILLERS = tuple(
     """
     a an the some any this that these those one ones my your our his her their its me i we you us it
@@ -129,12 +132,13 @@ class Analysis:
         unknown: the typed words dropped because they are not known (reported, not fed).
         keywords: the words of `words` that name a garment or colour (all known words when
             the tokenizer has no keyword list).
-        ignored: the words of `unknown` that the note lists as unknown: less the negations and
-            the pieces of the `outside` words.
+        ignored: the words of `unknown` that the note lists as unknown: less the negations, the
+            number words and the pieces of the `outside` words.
         negations: the words of `unknown` that negate (`NEGATIONS`: "not", "without" ...).
         outside: the typed words (runs of letters and marks) holding a letter outside a-z, such
             as "café": only their runs of a-z are read ("caf").
-        numbers: the numbers typed ("2" of "2 shirts"), which are not read.
+        numbers: the numbers typed, in digits ("2" of "2 shirts") or unknown words (`NUMBER_WORDS`:
+            "two" of "two shirts"), in the caption's order; none is read.
         garments: one noun for each different garment `words` name ("dress", "shirt"), when the
             tokenizer knows the garments (card.json's `class_nouns`).
         colours: each different colour `words` name, when the tokenizer knows the colours.
@@ -306,11 +310,13 @@ class Tokenizer:
         starts = [start for start, _ in outside]
         pieces = {i for i, (start, _) in enumerate(spans) if (j := bisect.bisect_right(starts, start) - 1) >= 0 and start < outside[j][1]}
         told = [i for i in unknown_at if i not in pieces]  # the pieces of "café" are told as "café", not as "caf"
+        numbers = [(found.start(), found.group()) for found in re.finditer(NUMBER_PATTERN, text)]
+        numbers += [(spans[i][0], typed[i]) for i in told if typed[i] in NUMBER_WORDS]
         return (
-            [typed[i] for i in told if typed[i] not in NEGATIONS],
+            [typed[i] for i in told if typed[i] not in NEGATIONS and typed[i] not in NUMBER_WORDS],
             [typed[i] for i in told if typed[i] in NEGATIONS],
             [text[start:end] for start, end in outside],
-            re.findall(NUMBER_PATTERN, text),
+            [number for _, number in sorted(numbers)],
             named(kept, self._garment_phrases),
             named(kept, self._colour_phrases),
         )

@@ -161,6 +161,8 @@ export function parseLabel(label, classNames) {
 const MAX_CAPTION_CHARS = 10000;
 // Unknown words the note calls out, as zoo.text.NEGATIONS: the model cannot draw "not red", it draws red.
 const NEGATIONS = new Set("no not non nor neither never none without except dont doesnt isnt arent cant cannot wont".split(" "));
+// Unknown words the note tells as numbers, as zoo.text.NUMBER_WORDS ("one" is a filler).
+const NUMBER_WORDS = new Set("two three four five six seven eight nine ten eleven twelve twenty dozen hundred thousand".split(" "));
 
 export class Tokenizer {
   constructor(spec, { garments = null, colours = null } = {}) {
@@ -236,12 +238,15 @@ export class Tokenizer {
       while (j < outside.length && outside[j][1] <= start) j++;
       if (j < outside.length && outside[j][0] <= start) pieces.add(i);
     });
-    const told = unknownAt.filter((i) => !pieces.has(i)).map((i) => typed[i]);
+    const toldAt = unknownAt.filter((i) => !pieces.has(i));
+    const told = toldAt.map((i) => typed[i]);
+    const numbers = Array.from(text.matchAll(/\p{Nd}+(?:[.,]\p{Nd}+)*/gu), (match) => [match.index, match[0]]);
+    for (const i of toldAt) if (NUMBER_WORDS.has(typed[i])) numbers.push([spans[i][0], typed[i]]);
     return {
-      ignored: told.filter((word) => !NEGATIONS.has(word)),
+      ignored: told.filter((word) => !NEGATIONS.has(word) && !NUMBER_WORDS.has(word)),
       negations: told.filter((word) => NEGATIONS.has(word)),
       outside: outside.map(([start, end]) => text.slice(start, end)),
-      numbers: text.match(/\p{Nd}+(?:[.,]\p{Nd}+)*/gu) || [],
+      numbers: numbers.sort((a, b) => a[0] - b[0]).map(([, number]) => number), // in the caption's order, as Python's
       garments: named(kept, this.garmentPhrases),
       colours: named(kept, this.colourPhrases),
     };
