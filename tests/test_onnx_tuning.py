@@ -1,11 +1,13 @@
 """Tuned onnxruntime variants of an exported generator, derived into the cache and trusted only on its record."""
 
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import keras
@@ -370,6 +372,26 @@ def test_a_variant_made_by_an_earlier_recipe_is_made_again(artifact, tmp_path):
     assert not onnx_tuning.is_derived_from(made, sha256(source), "optimized")
     stamp = made.stat().st_mtime_ns
     assert onnx_tuning.optimize(source) == made and made.stat().st_mtime_ns != stamp
+    assert json.loads(record_path.read_text())["recipe"] == onnx_tuning.VARIANTS["optimized"].recipe
+
+
+@pytest.mark.files
+def test_a_record_that_is_not_a_file_is_not_trusted_and_the_variant_is_made_again(artifact, tmp_path):
+    # A named pipe in the record's place would block a plain read for ever (no writer comes):
+    # it is refused unread, so the variant counts as not derived, and is made again.
+    _, directory = artifact
+    source = tmp_path / "generator.onnx"
+    source.write_bytes((directory / "generator.onnx").read_bytes())
+    made = onnx_tuning.optimize(source)
+    record_path = made.with_suffix(".json")
+    record_path.unlink()
+    os.mkfifo(record_path)
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(onnx_tuning.is_derived_from(made, sha256(source), "optimized")), daemon=True)
+    reader.start()
+    reader.join(60)
+    assert answers == [False]
+    assert onnx_tuning.optimize(source) == made and onnx_tuning.is_derived_from(made, sha256(source), "optimized")
     assert json.loads(record_path.read_text())["recipe"] == onnx_tuning.VARIANTS["optimized"].recipe
 
 

@@ -50,7 +50,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from zoo import onnx_graph
-from zoo.files import atomic_write, atomic_write_json, remove_stale_temporaries, sha256, temporary_folder
+from zoo.files import atomic_write, atomic_write_json, check_regular_file, remove_stale_temporaries, sha256, temporary_folder
 
 # Written into each derived file's metadata to say where it came from (information, not trust:
 # anyone can write it; trust comes from the record in the cache, see `derive`).
@@ -425,8 +425,8 @@ def is_derived_from(path, source_sha256, variant=None):
         return False
     recorded = set()
     for name in [variant] if variant else VARIANTS:
-        try:
-            record = json.loads((derived_dir(source_sha256) / f"{name}.json").read_text())
+        try:  # a named pipe in the record's place would block a plain read for ever: refused unread
+            record = json.loads(check_regular_file(derived_dir(source_sha256) / f"{name}.json").read_text())
             if record.get("recipe", 1) == VARIANTS[name].recipe:
                 recorded.add(record["sha256"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):  # no record, or a damaged one: not trusted
