@@ -119,12 +119,16 @@ def test_a_planted_variant_beside_or_in_the_cache_never_runs(artifact, tmp_path,
     assert np.abs(expected).max() > 1e-3  # the forged files would have given zeros (tanh(0))
 
 
+def optimized_copy(artifact, tmp_path):
+    """(a copy of the artifact's generator.onnx in `tmp_path`, its optimized variant derived into the cache)."""
+    source = tmp_path / "generator.onnx"
+    source.write_bytes((artifact[1] / "generator.onnx").read_bytes())
+    return source, onnx_tuning.optimize(source)
+
+
 @pytest.mark.files
 def test_a_damaged_optimized_file_is_made_again(artifact, tmp_path):
-    _, directory = artifact
-    source = tmp_path / "generator.onnx"
-    source.write_bytes((directory / "generator.onnx").read_bytes())
-    made = onnx_tuning.optimize(source)
+    _, made = optimized_copy(artifact, tmp_path)
     whole = made.read_bytes()
     made.write_bytes(whole[: len(whole) // 2])
     generator = runtime.load(tmp_path)
@@ -361,10 +365,7 @@ def test_calibration_draws_the_generators_own_inputs(tmp_path):
 
 
 def test_a_variant_made_by_an_earlier_recipe_is_made_again(artifact, tmp_path):
-    _, directory = artifact
-    source = tmp_path / "generator.onnx"
-    source.write_bytes((directory / "generator.onnx").read_bytes())
-    made = onnx_tuning.optimize(source)
+    source, made = optimized_copy(artifact, tmp_path)
     record_path = made.with_suffix(".json")
     record = json.loads(record_path.read_text())
     record["recipe"] = onnx_tuning.VARIANTS["optimized"].recipe - 1
@@ -379,10 +380,7 @@ def test_a_variant_made_by_an_earlier_recipe_is_made_again(artifact, tmp_path):
 def test_a_record_that_is_not_a_file_is_not_trusted_and_the_variant_is_made_again(artifact, tmp_path):
     # A named pipe in the record's place would block a plain read for ever (no writer comes):
     # it is refused unread, so the variant counts as not derived, and is made again.
-    _, directory = artifact
-    source = tmp_path / "generator.onnx"
-    source.write_bytes((directory / "generator.onnx").read_bytes())
-    made = onnx_tuning.optimize(source)
+    source, made = optimized_copy(artifact, tmp_path)
     record_path = made.with_suffix(".json")
     record_path.unlink()
     os.mkfifo(record_path)
