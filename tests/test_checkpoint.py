@@ -1,5 +1,9 @@
 """A stopped run resumes from its last checkpoint with both optimizers' state."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -112,3 +116,23 @@ def test_checkpoints_of_another_training_are_refused_not_resumed(real_batches, t
         GANCheckpoint(tmp_path / "ckpt", keep=0)
     with pytest.raises(ValueError, match="`seed` must be"):  # at once, not after an epoch has trained
         SampleGrid(tmp_path / "samples", seed=-1)
+
+
+@pytest.mark.faults
+def test_a_new_fit_removes_what_killed_saves_left_and_keeps_a_running_save_s_file(real_batches, tmp_path):
+    # Temporaries are named with their writer's pid: those of a process that is gone (killed while
+    # saving) are deleted, weights and state.json alike; one of a process still writing stays, and
+    # so does anything else, such as a folder whose name looks like a checkpoint's temporary.
+    dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    killed = [folder / f".epoch_0002.weights.h5.{dead_pid}.a1b2.epoch_0002.weights.h5", folder / f".state.json.{dead_pid}.c3d4.state.json"]
+    for path in killed:
+        path.write_bytes(b"half written")
+    running = folder / f".epoch_0002.weights.h5.{os.getpid()}.e5f6.epoch_0002.weights.h5"
+    running.write_bytes(b"being written")
+    (folder / ".notes.weights.h5").mkdir()
+    fresh_dcgan().fit(real_batches.take(1), epochs=1, verbose=0, callbacks=[GANCheckpoint(folder)])
+    assert not any(path.exists() for path in killed)
+    assert running.read_bytes() == b"being written" and (folder / ".notes.weights.h5").is_dir()
+    assert [p.name for _, p in GANCheckpoint(folder).checkpoints()] == ["epoch_0001.weights.h5"]

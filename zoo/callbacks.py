@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.files import atomic_write, atomic_write_json, check_free_space, to_json
+from zoo.files import atomic_write, atomic_write_json, check_free_space, remove_stale_temporaries, to_json
 from zoo.images import save_grid
 from zoo.latent import check_seed, sample_latent
 from zoo.validation import check_int
@@ -127,10 +127,11 @@ class GANCheckpoint(keras.callbacks.Callback):
                          "model and compile settings, or give this training a checkpoint folder of its own.")
 
     def remove_partial_files(self):
-        """Deletes temporary files left by a process killed while saving (never a finished checkpoint)."""
+        """Deletes the temporary files (weights and state.json) of processes killed while saving here,
+        never a finished checkpoint, nor the temporaries of a process still writing
+        (`zoo.files.remove_stale_temporaries`: judged by the pid in their names)."""
         if self.directory.is_dir():
-            for partial in self.directory.glob(".*.weights.h5"):
-                partial.unlink()
+            remove_stale_temporaries(self.directory)
 
     def checkpoint_bytes(self):
         """A bound on a checkpoint's size: the bytes of the networks' and optimizers' variables,
