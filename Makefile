@@ -18,11 +18,14 @@ demo: setup
 # and on PyTorch where torch is installed (it is not in requirements.txt: a ~190 MB wheel).
 # Two worker processes (pytest-xdist), one per core of CI's two: much of the suite waits on
 # subprocesses, imports and files, so two take 0.62× the time of one on TensorFlow and 0.80× on
-# JAX (2-core Xeon, 2026-11-29, side by side: 1,001 → 625 s and 331 → 263 s).
+# JAX (2-core Xeon, 2026-11-29, side by side: 1,001 → 625 s and 331 → 263 s). A worker that runs
+# out of tests takes some of the other's (`--dist worksteal`: 590 s there, against 625 and 663 s
+# in two runs with xdist's default split; three workers: 649 s).
+XDIST = -n 2 --dist worksteal
 test: setup
-	$(PY) -m pytest -q -n 2
-	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 -m backend
-	@if $(PY) -c "import torch" 2>/dev/null; then KERAS_BACKEND=torch $(PY) -m pytest -q -n 2 -m backend; \
+	$(PY) -m pytest -q $(XDIST)
+	KERAS_BACKEND=jax $(PY) -m pytest -q $(XDIST) -m backend
+	@if $(PY) -c "import torch" 2>/dev/null; then KERAS_BACKEND=torch $(PY) -m pytest -q $(XDIST) -m backend; \
 	else echo "torch is not installed: the PyTorch backend session is skipped"; fi
 
 setup: $(VENV)/.installed $(DATA) $(WORDNET) $(CHROMIUM) $(NODE_APPS)
