@@ -494,6 +494,46 @@ def test_data_of_unknown_length_that_yields_no_batch_is_refused_naming_it(fashio
 
 @pytest.mark.inputs
 @pytest.mark.backend
+def test_data_of_unknown_length_without_steps_per_epoch_is_refused_before_a_checkpoint_is_touched(fashion_dir, tmp_path):
+    import keras
+
+    from zoo.callbacks import GANCheckpoint
+
+    class Ending(keras.utils.PyDataset):
+        """2 batches of 16 of `images`, then IndexError, as a sequence past its end; its length is
+        unknown (num_batches None, which Keras reads as endless) unless given as `num_batches`."""
+
+        def __init__(self, images, num_batches=None):
+            super().__init__()
+            self.images, self.length, self.read = images, num_batches, []
+
+        @property
+        def num_batches(self):
+            return self.length
+
+        def __getitem__(self, index):
+            if index >= 2:
+                raise IndexError(f"no batch {index}")
+            self.read.append(index)
+            return (self.images[index * 16 : (index + 1) * 16],)
+
+    images, _ = real_images()
+    gan, checkpoints = tiny_dcgan(), tmp_path / "checkpoints"
+    gan.fit(images, batch_size=16, epochs=1, verbose=0, callbacks=[GANCheckpoint(checkpoints)])
+    written = {path.name: path.read_bytes() for path in checkpoints.iterdir()}
+    ending = Ending(images)
+    # Keras would train on its 2 batches, then stop with its IndexError (an UnknownError on TensorFlow).
+    with pytest.raises(ValueError, match=r"a keras.utils.PyDataset of unknown length, Ending \(its num_batches is None\), without steps_per_epoch: "
+                                         r"Keras reads such a dataset as endless.* Give the dataset num_batches .* pass fit steps_per_epoch\.$"):
+        gan.fit(ending, epochs=2, verbose=0, callbacks=[GANCheckpoint(checkpoints)])
+    assert ending.read == [] and int(gan.g_optimizer.iterations) == 2
+    assert {path.name: path.read_bytes() for path in checkpoints.iterdir()} == written
+    gan.fit(Ending(images, num_batches=2), epochs=2, verbose=0, callbacks=[GANCheckpoint(checkpoints)])  # as the message says
+    assert int(gan.g_optimizer.iterations) == 4 and sorted(path.name for path in checkpoints.glob("*.h5")) == ["epoch_0002.weights.h5"]
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
 def test_a_python_generator_may_yield_images_alone_and_its_first_batch_is_checked(fashion_dir):
     import numpy as np
 

@@ -171,11 +171,13 @@ class BaseGAN(keras.Model):
         A tuple `x` is read as `(images, labels)` (or `(images,)`), as a dataset's batches are,
         not as Keras's several inputs: `fit((images, labels))` is `fit(images, labels)`. The zoo's
         `ArrayBatches` (`zoo.data`'s batches on JAX) come in their own order, as a `tf.data.Dataset`
-        does: Keras reorders them only when `shuffle=True` is passed.
+        does: Keras reorders them only when `shuffle=True` is passed. A `keras.utils.PyDataset` of
+        unknown length (`num_batches` None) needs `steps_per_epoch` (`check_epoch_end`).
         """
         options = inspect.signature(keras.Model.fit).bind_partial(self, x, y, *args, **kwargs).arguments
         refuse_keras_only_options(options)
         x, y = images_and_labels(x, y)
+        check_epoch_end(x, options.get("steps_per_epoch"))
         if isinstance(x, types.GeneratorType):
             first, x = peek_generator(x)
             check_training_data(self, first)
@@ -761,6 +763,32 @@ def _known_empty(x, y):
     if _is_tf_dataset(x) and int(x.cardinality()) == 0:
         return "a tf.data.Dataset of 0 batches, its cardinality"
     return None
+
+
+def check_epoch_end(x, steps_per_epoch):
+    """Raises ValueError when `fit` would never end an epoch of `x` at its last batch: a
+    `keras.utils.PyDataset` of unknown length (`num_batches` None) without `steps_per_epoch`.
+
+    Keras reads such a dataset as endless (its documented meaning): it asks for batch after
+    batch and has no way to end the epoch when the dataset has none left. One that never ends
+    would run its first epoch forever (no `on_epoch_end`, no checkpoint); one that ends (an
+    IndexError or StopIteration past its last batch) stops training there with that raw error
+    (an UnknownError on TensorFlow, a RuntimeError for the StopIteration on JAX), batches
+    already trained on. Refused before any batch is read or any callback runs.
+    """
+    if steps_per_epoch is not None or not isinstance(x, keras.utils.PyDataset):
+        return
+    try:
+        count = x.num_batches
+    except NotImplementedError:  # neither num_batches nor __len__: Keras says what to add
+        return
+    if count is None:
+        raise ValueError(
+            f"fit was given a keras.utils.PyDataset of unknown length, {type(x).__name__} (its num_batches is None), without "
+            "steps_per_epoch: Keras reads such a dataset as endless, so its first epoch would never end, or, should the "
+            "dataset end, training would stop at its IndexError instead of ending the epoch. Give the dataset num_batches "
+            "(its number of batches: each epoch ends after them), or, for a stream that never ends, pass fit steps_per_epoch."
+        )
 
 
 def _is_tf_dataset(x):
