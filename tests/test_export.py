@@ -141,6 +141,46 @@ def test_replacing_an_artifact_needs_overwrite_and_keeps_the_old_one_until_the_n
     np.testing.assert_allclose(runtime.load(target).generate(3, seed=0), other.generate(3, seed=0), atol=1e-4)
 
 
+class DCGANWithAnArrival(DCGAN):
+    """A DCGAN whose export sees the user's files arrive in its target folder midway: after
+    export_generator checked the folder, before it swaps the new artifact in (when it draws the
+    inputs of its parity check)."""
+
+    arrivals = ()  # (path, bytes) pairs, written when the export draws its parity inputs
+
+    def export_example(self, n, seed=None):
+        for path, data in self.arrivals:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return super().export_example(n, seed=seed)
+
+
+@pytest.mark.faults
+def test_files_put_into_the_target_while_an_overwriting_export_runs_are_kept_and_named(tmp_path):
+    from zoo.files import sha256
+
+    target, kept = tmp_path / "dcgan", tmp_path / "dcgan.kept"
+    old = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0), target)
+    replacement = DCGANWithAnArrival(latent_dim=16, g_filters=8, d_filters=8, seed=5)
+    replacement.arrivals = ((target / "mine.png", b"a picture of mine"), (target / "saved_model" / "notes.txt", b"my notes"))
+    with pytest.warns(UserWarning, match=f"{target} gained 2 file\\(s\\) its card.json does not list while this export ran "
+                                         f"\\(mine.png, saved_model/notes.txt\\); they are kept in {kept}"):
+        new = export_generator(replacement, target, overwrite=True)
+    assert new["files"] != old["files"] and json.loads((target / "card.json").read_text()) == new
+    assert all(sha256(target / relative) == digest for relative, digest in new["files"].items())
+    assert not (target / "mine.png").exists()  # the new artifact holds its own files only
+    assert {p.relative_to(kept).as_posix(): p.read_bytes() for p in kept.rglob("*") if p.is_file()} == {
+        "mine.png": b"a picture of mine", "saved_model/notes.txt": b"my notes"}  # the old artifact's files are gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dcgan", "dcgan.kept"]  # no staging folder left
+
+    # A folder of the user's made where there was none when the export looked is not deleted either.
+    fresh = tmp_path / "fresh"
+    replacement.arrivals = ((fresh / "mine.png", b"mine too"),)
+    with pytest.warns(UserWarning, match=f"they are kept in {tmp_path / 'fresh.kept'}"):
+        export_generator(replacement, fresh, overwrite=True)
+    assert (tmp_path / "fresh.kept" / "mine.png").read_bytes() == b"mine too" and (fresh / "card.json").is_file()
+
+
 @pytest.mark.files
 def test_loading_keras_weights_from_an_artifact_without_saved_model_says_so(trained_dcgan, tmp_path):
     import shutil

@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,9 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         card: extra facts for `card.json` (dataset, training command and time, quality, ...).
         atol: the largest absolute difference allowed between Keras and the exported files.
         overwrite: replace an existing artifact in `directory`. The old artifact stays whole
-            until the new one is complete and checked, then the two are swapped.
+            until the new one is complete and checked, then the two are swapped and the old
+            one's files deleted; files put into `directory` while the export ran are kept
+            beside it, in `<directory>.kept`, and a warning says so (`_remove_replaced`).
 
     Raises FileExistsError, before any work, when `directory` exists and is not an artifact (a
     run folder, a folder of your own: export never deletes what it did not write), holds files
@@ -105,6 +108,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
     remove_stale_staging(directory)
     staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-{os.getpid()}-"))
     staging.chmod(0o777 & ~current_umask())
+    swapped = False
     try:
         # Traced with Keras's own convolutions (`zoo.layers`' "keras"): the files hold standard
         # `ConvTranspose`/`Conv` ops that every runtime knows and tunes (`zoo.onnx_tuning`
@@ -123,9 +127,12 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         card["files"] = {path: sha256(staging / path) for path in _artifact_files(staging)}
         validate_card(json.loads(to_json(card)), f"the card of {directory}")  # what runtime.load will check, before it replaces anything
         atomic_write_json(staging / "card.json", card)
-        _move_into_place(staging, directory, overwrite)
+        swapped = _move_into_place(staging, directory, overwrite)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not swapped:
+            shutil.rmtree(staging, ignore_errors=True)
+    if swapped:  # staging holds the old folder, and what the user put there meanwhile
+        _remove_replaced(staging, directory)
     return card
 
 
@@ -381,24 +388,17 @@ def check_replaceable(directory, overwrite):
         return
     if not directory.is_dir() or directory.is_symlink():
         raise FileExistsError(f"{directory} exists and is not an artifact folder; export would replace it. Choose another path.")
-    entries = (
-        (Path(root) / name).relative_to(directory).as_posix()
-        for root, folders, files in os.walk(directory)
-        for name in files + [f for f in folders if (Path(root) / f).is_symlink()]
-    )
-    try:
-        card = json.loads((directory / "card.json").read_text())
-        listed = set(card["files"]) | {"card.json"}
-    except (OSError, ValueError, KeyError, TypeError):
+    entries = _entries(directory)
+    card = _listing_card(directory)
+    if card is None:
         found = list(itertools.islice(entries, 3))  # a few are enough to refuse: never walk a whole disk
         if not found:
             return
         raise FileExistsError(
             f"{directory} is not an artifact folder (no card.json listing its files) and holds files, "
             f"e.g. {', '.join(found)}; export never replaces such a folder. Choose a new folder."
-        ) from None
-    contents = sorted(entries)
-    extra = [path for path in contents if path not in listed and not _derived_beside(directory / path, card)]
+        )
+    extra = [path for path in sorted(entries) if not _artifact_file(directory, path, card)]
     if extra:
         raise FileExistsError(
             f"{directory} holds {len(extra)} file(s) its card.json does not list ({', '.join(extra[:3])}); replacing the "
@@ -406,6 +406,31 @@ def check_replaceable(directory, overwrite):
         )
     if not overwrite:
         raise FileExistsError(f"{directory} holds the artifact {card.get('name')!r}; pass overwrite=True (--overwrite) to replace it.")
+
+
+def _entries(directory):
+    """The files under `directory` and the links to folders there (not followed), as paths
+    relative to it, walked lazily."""
+    return (
+        (Path(root) / name).relative_to(directory).as_posix()
+        for root, folders, files in os.walk(directory)
+        for name in files + [f for f in folders if (Path(root) / f).is_symlink()]
+    )
+
+
+def _listing_card(directory):
+    """The parsed card.json of `directory` when it lists the artifact's files, else None."""
+    try:
+        card = json.loads((Path(directory) / "card.json").read_text())
+        return card if isinstance(card["files"], dict) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _artifact_file(directory, path, card):
+    """Whether `path` (relative to `directory`) belongs to the artifact `card` describes, the only
+    files export replaces: card.json, a file the card lists, or a variant derived beside it."""
+    return path == "card.json" or path in card["files"] or _derived_beside(directory / path, card)
 
 
 def _derived_beside(path, card):
@@ -431,13 +456,14 @@ def remove_stale_staging(directory):
 
 
 def _move_into_place(staging, directory, overwrite=False):
-    """Puts the finished `staging` folder at `directory`; with `overwrite`, an old artifact there
-    is swapped out in one step (see `zoo.files.exchange`) and then deleted, so `directory` always
-    holds a whole one. Without it, an artifact another process put there while this one was made
-    is kept, and FileExistsError says so."""
+    """Puts the finished `staging` folder at `directory`; returns whether it swapped out an old
+    folder there, which `staging` then holds. With `overwrite`, an old artifact there is swapped
+    out in one step (see `zoo.files.exchange`), so `directory` always holds a whole one; the
+    caller then removes it with `_remove_replaced`. Without it, an artifact another process put
+    there while this one was made is kept, and FileExistsError says so."""
     if overwrite and directory.exists():
-        exchange(staging, directory)  # staging now holds the old artifact, deleted by the caller
-        return
+        exchange(staging, directory)
+        return True
     try:
         staging.rename(directory)  # replaces an empty folder only
     except OSError as error:
@@ -447,6 +473,63 @@ def _move_into_place(staging, directory, overwrite=False):
             f"{directory} was written by another process while this export ran; it is kept and this export was not saved. "
             "Pass overwrite=True (--overwrite) to replace it, or choose another folder."
         ) from None
+    return False
+
+
+def _remove_replaced(old, directory):
+    """Deletes the folder swapped out of `directory` (now at `old`) file by file, by
+    `check_replaceable`'s rule: only the files of the artifact its card describes, then the
+    folders they leave empty. `check_replaceable` looked at `directory` before the export; a file
+    put there while the export ran (or a whole folder, where there was none) is not the
+    artifact's: the rest of `old` is kept as `<directory>.kept` (`.kept-2`, ... when taken) beside
+    `directory`, and a warning names it and the files.
+
+    Deciding file by file, no check can go stale before the deletion: a file the card does not
+    list is never deleted, whenever it appears. What remains: a file written under a name the
+    card lists (over the old artifact's own generator.onnx, say) is deleted with the artifact, as
+    `check_replaceable` allows; and a file written into `old` after the last of its folders was
+    emptied and removed fails to be created (its writer gets the error) rather than being lost.
+    After the swap only a process that already held `old` open (a shell inside it, a folder
+    handle) reaches it: `directory` is the new artifact.
+    """
+    card = _listing_card(old)
+    for root, folders, files in os.walk(old, topdown=False):
+        for name in files:
+            path = Path(root) / name
+            if card is not None and _artifact_file(old, path.relative_to(old).as_posix(), card):
+                try:
+                    path.unlink()
+                except OSError:  # kept, and named below
+                    pass
+        for name in folders:
+            try:
+                os.rmdir(Path(root) / name)  # only once empty; never a link to a folder
+            except OSError:
+                pass
+    try:
+        old.rmdir()
+        return
+    except OSError:
+        pass
+    left = sorted(_entries(old))
+    for number in itertools.count(1):
+        kept = directory.with_name(f"{directory.name}.kept" + (f"-{number}" if number > 1 else ""))
+        if kept.exists() or kept.is_symlink():
+            continue
+        try:
+            old.rename(kept)  # out of the staging name, which the next export deletes
+            break
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+                raise OSError(error.errno, f"{directory} gained {len(left)} file(s) its card.json does not list while this export ran "
+                                           f"({', '.join(left[:3])}); they are in {old}, which could not be renamed to {kept} "
+                                           f"({error.strerror}). Move them out before the next export to {directory}, which deletes that folder.") from None
+    warnings.warn(
+        f"{directory} gained {len(left)} file(s) its card.json does not list while this export ran ({', '.join(left[:3])}"
+        f"{', ...' if len(left) > 3 else ''}); they are kept in {kept}, and {directory} holds the new artifact. "
+        "Move them where you want them.",
+        stacklevel=3,
+    )
 
 
 def _onnx_dtype(dtype):
