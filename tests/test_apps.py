@@ -963,6 +963,27 @@ def test_node_app_checks_a_card_against_its_graph_before_drawing_noise_as_python
 
 
 @needs_node
+@pytest.mark.inputs
+def test_node_app_refuses_a_graph_whose_z_width_is_free_before_drawing_noise_as_python_does(tmp_path):
+    """The card's latent_dim was held to the graph's z only where the graph fixes its width: beside a graph
+    that leaves it free, a card of 65,536 had the app draw 6.5 billion values at -n 100000 ("Invalid typed
+    array length"). zoo.runtime.generator_shapes refuses such a graph on loading; so does Node now."""
+    import onnx
+
+    installed("node")
+    wide = card_of("dcgan-fashion-mnist", lambda card: {**card, "latent_dim": 65536, "inputs": {"z": {**card["inputs"]["z"], "shape": ["batch", 65536]}}})
+    folder = artifact_with_card(tmp_path / "artifact", "dcgan-fashion-mnist", wide)
+    model = onnx.load(folder / "generator.onnx")
+    model.graph.input[0].type.tensor_type.shape.dim[1].dim_param = "width"  # in place of 100
+    onnx.save(model, folder / "generator.onnx")
+    with pytest.raises(ValueError, match=re.escape("input 'z' has the shape ['batch', 'width'], but a zoo generator's is 2-dimensional")) as python:
+        runtime.load(folder)
+    result = run_node([str(folder), "-n", "100000", "-o", "grid.png"], cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}"
+    assert not (tmp_path / "grid.png").exists()
+
+
+@needs_node
 @needs_chromium
 @pytest.mark.files
 def test_web_page_names_a_card_it_cannot_read_or_find(tmp_path):

@@ -562,26 +562,44 @@ export async function createSession(ort, bytes, label, options = {}) {
   }
 }
 
+const nameList = (names) => `[${[...names].sort().map((name) => `'${name}'`).join(", ")}]`;
+
+// { latentDim, imageShape } of the onnxruntime `session` of a generator, as zoo.runtime.generator_shapes: an
+// input `z` of (batch, latent_dim) and an `image` output of (batch, height, width, channels), the batch free and
+// every other size fixed; anything else is refused in Python's words. A z whose width the graph leaves free
+// would take noise of whatever width a card asks (65,536 a row, billions of values), unchecked. null where the
+// runtime tells no shapes (onnxruntime's JavaScript API before 1.22).
+export function generatorShapes(session, onnxLabel) {
+  if (!session.inputNames.includes("z")) throw new Error(`${onnxLabel} has no input named 'z' (inputs: ${nameList(session.inputNames)}): it is not a zoo generator.`);
+  if (!session.outputNames.includes("image")) throw new Error(`${onnxLabel} has no output named 'image' (outputs: ${nameList(session.outputNames)}): it is not a zoo generator.`);
+  const graph = new Map([...(session.inputMetadata || []), ...(session.outputMetadata || [])].map((value) => [value.name, value.shape]));
+  if (!Array.isArray(graph.get("z")) || !Array.isArray(graph.get("image"))) return null;
+  const fixed = (shape, rank, what) => {
+    if (shape.length !== rank || typeof shape[0] !== "string" || !shape.slice(1).every((size) => Number.isInteger(size) && size > 0)) {
+      const shown = shape.map((size) => (typeof size === "number" ? size : size === "" ? "None" : `'${size}'`)).join(", "); // "": neither size nor name, Python's None
+      throw new Error(`${onnxLabel}: ${what} has the shape [${shown}], but a zoo generator's is ${rank}-dimensional, a free batch size first, then fixed sizes: it is not a zoo generator (or was exported with a fixed batch).`);
+    }
+    return shape.slice(1);
+  };
+  return { latentDim: fixed(graph.get("z"), 2, "input 'z'")[0], imageShape: fixed(graph.get("image"), 4, "output 'image'") };
+}
+
 // Throws unless the onnxruntime `session` is a ganzoo generator that `card` describes, as
 // zoo.runtime.generator_shapes and zoo.cards.check_against_graph: inputs `z` and the card's others
-// (same names, dtypes), an `image` output, the card's latent_dim and image_shape where the graph fixes
-// them. Otherwise a non-generator .onnx, or another generator's card (one without `files`), fails
-// inside onnxruntime as "input 'image' is missing in 'feeds'". `cardLabel`, `onnxLabel`: paths or URLs.
+// (same names, dtypes), an `image` output, sizes fixed but the batch's (`generatorShapes`), the card's
+// latent_dim and image_shape. Otherwise a non-generator .onnx, or another generator's card (one without
+// `files`), fails inside onnxruntime as "input 'image' is missing in 'feeds'". `cardLabel`, `onnxLabel`: paths or URLs.
 export function checkAgainstGraph(card, session, cardLabel, onnxLabel) {
-  const list = (names) => `[${[...names].sort().map((name) => `'${name}'`).join(", ")}]`;
-  if (!session.inputNames.includes("z")) throw new Error(`${onnxLabel} has no input named 'z' (inputs: ${list(session.inputNames)}): it is not a zoo generator.`);
-  if (!session.outputNames.includes("image")) throw new Error(`${onnxLabel} has no output named 'image' (outputs: ${list(session.outputNames)}): it is not a zoo generator.`);
-  if (list(session.inputNames) !== list(Object.keys(card.inputs))) throw new Error(`${cardLabel}: inputs: the card names ${list(Object.keys(card.inputs))}, the graph takes ${list(session.inputNames)}.`);
-  const graph = new Map([...(session.inputMetadata || []), ...(session.outputMetadata || [])].map((value) => [value.name, value]));
+  const shapes = generatorShapes(session, onnxLabel);
+  if (nameList(session.inputNames) !== nameList(Object.keys(card.inputs))) throw new Error(`${cardLabel}: inputs: the card names ${nameList(Object.keys(card.inputs))}, the graph takes ${nameList(session.inputNames)}.`);
+  const graph = new Map((session.inputMetadata || []).map((value) => [value.name, value]));
   for (const name of session.inputNames) {
     const [declared, takes] = [card.inputs[name] && card.inputs[name].dtype, graph.get(name) && graph.get(name).type];
     if (declared && takes && declared !== takes) throw new Error(`${cardLabel}: inputs.${name}.dtype: ${declared}, but the graph takes ${takes}.`);
   }
-  const width = graph.get("z") && graph.get("z").shape && graph.get("z").shape[1];
-  if (Number.isInteger(width) && width !== card.latent_dim) throw new Error(`${cardLabel}: latent_dim: ${card.latent_dim}, but the graph's z has ${width} values per row.`);
-  const image = ((graph.get("image") && graph.get("image").shape) || []).slice(1);
-  if (image.length === 3 && image.every(Number.isInteger) && image.join() !== card.image_shape.join()) {
-    throw new Error(`${cardLabel}: image_shape: [${card.image_shape.join(", ")}], but the graph makes images of [${image.join(", ")}].`);
+  if (shapes && shapes.latentDim !== card.latent_dim) throw new Error(`${cardLabel}: latent_dim: ${card.latent_dim}, but the graph's z has ${shapes.latentDim} values per row.`);
+  if (shapes && shapes.imageShape.join() !== card.image_shape.join()) {
+    throw new Error(`${cardLabel}: image_shape: [${card.image_shape.join(", ")}], but the graph makes images of [${shapes.imageShape.join(", ")}].`);
   }
 }
 
