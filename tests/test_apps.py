@@ -304,6 +304,54 @@ def test_node_app_downloads_again_over_a_cached_file_that_is_a_named_pipe(tmp_pa
     assert cached.read_bytes() == (ROOT / "exports" / MIRRORED / "generator.onnx").read_bytes()
 
 
+def registry_of(change):
+    """A function of a path that writes zoo/registry.json there, `change`d."""
+    return lambda path: path.write_text(json.dumps(change(registry.load_registry())))
+
+
+def with_entry(change, name=MIRRORED):
+    """A function of the registry's data that `change`s the entry of `name`."""
+    return lambda data: {**data, "models": {**data["models"], name: change(data["models"][name])}}
+
+
+@needs_node
+@pytest.mark.files
+@pytest.mark.parametrize("write, message", [
+    (lambda path: None, "{registry} does not exist."),
+    (Path.mkdir, "{registry} is a folder, not a file."),
+    (os.mkfifo, "{registry} is a named pipe (FIFO), not a file."),  # read without waiting for a writer
+    (lambda path: path.write_text('{"models": '), "{registry} is not valid JSON: Unexpected end of JSON input"),
+    (registry_of(lambda data: None), "{registry}: (the registry itself) is not a JSON object"),
+    (registry_of(lambda data: [data]), "{registry}: (the registry itself) is not a JSON object"),
+    (registry_of(lambda data: without(data, "models")), "{registry}: models: missing (must be an object of published generators by name)"),
+    (registry_of(lambda data: {**data, "models": [MIRRORED]}), '{registry}: models: ["dcgan-fashion-mnist"] is not an object of published generators by name'),
+    (registry_of(with_entry(lambda entry: "dcgan", "gan-fashion-mnist")), '{registry}: models.gan-fashion-mnist: "dcgan" is not an object: the entry of a published generator'),
+    (registry_of(with_entry(lambda entry: without(entry, "files"))),
+     "{registry}: models.dcgan-fashion-mnist.files: missing (must be an object of sha256 digests (64 lowercase hex digits) by file name)"),
+    (registry_of(with_entry(lambda entry: {**entry, "files": {"card.json": 5}})),
+     '{registry}: models.dcgan-fashion-mnist.files: {"card.json":5} is not an object of sha256 digests (64 lowercase hex digits) by file name'),
+    (registry_of(with_entry(lambda entry: {**entry, "files": without(entry["files"], "card.json")})),
+     "{registry}: models.dcgan-fashion-mnist.files.card.json: missing (must be the sha256 of the published file)"),
+    (registry_of(with_entry(lambda entry: {**entry, "sizes": {"generator.onnx": "7 MB"}})),
+     '{registry}: models.dcgan-fashion-mnist.sizes: {"generator.onnx":"7 MB"} is not an object of file sizes in bytes by file name'),
+    (registry_of(lambda data: {**data, "base_url": 5}), "{registry}: base_url: 5 is not an http or https URL"),
+    (registry_of(lambda data: {**data, "base_url": "ftp://mirror/exports"}),
+     "the base_url of {registry} is 'ftp://mirror/exports', not an http or https URL of a mirror of exports/; nothing was downloaded."),
+    (registry_of(lambda data: without(data, "base_url")), "{registry} has no base_url: set GANZOO_BASE_URL to a mirror of exports/; nothing was downloaded."),
+])
+def test_node_app_refuses_a_malformed_registry_in_one_line_naming_it(tmp_path, write, message):
+    """$GANZOO_REGISTRY names the registry the app reads. One of another shape was read as far as it went:
+    "Cannot read properties of null (reading 'models')", "... of undefined (reading 'generator.onnx')",
+    "... (reading 'replace')", or "not a published name ()" of a name it lists."""
+    installed("node")
+    path = tmp_path / "registry.json"
+    write(path)
+    env = {"GANZOO_REGISTRY": str(path), "GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": ""}
+    refusal = node_refusal(MIRRORED, tmp_path, env)
+    assert refusal == f"error: {message.replace('{registry}', str(path))}"
+    assert not (tmp_path / "cache").exists()  # nothing downloaded, nothing written
+
+
 @needs_node
 @needs_chromium
 def test_web_page_draws_python_s_pixels_and_new_samples_in_headless_chromium(published):

@@ -763,9 +763,33 @@ function shownOption(text) {
 
 // ----- published names, checked against zoo/registry.json ----------------------------------
 
+// `registry` (zoo/registry.json's data, or another file's) when it has the shape an app reads, else an Error
+// "LABEL: FIELD: ..." naming the file (`label`, its path or URL) and the first wrong field, as checkCard names a
+// card's: an object whose `models` are entries by name, each with `files` holding the sha256 of generator.onnx
+// and card.json, `sizes` (optional: older registries list none) whole numbers of bytes, and `base_url` an http or
+// https URL (checked when downloading, as zoo.registry.base_url: $GANZOO_BASE_URL may stand in for it).
+export function checkRegistry(registry, label = "registry.json") {
+  if (!isObject(registry)) throw new Error(`${label}: (the registry itself) is not a JSON object`);
+  if (!isObject(registry.models)) refuseField(label, "models", registry.models, "an object of published generators by name");
+  for (const [name, entry] of Object.entries(registry.models)) {
+    if (!isObject(entry)) refuseField(label, `models.${name}`, entry, "an object: the entry of a published generator");
+    const files = entry.files;
+    if (!isObject(files) || !Object.values(files).every((digest) => /^[0-9a-f]{64}$/.test(digest))) {
+      refuseField(label, `models.${name}.files`, files, "an object of sha256 digests (64 lowercase hex digits) by file name");
+    }
+    for (const file of ["generator.onnx", "card.json"]) if (!Object.hasOwn(files, file)) refuseField(label, `models.${name}.files.${file}`, undefined, "the sha256 of the published file");
+    const sizes = entry.sizes;
+    if (sizes !== undefined && !(isObject(sizes) && Object.values(sizes).every((size) => isWhole(size, 0, Number.MAX_SAFE_INTEGER)))) {
+      refuseField(label, `models.${name}.sizes`, sizes, "an object of file sizes in bytes by file name");
+    }
+  }
+  if (registry.base_url !== undefined && !isText(registry.base_url)) refuseField(label, "base_url", registry.base_url, "an http or https URL");
+  return registry;
+}
+
 // The files an app needs of a published generator (name -> sha256), from the registry's data.
 export function publishedFiles(registry, name) {
-  const entry = (registry.models || {})[name];
+  const entry = Object.hasOwn(registry.models || {}, name) ? registry.models[name] : null; // not "toString", which every object has
   if (!entry) throw new Error(`no published generator named "${name}"; known names: ${Object.keys(registry.models || {}).sort().join(", ")}`);
   const needed = {};
   for (const file of ["generator.onnx", "card.json"]) {

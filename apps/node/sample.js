@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import pngjs from "pngjs";
 
-import { SAMPLE_OPTIONS, checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, createSession, generatorInputs, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { SAMPLE_OPTIONS, checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkRegistry, checkSha256, createSession, generatorInputs, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const REGISTRY = process.env.GANZOO_REGISTRY || path.join(ROOT, "zoo", "registry.json"); // the data zoo.registry reads
@@ -29,9 +29,9 @@ onnxruntime-node sums in another order than Python's onnxruntime).
 
 GENERATOR: an artifact folder (generator.onnx and card.json), a .onnx file with its card.json
 beside it, or a published name (python -m zoo list), whose files are checked against the sha256
-of zoo/registry.json: this checkout's exports/ ($GANZOO_EXPORTS), else the cache Python shares
-($GANZOO_CACHE, else $XDG_CACHE_HOME/ganzoo, else ~/.cache/ganzoo), else downloaded from
-$GANZOO_BASE_URL into that cache.
+of zoo/registry.json ($GANZOO_REGISTRY: another registry file): this checkout's exports/
+($GANZOO_EXPORTS), else the cache Python shares ($GANZOO_CACHE, else $XDG_CACHE_HOME/ganzoo, else
+~/.cache/ganzoo), else downloaded from $GANZOO_BASE_URL into that cache.
 
 options:
 ${SAMPLE_OPTIONS.map(([flags, text]) => `  ${flags.padEnd(22)}${text}`).join("\n")}`;
@@ -206,6 +206,29 @@ async function download(url, size) {
   return Buffer.concat(chunks);
 }
 
+// The registry ($GANZOO_REGISTRY, else zoo/registry.json) checked for the fields the app reads: a file that is
+// missing, no file, not JSON or of another shape is refused in one line naming it (checkRegistry).
+function readRegistry() {
+  return checkRegistry(parseJson(readRegularFile(REGISTRY).toString("utf8"), REGISTRY), REGISTRY);
+}
+
+// $GANZOO_BASE_URL, else the registry's base_url, without trailing slashes; as zoo.registry.base_url, one that is
+// not an http or https URL is refused naming where it came from, before anything is downloaded.
+function baseUrl(registry) {
+  const given = process.env.GANZOO_BASE_URL;
+  if (!given && registry.base_url === undefined) throw new Error(`${REGISTRY} has no base_url: set GANZOO_BASE_URL to a mirror of exports/; nothing was downloaded.`);
+  const url = (given || registry.base_url).replace(/\/+$/, "");
+  let usable = false;
+  try {
+    const { protocol, hostname } = new URL(url);
+    usable = (protocol === "http:" || protocol === "https:") && hostname !== "";
+  } catch {
+    // not a URL at all: refused below
+  }
+  if (!usable) throw new Error(`${given ? "GANZOO_BASE_URL" : `the base_url of ${REGISTRY}`} is '${url}', not an http or https URL of a mirror of exports/; nothing was downloaded.`);
+  return url;
+}
+
 // The folder of a published generator's files, checked against the registry's sha256.
 async function fetchPublished(name, registry) {
   const files = publishedFiles(registry, name);
@@ -213,7 +236,7 @@ async function fetchPublished(name, registry) {
   if (local && (await matches(path.join(local, name), files))) return { folder: path.join(local, name), how: `published ${name} (exports/, sha256-checked)` };
   const cached = path.join(cacheDir(), name);
   if (await matches(cached, files)) return { folder: cached, how: `published ${name} (cache, sha256-checked)` };
-  const base = (process.env.GANZOO_BASE_URL || registry.base_url).replace(/\/+$/, "");
+  const base = baseUrl(registry);
   for (const [file, digest] of Object.entries(files)) {
     const url = `${base}/${name}/${file}`;
     const bytes = await download(url, ((registry.models[name] || {}).sizes || {})[file]);
@@ -228,9 +251,9 @@ async function resolveGenerator(source) {
     const onnxPath = isFolder(source) ? path.join(source, "generator.onnx") : source;
     return { onnxPath, cardPath: path.join(path.dirname(onnxPath), "card.json"), how: source };
   }
-  const registry = parseJson(readRegularFile(REGISTRY).toString("utf8"), REGISTRY);
-  if (!(registry.models || {})[source]) {
-    throw new Error(`no generator "${source}": not an existing folder or .onnx file, and not a published name (${Object.keys(registry.models || {}).sort().join(", ")})`);
+  const registry = readRegistry();
+  if (!Object.hasOwn(registry.models, source)) {
+    throw new Error(`no generator "${source}": not an existing folder or .onnx file, and not a published name (${Object.keys(registry.models).sort().join(", ")})`);
   }
   const { folder, how } = await fetchPublished(source, registry);
   return { onnxPath: path.join(folder, "generator.onnx"), cardPath: path.join(folder, "card.json"), how };
