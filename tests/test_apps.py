@@ -932,6 +932,32 @@ def test_node_app_refuses_a_graph_its_card_does_not_describe_as_python_does(tmp_
 
 
 @needs_node
+@pytest.mark.files
+def test_node_app_runs_a_generator_onnx_without_a_card_as_python_does(tmp_path):
+    """docs/artifacts.md: a bare .onnx explains itself, and zoo.runtime runs one with no card.json beside it,
+    its classes from the metadata. Node refused it ("expected generator.onnx with card.json beside it")."""
+    import onnx
+
+    installed("node")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    cgan = shutil.copy(ROOT / "exports" / "cgan-fashion-mnist" / "generator.onnx", bare / "cgan.onnx")
+    result = run_node([str(cgan), "-n", "8", "--seed", "3", "--label", "dress,9", "--scale", "1", "-o", "grid.png"], cwd=tmp_path)
+    assert result.returncode == 0 and "Wrote 8 samples of bare to grid.png" in result.stdout, result.stderr  # named by its folder, as zoo.runtime names it
+    assert_same_pixels(np.asarray(Image.open(tmp_path / "grid.png").convert("RGB")), python_grid(cgan, 8, seed=3, labels="dress,9"))
+    t2i = shutil.copy(ROOT / "exports" / "t2i-fashion-mnist" / "generator.onnx", bare / "t2i.onnx")  # its tokenizer is in its card alone
+    with pytest.raises(ValueError, match="takes `tokens` but its card.json has no tokenizer spec") as python:
+        runtime.load(t2i).generate(2, prompt=CAPTION)
+    assert node_refusal(t2i, tmp_path) == f"error: {python.value}"  # grid.png as the cgan drew it
+    model = onnx.load(cgan)
+    del model.metadata_props[:]  # a class-conditional graph that names no classes
+    onnx.save(model, bare / "nameless.onnx")
+    with pytest.raises(ValueError, match="takes a label but neither a card.json nor its ONNX metadata lists its classes") as python:
+        runtime.load(bare / "nameless.onnx").generate(2)
+    assert node_refusal(bare / "nameless.onnx", tmp_path) == f"error: {python.value}"
+
+
+@needs_node
 @needs_chromium
 @pytest.mark.files
 def test_web_page_refuses_a_graph_its_card_does_not_describe(tmp_path):
@@ -1015,7 +1041,7 @@ def test_node_app_checks_a_card_against_its_graph_before_drawing_noise_as_python
 def test_node_app_refuses_a_graph_whose_z_width_is_free_before_drawing_noise_as_python_does(tmp_path):
     """The card's latent_dim was held to the graph's z only where the graph fixes its width: beside a graph
     that leaves it free, a card of 65,536 had the app draw 6.5 billion values at -n 100000 ("Invalid typed
-    array length"). zoo.runtime.generator_shapes refuses such a graph on loading; so does Node now."""
+    array length"). zoo.runtime.generator_shapes refuses such a graph on loading, card or not; so does Node."""
     import onnx
 
     installed("node")
@@ -1024,11 +1050,14 @@ def test_node_app_refuses_a_graph_whose_z_width_is_free_before_drawing_noise_as_
     model = onnx.load(folder / "generator.onnx")
     model.graph.input[0].type.tensor_type.shape.dim[1].dim_param = "width"  # in place of 100
     onnx.save(model, folder / "generator.onnx")
-    with pytest.raises(ValueError, match=re.escape("input 'z' has the shape ['batch', 'width'], but a zoo generator's is 2-dimensional")) as python:
-        runtime.load(folder)
-    result = run_node([str(folder), "-n", "100000", "-o", "grid.png"], cwd=tmp_path, timeout=60)
-    assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}"
-    assert not (tmp_path / "grid.png").exists()
+    for card in ("beside", "none"):
+        if card == "none":
+            (folder / "card.json").unlink()
+        with pytest.raises(ValueError, match=re.escape("input 'z' has the shape ['batch', 'width'], but a zoo generator's is 2-dimensional")) as python:
+            runtime.load(folder)
+        result = run_node([str(folder), "-n", "100000", "-o", "grid.png"], cwd=tmp_path, timeout=60)
+        assert result.returncode == 2 and result.stderr.strip() == f"error: {python.value}", card
+        assert not (tmp_path / "grid.png").exists()
 
 
 @needs_node

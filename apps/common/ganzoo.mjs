@@ -603,6 +603,81 @@ export function checkAgainstGraph(card, session, cardLabel, onnxLabel) {
   }
 }
 
+// The card facts an app reads, for a generator.onnx with no card.json beside it, as zoo.runtime runs one
+// (docs/artifacts.md, "card.json"): latent_dim and image_shape from the graph (generatorShapes), the inputs'
+// names and dtypes from the graph, the classes of a class-conditional one from the names the export writes into
+// the file's metadata (onnxMetadata), the family there (else "unknown": checkCard asks for one, no app reads it),
+// and `name` (its folder's, as zoo.runtime names it). A graph whose label has no classes there is refused in
+// Python's words, and so is a text-to-image one: its tokenizer is in its card alone. `bytes`: the .onnx file;
+// `onnxLabel`: its path or URL.
+export function graphCard(session, bytes, name, onnxLabel) {
+  const shapes = generatorShapes(session, onnxLabel);
+  if (!shapes) throw new Error(`${onnxLabel}: this onnxruntime tells no shapes of the graph's inputs and output; run it with its card.json beside it`);
+  const metadata = onnxMetadata(bytes);
+  const types = new Map((session.inputMetadata || []).map((value) => [value.name, value.type]));
+  const inputs = Object.fromEntries(session.inputNames.map((input) => [input, { dtype: types.get(input) }]));
+  if (inputs.tokens) throw new Error(`${onnxLabel} takes \`tokens\` but its card.json has no tokenizer spec.`);
+  const card = { format_version: CARD_FORMAT_VERSION, name, family: metadata.family || "unknown", latent_dim: shapes.latentDim, image_shape: shapes.imageShape, inputs };
+  if (inputs.label) {
+    let classes = null;
+    try {
+      classes = JSON.parse(metadata.classes ?? "null");
+    } catch {
+      // malformed: as none, as zoo.runtime reads it
+    }
+    if (!(Array.isArray(classes) && classes.length > 0 && classes.every(isText))) throw new Error(`${onnxLabel} takes a label but neither a card.json nor its ONNX metadata lists its classes.`);
+    card.classes = classes;
+  }
+  return checkCard(card, onnxLabel);
+}
+
+// The metadata_props of the ONNX file `bytes` as { key: value }, where the export repeats its card's facts
+// (docs/artifacts.md, "card.json"). onnxruntime's JavaScript API does not give them, so they are read from
+// the protobuf wire format: ModelProto's field 14, each a message of key (field 1) and value (field 2).
+// Bytes it cannot read give {}.
+export function onnxMetadata(bytes) {
+  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const decoder = new TextDecoder();
+  const text = (span) => (span ? decoder.decode(data.subarray(span[0], span[1])) : "");
+  try {
+    return Object.fromEntries(protobufFields(data, 0, data.length).filter(([field]) => field === 14).map(([, start, end]) => {
+      const entry = new Map(protobufFields(data, start, end).map(([field, ...span]) => [field, span]));
+      return [text(entry.get(1)), text(entry.get(2))];
+    }));
+  } catch {
+    return {};
+  }
+}
+
+// [field number, start, end] of each length-delimited field of the protobuf message at data[start, end), in
+// order; fields of other wire types are skipped. Throws on bytes that are no such message.
+function protobufFields(data, start, end) {
+  const fields = [];
+  let at = start;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (at >= end || shift > 63) throw new Error("not a protobuf message");
+      const byte = data[at++];
+      value += (byte & 0x7f) * 2 ** shift; // not <<: lengths and numbers beyond 2^31
+      if (byte < 0x80) return value;
+    }
+  };
+  while (at < end) {
+    const key = varint();
+    const wire = key % 8;
+    if (wire === 0) varint();
+    else if (wire === 1 || wire === 5) at += wire === 1 ? 8 : 4;
+    else if (wire === 2) {
+      const length = varint();
+      fields.push([Math.floor(key / 8), at, at + length]);
+      at += length;
+    } else throw new Error("not a protobuf message");
+  }
+  if (at > end) throw new Error("not a protobuf message");
+  return fields;
+}
+
 // The highest valid id of an integer input: card.inputs[name].range, else the classes or the vocabulary.
 export function highestId(card, name) {
   const range = card.inputs[name] && card.inputs[name].range;

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import pngjs from "pngjs";
 
-import { SAMPLE_OPTIONS, checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkRegistry, checkSha256, createSession, generatorInputs, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { SAMPLE_OPTIONS, checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkRegistry, checkSha256, createSession, generatorInputs, graphCard, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const REGISTRY = process.env.GANZOO_REGISTRY || path.join(ROOT, "zoo", "registry.json"); // the data zoo.registry reads
@@ -27,11 +27,12 @@ Generates images with onnxruntime-node and writes them as one PNG grid, as \`pyt
 does; the same seed draws the same images (a pixel may round one level apart where
 onnxruntime-node sums in another order than Python's onnxruntime).
 
-GENERATOR: an artifact folder (generator.onnx and card.json), a .onnx file with its card.json
-beside it, or a published name (python -m zoo list), whose files are checked against the sha256
-of zoo/registry.json ($GANZOO_REGISTRY: another registry file): this checkout's exports/
-($GANZOO_EXPORTS), else the cache Python shares ($GANZOO_CACHE, else $XDG_CACHE_HOME/ganzoo, else
-~/.cache/ganzoo), else downloaded from $GANZOO_BASE_URL into that cache.
+GENERATOR: an artifact folder (generator.onnx, with its card.json if there is one), a .onnx file
+(the card.json beside it, if any), or a published name (python -m zoo list), whose files are
+checked against the sha256 of zoo/registry.json ($GANZOO_REGISTRY: another registry file): this
+checkout's exports/ ($GANZOO_EXPORTS), else the cache Python shares ($GANZOO_CACHE, else
+$XDG_CACHE_HOME/ganzoo, else ~/.cache/ganzoo), else downloaded from $GANZOO_BASE_URL into that
+cache.
 
 options:
 ${SAMPLE_OPTIONS.map(([flags, text]) => `  ${flags.padEnd(22)}${text}`).join("\n")}`;
@@ -266,13 +267,16 @@ async function main() {
     return;
   }
   const { onnxPath, cardPath, how } = await resolveGenerator(args.source);
-  if (!present(onnxPath) || !present(cardPath)) throw new Error(`no exported generator at ${onnxPath} (expected generator.onnx with card.json beside it)`);
-  const card = checkCard(parseJson(readRegularFile(cardPath).toString("utf8"), cardPath), cardPath); // a bad field is named with the card's path, as Python names it
+  if (!present(onnxPath)) throw new Error(`no exported generator at ${onnxPath} (expected an artifact folder or a .onnx file)`);
+  // Without a card.json the generator runs on its graph's facts (graphCard), as zoo.runtime runs it; a folder or pipe by that name is refused
+  const given = present(cardPath) ? checkCard(parseJson(readRegularFile(cardPath).toString("utf8"), cardPath), cardPath) : null; // a bad field is named with the card's path, as Python names it
   const onnx = readRegularFile(onnxPath); // checked against the card, then run: the same bytes
-  await checkListedDigest(card, onnx, path.basename(onnxPath), cardPath, onnxPath);
-  checkGrid(args.n, card.image_shape, args.scale);
+  if (given) await checkListedDigest(given, onnx, path.basename(onnxPath), cardPath, onnxPath);
   const session = await createSession(ort, onnx, onnxPath);
-  checkAgainstGraph(card, session, cardPath, onnxPath); // before any noise is drawn: a card of another graph (whose latent_dim may ask for billions of values), or no generator at all
+  if (given) checkAgainstGraph(given, session, cardPath, onnxPath); // before any noise is drawn: a card of another graph (whose latent_dim may ask for billions of values), or no generator at all
+  const folder = path.basename(path.dirname(path.resolve(onnxPath))) || path.basename(onnxPath); // the name zoo.runtime gives a generator without a card
+  const card = given ?? graphCard(session, onnx, folder, onnxPath);
+  checkGrid(args.n, card.image_shape, args.scale);
   const started = process.hrtime.bigint(); // as Python times: the generator loaded, images drawn
   const noise = sampleLatent(args.n, card.latent_dim, args.seed, args.truncation);
   const inputs = generatorInputs(card, args.n, { noise, labels: args.labels, prompt: args.prompt ?? null });
