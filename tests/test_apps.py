@@ -275,6 +275,17 @@ def test_node_app_stops_a_download_at_the_size_the_registry_lists_as_python_does
 
 
 @needs_node
+@pytest.mark.inputs
+@pytest.mark.parametrize("source", ["toString", "constructor", "__proto__", "hasOwnProperty"])
+def test_node_app_reads_a_name_every_javascript_object_has_as_an_unknown_generator(tmp_path, source):
+    """Options and published names were looked up as plain object keys: `toString` was taken for an
+    option (eating the next argument as its value), so the app never said what was wrong."""
+    refusal = node_refusal(source, tmp_path, {"GANZOO_CACHE": str(tmp_path / "cache")})
+    assert refusal.startswith(f'error: no generator "{source}": not an existing folder or .onnx file, and not a published name ('), refusal
+    assert not (tmp_path / "cache").exists()
+
+
+@needs_node
 @pytest.mark.files
 def test_node_app_downloads_a_published_name_once_and_refuses_tampered_files(tmp_path):
     with node_mirror(tmp_path) as (served, env):

@@ -49,7 +49,7 @@ function parseArgs(argv) {
       args.help = true;
       continue;
     }
-    const key = FLAGS[flag];
+    const key = Object.hasOwn(FLAGS, flag) ? FLAGS[flag] : undefined; // not "toString", which every object has
     if (key) {
       if (value === undefined) {
         if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
