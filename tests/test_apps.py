@@ -504,6 +504,7 @@ NOTE_PROMPTS = [
     "a dress and a gown", "crimson and scarlet frocks", "a coat, no red, no blue, without a bag", "don’t draw a coat, draw a dress", "CAFÉ au lait coat",
     "Straße bag", "日本 red dress", "cafe\u0301 red dress", "dressé rouge", "a red हिन्दी dress", "size 10.5 or 1,000 red bags", "red ２ dress",
     "red coat " + "not " * 12 + "café " * 12 + "7 " * 12, "two red dresses, 3 coats, a dozen zebras", "ten ２ twenty dresses", "jeans, sneakers, a tee, a purse, sandals, a gown, a blazer, a jumper, a blouse, boots",
+    "red ｓｈｉｒｔ", "ＲＥＤ dress", "a café 𝐫𝐞𝐝 coat", "ｓhirt", "red \ufffd dr\ufffdess coat",  # full-width and other compatibility forms of a-z; bytes that were not UTF-8
 ]
 
 
@@ -522,7 +523,86 @@ def test_python_and_javascript_notes_tell_what_the_model_cannot_draw_alike(tmp_p
     assert notes["a red dress and a blue shirt"].endswith("(several garments: dress, shirt; several colours: red, blue — the model draws one garment in one colour per image).")
     assert notes["a dress that is not red"].endswith("(negation ignored: not — the model cannot leave anything out).")
     assert notes["a café coat"].endswith("(letters outside a-z not read: café).") and notes["2 shirts"].endswith("(numbers ignored: 2 — the number of images is set separately).")
-    assert "several garments: trousers, sneaker, tee, bag, sandals, gown, coat, jumper, blouse, boot — " in notes[NOTE_PROMPTS[-1]]
+    assert "several garments: trousers, sneaker, tee, bag, sandals, gown, coat, jumper, blouse, boot — " in notes[NOTE_PROMPTS[-6]]
+    assert notes["red ｓｈｉｒｔ"] == "Read 'red ｓｈｉｒｔ' as 'red' (letters outside a-z not read: ｓｈｉｒｔ (type shirt))."
+    assert notes["a café 𝐫𝐞𝐝 coat"].endswith("(letters outside a-z not read: café, 𝐫𝐞𝐝 (type red)).")
+    assert notes["red \ufffd dr\ufffdess coat"].endswith("replacement characters not read: 2 × \ufffd — bytes that were not UTF-8).")
+
+
+# Prompts refused whose characters rule 2 does not read: full-width letters (East Asian input methods), other
+# compatibility forms of a-z, other scripts and U+FFFD (bytes that were not UTF-8); then each full-width letter alone.
+UNREAD_PROMPTS = [
+    "ｒｅｄ ｓｈｉｒｔ", "ＲＥＤ　ＤＲＥＳＳ", "a ｒｅｄ ｓｈｉｒｔ", "ａｂｃｄｅｆｇｈｉｊｋｌｍ", "𝐫𝐞𝐝 𝐝𝐫𝐞𝐬𝐬", "ﬁne", "日本", "İ", "café au lait", "\ufffd\ufffd", "caf\ufffd",
+    *map(chr, [*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]),
+]
+
+
+def in_javascript_words(message):
+    """A Python refusal as ganzoo.mjs words it: a lowercase first letter, no full stop, its example caption in double quotes."""
+    return (message[0].lower() + message[1:]).removesuffix(".").replace("e.g. 'a red dress'", 'e.g. "a red dress"')
+
+
+@needs_node
+@pytest.mark.inputs
+def test_python_and_javascript_refusals_name_the_characters_they_do_not_read_alike(tmp_path):
+    """"ｒｅｄ ｓｈｉｒｔ" was refused as holding no words, in both ports, without naming what was wrong:
+    each refusal names every such character once now, with its code point, the Unicode name where both
+    ports know it (JavaScript computes the full-width letters' names: all 52 are checked against Python's
+    unicodedata) and the letter to type, word for word alike; the ids are the rules' as ever."""
+    readings = published_readings(UNREAD_PROMPTS, tmp_path, with_nouns=True)
+    for text, ours, theirs in readings:
+        assert "error" in ours and "error" in theirs, (text, ours, theirs)
+        assert ". Characters outside a-z not read: '" in ours["error"] and theirs["error"] == in_javascript_words(ours["error"]), (text, ours, theirs)
+    errors = {text: ours["error"] for text, ours, _ in readings}
+    assert errors["ｒｅｄ ｓｈｉｒｔ"].endswith(
+        "not read: 'ｒ' U+FF52 FULLWIDTH LATIN SMALL LETTER R (type r), 'ｅ' U+FF45 FULLWIDTH LATIN SMALL LETTER E (type e), "
+        "'ｄ' U+FF44 FULLWIDTH LATIN SMALL LETTER D (type d), 'ｓ' U+FF53 FULLWIDTH LATIN SMALL LETTER S (type s), "
+        "'ｈ' U+FF48 FULLWIDTH LATIN SMALL LETTER H (type h), 'ｉ' U+FF49 FULLWIDTH LATIN SMALL LETTER I (type i), "
+        "'ｔ' U+FF54 FULLWIDTH LATIN SMALL LETTER T (type t)."
+    )
+    assert "names no garment or colour" in errors["a ｒｅｄ ｓｈｉｒｔ"] and errors["ﬁne"].endswith("not read: 'ﬁ' U+FB01 (type fi).")
+    assert errors["caf\ufffd"].endswith("not read: '\ufffd' U+FFFD REPLACEMENT CHARACTER (bytes that were not UTF-8).")
+    assert errors["Ａ"].endswith("not read: 'Ａ' U+FF21 FULLWIDTH LATIN CAPITAL LETTER A (type A).") and errors["ｚ"].endswith("'ｚ' U+FF5A FULLWIDTH LATIN SMALL LETTER Z (type z).")
+
+
+# Bytes that are not UTF-8: cut sequences, bytes that never occur, surrogates and overlong forms, a code point past U+10FFFF.
+NOT_UTF_8 = [b"\xff", b"red \xff\xfe dress", b"caf\xe9", b"\xe2\x82ess", b"\xed\xa0\x80", b"\xc0\x80", b"\xf8\x88\x80\x80\x80", b"\xf4\x90\x80\x80", b"\xf0\x9f\x98!", b"\xe0\x80\xaf", b"\xc3\xa9\xe9"]
+
+
+@needs_node
+@pytest.mark.inputs
+@pytest.mark.skipif(sys.getfilesystemencoding() != "utf-8", reason="the locale's encoding is not UTF-8: Python decodes argv with it, Node as UTF-8")
+def test_the_python_cli_decodes_a_prompt_s_bytes_as_node_decodes_its_arguments():
+    from zoo.cli import decoded_argument
+
+    node = subprocess.run([b"node", b"-e", b"process.stdout.write(JSON.stringify(process.argv.slice(1)))", *NOT_UTF_8], capture_output=True, timeout=60)
+    assert node.returncode == 0, node.stderr
+    assert json.loads(node.stdout) == [decoded_argument(os.fsdecode(argument)) for argument in NOT_UTF_8]
+
+
+@needs_node
+@pytest.mark.inputs
+def test_a_prompt_with_bytes_that_are_not_utf_8_is_noted_and_refused_alike_by_node_and_the_python_cli(tmp_path):
+    """The note quoted 'red \\udcff dress' in `python -m zoo sample` (Python keeps such argv bytes as lone
+    surrogates) and 'red \ufffd dress' in the Node app; both read U+FFFD now and say why."""
+    installed("node")
+    python = [sys.executable, "-m", "zoo", "sample"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUTF8": "1"}  # this checkout's zoo; argv decoded as UTF-8 whatever the locale
+    said = {}
+    for prompt in (b"red \xff dr\xe2\x82ess zebra", b"\xff\xfe"):  # drawn, with a note; refused
+        args = [b"t2i-fashion-mnist", b"--prompt", prompt, b"-n", b"1", b"-o"]
+        node = subprocess.run([b"node", os.fsencode(APPS / "node" / "sample.js"), *args, b"node.png"], cwd=tmp_path, capture_output=True, timeout=120)
+        ours = subprocess.run([*map(os.fsencode, python), *args, b"python.png"], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+        assert node.returncode == ours.returncode, (node.stderr, ours.stderr)
+        said[prompt] = (node.stderr.decode().strip().splitlines()[-1], ours.stderr.decode().strip().splitlines()[-1])
+    node, ours = said[b"red \xff dr\xe2\x82ess zebra"]
+    assert node == ours == (
+        "Read 'red \ufffd dr\ufffdess zebra' as 'red' (typos ess→mess; unknown words ignored: dr, ess, zebra; "
+        "replacement characters not read: 2 × \ufffd — bytes that were not UTF-8)."
+    )
+    node, ours = said[b"\xff\xfe"]
+    assert ours.startswith("error: Caption '\ufffd\ufffd' holds no words") and node == "error: " + in_javascript_words(ours.removeprefix("error: "))
+    assert ours.endswith("not read: '\ufffd' U+FFFD REPLACEMENT CHARACTER (bytes that were not UTF-8).")
 
 
 @needs_node

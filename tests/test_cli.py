@@ -325,6 +325,26 @@ def test_a_prompt_may_start_with_a_dash_the_argument_after_prompt_being_the_capt
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.inputs
+@pytest.mark.skipif(sys.getfilesystemencoding() != "utf-8", reason="the locale's encoding is not UTF-8: Python decodes argv with it, not as UTF-8")
+def test_a_prompt_s_bytes_that_are_not_utf_8_read_as_replacement_characters_as_in_node(tmp_path, capsys):
+    """Python keeps the argv bytes its locale does not decode as lone surrogates: the note quoted
+    'red \\udcff dress' where the Node app's quotes 'red \ufffd dress' (tests/test_apps.py runs both).
+    The prompt is decoded as Node decodes argv now, one U+FFFD for each ill-formed sequence."""
+    from zoo.cli import decoded_argument
+
+    t2i = DCGAN_EXPORT.parent / "t2i-fashion-mnist"
+    assert decoded_argument(os.fsdecode(b"\xe2\x82 \xed\xa0\x80 caf\xc3\xa9")) == "\ufffd \ufffd\ufffd\ufffd café"  # a cut sequence is one, a surrogate's bytes three
+    assert decoded_argument("red \ud800") == "red \ud800"  # not from bytes (main's own argv): left as it is
+    assert main(["sample", str(t2i), "--prompt", os.fsdecode(b"red \xff dress"), "-n", "1", "-o", str(tmp_path / "x.png")]) == 0
+    assert "Read 'red \ufffd dress' as 'red dress' (replacement characters not read: 1 × \ufffd — bytes that were not UTF-8).\n" in capsys.readouterr().err
+    assert main(["sample", str(t2i), "--prompt", os.fsdecode(b"\xff\xfe"), "-n", "1", "-o", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err.endswith(
+        "error: Caption '\ufffd\ufffd' holds no words (letters a-z): describe the image, e.g. 'a red dress'. "
+        "Characters outside a-z not read: '\ufffd' U+FFFD REPLACEMENT CHARACTER (bytes that were not UTF-8).\n"
+    )
+
+
 def test_only_prompt_values_before_a_bare_double_dash_are_joined_to_their_option():
     from zoo.cli import join_free_text_values
 

@@ -150,6 +150,44 @@ def test_words_with_letters_outside_a_to_z_are_told_as_typed_not_as_their_pieces
     assert shop.analyse("a red 👗 dress!").note() == ""  # no letters: punctuation, as ever
 
 
+@pytest.mark.inputs
+def test_a_refusal_names_the_characters_it_does_not_read_and_what_to_type_for_full_width_ones(shop):
+    """A prompt typed in full-width letters (East Asian input methods) holds no letters a-z: its
+    refusal said so without naming what was wrong. It names each character now, once, with its
+    code point, its name where both ports know it and the letter to type; the ids stay the rules'."""
+    with pytest.raises(ValueError) as refused:
+        shop.encode("ｒｅｄ ｄｒｅｓｓ")
+    assert str(refused.value) == (
+        "Caption 'ｒｅｄ ｄｒｅｓｓ' holds no words (letters a-z): describe the image, e.g. 'a red dress'. Characters outside a-z not read: "
+        "'ｒ' U+FF52 FULLWIDTH LATIN SMALL LETTER R (type r), 'ｅ' U+FF45 FULLWIDTH LATIN SMALL LETTER E (type e), "
+        "'ｄ' U+FF44 FULLWIDTH LATIN SMALL LETTER D (type d), 'ｓ' U+FF53 FULLWIDTH LATIN SMALL LETTER S (type s)."
+    )
+    with pytest.raises(ValueError, match=r"Use at least one of its words: .*\. Characters outside a-z not read: 'Ｒ' U\+FF32 FULLWIDTH LATIN CAPITAL LETTER R \(type R\), 'Ｅ'"):
+        shop.encode("a ＲＥＤ ｄｒｅｓｓ")  # as typed, once each: 'Ｄ' is named once
+    for caption, named in [("日本", "'日' U+65E5, '本' U+672C."), ("𝐫𝐞𝐝", "'𝐫' U+1D42B (type r), '𝐞' U+1D41E (type e), '𝐝' U+1D41D (type d)."), ("\ufffd\ufffd", "'\ufffd' U+FFFD REPLACEMENT CHARACTER (bytes that were not UTF-8).")]:
+        with pytest.raises(ValueError) as refused:
+            shop.encode(caption)
+        assert str(refused.value).endswith(f"Characters outside a-z not read: {named}"), refused.value
+    with pytest.raises(ValueError) as refused:
+        shop.encode("ａｂｃｄｅｆｇｈｉｊｋｌｍ")
+    assert str(refused.value).endswith("'ｊ' U+FF4A FULLWIDTH LATIN SMALL LETTER J (type j), … and 3 more.")  # 10 listed, as words are
+    with pytest.raises(ValueError) as refused:
+        shop.encode("123 !!")
+    assert "not read" not in str(refused.value)  # digits and punctuation separate words, as ever: nothing to name
+    assert shop.encode("red ｄｒｅｓｓ") == shop.encode("red")  # not folded to "red dress": the ids are the rules' (rule 2)
+
+
+def test_the_note_says_what_to_type_for_full_width_words_and_tells_bytes_that_were_not_utf_8(shop):
+    analysis = shop.analyse("red ｄｒｅｓｓ")
+    assert analysis.words == ["red"] and analysis.outside == ["ｄｒｅｓｓ"]  # read as ever: the full-width word is not read
+    assert analysis.note() == "Read 'red ｄｒｅｓｓ' as 'red' (letters outside a-z not read: ｄｒｅｓｓ (type dress))."
+    assert shop.analyse("a café 𝐫𝐞𝐝 coat").note() == "Read 'a café 𝐫𝐞𝐝 coat' as 'coat' (letters outside a-z not read: café, 𝐫𝐞𝐝 (type red))."
+    analysis = shop.analyse("red \ufffd dr\ufffdess")  # what a decoder makes of "red \xff dr\xe2\x82ess"
+    assert analysis.words == ["red"] and analysis.unknown == ["dr", "ess"]
+    assert analysis.note().endswith("(unknown words ignored: dr, ess; replacement characters not read: 2 × \ufffd — bytes that were not UTF-8).")
+    assert shop.analyse("red \ufffd dress").note() == "Read 'red \ufffd dress' as 'red dress' (replacement characters not read: 1 × \ufffd — bytes that were not UTF-8)."
+
+
 def test_numbers_are_told_they_are_not_read(shop):
     analysis = shop.analyse("2 shirts")
     assert analysis.words == ["shirt"] and analysis.numbers == ["2"]

@@ -532,8 +532,26 @@ def join_free_text_values(argv):
     return joined
 
 
+def decoded_argument(text):
+    """A command-line argument with the bytes its locale's encoding does not decode as U+FFFD.
+
+    Python keeps such bytes as lone surrogates (U+DC80 to U+DCFF, as `os.fsdecode` gives them),
+    which a note quotes as an escape; Node reads argv as UTF-8 with one U+FFFD for each maximal
+    ill-formed sequence, the Unicode standard's practice that Python's "replace" also follows.
+    The byte FF in "red FF dress" is then U+FFFD in both apps, whose note says that bytes were
+    not UTF-8. An argument that never came from bytes (a lone surrogate given to `main`) is left
+    as it is.
+    """
+    try:
+        return os.fsencode(text).decode(sys.getfilesystemencoding(), "replace")
+    except UnicodeError:
+        return text
+
+
 def main(argv=None):
     args = build_parser(program_name()).parse_args(join_free_text_values(sys.argv[1:] if argv is None else argv))
+    if getattr(args, "prompt", None) is not None:  # the prompt as the Node app reads it; paths keep their bytes
+        args.prompt = decoded_argument(args.prompt)
     handler = {"train": run_train, "export": run_export, "sample": run_sample, "list": run_list, "demo": run_demo, "eval": run_eval}[args.command]
     try:
         for option in COUNTS:

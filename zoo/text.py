@@ -36,10 +36,14 @@ keyword (the garment and colour words: a prompt without them would draw somethin
 when it reads as more than `max_length` words (unless `truncate=True`, which keeps the first).
 Refusals and notes quote at most 60 characters of a caption and list at most 10 of its words
 (`quoted`, `listed`), so a caption of thousands of characters gives a message of one short line.
+No rule folds other letters into a-z: "ｒｅｄ ｄｒｅｓｓ", typed in full-width letters, holds no word, and
+its refusal names each character not read, with what to type ("'ｒ' U+FF52 FULLWIDTH LATIN SMALL
+LETTER R (type r)": `not_read`).
 
 The note (`Analysis.note()`) also tells, as advice that never changes the ids, what a caption asks
 that the model cannot draw: a negation ignored ("not red" draws red: `NEGATIONS`), words with
-letters outside a-z ("café", of which only "caf" is read), numbers ("2 shirts"), and two or more
+letters outside a-z ("café", of which only "caf" is read; "ｓｈｉｒｔ", to be typed "shirt"), U+FFFD
+(bytes that were not UTF-8), numbers ("2 shirts"), and two or more
 garments or colours, given the tokenizer's `garments` and `colours` (card.json's `class_nouns` and
 `colours`).
 
@@ -84,6 +88,7 @@ LISTED_WORDS = 10  # ... and lists at most this many of its words (`listed`): a 
 NEGATIONS = frozenset(  # unknown words the note calls out: the model cannot draw "not red", it draws red
     "no not non nor neither never none without except dont doesnt isnt arent cant cannot wont".split()
 )
+REPLACEMENT_CHARACTER = "\ufffd"  # what a decoder puts for bytes that are not UTF-8 (Node's argv, a URL's %FF, `python -m zoo sample`)
 NUMBER_PATTERN = r"\d+(?:[.,]\d+)*"  # decimal digits (Unicode Nd, as JavaScript's \p{Nd}): "2", "1,000", "3.5"
 NUMBER_WORDS = frozenset(  # unknown words the note tells as numbers ("one" is a filler)
     "two three four five six seven eight nine ten eleven twelve twenty dozen hundred thousand".split()
@@ -174,7 +179,9 @@ class Analysis:
         if self.negations:
             parts.append(f"negation ignored: {listed(self.negations)} — the model cannot leave anything out")
         if self.outside:
-            parts.append("letters outside a-z not read: " + listed(self.outside))
+            parts.append("letters outside a-z not read: " + listed(map(with_ascii_form, self.outside)))
+        if REPLACEMENT_CHARACTER in self.caption:
+            parts.append(f"replacement characters not read: {self.caption.count(REPLACEMENT_CHARACTER)} × {REPLACEMENT_CHARACTER} — bytes that were not UTF-8")
         if self.numbers:
             parts.append(f"numbers ignored: {listed(self.numbers)} — the number of images is set separately")
         several = [f"several {kind}: {listed(named)}" for kind, named in (("garments", self.garments), ("colours", self.colours)) if len(named) > 1]
@@ -289,7 +296,7 @@ class Tokenizer:
             ignored = f" (unknown words: {listed(unknown)})" if unknown else ""
             raise ValueError(
                 f"Caption {quoted(caption)} names no garment or colour this model knows{ignored}. "
-                f"Use at least one of its words: {', '.join(self.keywords)}."
+                f"Use at least one of its words: {', '.join(self.keywords)}.{not_read(caption)}"
             )
         if len(kept) > self.max_length:
             if not truncate:
@@ -332,7 +339,7 @@ class Tokenizer:
         """Rules 3-5 on the words `typed` of `caption` (rule 2): as `read`, but the unknown words
         as their indices in `typed`."""
         if not typed:
-            raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
+            raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.{not_read(caption)}")
         read, corrections = [], []
         for word in typed:
             reading, corrected = self.read_word(word)
@@ -496,7 +503,7 @@ class TokenizerV1(Tokenizer):
 
     def read_words(self, caption, typed):
         if not typed:
-            raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.")
+            raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.{not_read(caption)}")
         return [word if word in self.ids else UNK_TOKEN for word in typed], [], [], [i for i, word in enumerate(typed) if word not in self.ids]
 
     def read(self, caption):
@@ -579,6 +586,39 @@ def listed(words, separator=", "):
     if len(words) <= LISTED_WORDS:
         return separator.join(words)
     return separator.join(words[:LISTED_WORDS]) + f"{separator}… and {len(words) - LISTED_WORDS} more"
+
+
+def not_read(caption):
+    """What a refusal of `caption` adds on its characters that rule 2 does not read: " Characters
+    outside a-z not read: " and each of them once, in order (`described`), or "" when it has none.
+    Those are its letters and marks (Unicode L and M) whose lowercase is not a-z, such as the
+    full-width "ｒｅｄ" of East Asian input methods or "é", and U+FFFD, which stands for bytes that
+    were not UTF-8. ganzoo.mjs's `notRead` writes the same words."""
+    unread = dict.fromkeys(
+        character
+        for character in caption
+        if character == REPLACEMENT_CHARACTER or (unicodedata.category(character)[0] in "LM" and not re.fullmatch(WORD_PATTERN, character.lower()))
+    )
+    return f" Characters outside a-z not read: {listed(map(described, unread))}." if unread else ""
+
+
+def described(character):
+    """`character` as a refusal names it: quoted, its code point, its Unicode name where both ports
+    know it (the full-width Latin letters U+FF21-U+FF5A and U+FFFD: JavaScript has no table of
+    names), and what to type instead where its compatibility form (NFKC) is letters a-z:
+    "'ｒ' U+FF52 FULLWIDTH LATIN SMALL LETTER R (type r)", "'𝐫' U+1D42B (type r)", "'é' U+00E9"."""
+    code = ord(character)
+    name = f" {unicodedata.name(character)}" if 0xFF21 <= code <= 0xFF3A or 0xFF41 <= code <= 0xFF5A or code == 0xFFFD else ""
+    ascii_form = unicodedata.normalize("NFKC", character)
+    advice = " (bytes that were not UTF-8)" if character == REPLACEMENT_CHARACTER else f" (type {ascii_form})" if re.fullmatch("[A-Za-z]+", ascii_form) else ""
+    return f"{character!r} U+{code:04X}{name}{advice}"
+
+
+def with_ascii_form(word):
+    """A word of letters outside a-z as the note lists it: followed by what to type instead where
+    its compatibility form (NFKC) is letters a-z ("ｓｈｉｒｔ (type shirt)"), else as it is ("café")."""
+    ascii_form = unicodedata.normalize("NFKC", word)
+    return f"{word} (type {ascii_form})" if re.fullmatch("[A-Za-z]+", ascii_form) else word
 
 
 def check_caption(caption):

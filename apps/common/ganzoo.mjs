@@ -220,7 +220,7 @@ export class Tokenizer {
     if (this.version === 2) for (const apostrophe of this.apostrophes) text = text.split(apostrophe).join("");
     const spans = Array.from(text.matchAll(/[a-z]+/g), (match) => [match.index, match.index + match[0].length]);
     const typed = spans.map(([start, end]) => text.slice(start, end));
-    if (typed.length === 0) throw new Error(`caption ${quoteCaption(caption)} holds no words (letters a-z): describe the image, e.g. "a red dress"`);
+    if (typed.length === 0) throw new Error(`caption ${quoteCaption(caption)} holds no words (letters a-z): describe the image, e.g. "a red dress"${notRead(caption)}`);
     const { unknownAt, ...reading } = this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
     const analysis = { ...reading, ...this.advice(text, spans, unknownAt, reading.words) };
     return { ...analysis, note: note(caption, analysis) };
@@ -294,7 +294,7 @@ export class Tokenizer {
     const keywords = kept.filter((word) => this.keywordSet.has(word));
     if (keywords.length === 0) {
       const ignored = unknown.length ? ` (unknown words: ${listWords(unknown)})` : "";
-      throw new Error(`caption ${quoteCaption(caption)} names no garment or colour this model knows${ignored}. Use at least one of its words: ${this.keywords.join(", ")}`);
+      throw new Error(`caption ${quoteCaption(caption)} names no garment or colour this model knows${ignored}. Use at least one of its words: ${this.keywords.join(", ")}${notRead(caption)}`);
     }
     if (kept.length > this.maxLength) throw new Error(`caption ${quoteCaption(caption)} reads as ${kept.length} words (${listWords(kept, " ")}); this tokenizer takes at most ${this.maxLength}`);
     const ids = kept.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - kept.length).fill(0));
@@ -362,11 +362,39 @@ function note(caption, { words, corrections, synonyms, ignored, negations, outsi
   if (synonyms.length) parts.push("synonyms " + listWords(synonyms.map(([t, r]) => `${t}→${r}`)));
   if (ignored.length) parts.push("unknown words ignored: " + listWords(ignored));
   if (negations.length) parts.push(`negation ignored: ${listWords(negations)} — the model cannot leave anything out`);
-  if (outside.length) parts.push("letters outside a-z not read: " + listWords(outside));
+  if (outside.length) parts.push("letters outside a-z not read: " + listWords(outside.map(withAsciiForm)));
+  const replaced = Array.from(caption.matchAll(/\uFFFD/g)).length;
+  if (replaced) parts.push(`replacement characters not read: ${replaced} × \uFFFD — bytes that were not UTF-8`);
   if (numbers.length) parts.push(`numbers ignored: ${listWords(numbers)} — the number of images is set separately`);
   const several = [["garments", garments, "one garment"], ["colours", colours, "one colour"]].filter(([, nouns]) => nouns.length > 1);
   if (several.length) parts.push(`${several.map(([kind, nouns]) => `several ${kind}: ${listWords(nouns)}`).join("; ")} — the model draws ${several.map(([, , one]) => one).join(" in ")} per image`);
   return parts.length ? `Read ${quoteCaption(caption)} as ${pythonRepr(words.join(" "))} (${parts.join("; ")}).` : "";
+}
+
+// What a refusal of `caption` adds on its characters that rule 2 does not read, as zoo.text.not_read: ". Characters
+// outside a-z not read: " and each of them once, in order (`described`), or "" when it has none. Those are its letters
+// and marks whose lowercase is not a-z (full-width "ｒｅｄ", "é") and U+FFFD, which stands for bytes that were not UTF-8.
+function notRead(caption) {
+  const unread = new Set(Array.from(caption).filter((c) => c === "\uFFFD" || (/[\p{L}\p{M}]/u.test(c) && !/^[a-z]+$/.test(c.toLowerCase()))));
+  return unread.size ? `. Characters outside a-z not read: ${listWords([...unread].map(described))}` : "";
+}
+
+// `character` as a refusal names it, as zoo.text.described: quoted, its code point, its Unicode name where both ports
+// know it (JavaScript has no table of names: the full-width Latin letters U+FF21-U+FF5A, named by rule, and U+FFFD),
+// and what to type instead where its compatibility form (NFKC) is letters a-z: "'ｒ' U+FF52 FULLWIDTH LATIN SMALL LETTER R (type r)".
+function described(character) {
+  const code = character.codePointAt(0);
+  const letter = (first) => String.fromCharCode(65 + code - first);
+  const name = code >= 0xff21 && code <= 0xff3a ? ` FULLWIDTH LATIN CAPITAL LETTER ${letter(0xff21)}` : code >= 0xff41 && code <= 0xff5a ? ` FULLWIDTH LATIN SMALL LETTER ${letter(0xff41)}` : code === 0xfffd ? " REPLACEMENT CHARACTER" : "";
+  const asciiForm = character.normalize("NFKC");
+  const advice = code === 0xfffd ? " (bytes that were not UTF-8)" : /^[A-Za-z]+$/.test(asciiForm) ? ` (type ${asciiForm})` : "";
+  return `${pythonRepr(character)} U+${code.toString(16).toUpperCase().padStart(4, "0")}${name}${advice}`;
+}
+
+// A word of letters outside a-z as the note lists it, as zoo.text.with_ascii_form: "ｓｈｉｒｔ (type shirt)", "café".
+function withAsciiForm(word) {
+  const asciiForm = word.normalize("NFKC");
+  return /^[A-Za-z]+$/.test(asciiForm) ? `${word} (type ${asciiForm})` : word;
 }
 
 // `nouns` (null, lists of nouns as card.json's class_nouns when `grouped`, else nouns), checked as zoo.text.check_nouns.
