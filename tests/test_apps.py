@@ -1152,6 +1152,35 @@ def test_node_app_refuses_a_graph_whose_z_width_is_free_before_drawing_noise_as_
 
 
 @needs_node
+@pytest.mark.inputs
+def test_node_app_refuses_noise_wider_than_an_array_holds_before_drawing_it(tmp_path):
+    """A graph that fixes z at 65,536 values a row (the most card.schema.json allows) at -n 100000: 6.5 billion
+    values, which the app drew all at once and failed on as "Invalid typed array length". Few images still run."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    installed("node")
+    width = 65536
+    graph = helper.make_graph(  # the image is tanh of z's first 784 values
+        [helper.make_node("Slice", ["z", "starts", "ends", "axes"], ["head"]), helper.make_node("Reshape", ["head", "shape"], ["pixels"]),
+         helper.make_node("Tanh", ["pixels"], ["image"])],
+        "wide", [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", width])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 28, 28, 1])],
+        [helper.make_tensor("starts", TensorProto.INT64, [1], [0]), helper.make_tensor("ends", TensorProto.INT64, [1], [784]),
+         helper.make_tensor("axes", TensorProto.INT64, [1], [1]), helper.make_tensor("shape", TensorProto.INT64, [4], [-1, 28, 28, 1])])
+    wide = card_of("dcgan-fashion-mnist", lambda card: {**card, "latent_dim": width, "inputs": {"z": {**card["inputs"]["z"], "shape": ["batch", width]}}})
+    folder = artifact_with_card(tmp_path / "wide", "dcgan-fashion-mnist", wide)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), folder / "generator.onnx")
+    few = run_node([str(folder), "-n", "4", "-o", "few.png"], cwd=tmp_path)  # the check lets small calls through
+    assert few.returncode == 0 and (tmp_path / "few.png").exists(), few.stderr
+    result = run_node([str(folder), "-n", "100000", "-o", "grid.png"], cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        "error: 100,000 latent vectors of 65,536 values and their images are 6,553,600,000 values in one array, "
+        "more than the 4,294,967,295 it holds. Ask for fewer images (-n)."), result.stderr
+    assert not (tmp_path / "grid.png").exists()
+
+
+@needs_node
 @needs_chromium
 @pytest.mark.files
 def test_web_page_names_a_card_it_cannot_read_or_find(tmp_path):

@@ -247,6 +247,33 @@ async function fetchPublished(name, registry) {
   return { folder: cached, how: `published ${name} (downloaded from ${base}, sha256-checked)` };
 }
 
+// Refuses, before any noise is drawn, `n` images whose noise and pixels would not fit: each is one
+// Float32Array, which holds at most MAX_ARRAY_VALUES values, and together they may take at most 80% of the
+// memory available (os.freemem(): Linux's MemAvailable), as zoo.images.check_memory. A card's latent_dim may
+// be 65,536 (card.schema.json): at -n 100000 that is 6.5 billion values, which failed as "Invalid typed
+// array length" (Python draws its batches in turn and runs it, slowly; this app draws all at once).
+const MAX_ARRAY_VALUES = 2 ** 32 - 1;
+
+function checkNoiseFits(n, card) {
+  const values = n * card.latent_dim;
+  const pixels = n * card.image_shape.reduce((product, size) => product * size, 1);
+  const needed = 4 * (values + pixels);
+  const what = `${n.toLocaleString("en-US")} latent vectors of ${card.latent_dim.toLocaleString("en-US")} values and their images`;
+  if (Math.max(values, pixels) > MAX_ARRAY_VALUES) {
+    throw new Error(`${what} are ${Math.max(values, pixels).toLocaleString("en-US")} values in one array, more than the ${MAX_ARRAY_VALUES.toLocaleString("en-US")} it holds. Ask for fewer images (-n).`);
+  }
+  const available = os.freemem();
+  if (needed > 0.8 * available) throw new Error(`${what} would need about ${readableBytes(needed)} of memory; ${readableBytes(available)} is available. Ask for fewer images (-n).`);
+}
+
+// `count` bytes in words, as zoo.images.readable_bytes: "512 bytes", "3.2 GiB".
+function readableBytes(count) {
+  for (const unit of ["bytes", "KiB", "MiB", "GiB", "TiB"]) {
+    if (count < 1024 || unit === "TiB") return `${count.toLocaleString("en-US", { maximumFractionDigits: unit === "bytes" ? 0 : 1, minimumFractionDigits: unit === "bytes" ? 0 : 1 })} ${unit}`;
+    count /= 1024;
+  }
+}
+
 async function resolveGenerator(source) {
   if (present(source)) {
     const onnxPath = isFolder(source) ? path.join(source, "generator.onnx") : source;
@@ -277,6 +304,7 @@ async function main() {
   const folder = path.basename(path.dirname(path.resolve(onnxPath))) || path.basename(onnxPath); // the name zoo.runtime gives a generator without a card
   const card = given ?? graphCard(session, onnx, folder, onnxPath);
   checkGrid(args.n, card.image_shape, args.scale);
+  checkNoiseFits(args.n, card);
   const started = process.hrtime.bigint(); // as Python times: the generator loaded, images drawn
   const noise = sampleLatent(args.n, card.latent_dim, args.seed, args.truncation);
   const inputs = generatorInputs(card, args.n, { noise, labels: args.labels, prompt: args.prompt ?? null });
