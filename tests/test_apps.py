@@ -365,6 +365,40 @@ def test_node_app_refuses_a_malformed_registry_in_one_line_naming_it(tmp_path, w
 
 @needs_node
 @needs_chromium
+@pytest.mark.files
+@pytest.mark.parametrize("write, message", [
+    (lambda path: path.write_text('{"models": '), "{registry} is not valid JSON: Unexpected end of JSON input"),
+    (registry_of(lambda data: None), "{registry}: (the registry itself) is not a JSON object"),
+    (registry_of(with_entry(lambda entry: without(entry, "files"))),
+     "{registry}: models.dcgan-fashion-mnist.files: missing (must be an object of sha256 digests (64 lowercase hex digits) by file name)"),
+    (registry_of(with_entry(lambda entry: {**entry, "sizes": {"generator.onnx": "7 MB"}}, "gan-fashion-mnist")),
+     '{registry}: models.gan-fashion-mnist.sizes: {"generator.onnx":"7 MB"} is not an object of file sizes in bytes by file name'),
+])
+def test_web_page_refuses_a_malformed_registry_in_the_node_app_s_words(tmp_path, write, message):
+    """The page reads the served checkout's zoo/registry.json (it takes no other): one of another shape
+    showed a raw JavaScript error, "Cannot read properties of null (reading 'models')" or "... of
+    undefined (reading 'generator.onnx')". Now the Node app's line, with the registry's URL."""
+    installed("web")
+    write(tmp_path / "registry.json")
+    url, seen = drive_web_page(MIRRORED, "--registry", str(tmp_path / "registry.json"))
+    served = url.split("/apps/")[0] + "/zoo/registry.json"
+    assert seen["failure"] == f"Could not load the generator: {message.replace('{registry}', served)}"
+
+
+@needs_node
+@needs_chromium
+@pytest.mark.inputs
+@pytest.mark.parametrize("model", ["toString", "__proto__"])
+def test_web_page_reads_a_name_every_javascript_object_has_as_an_unknown_generator(model):
+    """?model=toString was looked up as a plain object key, finding Object.prototype's function:
+    "Cannot read properties of undefined (reading 'generator.onnx')"."""
+    installed("web")
+    _, seen = drive_web_page(model)
+    assert seen["failure"] == f'Could not load the generator: no published generator named "{model}"; known names: {", ".join(registry.names())}'
+
+
+@needs_node
+@needs_chromium
 def test_web_page_draws_python_s_pixels_and_new_samples_in_headless_chromium(published):
     installed("web")
     card = json.loads((ROOT / "exports" / published / "card.json").read_text())

@@ -3,10 +3,11 @@
 // text), and prints what it saw as JSON for tests/test_apps.py to check, with the first grid's
 // RGB bytes (base64) for a pixel-by-pixel comparison with Python's. --refuse CAPTION then
 // types a caption the model should refuse and records the error shown; --card FILE serves FILE
-// in place of the artifact's card.json (a test's own tokenizer spec). A page that refuses to load
+// in place of the artifact's card.json (a test's own tokenizer spec); --registry FILE serves FILE in
+// place of zoo/registry.json (the file the server's checkout holds). A page that refuses to load
 // (body[data-failed]) is recorded as `failure`, the error it shows.
 //
-//   node apps/web/e2e.mjs URL [CAPTION] [--refuse CAPTION] [--card FILE]
+//   node apps/web/e2e.mjs URL [CAPTION] [--refuse CAPTION] [--card FILE] [--registry FILE]
 import fs from "node:fs";
 import { chromium } from "playwright-core";
 
@@ -14,6 +15,7 @@ const args = process.argv.slice(2);
 const option = (name) => (args.includes(name) ? args.splice(args.indexOf(name), 2)[1] : undefined);
 const refused = option("--refuse");
 const cardFile = option("--card");
+const registryFile = option("--registry");
 const [url, caption] = args;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 // As root in a container, without a GPU, on a machine whose network is closed.
@@ -45,6 +47,7 @@ try {
   page.on("request", (request) => result.requests.push(request.url()));
   page.on("response", (response) => response.status() >= 400 && result.errors.push(`HTTP ${response.status()} ${response.url()}`));
   if (cardFile) await page.route("**/card.json", (route) => route.fulfill({ contentType: "application/json", body: fs.readFileSync(cardFile, "utf8") }));
+  if (registryFile) await page.route("**/zoo/registry.json", (route) => route.fulfill({ contentType: "application/json", body: fs.readFileSync(registryFile, "utf8") }));
   await page.goto(url);
   await page.waitForSelector("body[data-draws='1'], body[data-failed]", { timeout: 60000 });
   if (await page.getAttribute("body", "data-failed")) result.failure = await page.textContent("#error"); // refused to load: nothing to drive

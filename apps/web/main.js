@@ -9,7 +9,7 @@
 // Serve the repository over http (`python apps/web/serve.py`): the .wasm and the files are fetched.
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkSha256, createSession, generatorInputs, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkRegistry, checkSha256, createSession, generatorInputs, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain server lacks
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
@@ -44,7 +44,7 @@ async function loadGenerator(model) {
     return new Uint8Array(await response.arrayBuffer());
   };
   if (!model.includes("/")) {
-    const registry = await (await fetch(REGISTRY_URL)).json();
+    const registry = checkRegistry(parseJson(new TextDecoder().decode(await bytes(REGISTRY_URL)), REGISTRY_URL.href), REGISTRY_URL.href); // one of another shape is named with the field, as in Node
     const files = publishedFiles(registry, model);
     const loaded = {};
     const urls = {};
