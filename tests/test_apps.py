@@ -944,6 +944,30 @@ def test_node_app_holds_a_onnx_its_card_does_not_list_to_the_card_s_generator_on
 
 @needs_node
 @pytest.mark.files
+@pytest.mark.parametrize("file_name", ["toString", "__proto__"])
+def test_node_app_holds_a_graph_named_as_a_javascript_object_s_key_to_the_card_s_generator_onnx_as_python_does(tmp_path, file_name):
+    """The card's `files` were searched with `in`, which finds every object's keys: a graph file named toString
+    was held to Object.prototype.toString, "files.toString: sha256 function toS…", and refused however it read."""
+    installed("node")
+    folder = tmp_path / "dcgan"
+    shutil.copytree(ROOT / "exports" / "dcgan-fashion-mnist", folder)
+    card = json.loads((folder / "card.json").read_text())
+    graph = folder / file_name
+    shutil.copy(folder / "generator.onnx", graph)  # the card's graph under another name
+    runtime.check_listed_digest(card, graph, folder / "card.json")  # Python holds it to generator.onnx: it passes
+    drawn = run_node([str(graph), "-n", "4", "-o", "grid.png"], cwd=tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    shutil.copy(ROOT / "exports" / "gan-fashion-mnist" / "generator.onnx", graph)  # another graph: refused naming generator.onnx
+    with pytest.raises(ValueError) as python:
+        runtime.check_listed_digest(card, graph, folder / "card.json")
+    refusal = node_refusal(graph, tmp_path)
+    described = "the card describes another file."
+    assert refusal.startswith(f"error: {folder / 'card.json'}: files.generator.onnx: sha256 ")
+    assert refusal.split(described)[0] == f"error: {str(python.value).split(described)[0]}"  # the advice after it is worded apart
+
+
+@needs_node
+@pytest.mark.files
 def test_node_app_refuses_a_generator_that_makes_nan_as_python_does(tmp_path):
     """A broken generator (here the published one with a weight tensor made NaN) is refused naming it,
     as `python -m zoo sample` refuses it; toPixel alone would draw black tiles over the earlier picture."""
@@ -1009,6 +1033,22 @@ def test_node_app_refuses_a_card_without_the_fields_it_reads_naming_the_field(tm
     result = run_node([str(folder), "-n", "4", "--prompt", CAPTION] if name.startswith("t2i") else [str(folder), "-n", "4"], cwd=tmp_path)
     assert result.returncode == 2 and f"error: {folder}/{message}" in result.stderr, result.stderr  # the card named by its path
     assert not (tmp_path / "samples.png").exists()
+
+
+@needs_node
+@pytest.mark.files
+@pytest.mark.parametrize("tokenizer_type", ["toString", "constructor"])
+def test_node_app_refuses_a_tokenizer_type_every_javascript_object_has_as_any_unknown_type(tmp_path, tokenizer_type):
+    """The fields to check were looked up by the card's tokenizer type as a plain object key: "toString" found
+    Object.prototype's function, "(TOKENIZER_FIELDS[spec.type] || []) is not iterable"."""
+    installed("node")
+    refusals = []
+    for given in (tokenizer_type, "ganzoo-words-v9"):
+        folder = artifact_with_card(tmp_path / given, "t2i-fashion-mnist", lambda card: {**card, "tokenizer": {**card["tokenizer"], "type": given}})
+        result = run_node([str(folder), "-n", "4", "--prompt", CAPTION], cwd=tmp_path)
+        assert result.returncode == 2 and not (tmp_path / "samples.png").exists()
+        refusals.append(result.stderr.strip().replace(given, "TYPE"))
+    assert refusals[0] == refusals[1] == "error: unsupported tokenizer TYPE"
 
 
 @needs_node

@@ -557,7 +557,8 @@ const TOKENIZER_FIELDS = {
 
 function checkTokenizerSpec(spec, label) {
   if (!isObject(spec)) throw new Error(`${label}: tokenizer: missing, and this generator takes tokens`);
-  for (const [field, valid, what] of [...TOKENIZER_FIELDS.common, ...(TOKENIZER_FIELDS[spec.type] || [])]) {
+  const typed = Object.hasOwn(TOKENIZER_FIELDS, spec.type) ? TOKENIZER_FIELDS[spec.type] : []; // not "toString", which every object has
+  for (const [field, valid, what] of [...TOKENIZER_FIELDS.common, ...typed]) {
     if (!valid(spec[field])) refuseField(label, `tokenizer.${field}`, spec[field], what);
   }
 }
@@ -920,7 +921,7 @@ export async function checkSha256(bytes, expected, label) {
 // not checked. `cardLabel` and `fileLabel` (paths or URLs) name the two in the message.
 export async function checkListedDigest(card, bytes, fileName, cardLabel, fileLabel) {
   const files = card.files || {};
-  const entry = fileName in files ? fileName : "generator.onnx";
+  const entry = Object.hasOwn(files, fileName) ? fileName : "generator.onnx"; // not "toString", which every object has
   const listed = files[entry];
   if (listed === undefined) return;
   const actual = await sha256Hex(bytes);
