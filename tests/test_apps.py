@@ -364,6 +364,22 @@ def test_node_app_refuses_a_malformed_registry_in_one_line_naming_it(tmp_path, w
 
 
 @needs_node
+@pytest.mark.inputs
+@pytest.mark.parametrize("url", ["ftp://x", "not a url", "http://", "http:x", "https:/x", "ftp://mirror's\nexports"])
+def test_node_app_refuses_a_base_url_that_is_not_an_http_url_in_python_s_words_before_any_download(tmp_path, monkeypatch, url):
+    """GANZOO_BASE_URL is checked as zoo.registry.base_url checks it, before the cache is made. A URL parser
+    mends "http:x" and "https:/x" into http://x/, which Python's urlsplit reads as no host: Node fetched them.
+    The value is shown as Python's repr shows it, on one line."""
+    installed("node")
+    monkeypatch.setenv("GANZOO_BASE_URL", url)
+    with pytest.raises(registry.DownloadError) as python:
+        registry.base_url()
+    env = {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": url}
+    assert node_refusal(MIRRORED, tmp_path, env) == f"error: {python.value}"
+    assert not (tmp_path / "cache").exists()  # nothing downloaded, nothing written
+
+
+@needs_node
 @needs_chromium
 @pytest.mark.files
 @pytest.mark.parametrize("write, message", [

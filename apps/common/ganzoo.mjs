@@ -466,7 +466,7 @@ function listWords(words, separator = ", ") {
 // print: controls, format characters such as a zero-width space, separators other than the space such
 // as a no-break space, surrogates, private-use and unassigned ones), so notes and refusals read the same in
 // every app, each on one line.
-function pythonRepr(text) {
+export function pythonRepr(text) {
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
   const named = { "\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", [quote]: `\\${quote}` };
   const hex = (code, digits) => code.toString(16).padStart(digits, "0");

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import pngjs from "pngjs";
 
-import { SAMPLE_OPTIONS, checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkRegistry, checkSha256, createSession, generatorInputs, graphCard, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { SAMPLE_OPTIONS, checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkRegistry, checkSha256, createSession, generatorInputs, graphCard, imageGrid, parseJson, publishedFiles, pythonRepr, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const REGISTRY = process.env.GANZOO_REGISTRY || path.join(ROOT, "zoo", "registry.json"); // the data zoo.registry reads
@@ -214,19 +214,20 @@ function readRegistry() {
 }
 
 // $GANZOO_BASE_URL, else the registry's base_url, without trailing slashes; as zoo.registry.base_url, one that is
-// not an http or https URL is refused naming where it came from, before anything is downloaded.
+// not an http or https URL is refused naming where it came from (and it, as Python's repr), before anything is
+// downloaded. As urlsplit, a host only after "//": the URL parser alone mends "http:x" into http://x/.
 function baseUrl(registry) {
   const given = process.env.GANZOO_BASE_URL;
   if (!given && registry.base_url === undefined) throw new Error(`${REGISTRY} has no base_url: set GANZOO_BASE_URL to a mirror of exports/; nothing was downloaded.`);
   const url = (given || registry.base_url).replace(/\/+$/, "");
   let usable = false;
   try {
-    const { protocol, hostname } = new URL(url);
-    usable = (protocol === "http:" || protocol === "https:") && hostname !== "";
+    const { hostname } = new URL(url);
+    usable = /^[\x00-\x20]*https?:\/\//i.test(url.replace(/[\t\n\r]/g, "")) && hostname !== ""; // urlsplit's strip of C0 and spaces, and of tabs and line breaks
   } catch {
     // not a URL at all: refused below
   }
-  if (!usable) throw new Error(`${given ? "GANZOO_BASE_URL" : `the base_url of ${REGISTRY}`} is '${url}', not an http or https URL of a mirror of exports/; nothing was downloaded.`);
+  if (!usable) throw new Error(`${given ? "GANZOO_BASE_URL" : `the base_url of ${REGISTRY}`} is ${pythonRepr(url)}, not an http or https URL of a mirror of exports/; nothing was downloaded.`);
   return url;
 }
 
