@@ -365,7 +365,8 @@ def test_node_app_refuses_a_malformed_registry_in_one_line_naming_it(tmp_path, w
 
 @needs_node
 @pytest.mark.inputs
-@pytest.mark.parametrize("url", ["ftp://x", "not a url", "http://", "http:x", "https:/x", "ftp://mirror's\nexports"])
+@pytest.mark.parametrize("url", ["ftp://x", "not a url", "http://", "http:x", "https:/x", "ftp://mirror's\nexports",
+                                 "https://x:99999", "http://x:port", "http://x y", "http://%"])
 def test_node_app_refuses_a_base_url_that_is_not_an_http_url_in_python_s_words_before_any_download(tmp_path, monkeypatch, url):
     """GANZOO_BASE_URL is checked as zoo.registry.base_url checks it, before the cache is made. A URL parser
     mends "http:x" and "https:/x" into http://x/, which Python's urlsplit reads as no host: Node fetched them.

@@ -149,14 +149,16 @@ def cache_dir():
 
 def base_url(registry=None):
     """`$GANZOO_BASE_URL`, else the registry's `base_url`, without a trailing slash. Raises
-    DownloadError naming where it came from when it is not an http or https URL."""
+    DownloadError naming where it came from when it is not an http or https URL with a host (no
+    spaces or "%" in it) and, if it names one, a port of 0 to 65535: before the cache is made."""
     from urllib.parse import urlsplit
 
     given = os.environ.get("GANZOO_BASE_URL")
     url = (given or (registry or load_registry())["base_url"]).rstrip("/")
     try:
         parts = urlsplit(url)
-        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # a port that is no number from 0 to 65535 raises ValueError here, not at the download
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() or c == "%" for c in parts.hostname)
     except ValueError:  # e.g. an unclosed IPv6 bracket
         usable = False
     if not usable:
