@@ -447,7 +447,7 @@ WORDING = [
 
 
 # What both ports' analyses hold, compared word for word: the reading, and what the note says besides it.
-READING_FIELDS = ["words", "ids", "corrections", "synonyms", "unknown", "ignored", "negations", "outside", "numbers", "garments", "colours", "note"]
+READING_FIELDS = ["words", "ids", "corrections", "synonyms", "unknown", "typos", "ignored", "negations", "outside", "numbers", "garments", "colours", "note"]
 
 
 def node_readings(tokenizer_spec, texts, tmp_path, garments=None, colours=None):
@@ -475,7 +475,7 @@ def python_reading(tokenizer, text):
     except ValueError as error:
         return {"error": str(error)}
     reading = {field: getattr(a, field) for field in READING_FIELDS if field != "note"}
-    return {**reading, "corrections": [list(p) for p in a.corrections], "synonyms": [list(p) for p in a.synonyms], "note": a.note()}
+    return {**reading, "corrections": [list(p) for p in a.corrections], "synonyms": [list(p) for p in a.synonyms], "typos": [list(p) for p in a.typos], "note": a.note()}
 
 
 def published_readings(texts, tmp_path, with_nouns=False):
@@ -554,7 +554,9 @@ NOTE_PROMPTS = [
     "a red dress and a blue shirt", "a dress that is not red", "a café coat", "2 shirts", "a pink t-shirt and a shirt", "an ankle boot and a boot",
     "a dress and a gown", "crimson and scarlet frocks", "a coat, no red, no blue, without a bag", "don’t draw a coat, draw a dress", "CAFÉ au lait coat",
     "Straße bag", "日本 red dress", "cafe\u0301 red dress", "dressé rouge", "a red हिन्दी dress", "size 10.5 or 1,000 red bags", "red ２ dress",
-    "red coat " + "not " * 12 + "café " * 12 + "7 " * 12, "two red dresses, 3 coats, a dozen zebras", "ten ２ twenty dresses", "jeans, sneakers, a tee, a purse, sandals, a gown, a blazer, a jumper, a blouse, boots",
+    "red coat " + "not " * 12 + "café " * 12 + "7 " * 12, "two red dresses, 3 coats, a dozen zebras", "ten ２ twenty dresses",
+    "red dr\ufffdess", "red dress ess ess", "ess jacket, red ess", "red essé dress",  # "ess" reads as "mess" of "mess jacket": alone, it is dropped
+    "jeans, sneakers, a tee, a purse, sandals, a gown, a blazer, a jumper, a blouse, boots",
     "red ｓｈｉｒｔ", "ＲＥＤ dress", "a café 𝐫𝐞𝐝 coat", "ｓhirt", "red \ufffd dr\ufffdess coat",  # full-width and other compatibility forms of a-z; bytes that were not UTF-8
 ]
 
@@ -578,6 +580,14 @@ def test_python_and_javascript_notes_tell_what_the_model_cannot_draw_alike(tmp_p
     assert notes["red ｓｈｉｒｔ"] == "Read 'red ｓｈｉｒｔ' as 'red' (letters outside a-z not read: ｓｈｉｒｔ (type shirt))."
     assert notes["a café 𝐫𝐞𝐝 coat"].endswith("(letters outside a-z not read: café, 𝐫𝐞𝐝 (type red)).")
     assert notes["red \ufffd dr\ufffdess coat"].endswith("replacement characters not read: 2 × \ufffd — bytes that were not UTF-8).")
+    # "ess" is corrected to "mess" (rule 3: `corrections`, as ever) but dropped by rule 5 where no "mess jacket" follows: a typo
+    # in the note only where the ids hold its word read, told once per position (the note said "typos ess→mess; unknown words
+    # ignored: dr, ess"), alike in both ports
+    assert notes["red dr\ufffdess"] == "Read 'red dr\ufffdess' as 'red' (unknown words ignored: dr, ess; replacement characters not read: 1 × \ufffd — bytes that were not UTF-8)."
+    assert notes["red dress ess ess"] == "Read 'red dress ess ess' as 'red dress' (unknown words ignored: ess, ess)."
+    assert notes["ess jacket, red ess"] == "Read 'ess jacket, red ess' as 'coat red' (typos ess→mess; synonyms mess jacket→coat; unknown words ignored: ess)."
+    assert notes["red essé dress"] == "Read 'red essé dress' as 'red dress' (letters outside a-z not read: essé)."
+    assert {text: theirs["corrections"] for text, _, theirs in readings}["red dr\ufffdess"] == [["ess", "mess"]]
 
 
 # Prompts refused whose characters rule 2 does not read: full-width letters (East Asian input methods), other
@@ -647,8 +657,8 @@ def test_a_prompt_with_bytes_that_are_not_utf_8_is_noted_and_refused_alike_by_no
         assert node.returncode == ours.returncode, (node.stderr, ours.stderr)
         said[prompt] = (node.stderr.decode().strip().splitlines()[-1], ours.stderr.decode().strip().splitlines()[-1])
     node, ours = said[b"red \xff dr\xe2\x82ess zebra"]
-    assert node == ours == (
-        "Read 'red \ufffd dr\ufffdess zebra' as 'red' (typos ess→mess; unknown words ignored: dr, ess, zebra; "
+    assert node == ours == (  # "ess" reads as "mess" of "mess jacket", then is dropped: told as unknown, not as a typo
+        "Read 'red \ufffd dr\ufffdess zebra' as 'red' (unknown words ignored: dr, ess, zebra; "
         "replacement characters not read: 2 × \ufffd — bytes that were not UTF-8)."
     )
     node, ours = said[b"\xff\xfe"]

@@ -105,6 +105,24 @@ def test_unknown_words_are_dropped_from_the_ids_and_reported(tokenizer):
     assert note == "Read 'sneakr in crimson' as 'sneaker red' (typos sneakr→sneaker; synonyms crimson→red)."
 
 
+def test_a_typo_read_as_a_phrase_word_no_phrase_takes_is_told_as_unknown_not_as_a_typo(tokenizer):
+    """"runnig" reads as "running" of "running shoe" (rule 3); alone, no phrase takes it and rule 5 drops it. The note
+    told it twice, as "typos runnig→running" and as ignored, as the published card's did "ess" → "mess" (of "mess jacket")
+    in "red dr\ufffdess": it tells it as unknown alone now, position by position. `corrections` (the golden contract)
+    and the ids are as ever."""
+    analysis = tokenizer.analyse("red runnig")
+    assert analysis.ids == tokenizer.encode("red") and analysis.corrections == [("runnig", "running")] and analysis.unknown == ["runnig"]
+    assert analysis.note() == "Read 'red runnig' as 'red' (unknown words ignored: runnig)." and analysis.typos == []
+    analysis = tokenizer.analyse("runnig shoes, red runnig")  # the same typo twice: once in a phrase, once alone
+    assert analysis.words == ["sneaker", "red"] and analysis.corrections == [("runnig", "running")] * 2 and analysis.unknown == ["runnig"]
+    assert analysis.note() == "Read 'runnig shoes, red runnig' as 'sneaker red' (typos runnig→running; synonyms running shoe→sneaker; unknown words ignored: runnig)."
+    assert tokenizer.analyse("red re\ufffdrunnig").note() == (
+        "Read 'red re\ufffdrunnig' as 'red' (unknown words ignored: re, runnig; replacement characters not read: 1 × \ufffd — bytes that were not UTF-8)."
+    )
+    assert tokenizer.analyse("red runnigé").note() == "Read 'red runnigé' as 'red' (letters outside a-z not read: runnigé)."  # a piece of a word
+    assert tokenizer.analyse("dres runnigé").note() == "Read 'dres runnigé' as 'dress' (typos dres→dress; letters outside a-z not read: runnigé)."
+
+
 # The garments and colours of CAPTIONS, as card.json's class_nouns and colours give them.
 GARMENTS = [["t-shirt", "tee"], ["dress", "gown"], ["coat", "jacket"], ["shirt", "blouse"], ["sneaker"], ["bag"], ["sandal", "sandals"]]
 COLOURS = ["red", "blue"]

@@ -45,7 +45,8 @@ that the model cannot draw: a negation ignored ("not red" draws red: `NEGATIONS`
 letters outside a-z ("café", of which only "caf" is read; "ｓｈｉｒｔ", to be typed "shirt"), U+FFFD
 (bytes that were not UTF-8), numbers ("2 shirts"), and two or more
 garments or colours, given the tokenizer's `garments` and `colours` (card.json's `class_nouns` and
-`colours`).
+`colours`). Its typos are those the ids hold: "ess", read as "mess" of "mess jacket" with no
+"jacket" after it, is dropped by rule 5 and told as an unknown word alone (`Analysis.typos`).
 
 ```python
 tokenizer = Tokenizer.fit(["a red dress", "a blue coat"], max_length=4, synonyms={"frock": "dress", "crimson": "red"})
@@ -132,11 +133,16 @@ class Analysis:
         caption: the caption as given.
         words: the vocabulary words the ids stand for, in order.
         ids: `max_length` token ids (`words` as ids, padded with 0).
-        corrections: (typed, read as) pairs of the one-letter typos fixed.
+        corrections: (typed, read as) pairs of the one-letter typos fixed (rule 3), whatever
+            rules 4 and 5 then do with the word read.
         synonyms: (phrase as read, vocabulary words) pairs of the synonyms replaced.
         unknown: the typed words dropped because they are not known (reported, not fed).
         keywords: the words of `words` that name a garment or colour (all known words when
             the tokenizer has no keyword list).
+        typos: the pairs of `corrections` that the note lists as typos: those whose word read
+            the ids hold, as itself or through a synonym. A typo read as a word of a synonym
+            phrase that no phrase then takes ("ess" → "mess", of "mess jacket") is dropped as
+            unknown (rule 5), and the note tells it as such, not as a correction.
         ignored: the words of `unknown` that the note lists as unknown: less the negations, the
             number words and the pieces of the `outside` words.
         negations: the words of `unknown` that negate (`NEGATIONS`: "not", "without" ...).
@@ -159,6 +165,7 @@ class Analysis:
     synonyms: list = field(default_factory=list)
     unknown: list = field(default_factory=list)
     keywords: list = field(default_factory=list)
+    typos: list = field(default_factory=list)
     ignored: list = field(default_factory=list)
     negations: list = field(default_factory=list)
     outside: list = field(default_factory=list)
@@ -170,8 +177,8 @@ class Analysis:
         """One line for people on what was corrected, replaced, ignored or cannot be drawn as
         asked; "" if nothing was. Each port writes it word for word alike (ganzoo.mjs's `note`)."""
         parts = []
-        if self.corrections:
-            parts.append("typos " + listed(f"{typed}→{read}" for typed, read in self.corrections))
+        if self.typos:
+            parts.append("typos " + listed(f"{typed}→{read}" for typed, read in self.typos))
         if self.synonyms:
             parts.append("synonyms " + listed(f"{typed}→{read}" for typed, read in self.synonyms))
         if self.ignored:
@@ -289,7 +296,8 @@ class Tokenizer:
         text = plain_text(caption)
         spans = [match.span() for match in re.finditer(WORD_PATTERN, text)]
         typed = [text[start:end] for start, end in spans]
-        kept, corrections, synonyms, unknown_at = self.read_words(caption, typed)
+        kept, corrected_at, synonyms, unknown_at = self.read_words(caption, typed)
+        corrections = [(typed[i], self.read_word(typed[i])[0]) for i in corrected_at]
         unknown = [typed[i] for i in unknown_at]
         keywords = [word for word in kept if word in self._keyword_set]
         if not keywords:
@@ -306,13 +314,15 @@ class Tokenizer:
                 )
             kept = kept[: self.max_length]
         ids = [self.ids[word] for word in kept] + [PAD_ID] * (self.max_length - len(kept))
-        return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords, *self.advice(text, spans, unknown_at, kept))
+        return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords, *self.advice(text, spans, unknown_at, kept, corrected_at))
 
-    def advice(self, text, spans, unknown_at, kept):
-        """What the note says besides the reading: (ignored, negations, outside, numbers, garments,
-        colours) of `Analysis`, from the caption as rule 1 left it (`text`), the (start, end) of
-        its words, the indices of the unknown ones and the words kept."""
+    def advice(self, text, spans, unknown_at, kept, corrected_at=()):
+        """What the note says besides the reading: (typos, ignored, negations, outside, numbers,
+        garments, colours) of `Analysis`, from the caption as rule 1 left it (`text`), the
+        (start, end) of its words, the indices of the unknown ones, the words kept and the
+        indices of the typos corrected."""
         typed = [text[start:end] for start, end in spans]
+        dropped = set(unknown_at)  # a typo read as a phrase word no phrase takes: dropped, told as unknown alone
         outside = [(start, end) for start, end in letter_runs(text) if not re.fullmatch(WORD_PATTERN, text[start:end])]
         starts = [start for start, _ in outside]
         pieces = {i for i, (start, _) in enumerate(spans) if (j := bisect.bisect_right(starts, start) - 1) >= 0 and start < outside[j][1]}
@@ -320,6 +330,7 @@ class Tokenizer:
         numbers = [(found.start(), found.group()) for found in re.finditer(NUMBER_PATTERN, text)]
         numbers += [(spans[i][0], typed[i]) for i in told if typed[i] in NUMBER_WORDS]
         return (
+            [(typed[i], self.read_word(typed[i])[0]) for i in corrected_at if i not in dropped],
             [typed[i] for i in told if typed[i] not in NEGATIONS and typed[i] not in NUMBER_WORDS],
             [typed[i] for i in told if typed[i] in NEGATIONS],
             [text[start:end] for start, end in outside],
@@ -332,20 +343,20 @@ class Tokenizer:
         """Rules 1-5 without the refusals but an empty one: (vocabulary words, typo corrections,
         synonyms replaced, unknown words)."""
         typed = words(caption)
-        kept, corrections, synonyms, unknown_at = self.read_words(caption, typed)
-        return kept, corrections, synonyms, [typed[i] for i in unknown_at]
+        kept, corrected_at, synonyms, unknown_at = self.read_words(caption, typed)
+        return kept, [(typed[i], self.read_word(typed[i])[0]) for i in corrected_at], synonyms, [typed[i] for i in unknown_at]
 
     def read_words(self, caption, typed):
-        """Rules 3-5 on the words `typed` of `caption` (rule 2): as `read`, but the unknown words
-        as their indices in `typed`."""
+        """Rules 3-5 on the words `typed` of `caption` (rule 2): as `read`, but the typos corrected
+        and the unknown words as their indices in `typed`."""
         if not typed:
             raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.{not_read(caption)}")
-        read, corrections = [], []
-        for word in typed:
+        read, corrected_at = [], []
+        for i, word in enumerate(typed):
             reading, corrected = self.read_word(word)
             read.append(reading)
             if corrected:
-                corrections.append((word, reading))
+                corrected_at.append(i)
         replaced, synonyms = replace_phrases(read, self.synonyms, self._longest_phrase)
         kept, unknown_at = [], []
         for word, at in replaced:
@@ -353,7 +364,7 @@ class Tokenizer:
                 kept.append(word)
             elif word not in self._filler_set:
                 unknown_at.append(at)  # a synonym's words are vocabulary words: an unknown word is one typed word
-        return kept, corrections, synonyms, unknown_at
+        return kept, corrected_at, synonyms, unknown_at
 
     def read_word(self, word):
         """Rule 3: (the known word `word` reads as, or `word` if none; whether it was a typo)."""

@@ -211,7 +211,8 @@ export class Tokenizer {
   }
 
   // { words, ids, corrections: [[typed, read]], synonyms: [[phrase, replacement]], unknown, keywords, note } and what the
-  // note says besides, as zoo.text.Analysis: ignored, negations, outside (words with letters beyond a-z), numbers, garments, colours
+  // note says besides, as zoo.text.Analysis: typos (the corrections whose word read the ids hold), ignored, negations,
+  // outside (words with letters beyond a-z), numbers, garments, colours
   analyse(caption) {
     if (typeof caption !== "string") throw new Error(`a caption must be a string, got ${typeof caption}`);
     const characters = caption.length > MAX_CAPTION_CHARS ? codePoints(caption) : caption.length; // as Python's len(): an emoji is one, not two UTF-16 units
@@ -221,16 +222,18 @@ export class Tokenizer {
     const spans = Array.from(text.matchAll(/[a-z]+/g), (match) => [match.index, match.index + match[0].length]);
     const typed = spans.map(([start, end]) => text.slice(start, end));
     if (typed.length === 0) throw new Error(`caption ${quoteCaption(caption)} holds no words (letters a-z): describe the image, e.g. "a red dress"${notRead(caption)}`);
-    const { unknownAt, ...reading } = this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
-    const analysis = { ...reading, ...this.advice(text, spans, unknownAt, reading.words) };
+    const { unknownAt, correctedAt, ...reading } = this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
+    const analysis = { ...reading, ...this.advice(text, spans, unknownAt, reading.words, correctedAt) };
     return { ...analysis, note: note(caption, analysis) };
   }
 
-  // What the note says besides the reading, as zoo.text.Tokenizer.advice: the unknown words it lists (less the
-  // negations and the pieces of words with letters beyond a-z: "café" is told as such, not as "caf"), the
-  // negations, those words, the numbers, and the different garments and colours named.
-  advice(text, spans, unknownAt, kept) {
+  // What the note says besides the reading, as zoo.text.Tokenizer.advice: the typos it lists (less those read as a
+  // word of a synonym phrase that no phrase takes: "ess" → "mess" of "mess jacket", dropped as unknown), the unknown
+  // words it lists (less the negations and the pieces of words with letters beyond a-z: "café" is told as such, not
+  // as "caf"), the negations, those words, the numbers, and the different garments and colours named.
+  advice(text, spans, unknownAt, kept, correctedAt = []) {
     const typed = spans.map(([start, end]) => text.slice(start, end));
+    const dropped = new Set(unknownAt);
     const outside = Array.from(text.matchAll(/[\p{L}\p{M}]+/gu), (match) => [match.index, match.index + match[0].length]).filter(([start, end]) => !/^[a-z]+$/.test(text.slice(start, end)));
     const pieces = new Set();
     let j = 0;
@@ -243,6 +246,7 @@ export class Tokenizer {
     const numbers = Array.from(text.matchAll(/\p{Nd}+(?:[.,]\p{Nd}+)*/gu), (match) => [match.index, match[0]]);
     for (const i of toldAt) if (NUMBER_WORDS.has(typed[i])) numbers.push([spans[i][0], typed[i]]);
     return {
+      typos: correctedAt.filter((i) => !dropped.has(i)).map((i) => [typed[i], this.readWord(typed[i])[0]]),
       ignored: told.filter((word) => !NEGATIONS.has(word) && !NUMBER_WORDS.has(word)),
       negations: told.filter((word) => NEGATIONS.has(word)),
       outside: outside.map(([start, end]) => text.slice(start, end)),
@@ -262,12 +266,13 @@ export class Tokenizer {
 
   analyseV2(caption, typed) {
     const read = [];
-    const corrections = [];
-    for (const word of typed) {
+    const correctedAt = [];
+    typed.forEach((word, i) => {
       const [reading, corrected] = this.readWord(word);
       read.push(reading);
-      if (corrected) corrections.push([word, reading]);
-    }
+      if (corrected) correctedAt.push(i);
+    });
+    const corrections = correctedAt.map((i) => [typed[i], read[i]]);
     const kept = [];
     const unknownAt = [];
     const synonyms = [];
@@ -298,7 +303,7 @@ export class Tokenizer {
     }
     if (kept.length > this.maxLength) throw new Error(`caption ${quoteCaption(caption)} reads as ${kept.length} words (${listWords(kept, " ")}); this tokenizer takes at most ${this.maxLength}`);
     const ids = kept.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - kept.length).fill(0));
-    return { words: kept, ids, corrections, synonyms, unknown, keywords, unknownAt };
+    return { words: kept, ids, corrections, synonyms, unknown, keywords, unknownAt, correctedAt };
   }
 
   // [the known word `word` reads as (or `word`), whether it was a typo]
@@ -356,9 +361,9 @@ export function withinOneEdit(a, b) {
 
 // One line for people on how a caption was read ("" when word for word and drawable as asked), as
 // zoo.text.Analysis.note(), from an analysis (`Tokenizer.analyse`).
-function note(caption, { words, corrections, synonyms, ignored, negations, outside, numbers, garments, colours }) {
+function note(caption, { words, typos, synonyms, ignored, negations, outside, numbers, garments, colours }) {
   const parts = [];
-  if (corrections.length) parts.push("typos " + listWords(corrections.map(([t, r]) => `${t}→${r}`)));
+  if (typos.length) parts.push("typos " + listWords(typos.map(([t, r]) => `${t}→${r}`)));
   if (synonyms.length) parts.push("synonyms " + listWords(synonyms.map(([t, r]) => `${t}→${r}`)));
   if (ignored.length) parts.push("unknown words ignored: " + listWords(ignored));
   if (negations.length) parts.push(`negation ignored: ${listWords(negations)} — the model cannot leave anything out`);
