@@ -33,6 +33,23 @@ def labelled_batches(fashion_dir):
     return data.load_fashion_mnist(batch_size=32, limit=256, shuffle=False, with_labels=True)
 
 
+@pytest.fixture
+def dead_pid():
+    """The pid of a process that has ended (until the system hands it out again)."""
+    import subprocess
+    import sys
+
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
+
+
+@pytest.fixture
+def other_writer_tag():
+    """A writer tag (`zoo.files.WRITER_TAG`) of another machine or container than this one."""
+    from zoo.files import WRITER_TAG
+
+    return "0badcafe" if WRITER_TAG != "0badcafe" else "1badcafe"
+
+
 # Reliability checks are counted by kind and the counts printed at the end of the run, and
 # written as JSON with --reliability-json (scripts/update_readme_results.py puts them in the
 # README): mark a test `@pytest.mark.inputs`, `files` or `faults`.

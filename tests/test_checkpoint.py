@@ -1,8 +1,10 @@
 """A stopped run resumes from its last checkpoint with both optimizers' state."""
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -136,3 +138,45 @@ def test_a_new_fit_removes_what_killed_saves_left_and_keeps_a_running_save_s_fil
     assert not any(path.exists() for path in killed)
     assert running.read_bytes() == b"being written" and (folder / ".notes.weights.h5").is_dir()
     assert [p.name for _, p in GANCheckpoint(folder).checkpoints()] == ["epoch_0001.weights.h5"]
+
+
+@pytest.mark.faults
+def test_temporaries_of_another_machine_or_container_are_kept_whatever_their_pid(tmp_path, dead_pid, other_writer_tag):
+    # A pid means one process only on one machine and in one pid namespace: in a folder shared with
+    # other containers or machines, a temporary tagged by another may be a live writer's there, and
+    # is left for that side to clean up. Untagged names (earlier versions) are judged by pid alone.
+    from zoo.files import TEMPORARY, atomic_write, writer_mark
+
+    names = {
+        "another's, its pid free here": f".state.json.{other_writer_tag}-{dead_pid}.a1b2.state.json",
+        "ours, killed": f".state.json.{writer_mark(dead_pid)}.c3d4.state.json",
+        "ours, still writing": f".state.json.{writer_mark(os.getpid())}.e5f6.state.json",
+        "untagged, killed": f".state.json.{dead_pid}.g7h8.state.json",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("half written")
+    GANCheckpoint(tmp_path).remove_partial_files()
+    kept = [names["another's, its pid free here"], names["ours, still writing"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+    seen = []
+    atomic_write(tmp_path / "state.json", lambda tmp: seen.append(TEMPORARY.fullmatch(os.path.basename(tmp))["mark"]))
+    assert seen == [writer_mark()]
+
+
+@pytest.mark.faults
+def test_a_clean_up_in_another_pid_namespace_keeps_a_running_writer_s_temporary(tmp_path):
+    # A container sharing this folder runs its clean-up while a save here is midway: there this
+    # process's pid is free, and the temporary must survive for the save to finish.
+    from zoo.files import atomic_write
+
+    other_container = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc", sys.executable, "-c"]
+    if not shutil.which("unshare") or subprocess.run([*other_container, "pass"], capture_output=True).returncode:
+        pytest.skip("no unprivileged pid namespaces here (unshare)")
+    clean_up = f"from zoo.files import remove_stale_temporaries; remove_stale_temporaries({str(tmp_path)!r})"
+
+    def write(tmp):
+        Path(tmp).write_text('{"epoch": 2}')
+        subprocess.run([*other_container, clean_up], check=True)
+
+    atomic_write(tmp_path / "state.json", write)
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"] and (tmp_path / "state.json").read_text() == '{"epoch": 2}'

@@ -5,6 +5,7 @@ The server serves a copy of `exports/`, as the project's published location woul
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from PIL import Image
 
 import zoo
 from zoo import registry, runtime
-from zoo.files import sha256
+from zoo.files import sha256, writer_mark
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORTS = ROOT / "exports"
@@ -445,7 +446,7 @@ def test_the_partial_file_of_a_download_killed_midway_is_cleaned_on_the_next_fet
     process = subprocess.Popen([sys.executable, "-c", FETCH, name])
     folder = tmp_path / "cache" / name
     deadline = time.monotonic() + 120
-    while not list(folder.glob(f".card.json.{process.pid}.part")):
+    while not list(folder.glob(f".card.json.{writer_mark(process.pid)}.part")):
         assert process.poll() is None and time.monotonic() < deadline, "the download never started"
         time.sleep(0.05)
     process.kill()
@@ -454,3 +455,20 @@ def test_the_partial_file_of_a_download_killed_midway_is_cleaned_on_the_next_fet
     server.faults.clear()
     assert registry.fetch(name) == folder
     assert not list(folder.rglob("*.part"))
+
+
+@pytest.mark.faults
+def test_partial_downloads_of_another_machine_or_container_are_kept_whatever_their_pid(tmp_path, dead_pid, other_writer_tag):
+    # A cache shared by containers or machines ($GANZOO_CACHE on a volume): a partial file tagged by
+    # another may be a live download's there. Untagged names (earlier versions) are judged by pid alone.
+    names = {
+        "another's, its pid free here": f".card.json.{other_writer_tag}-{dead_pid}.part",
+        "ours, killed": f".card.json.{writer_mark(dead_pid)}.part",
+        "ours, still downloading": f".card.json.{writer_mark(os.getpid())}.part",
+        "untagged, killed": f".card.json.{dead_pid}.part",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("half downloaded")
+    registry.remove_stale_partial_files(tmp_path)
+    kept = [names["another's, its pid free here"], names["ours, still downloading"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)

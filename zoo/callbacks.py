@@ -129,7 +129,7 @@ class GANCheckpoint(keras.callbacks.Callback):
     def remove_partial_files(self):
         """Deletes the temporary files (weights and state.json) of processes killed while saving here,
         never a finished checkpoint, nor the temporaries of a process still writing
-        (`zoo.files.remove_stale_temporaries`: judged by the pid in their names)."""
+        (`zoo.files.remove_stale_temporaries`: judged by the writer named in their names)."""
         if self.directory.is_dir():
             remove_stale_temporaries(self.directory)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.cards import FORMAT_VERSION, validate_card
-from zoo.files import atomic_write_json, current_umask, exchange, process_alive, sha256, to_json
+from zoo.files import atomic_write_json, current_umask, exchange, left_by_ended_writer, sha256, to_json, writer_mark
 
 ONNX_OPSET = 17
 PARITY_ATOL = 1e-4
@@ -106,7 +106,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
 
     serve = tf.function(serve, input_signature=input_signature)
     remove_stale_staging(directory)
-    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-{os.getpid()}-"))
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-{writer_mark()}-"))
     staging.chmod(0o777 & ~current_umask())
     swapped = False
     try:
@@ -447,11 +447,13 @@ def _derived_beside(path, card):
 
 
 def remove_stale_staging(directory):
-    """Deletes the staging folders (`.<name>.tmp-<pid>-*`) that exports to `directory` killed midway
-    left beside it; those of exports still running are kept."""
+    """Deletes the staging folders (`.<name>.tmp-<mark>-<random>`, the mark naming the writer:
+    `zoo.files.WRITER`) that exports to `directory` killed midway left beside it; those of exports
+    still running, and those of another machine or container (`zoo.files.left_by_ended_writer`),
+    are kept."""
     for staging in directory.parent.glob(f".{glob.escape(directory.name)}.tmp-*-*"):
-        pid = staging.name[len(directory.name) + 6:].split("-", 1)[0]
-        if pid.isdigit() and staging.is_dir() and not staging.is_symlink() and not process_alive(int(pid)):
+        mark = staging.name[len(directory.name) + 6:].rsplit("-", 1)[0]
+        if staging.is_dir() and not staging.is_symlink() and left_by_ended_writer(mark):
             shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -29,23 +29,60 @@ def check_free_space(path, needed, what):
         raise OSError(errno.ENOSPC, f"Not enough free space in {folder} for {what}: about {needed / 1e6:.1f} MB needed, {free / 1e6:.1f} MB free", str(path))
 
 
-# `atomic_write`'s temporary files: `.<name>.<pid>.<random>.<name>`, ending in the file's own name
-# (Keras and PIL choose the format by it), with the writer's pid to tell a killed writer's file.
-TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.(?P=name)")
+def _writer_tag():
+    """8 hex digits naming this machine's boot and this process's pid namespace, in which a pid
+    means one process; None where /proc does not say (macOS, say)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return hashlib.sha256(f"{boot}:{namespace.st_dev}:{namespace.st_ino}".encode()).hexdigest()[:8]
+
+
+# Read once: a process never changes machine or pid namespace.
+WRITER_TAG = _writer_tag()
+# How a temporary names its writer: `<tag>-<pid>` (`WRITER_TAG`), or `<pid>` alone where there is
+# no tag and in the names of versions before the tag.
+WRITER = r"(?:(?P<tag>[0-9a-f]{8})-)?(?P<pid>\d+)"
+
+
+def writer_mark(pid=None):
+    """The mark of writer `pid` (default: this process) on this machine and in this pid namespace,
+    as temporaries carry it in their names (`WRITER`)."""
+    pid = os.getpid() if pid is None else pid
+    return str(pid) if WRITER_TAG is None else f"{WRITER_TAG}-{pid}"
+
+
+def left_by_ended_writer(mark):
+    """Whether a temporary named with `mark` (`WRITER`) was left by a process that has ended, so
+    may be deleted. A pid means one process only on one machine and in one pid namespace: a mark
+    with another tag (another machine's or container's writer, in a shared folder) is never judged
+    here, and its own side cleans it up (so one left by a container that is gone, or by a machine
+    booted since, stays until deleted by hand). A mark without a tag is judged by its pid alone."""
+    found = re.fullmatch(WRITER, mark)
+    if not found or found["tag"] not in (None, WRITER_TAG):
+        return False
+    return not process_alive(int(found["pid"]))
+
+
+# `atomic_write`'s temporary files: `.<name>.<mark>.<random>.<name>`, ending in the file's own name
+# (Keras and PIL choose the format by it), with the writer's mark (`WRITER`) to tell a killed writer's file.
+TEMPORARY = re.compile(rf"\.(?P<name>.+)\.(?P<mark>{WRITER})\.[^.]+\.(?P=name)")
 
 
 def atomic_write(path, write):
     """Calls `write(temporary_path)` in `path`'s folder, then renames the result to `path`.
 
     An interrupted write leaves whatever was at `path` before untouched. A process killed
-    mid-write (SIGKILL) leaves its temporary file (`TEMPORARY`, named with its pid), which
+    mid-write (SIGKILL) leaves its temporary file (`TEMPORARY`, named with its `writer_mark`), which
     `remove_stale_temporaries` deletes. The file gets the usual permissions (0666 less the
     umask), not the 0600 of a temporary file.
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=f".{path.name}")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{writer_mark()}.", suffix=f".{path.name}")
     except OSError as error:
         raise _naming(path, error) from None
     os.close(fd)
@@ -69,21 +106,22 @@ def temporary_folder(folder, name):
     """A `tempfile.TemporaryDirectory` in `folder` for scratch work, named as `atomic_write` names
     its temporary files (`TEMPORARY`, with `name`): a process killed while it works leaves it for
     `remove_stale_temporaries`."""
-    return tempfile.TemporaryDirectory(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=f".{name}")
+    return tempfile.TemporaryDirectory(dir=folder, prefix=f".{name}.{writer_mark()}.", suffix=f".{name}")
 
 
 def remove_stale_temporaries(folder):
     """Deletes what processes killed midway left in `folder` (not below it): the temporary files of
-    `atomic_write` and folders of `temporary_folder`, named `TEMPORARY` with a pid that runs no
-    process. Those of writers still at work are kept, and nothing else is touched.
+    `atomic_write` and folders of `temporary_folder`, named `TEMPORARY` by a writer that has ended
+    (`left_by_ended_writer`). Those of writers still at work are kept, and nothing else is touched.
 
-    A pid is judged on this machine, in this pid namespace (see `process_alive`): in a folder that
-    another machine or container writes too, a writer of theirs whose pid is free here loses its
-    temporary file, and its write fails with an error instead of being renamed into place.
+    In a folder that other machines or containers write too (a shared cache, a network file
+    system), their temporaries carry another tag and are kept, whatever their pid: each side
+    cleans up its own. Temporaries without a tag (written where /proc is missing, or by versions
+    before the tag) are judged by their pid alone, on this machine, in this pid namespace.
     """
     for path in Path(folder).glob(".*"):
         found = TEMPORARY.fullmatch(path.name)
-        if not found or path.is_symlink() or process_alive(int(found["pid"])):
+        if not found or path.is_symlink() or not left_by_ended_writer(found["mark"]):
             continue
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
@@ -154,7 +192,7 @@ def sha256(path, chunk_size=1 << 20):
 
 
 def process_alive(pid):
-    """Whether a process `pid` runs on this machine (a temporary file named by a dead one's pid is stale)."""
+    """Whether a process `pid` runs on this machine, in this pid namespace (see `left_by_ended_writer`)."""
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, OverflowError):  # OverflowError: beyond any pid the system gives

@@ -19,7 +19,8 @@ registry's sha256 (docs/artifacts.md, "Getting the published files"):
 3. the cache, `$GANZOO_CACHE`, else `$XDG_CACHE_HOME/ganzoo`, else `~/.cache/ganzoo`;
 4. a download from `$GANZOO_BASE_URL/<name>/<file>` (default: the registry's `base_url`).
 
-Files are downloaded into a temporary file beside their cache location (`.<file>.<pid>.part`),
+Files are downloaded into a temporary file beside their cache location (`.<file>.<mark>.part`,
+the mark naming the writer's machine, pid namespace and pid: `zoo.files.WRITER`),
 checked against the registry's size and sha256, and only then renamed into place: a failed or
 tampered download never replaces a good cached file, and a cached artifact is used without
 network. Every download is bounded: no more bytes than the registry's size for the file, an
@@ -42,7 +43,7 @@ import os
 import time
 from pathlib import Path
 
-from zoo.files import process_alive, sha256
+from zoo.files import left_by_ended_writer, sha256, writer_mark
 
 REGISTRY_PATH = Path(__file__).with_name("registry.json")
 CHECKOUT_EXPORTS = Path(__file__).resolve().parent.parent / "exports"
@@ -282,7 +283,7 @@ def download(url, target, digest, size, exact=True, deadline=None):
     started = time.monotonic()
     timeout = (min(TIMEOUT_SECONDS, deadline), min(TIMEOUT_SECONDS, deadline))
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    partial = target.with_name(f".{target.name}.{writer_mark()}.part")
     unchanged = f"its cached copy at {target} (if any) is unchanged"
     try:
         with requests.Session() as session:
@@ -342,14 +343,15 @@ def _follow_redirects(session, url, timeout):
 
 
 def remove_stale_partial_files(folder):
-    """Deletes the temporary files of downloads whose process is gone (`.<file>.<pid>.part`), and
-    the temporary files of earlier versions (pooch's `tmp*`) older than an hour."""
+    """Deletes the temporary files of downloads whose process is gone (`.<file>.<mark>.part`;
+    another machine's or container's are kept: `zoo.files.left_by_ended_writer`), and the
+    temporary files of earlier versions (pooch's `tmp*`) older than an hour."""
     folder = Path(folder)
     if not folder.is_dir():
         return
     for path in folder.rglob("*"):
         parts = path.name.rsplit(".", 2)
-        stale_part = path.name.startswith(".") and len(parts) == 3 and parts[2] == "part" and parts[1].isdigit() and not process_alive(int(parts[1]))
+        stale_part = path.name.startswith(".") and len(parts) == 3 and parts[2] == "part" and left_by_ended_writer(parts[1])
         stale_tmp = path.name.startswith("tmp") and path.is_file() and time.time() - path.stat().st_mtime > 3600
         if (stale_part or stale_tmp) and path.is_file():
             path.unlink(missing_ok=True)

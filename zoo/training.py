@@ -211,7 +211,7 @@ def remove_if_only_lock(folder):
         pass
 
 
-# The temporary files `zoo.files.atomic_write` writes a run's files to (`.<name>.<pid>.<random>.<name>`), left
+# The temporary files `zoo.files.atomic_write` writes a run's files to (`.<name>.<mark>.<random>.<name>`), left
 # behind when a `train` is killed while writing one; the checkpoints' own are `GANCheckpoint`'s to delete.
 PARTIAL_FILES = (".model.keras.*model.keras", ".training.json.*training.json", "samples/.epoch_*.png.*.png", "checkpoints/.state.json.*state.json")
 
