@@ -34,20 +34,31 @@ def labelled_batches(fashion_dir):
 
 
 @pytest.fixture
-def dead_pid():
-    """The pid of a process that has ended (until the system hands it out again)."""
+def only_ended_writers_removed(tmp_path):
+    """Checks a clean-up of temporaries named by their writer (`zoo.files.writer_mark`) in tmp_path:
+    `only_ended_writers_removed(template, clean)` writes one temporary named `template` with each of
+    four marks (a folder with `folders=True`), runs `clean()`, and asserts what stays. A pid means one process only on one
+    machine and in one pid namespace: another machine's or container's temporary (another tag) is
+    kept even with a pid free here, as is this process's own; one of ours whose pid has ended goes,
+    and so does an untagged one (the names of versions before the tag), judged by its pid alone."""
     import subprocess
     import sys
 
-    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
+    from zoo.files import WRITER_TAG, writer_mark
 
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
+    other_tag = "0badcafe" if WRITER_TAG != "0badcafe" else "1badcafe"
+    kept = {f"{other_tag}-{dead}": "another's, its pid free here", writer_mark(os.getpid()): "ours, still writing"}
+    removed = {writer_mark(dead): "ours, ended", str(dead): "untagged, ended"}
 
-@pytest.fixture
-def other_writer_tag():
-    """A writer tag (`zoo.files.WRITER_TAG`) of another machine or container than this one."""
-    from zoo.files import WRITER_TAG
+    def check(template, clean, folders=False):
+        names = {mark: template.format(mark=mark) for mark in {**kept, **removed}}
+        for name in names.values():
+            (tmp_path / name).mkdir() if folders else (tmp_path / name).write_text("half written")
+        clean()
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[mark] for mark in kept)
 
-    return "0badcafe" if WRITER_TAG != "0badcafe" else "1badcafe"
+    return check
 
 
 # Reliability checks are counted by kind and the counts printed at the end of the run, and

@@ -198,20 +198,9 @@ def test_the_staging_folder_of_an_export_killed_midway_is_removed_by_the_next_ex
 
 
 @pytest.mark.faults
-def test_export_staging_folders_of_another_machine_or_container_are_kept_whatever_their_pid(tmp_path, dead_pid, other_writer_tag):
+def test_export_staging_folders_of_another_machine_or_container_are_kept_whatever_their_pid(tmp_path, only_ended_writers_removed):
     # Exports to a folder shared with other containers or machines: a staging folder tagged by
-    # another may be a live export's there. Untagged names (earlier versions) are judged by pid alone.
+    # another may be a live export's there.
     from zoo.export import remove_stale_staging
-    from zoo.files import writer_mark
 
-    names = {
-        "another's, its pid free here": f".artifact.tmp-{other_writer_tag}-{dead_pid}-a1b2",
-        "ours, killed": f".artifact.tmp-{writer_mark(dead_pid)}-c3d4",
-        "ours, still exporting": f".artifact.tmp-{writer_mark(os.getpid())}-e5f6",
-        "untagged, killed": f".artifact.tmp-{dead_pid}-g7h8",
-    }
-    for name in names.values():
-        (tmp_path / name).mkdir()
-    remove_stale_staging(tmp_path / "artifact")
-    kept = [names["another's, its pid free here"], names["ours, still exporting"]]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+    only_ended_writers_removed(".artifact.tmp-{mark}-a1b2", lambda: remove_stale_staging(tmp_path / "artifact"), folders=True)
