@@ -17,6 +17,7 @@ import pytest
 
 from zoo import onnx_tuning, registry, runtime, winograd
 from zoo.export import export_generator, sha256
+from zoo.files import writer_mark
 from zoo.models.tutorial import TutorialDCGAN
 
 
@@ -162,17 +163,17 @@ def test_what_a_derivation_killed_midway_left_is_removed_by_the_next_and_a_runni
     folder.mkdir(parents=True)
     killed = subprocess.Popen([sys.executable, "-c", KILLED_MIDWAY, str(folder)])
     deadline = time.monotonic() + 120
-    while not list(folder.glob(f".optimized.onnx.{killed.pid}.*.optimized.onnx")):
+    while not list(folder.glob(f".optimized.onnx.{writer_mark(killed.pid)}.*.optimized.onnx")):
         assert killed.poll() is None and time.monotonic() < deadline, "the write never started"
         time.sleep(0.05)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     left = sorted(path.name for path in folder.iterdir())
-    assert [name.split(".")[1:3] for name in left] == [["int8", str(killed.pid)], ["optimized", "onnx"]]  # named by their pid
+    assert [name.split(".")[1:3] for name in left] == [["int8", writer_mark(killed.pid)], ["optimized", "onnx"]]  # named by their writer
     (folder / f".optimized.onnx.{2**64}.a1b2c3d4.optimized.onnx").write_bytes(b"")  # a pid beyond any the system gives
     running = subprocess.Popen(["sleep", "60"])  # a derivation still at work: its files are kept
     try:
-        at_work = [f".optimized.onnx.{running.pid}.k3x9_a2b.optimized.onnx", f".int8.{running.pid}.q8r2m0zz.int8"]
+        at_work = [f".optimized.onnx.{writer_mark(running.pid)}.k3x9_a2b.optimized.onnx", f".int8.{writer_mark(running.pid)}.q8r2m0zz.int8"]
         (folder / at_work[0]).write_bytes(b"being written")
         (folder / at_work[1]).mkdir()
         (folder / ".notes").write_text("not a temporary file")
