@@ -34,22 +34,28 @@ def labelled_batches(fashion_dir):
 
 
 @pytest.fixture
-def only_ended_writers_removed(tmp_path):
-    """Checks a clean-up of temporaries named by their writer (`zoo.files.writer_mark`) in tmp_path:
-    `only_ended_writers_removed(template, clean)` writes one temporary named `template` with each of
-    four marks (a folder with `folders=True`), runs `clean()`, and asserts what stays. A pid means one process only on one
-    machine and in one pid namespace: another machine's or container's temporary (another tag) is
-    kept even with a pid free here, as is this process's own; one of ours whose pid has ended goes,
-    and so does an untagged one (the names of versions before the tag), judged by its pid alone."""
+def dead_pid():
+    """The pid of a process that has ended (until the system hands it out again)."""
     import subprocess
     import sys
 
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
+
+
+@pytest.fixture
+def only_ended_writers_removed(tmp_path, dead_pid):
+    """Checks a clean-up of temporaries named by their writer (`zoo.files.writer_mark`) in tmp_path:
+    `only_ended_writers_removed(template, clean)` writes one temporary named `template` with each of
+    four marks (a folder with `folders=True`), runs `clean()`, and asserts what stays. A pid means
+    one process only on one machine and in one pid namespace: another machine's or container's
+    temporary (another tag) is kept even with a pid free here, as is this process's own; one of
+    ours whose pid has ended goes, and so does an untagged one (the names of versions before the
+    tag), judged by its pid alone."""
     from zoo.files import WRITER_TAG, writer_mark
 
-    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
     other_tag = "0badcafe" if WRITER_TAG != "0badcafe" else "1badcafe"
-    kept = {f"{other_tag}-{dead}": "another's, its pid free here", writer_mark(os.getpid()): "ours, still writing"}
-    removed = {writer_mark(dead): "ours, ended", str(dead): "untagged, ended"}
+    kept = {f"{other_tag}-{dead_pid}": "another's, its pid free here", writer_mark(os.getpid()): "ours, still writing"}
+    removed = {writer_mark(dead_pid): "ours, ended", str(dead_pid): "untagged, ended"}
 
     def check(template, clean, folders=False):
         names = {mark: template.format(mark=mark) for mark in {**kept, **removed}}

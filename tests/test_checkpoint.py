@@ -121,11 +121,10 @@ def test_checkpoints_of_another_training_are_refused_not_resumed(real_batches, t
 
 
 @pytest.mark.faults
-def test_a_new_fit_removes_what_killed_saves_left_and_keeps_a_running_save_s_file(real_batches, tmp_path):
+def test_a_new_fit_removes_what_killed_saves_left_and_keeps_a_running_save_s_file(real_batches, tmp_path, dead_pid):
     # Temporaries are named with their writer's pid: those of a process that is gone (killed while
     # saving) are deleted, weights and state.json alike; one of a process still writing stays, and
     # so does anything else, such as a folder whose name looks like a checkpoint's temporary.
-    dead_pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
     folder = tmp_path / "ckpt"
     folder.mkdir()
     killed = [folder / f".epoch_0002.weights.h5.{dead_pid}.a1b2.epoch_0002.weights.h5", folder / f".state.json.{dead_pid}.c3d4.state.json"]
