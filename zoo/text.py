@@ -296,8 +296,8 @@ class Tokenizer:
         text = plain_text(caption)
         spans = [match.span() for match in re.finditer(WORD_PATTERN, text)]
         typed = [text[start:end] for start, end in spans]
-        kept, corrected_at, synonyms, unknown_at = self.read_words(caption, typed)
-        corrections = [(typed[i], self.read_word(typed[i])[0]) for i in corrected_at]
+        kept, corrected, synonyms, unknown_at = self.read_words(caption, typed)
+        corrections = [(typed[i], reading) for i, reading in corrected]
         unknown = [typed[i] for i in unknown_at]
         keywords = [word for word in kept if word in self._keyword_set]
         if not keywords:
@@ -314,13 +314,13 @@ class Tokenizer:
                 )
             kept = kept[: self.max_length]
         ids = [self.ids[word] for word in kept] + [PAD_ID] * (self.max_length - len(kept))
-        return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords, *self.advice(text, spans, unknown_at, kept, corrected_at))
+        return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords, *self.advice(text, spans, unknown_at, kept, corrected))
 
-    def advice(self, text, spans, unknown_at, kept, corrected_at=()):
+    def advice(self, text, spans, unknown_at, kept, corrected=()):
         """What the note says besides the reading: (typos, ignored, negations, outside, numbers,
         garments, colours) of `Analysis`, from the caption as rule 1 left it (`text`), the
-        (start, end) of its words, the indices of the unknown ones, the words kept and the
-        indices of the typos corrected."""
+        (start, end) of its words, the indices of the unknown ones, the words kept and the typos
+        corrected as (index, word read)."""
         typed = [text[start:end] for start, end in spans]
         dropped = set(unknown_at)  # a typo read as a phrase word no phrase takes: dropped, told as unknown alone
         outside = [(start, end) for start, end in letter_runs(text) if not re.fullmatch(WORD_PATTERN, text[start:end])]
@@ -330,7 +330,7 @@ class Tokenizer:
         numbers = [(found.start(), found.group()) for found in re.finditer(NUMBER_PATTERN, text)]
         numbers += [(spans[i][0], typed[i]) for i in told if typed[i] in NUMBER_WORDS]
         return (
-            [(typed[i], self.read_word(typed[i])[0]) for i in corrected_at if i not in dropped],
+            [(typed[i], reading) for i, reading in corrected if i not in dropped],
             [typed[i] for i in told if typed[i] not in NEGATIONS and typed[i] not in NUMBER_WORDS],
             [typed[i] for i in told if typed[i] in NEGATIONS],
             [text[start:end] for start, end in outside],
@@ -343,20 +343,20 @@ class Tokenizer:
         """Rules 1-5 without the refusals but an empty one: (vocabulary words, typo corrections,
         synonyms replaced, unknown words)."""
         typed = words(caption)
-        kept, corrected_at, synonyms, unknown_at = self.read_words(caption, typed)
-        return kept, [(typed[i], self.read_word(typed[i])[0]) for i in corrected_at], synonyms, [typed[i] for i in unknown_at]
+        kept, corrected, synonyms, unknown_at = self.read_words(caption, typed)
+        return kept, [(typed[i], reading) for i, reading in corrected], synonyms, [typed[i] for i in unknown_at]
 
     def read_words(self, caption, typed):
         """Rules 3-5 on the words `typed` of `caption` (rule 2): as `read`, but the typos corrected
-        and the unknown words as their indices in `typed`."""
+        as (index in `typed`, word read) and the unknown words as their indices in `typed`."""
         if not typed:
             raise ValueError(f"Caption {quoted(caption)} holds no words (letters a-z): describe the image, e.g. 'a red dress'.{not_read(caption)}")
-        read, corrected_at = [], []
+        read, corrected = [], []
         for i, word in enumerate(typed):
-            reading, corrected = self.read_word(word)
+            reading, typo = self.read_word(word)
             read.append(reading)
-            if corrected:
-                corrected_at.append(i)
+            if typo:
+                corrected.append((i, reading))
         replaced, synonyms = replace_phrases(read, self.synonyms, self._longest_phrase)
         kept, unknown_at = [], []
         for word, at in replaced:
@@ -364,7 +364,7 @@ class Tokenizer:
                 kept.append(word)
             elif word not in self._filler_set:
                 unknown_at.append(at)  # a synonym's words are vocabulary words: an unknown word is one typed word
-        return kept, corrected_at, synonyms, unknown_at
+        return kept, corrected, synonyms, unknown_at
 
     def read_word(self, word):
         """Rule 3: (the known word `word` reads as, or `word` if none; whether it was a typo)."""
@@ -620,16 +620,20 @@ def described(character):
     "'ｒ' U+FF52 FULLWIDTH LATIN SMALL LETTER R (type r)", "'𝐫' U+1D42B (type r)", "'é' U+00E9"."""
     code = ord(character)
     name = f" {unicodedata.name(character)}" if 0xFF21 <= code <= 0xFF3A or 0xFF41 <= code <= 0xFF5A or code == 0xFFFD else ""
-    ascii_form = unicodedata.normalize("NFKC", character)
-    advice = " (bytes that were not UTF-8)" if character == REPLACEMENT_CHARACTER else f" (type {ascii_form})" if re.fullmatch("[A-Za-z]+", ascii_form) else ""
+    advice = " (bytes that were not UTF-8)" if character == REPLACEMENT_CHARACTER else to_type_instead(character)
     return f"{character!r} U+{code:04X}{name}{advice}"
 
 
 def with_ascii_form(word):
     """A word of letters outside a-z as the note lists it: followed by what to type instead where
     its compatibility form (NFKC) is letters a-z ("ｓｈｉｒｔ (type shirt)"), else as it is ("café")."""
-    ascii_form = unicodedata.normalize("NFKC", word)
-    return f"{word} (type {ascii_form})" if re.fullmatch("[A-Za-z]+", ascii_form) else word
+    return word + to_type_instead(word)
+
+
+def to_type_instead(text):
+    """" (type shirt)" for `text` whose compatibility form (NFKC) is letters a-z ("ｓｈｉｒｔ"), else ""."""
+    ascii_form = unicodedata.normalize("NFKC", text)
+    return f" (type {ascii_form})" if re.fullmatch("[A-Za-z]+", ascii_form) else ""
 
 
 def check_caption(caption):

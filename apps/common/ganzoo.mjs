@@ -222,8 +222,8 @@ export class Tokenizer {
     const spans = Array.from(text.matchAll(/[a-z]+/g), (match) => [match.index, match.index + match[0].length]);
     const typed = spans.map(([start, end]) => text.slice(start, end));
     if (typed.length === 0) throw new Error(`caption ${quoteCaption(caption)} holds no words (letters a-z): describe the image, e.g. "a red dress"${notRead(caption)}`);
-    const { unknownAt, correctedAt, ...reading } = this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
-    const analysis = { ...reading, ...this.advice(text, spans, unknownAt, reading.words, correctedAt) };
+    const { unknownAt, corrected, ...reading } = this.version === 1 ? this.analyseV1(caption, typed) : this.analyseV2(caption, typed);
+    const analysis = { ...reading, ...this.advice(text, spans, unknownAt, reading.words, corrected) };
     return { ...analysis, note: note(caption, analysis) };
   }
 
@@ -231,7 +231,7 @@ export class Tokenizer {
   // word of a synonym phrase that no phrase takes: "ess" → "mess" of "mess jacket", dropped as unknown), the unknown
   // words it lists (less the negations and the pieces of words with letters beyond a-z: "café" is told as such, not
   // as "caf"), the negations, those words, the numbers, and the different garments and colours named.
-  advice(text, spans, unknownAt, kept, correctedAt = []) {
+  advice(text, spans, unknownAt, kept, corrected = []) {
     const typed = spans.map(([start, end]) => text.slice(start, end));
     const dropped = new Set(unknownAt);
     const outside = Array.from(text.matchAll(/[\p{L}\p{M}]+/gu), (match) => [match.index, match.index + match[0].length]).filter(([start, end]) => !/^[a-z]+$/.test(text.slice(start, end)));
@@ -246,7 +246,7 @@ export class Tokenizer {
     const numbers = Array.from(text.matchAll(/\p{Nd}+(?:[.,]\p{Nd}+)*/gu), (match) => [match.index, match[0]]);
     for (const i of toldAt) if (NUMBER_WORDS.has(typed[i])) numbers.push([spans[i][0], typed[i]]);
     return {
-      typos: correctedAt.filter((i) => !dropped.has(i)).map((i) => [typed[i], this.readWord(typed[i])[0]]),
+      typos: corrected.filter(([i]) => !dropped.has(i)).map(([i, reading]) => [typed[i], reading]),
       ignored: told.filter((word) => !NEGATIONS.has(word) && !NUMBER_WORDS.has(word)),
       negations: told.filter((word) => NEGATIONS.has(word)),
       outside: outside.map(([start, end]) => text.slice(start, end)),
@@ -266,13 +266,13 @@ export class Tokenizer {
 
   analyseV2(caption, typed) {
     const read = [];
-    const correctedAt = [];
+    const corrected = []; // [index in typed, word read] of each typo
     typed.forEach((word, i) => {
-      const [reading, corrected] = this.readWord(word);
+      const [reading, typo] = this.readWord(word);
       read.push(reading);
-      if (corrected) correctedAt.push(i);
+      if (typo) corrected.push([i, reading]);
     });
-    const corrections = correctedAt.map((i) => [typed[i], read[i]]);
+    const corrections = corrected.map(([i, reading]) => [typed[i], reading]);
     const kept = [];
     const unknownAt = [];
     const synonyms = [];
@@ -303,7 +303,7 @@ export class Tokenizer {
     }
     if (kept.length > this.maxLength) throw new Error(`caption ${quoteCaption(caption)} reads as ${kept.length} words (${listWords(kept, " ")}); this tokenizer takes at most ${this.maxLength}`);
     const ids = kept.map((word) => this.ids.get(word)).concat(new Array(this.maxLength - kept.length).fill(0));
-    return { words: kept, ids, corrections, synonyms, unknown, keywords, unknownAt, correctedAt };
+    return { words: kept, ids, corrections, synonyms, unknown, keywords, unknownAt, corrected };
   }
 
   // [the known word `word` reads as (or `word`), whether it was a typo]
@@ -391,15 +391,19 @@ function described(character) {
   const code = character.codePointAt(0);
   const letter = (first) => String.fromCharCode(65 + code - first);
   const name = code >= 0xff21 && code <= 0xff3a ? ` FULLWIDTH LATIN CAPITAL LETTER ${letter(0xff21)}` : code >= 0xff41 && code <= 0xff5a ? ` FULLWIDTH LATIN SMALL LETTER ${letter(0xff41)}` : code === 0xfffd ? " REPLACEMENT CHARACTER" : "";
-  const asciiForm = character.normalize("NFKC");
-  const advice = code === 0xfffd ? " (bytes that were not UTF-8)" : /^[A-Za-z]+$/.test(asciiForm) ? ` (type ${asciiForm})` : "";
+  const advice = code === 0xfffd ? " (bytes that were not UTF-8)" : toTypeInstead(character);
   return `${pythonRepr(character)} U+${code.toString(16).toUpperCase().padStart(4, "0")}${name}${advice}`;
 }
 
 // A word of letters outside a-z as the note lists it, as zoo.text.with_ascii_form: "ｓｈｉｒｔ (type shirt)", "café".
 function withAsciiForm(word) {
-  const asciiForm = word.normalize("NFKC");
-  return /^[A-Za-z]+$/.test(asciiForm) ? `${word} (type ${asciiForm})` : word;
+  return word + toTypeInstead(word);
+}
+
+// " (type shirt)" for `text` whose compatibility form (NFKC) is letters a-z ("ｓｈｉｒｔ"), else "", as zoo.text.to_type_instead.
+function toTypeInstead(text) {
+  const asciiForm = text.normalize("NFKC");
+  return /^[A-Za-z]+$/.test(asciiForm) ? ` (type ${asciiForm})` : "";
 }
 
 // `nouns` (null, lists of nouns as card.json's class_nouns when `grouped`, else nouns), checked as zoo.text.check_nouns.
