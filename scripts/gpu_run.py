@@ -56,15 +56,16 @@ def main(argv=None):
     parser.add_argument("--started", type=float, default=time.time(), help="UNIX time the call began (default: now)")
     parser.add_argument("--runs", type=Path, default=Path("runs/gpu"), help="folder of the recipes' run folders (default: runs/gpu)")
     parser.add_argument("--dry-run", action="store_true", help="the same steps at toy sizes, on any device")
+    parser.add_argument("--only", nargs="+", choices=STEPS, default=list(STEPS),
+                        help="run only these steps after `versions` (a second call, say, after the first measured the others)")
     args = parser.parse_args(argv)
     run = Run(args.out, args.started + args.seconds, args.dry_run, args.runs)
     run.step("versions", versions, run)
     if not run.dry_run and run.report["versions"].get("jax_backend") != "gpu":
         run.finish(f"JAX sees no GPU (backend {run.report['versions'].get('jax_backend')!r}): stopped before timing a CPU.")
         return 1
-    run.step("fit_speed", fit_speed, run)
-    run.step("onnxruntime", onnxruntime_speed, run)
-    run.step("recipes", train_recipes, run)
+    for name in args.only:
+        run.step(name, STEPS[name], run)
     run.finish()
     return 0
 
@@ -395,6 +396,9 @@ def read_json(path):
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return {}
+
+
+STEPS = {"fit_speed": fit_speed, "onnxruntime": onnxruntime_speed, "recipes": train_recipes}  # in the order they run
 
 
 if __name__ == "__main__":

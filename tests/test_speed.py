@@ -75,6 +75,34 @@ def test_a_calibration_measures_each_candidate_once_per_machine_and_is_cached(tm
     assert speed.choose(lambda path: gan, real_batches, 32, {}, jit_compile=True, calibrate=True)[1] == {"chosen_by": "given"}
 
 
+@pytest.mark.backend
+def test_a_calibration_measures_array_batches_as_jax_trains_on(tmp_path, monkeypatch):
+    """On JAX (the GPU machine) `zoo train` hands `fit` a `zoo.batches.ArrayBatches`, not a
+    tf.data pipeline: a long run there calibrates over its first batches too (it once called
+    tf.data's `cache()` on them and stopped)."""
+    from zoo import data
+    from zoo.batches import ArrayBatches
+
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    images, _ = data.load_arrays("train")
+    batches = ArrayBatches(data.to_unit_range(images[:320]), 32, seed=0)
+
+    def build(path):
+        gan = zoo.DCGAN(**TINY, seed=0)
+        gan.compile(jit_compile=path.jit_compile)
+        return gan
+
+    facts = {"family": "dcgan", "model": TINY, "test": str(tmp_path)}
+    chosen, how = speed.choose(build, batches, 32, facts, convolutions="auto", jit_compile=True, precision="float32",
+                               calibrate=True, log=lambda message: None)
+    assert how["chosen_by"].startswith("calibration 2")
+    measured = {c["convolutions"]: c["images_per_second"] for c in how["candidates"]}
+    assert {"phases", "keras"} <= set(measured) and all(rate > 0 for rate in measured.values())
+    assert chosen.convolutions == max(measured, key=measured.get)
+    first = speed._first_batches(batches, 4)
+    assert len(first) == 4 and np.array_equal(first[3], batches[3])  # the same first batches, every turn
+
+
 def test_auto_precision_measures_bfloat16_beside_float32_where_the_hardware_has_it(tmp_path, real_batches):
     """precision="auto" (`zoo train dcgan`'s default): float32, and where bfloat16 is native also
     bfloat16, measured side by side; on a CPU bfloat16 only without XLA (which computes it in

@@ -38,6 +38,7 @@ import time
 import typing
 
 import keras
+import numpy as np
 
 from zoo import hardware
 from zoo import layers as zoo_layers
@@ -195,12 +196,12 @@ def choose(build, dataset, batch_size, facts, convolutions="auto", jit_compile="
         return candidates[0], {**record, "chosen_by": "given"}
     if calibrate is None:
         calibrate = images is not None and images >= CALIBRATE_FROM_IMAGES
-    measurable = hasattr(dataset, "take")  # a tf.data pipeline (a keras.utils.PyDataset is not measured)
+    measurable = hasattr(dataset, "take")  # a tf.data pipeline or zoo.batches.ArrayBatches (another PyDataset is not measured)
     if not calibrate or not measurable:
         ruled = rule_path(resolved, jit_compile=True if jit_compile == "auto" else jit_compile)
         if convolutions != "auto" or len(conv_options) == 1:
             ruled = ruled._replace(convolutions=conv_options[0])
-        why = "a run this short is not calibrated" if measurable else "these batches are not a tf.data pipeline"
+        why = "a run this short is not calibrated" if measurable else "these batches are neither a tf.data pipeline nor ArrayBatches"
         reason = f"rule (CPU flags: {', '.join(hardware.describe()['flags']) or 'none'}; {why})"
         return ruled, {**record, "chosen_by": reason}
     key = cache_key(facts, batch_size, candidates)
@@ -239,10 +240,7 @@ def calibrate_paths(build, dataset, candidates, batch_size, steps=CALIBRATION_ST
     `rounds` timed rounds of `steps` steps after an untimed one; returns each candidate with
     its best images/s (a busy machine slows the turns alike; the best turn is the least
     disturbed)."""
-    dataset = dataset.take(steps).cache()
-    for _ in dataset:  # read the batches once: every turn then trains on the same ones, from memory
-        pass
-    dataset = dataset.repeat()
+    dataset = _first_batches(dataset, steps)
     models = []
     for path in candidates:
         with applied(path):
@@ -258,6 +256,24 @@ def calibrate_paths(build, dataset, candidates, batch_size, steps=CALIBRATION_ST
         {**path._asdict(), "images_per_second": round(max(r), 1), "rounds": [round(x, 1) for x in r]}
         for path, r in zip(candidates, rates)
     ]
+
+
+def _first_batches(dataset, steps):
+    """The first `steps` batches of `dataset`, read once: every turn then trains on the same
+    ones, from memory. A tf.data pipeline stays one (cached, repeated); `zoo.batches.ArrayBatches`
+    (what JAX and PyTorch train on) becomes an `ArrayBatches` over those batches' rows, unshuffled."""
+    if hasattr(dataset, "cache"):
+        dataset = dataset.take(steps).cache()
+        for _ in dataset:
+            pass
+        return dataset.repeat()
+    from zoo.batches import ArrayBatches
+
+    taken = dataset.take(steps)
+    batches = [taken[index] for index in range(len(taken))]
+    single = not isinstance(batches[0], tuple)
+    arrays = np.concatenate(batches) if single else tuple(np.concatenate(parts) for parts in zip(*batches))
+    return ArrayBatches(arrays, dataset.batch_size, shuffle=False)
 
 
 def _timed_epoch(model, dataset, steps):
