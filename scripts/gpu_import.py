@@ -105,7 +105,8 @@ def markdown_figures(report):
     ]
     for row in (report.get("fit_speed") or {}).get("rows", []):
         speed = row.get("images_per_second", row.get("skipped") or row.get("error"))
-        lines.append(f"| {row['model']} | {row['precision']} | {row['batch_size']} | {speed} | {row.get('first_epoch_seconds', '–')} |")
+        model = row["model"] + (" with `zoo train`'s per-step callbacks" if row.get("callbacks") else "")
+        lines.append(f"| {model} | {row['precision']} | {row['batch_size']} | {speed} | {row.get('first_epoch_seconds', '–')} |")
     ort = report.get("onnxruntime") or {}
     lines += ["", f"onnxruntime {ort.get('onnxruntime')}: offers {ort.get('available_providers')}", "",
               "| generator | provider (ran on) | precision | batch 1 p50 ms | batch 256 images/s |", "| --- | --- | --- | ---: | ---: |"]

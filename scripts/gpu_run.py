@@ -7,7 +7,8 @@ it:
 1. prints and records the GPU, the driver and the versions (JAX, its CUDA plugin, Keras, ...);
 2. times `fit` of DCGAN and ConditionalGAN on the JAX backend in float32 and mixed_bfloat16 at
    batch 256 and 1024: images/s over the epochs after the first (which compiles), from an
-   epoch clock that leaves `fit`'s asynchronous dispatch alone;
+   epoch clock that leaves `fit`'s asynchronous dispatch alone; and DCGAN at `zoo train`'s batch
+   128 without and with `zoo train`'s per-step callbacks (which read each step's losses);
 3. records `onnxruntime.get_available_providers()` and times the published generators'
    `generator.onnx` (exports/) on each provider offered (CUDA: float32 and float16 variants);
 4. trains the published DCGAN's and cGAN's recipes (`python -m zoo train`, `RECIPES`, batch
@@ -81,10 +82,12 @@ class Run:
             "dry_run": dry_run,
             "seconds_allowed": round(deadline - time.time(), 1),
         }
-        self.timings = [(family, precision, batch) for batch in (256, 1024) for family in ("dcgan", "cgan") for precision in ("float32", "mixed_bfloat16")]
+        self.timings = [(family, precision, batch, False) for batch in (256, 1024) for family in ("dcgan", "cgan") for precision in ("float32", "mixed_bfloat16")]
+        # `zoo train`'s batch size, without and with its per-step callbacks: what reading each step's losses costs
+        self.timings[2:2] = [("dcgan", "float32", 128, False), ("dcgan", "float32", 128, True)]
         self.steps, self.epochs, self.rows, self.recipe_rows, self.onnx_runs = 50, 3, None, None, 50
         if dry_run:  # each model, precision and batch size once, at toy sizes: every compile costs ~25 s on a CPU
-            self.timings = [("dcgan", "float32", 16), ("cgan", "mixed_bfloat16", 32)]
+            self.timings = [("dcgan", "float32", 16, False), ("cgan", "mixed_bfloat16", 32, True)]
             self.steps, self.epochs, self.rows, self.recipe_rows, self.onnx_runs = 2, 2, 512, 256, 3
 
     def left(self):
@@ -167,14 +170,17 @@ def fit_speed(run):
     import gc
 
     from zoo.batches import ArrayBatches
+    from zoo.callbacks import EpochTimer, StopOnNonFiniteLoss
     from zoo.models import ConditionalGAN, DCGAN
 
     images, labels = training_arrays(run.rows)
     budget_end = time.time() + 0.4 * run.left()  # the rest: onnxruntime and the recipes
     models = {"dcgan": (DCGAN, {}), "cgan": (ConditionalGAN, {"ema_decay": 0.999})}  # as published
     rows = []
-    for family, precision, batch_size in run.timings:
+    for family, precision, batch_size, step_callbacks in run.timings:
         row = {"model": family, "precision": precision, "batch_size": batch_size}
+        if step_callbacks:
+            row["callbacks"] = "zoo train's per-step ones: EpochTimer, StopOnNonFiniteLoss (reads each step's losses)"
         rows.append(row)
         if time.time() > budget_end:
             row["skipped"] = "out of time"
@@ -189,7 +195,8 @@ def fit_speed(run):
             arrays = (images, labels) if model.conditional else images
             batches = ArrayBatches(arrays, batch_size, seed=0).take(run.steps)
             clock = EpochClock()
-            history = model.fit(batches, epochs=run.epochs, verbose=0, callbacks=[clock])
+            callbacks = [clock] + ([EpochTimer(batch_size), StopOnNonFiniteLoss()] if step_callbacks else [])
+            history = model.fit(batches, epochs=run.epochs, verbose=0, callbacks=callbacks)
             timed = clock.seconds[1:]
             row.update(
                 images_per_second=round(run.steps * batch_size * len(timed) / sum(timed), 1),

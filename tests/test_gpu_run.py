@@ -60,6 +60,7 @@ def test_the_dry_run_measures_trains_and_returns_what_the_device_tool_carries(dr
     assert "error" not in report
     rows = report["fit_speed"]["rows"]
     assert {row["model"] for row in rows} == {"dcgan", "cgan"} and {row["precision"] for row in rows} == {"float32", "mixed_bfloat16"}
+    assert [bool(row.get("callbacks")) for row in rows] == [False, True]  # one row with zoo train's per-step callbacks
     for row in rows:
         assert row["images_per_second"] > 0 and row["steps_timed"] == 2, row
         assert all(np.isfinite(value) for value in row["final_logs"].values()), row
