@@ -173,6 +173,14 @@ def test_files_put_into_the_target_while_an_overwriting_export_runs_are_kept_and
         "mine.png": b"a picture of mine", "saved_model/notes.txt": b"my notes"}  # the old artifact's files are gone
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dcgan", "dcgan.kept"]  # no staging folder left
 
+    # Another arrival, the first one's folder still there: kept beside it as .kept-2, the first untouched.
+    replacement.arrivals = ((target / "mine.png", b"a second picture"),)
+    with pytest.warns(UserWarning, match=f"they are kept in {tmp_path / 'dcgan.kept-2'}"):
+        export_generator(replacement, target, overwrite=True)
+    assert (tmp_path / "dcgan.kept-2" / "mine.png").read_bytes() == b"a second picture"
+    assert (kept / "mine.png").read_bytes() == b"a picture of mine" and (kept / "saved_model" / "notes.txt").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dcgan", "dcgan.kept", "dcgan.kept-2"]
+
     # A folder of the user's made where there was none when the export looked is not deleted either.
     fresh = tmp_path / "fresh"
     replacement.arrivals = ((fresh / "mine.png", b"mine too"),)
