@@ -98,7 +98,7 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
 
         card = {**captions.card_facts(), **(card or {})}
     facts = {
-        "description": description or f"{type(model).__name__} trained on {training.get('dataset', 'Fashion-MNIST')}",
+        "description": description or generic_description(model, training),
         "dataset": training.get("dataset"),
         "training": training,
         "published_with": command,
@@ -106,6 +106,27 @@ def publish(run_dir, name, exports_dir=ROOT / "exports", description=None, comma
         "quality": measure_quality(model) if quality is True else quality or None,
     }
     return export_generator(model, Path(exports_dir) / name, name=name, card=facts, overwrite=True)  # publishing replaces
+
+
+def generic_description(model, training):
+    """The card's one line when `--description` gives none: "DCGAN trained on <dataset>"."""
+    return f"{type(model).__name__} trained on {training.get('dataset', 'Fashion-MNIST')}"
+
+
+def check_description_kept(exports_dir, name, model, training):
+    """ValueError when publishing over `exports_dir/name` without `--description` would replace
+    a card's own description (one a person wrote) with `generic_description`'s line."""
+    card_path = Path(exports_dir) / name / "card.json"
+    if not card_path.is_file():
+        return
+    try:
+        old = json.loads(card_path.read_text()).get("description")
+    except (ValueError, AttributeError):  # not a card this script can read: export_generator judges the folder
+        return
+    new = generic_description(model, training)
+    if isinstance(old, str) and old and old != new:
+        raise ValueError(f"{card_path} describes the generator as {old!r}; publishing over it without --description would "
+                         f"write {new!r} instead: give --description (what this run is; the old line may no longer be true).")
 
 
 # Facts that `export_generator` writes anew; a re-export keeps every other fact of the card.
@@ -263,6 +284,8 @@ def main(argv=None):
         if not args.registry_only and not args.reexport:
             quality = read_json_object(args.quality, "the --quality measurements") if args.quality else not args.no_quality
             model, training = read_run(args.run_dir)
+            if args.description is None:
+                check_description_kept(args.exports, args.name, model, training)
     except ValueError as error:
         parser.error(str(error))
     if not args.registry_only:

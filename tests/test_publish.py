@@ -145,3 +145,23 @@ def test_a_run_is_published_and_listed(tmp_path):
     publish.main([str(run), "--name", "tiny", "--no-quality", "--exports", str(exports), "--registry", str(registry_file)])
     listed = json.loads(registry_file.read_text())["models"]
     assert list(listed) == ["tiny"] and listed["tiny"]["training"]["epochs"] == 1 and (exports / "tiny" / "generator.onnx").is_file()
+
+
+def test_publishing_over_a_described_generator_without_a_description_is_refused_and_keeps_it(tmp_path, capsys):
+    """A republish without --description would replace the card's own line ("Self-conditioned
+    DCGAN ...") with the generic "DCGAN trained on ...": refused before any work, naming both."""
+    publish = import_script("publish")
+    run = run_folder(tmp_path, model=None)
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    gan.compile()
+    gan.save(run / "model.keras")
+    exports, registry_file = tmp_path / "exports", tmp_path / "registry.json"
+    exports.mkdir()
+    args = [str(run), "--name", "tiny", "--no-quality", "--exports", str(exports), "--registry", str(registry_file)]
+    publish.main(args + ["--description", "A tiny DCGAN told in its own words"])
+    card = (exports / "tiny" / "card.json").read_bytes()
+    with pytest.raises(SystemExit) as raised:
+        publish.main(args)
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert raised.value.code == 2 and "'A tiny DCGAN told in its own words'" in err and "'DCGAN trained on Fashion-MNIST'" in err, err
+    assert "give --description" in err and (exports / "tiny" / "card.json").read_bytes() == card
