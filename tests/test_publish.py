@@ -134,15 +134,22 @@ def test_a_bad_input_is_refused_in_one_line_naming_the_file_before_any_work(tmp_
     assert list(exports.iterdir()) == []
 
 
-def test_a_run_is_published_and_listed(tmp_path):
-    publish = import_script("publish")
+def tiny_run_published_as(tmp_path):
+    """publish.py's arguments that publish a run of a tiny DCGAN as "tiny" into tmp_path/exports
+    (no quality measured), with the exports folder and the registry file they write."""
     run = run_folder(tmp_path, model=None)
     gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
     gan.compile()
     gan.save(run / "model.keras")
     exports, registry_file = tmp_path / "exports", tmp_path / "registry.json"
     exports.mkdir()
-    publish.main([str(run), "--name", "tiny", "--no-quality", "--exports", str(exports), "--registry", str(registry_file)])
+    return [str(run), "--name", "tiny", "--no-quality", "--exports", str(exports), "--registry", str(registry_file)], exports, registry_file
+
+
+def test_a_run_is_published_and_listed(tmp_path):
+    publish = import_script("publish")
+    args, exports, registry_file = tiny_run_published_as(tmp_path)
+    publish.main(args)
     listed = json.loads(registry_file.read_text())["models"]
     assert list(listed) == ["tiny"] and listed["tiny"]["training"]["epochs"] == 1 and (exports / "tiny" / "generator.onnx").is_file()
 
@@ -151,13 +158,7 @@ def test_publishing_over_a_described_generator_without_a_description_is_refused_
     """A republish without --description would replace the card's own line ("Self-conditioned
     DCGAN ...") with the generic "DCGAN trained on ...": refused before any work, naming both."""
     publish = import_script("publish")
-    run = run_folder(tmp_path, model=None)
-    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
-    gan.compile()
-    gan.save(run / "model.keras")
-    exports, registry_file = tmp_path / "exports", tmp_path / "registry.json"
-    exports.mkdir()
-    args = [str(run), "--name", "tiny", "--no-quality", "--exports", str(exports), "--registry", str(registry_file)]
+    args, exports, _ = tiny_run_published_as(tmp_path)
     publish.main(args + ["--description", "A tiny DCGAN told in its own words"])
     card = (exports / "tiny" / "card.json").read_bytes()
     with pytest.raises(SystemExit) as raised:
