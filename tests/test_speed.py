@@ -15,6 +15,13 @@ from zoo.training import default_precision, train
 TINY = {"latent_dim": 8, "g_filters": 8, "d_filters": 8}
 
 
+def build_tiny_dcgan(path):
+    """A tiny DCGAN compiled for `path` (a `zoo.speed.TrainingPath`): what `speed.choose` builds per candidate."""
+    gan = zoo.DCGAN(**TINY, seed=0)
+    gan.compile(jit_compile=path.jit_compile)
+    return gan
+
+
 def tiny_train(out, **options):
     settings = {"epochs": 1, "batch_size": 32, "limit": 64, "model_kwargs": TINY, "verbose": 0, **options}
     return train("dcgan", out, **settings)
@@ -49,26 +56,21 @@ def test_the_chosen_path_is_recorded_and_flags_override_it(tmp_path):
 
 
 def test_a_calibration_measures_each_candidate_once_per_machine_and_is_cached(tmp_path, real_batches):
-    def build(path):
-        gan = zoo.DCGAN(**TINY, seed=0)
-        gan.compile(jit_compile=path.jit_compile)
-        return gan
-
     messages = []
     facts = {"family": "dcgan", "model": TINY, "test": str(tmp_path)}
-    chosen, how = speed.choose(build, real_batches, 32, facts, jit_compile=False, calibrate=True, log=messages.append)
+    chosen, how = speed.choose(build_tiny_dcgan, real_batches, 32, facts, jit_compile=False, calibrate=True, log=messages.append)
     assert how["chosen_by"].startswith("calibration 2") and len(messages) == 1
     measured = {c["convolutions"]: c["images_per_second"] for c in how["candidates"]}
     assert set(measured) == {"phases", "keras"} and all(rate > 0 for rate in measured.values())
     assert chosen.convolutions == max(measured, key=measured.get) and chosen.jit_compile is False
-    again, how_again = speed.choose(build, real_batches, 32, facts, jit_compile=False, calibrate=True, log=messages.append)
+    again, how_again = speed.choose(build_tiny_dcgan, real_batches, 32, facts, jit_compile=False, calibrate=True, log=messages.append)
     assert again == chosen and how_again["chosen_by"].startswith("calibration (cached)") and len(messages) == 1
     cached = json.loads(open(how["calibration"]).read())
     assert cached["machine"] == hardware.describe() and cached["candidates"] == how["candidates"]
     cached["candidates"][0]["images_per_second"] = None  # a damaged record is measured again
     with open(how["calibration"], "w") as file:
         json.dump(cached, file)
-    speed.choose(build, real_batches, 32, facts, jit_compile=False, calibrate=True, log=messages.append)
+    speed.choose(build_tiny_dcgan, real_batches, 32, facts, jit_compile=False, calibrate=True, log=messages.append)
     assert len(messages) == 2
     gan = zoo.GAN(latent_dim=8, g_units=(16,), d_units=(16,))  # no zoo.layers convolutions: nothing to calibrate
     assert not speed.uses_zoo_convolutions(gan)
@@ -87,14 +89,9 @@ def test_a_calibration_measures_array_batches_as_jax_trains_on(tmp_path, monkeyp
     images, _ = data.load_arrays("train")
     batches = ArrayBatches(data.to_unit_range(images[:320]), 32, seed=0)
 
-    def build(path):
-        gan = zoo.DCGAN(**TINY, seed=0)
-        gan.compile(jit_compile=path.jit_compile)
-        return gan
-
     facts = {"family": "dcgan", "model": TINY, "test": str(tmp_path)}
     compiled = keras.backend.backend() != "tensorflow"  # JAX's step is compiled; TensorFlow's need not be (quicker here)
-    chosen, how = speed.choose(build, batches, 32, facts, convolutions="auto", jit_compile=compiled, precision="float32",
+    chosen, how = speed.choose(build_tiny_dcgan, batches, 32, facts, convolutions="auto", jit_compile=compiled, precision="float32",
                                calibrate=True, log=lambda message: None)
     assert how["chosen_by"].startswith("calibration 2")
     measured = {c["convolutions"]: c["images_per_second"] for c in how["candidates"]}
@@ -110,13 +107,8 @@ def test_auto_precision_measures_bfloat16_beside_float32_where_the_hardware_has_
     float32 there). Families whose bfloat16 quality is not measured default to float32."""
     assert default_precision("dcgan") == "auto" and {default_precision(f) for f in ("gan", "cgan", "t2i")} == {"float32"}
 
-    def build(path):
-        gan = zoo.DCGAN(**TINY, seed=0)
-        gan.compile(jit_compile=path.jit_compile)
-        return gan
-
     facts = {"family": "dcgan", "model": TINY, "test": str(tmp_path)}
-    chosen, how = speed.choose(build, real_batches, 32, facts, convolutions="keras", precision="auto", calibrate=True, log=lambda message: None)
+    chosen, how = speed.choose(build_tiny_dcgan, real_batches, 32, facts, convolutions="keras", precision="auto", calibrate=True, log=lambda message: None)
     measured = {(c["precision"], c["jit_compile"]): c["images_per_second"] for c in how["candidates"]}
     native = speed.auto_precision() == "mixed_bfloat16"
     assert set(measured) == {("float32", False), ("float32", True)} | ({("mixed_bfloat16", False)} if native else set())
