@@ -271,8 +271,7 @@ def _first_batches(dataset, steps):
 
     taken = dataset.take(steps)
     batches = [taken[index] for index in range(len(taken))]
-    single = not isinstance(batches[0], tuple)
-    arrays = np.concatenate(batches) if single else tuple(np.concatenate(parts) for parts in zip(*batches))
+    arrays = np.concatenate(batches) if dataset.single else tuple(np.concatenate(parts) for parts in zip(*batches))
     return ArrayBatches(arrays, dataset.batch_size, shuffle=False)
 
 
