@@ -366,7 +366,13 @@ def test_node_app_refuses_a_malformed_registry_in_one_line_naming_it(tmp_path, w
 @needs_node
 @pytest.mark.inputs
 @pytest.mark.parametrize("url", ["ftp://x", "not a url", "http://", "http:x", "https:/x", "ftp://mirror's\nexports",
-                                 "https://x:99999", "http://x:port", "http://x y", "http://%"])
+                                 "https://x:99999", "http://x:port", "http://x y", "http://%",
+                                 # Python accepted these, and requests would try to reach them; Node's URL parser refuses them
+                                 "http://1.2.3.4.5", "http://256.1.1.1", "http://09.1.1.1", "http://[v1.x]", "http://x^y", "http://x|y",
+                                 # Node read these as another host than the one written ("xa", "x", 1.2.3.4): Python refused the first
+                                 "http://x%41", "http://x\\y", "http://1.2.3.4.", "http://1.2.3.\x01", "http:///x.org",
+                                 # a user name or password: Node's fetch refuses it, and every message would show it
+                                 "http://user:secret@127.0.0.1:9"])
 def test_node_app_refuses_a_base_url_that_is_not_an_http_url_in_python_s_words_before_any_download(tmp_path, monkeypatch, url):
     """GANZOO_BASE_URL is checked as zoo.registry.base_url checks it, before the cache is made. A URL parser
     mends "http:x" and "https:/x" into http://x/, which Python's urlsplit reads as no host: Node fetched them.
@@ -378,6 +384,19 @@ def test_node_app_refuses_a_base_url_that_is_not_an_http_url_in_python_s_words_b
     env = {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": url}
     assert node_refusal(MIRRORED, tmp_path, env) == f"error: {python.value}"
     assert not (tmp_path / "cache").exists()  # nothing downloaded, nothing written
+
+
+@needs_node
+@pytest.mark.inputs
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9", "HTTP://127.0.0.1:9/exports/", "http://127.1:9", "http://0x7f.1:9", "http://[::1]:9"])
+def test_node_app_and_python_both_take_a_base_url_either_can_download_from(tmp_path, monkeypatch, url):
+    """The same URLs pass both checks (127.1 and 0x7f.1 are 127.0.0.1 to the C library and to the URL
+    standard alike): nothing listens on port 9, so both get as far as the download, and no further."""
+    installed("node")
+    monkeypatch.setenv("GANZOO_BASE_URL", url)
+    assert registry.base_url() == url.rstrip("/")
+    env = {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": url, "NO_PROXY": "*"}
+    assert node_refusal(MIRRORED, tmp_path, env).startswith(f"error: could not download {url.rstrip('/')}/{MIRRORED}/")
 
 
 @needs_node

@@ -150,8 +150,11 @@ def cache_dir():
 
 def base_url(registry=None):
     """`$GANZOO_BASE_URL`, else the registry's `base_url`, without a trailing slash. Raises
-    DownloadError naming where it came from when it is not an http or https URL with a host (no
-    spaces or "%" in it) and, if it names one, a port of 0 to 65535: before the cache is made."""
+    DownloadError naming where it came from, before the cache is made, when it is not an http or
+    https URL whose host both this module and the Node app download from as written
+    (apps/node/sample.js checks the same; see `_usable_host`), with, if it names one, a port of
+    0 to 65535; or when it holds a user name or password (Node's fetch refuses them, and every
+    message would show them)."""
     from urllib.parse import urlsplit
 
     given = os.environ.get("GANZOO_BASE_URL")
@@ -159,13 +162,55 @@ def base_url(registry=None):
     try:
         parts = urlsplit(url)
         parts.port  # a port that is no number from 0 to 65535 raises ValueError here, not at the download
-        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() or c == "%" for c in parts.hostname)
+        usable = parts.scheme in ("http", "https") and "\\" not in parts.netloc and _usable_host(parts.netloc.rpartition("@")[2], parts.hostname)
     except ValueError:  # e.g. an unclosed IPv6 bracket
         usable = False
+    where = "GANZOO_BASE_URL" if given else "the registry's base_url"
     if not usable:
-        where = "GANZOO_BASE_URL" if given else "the registry's base_url"
         raise DownloadError(f"{where} is {url!r}, not an http or https URL of a mirror of exports/; nothing was downloaded.")
+    if "@" in parts.netloc:
+        raise DownloadError(
+            f"{where} is {url!r}: a user name or password in it is not supported (Node's fetch refuses it, and every message "
+            "would show it); give a mirror of exports/ that needs none; nothing was downloaded."
+        )
     return url
+
+
+def _usable_host(hostport, host):
+    """Whether `host` (urlsplit's reading of `hostport`, the URL's "host:port") is one that `requests`
+    and the WHATWG URL parser of Node's fetch both reach as written; otherwise one of them fails, or
+    reaches another host (Node reads "x%41" as "xa" and "x\\y" as "x"; "1.2.3.4.5" is no address to
+    it). Refused: no host; spaces, "%" or a character the URL standard forbids in a host; a name that
+    IDNA (as `requests` applies it) refuses; brackets around anything but an IPv6 address (no zone:
+    "%"); a host that ends in a number (the URL standard's "ends in a number") that is no IPv4 address as
+    `socket.inet_aton` reads it (127.0.0.1, and 127.1 or 0x7f.1 as the C library and the URL standard
+    both read them; not "256.1.1.1" or "1.2.3.4.")."""
+    import ipaddress
+    import re
+    import socket
+
+    if not host:
+        return False
+    if hostport.startswith("["):
+        try:
+            return re.fullmatch(r"\[[^\]%]*\](:.*)?", hostport) is not None and ipaddress.ip_address(host).version == 6
+        except ValueError:  # "[v1.x]": an IPvFuture address, which neither reaches
+            return False
+    if not host.isascii():
+        import idna  # requests' own dependency: how it encodes such a host before connecting
+
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            return False
+    if any(c.isspace() or c in '%<>^|' or ord(c) < 0x20 or c == "\x7f" for c in host):
+        return False
+    if re.fullmatch(r"[0-9]+|0x[0-9a-f]*", host.removesuffix(".").rpartition(".")[2]):
+        try:
+            socket.inet_aton(host)
+        except OSError:
+            return False
+    return True
 
 
 def local_exports():

@@ -213,22 +213,38 @@ function readRegistry() {
   return checkRegistry(parseJson(readRegularFile(REGISTRY).toString("utf8"), REGISTRY), REGISTRY);
 }
 
-// $GANZOO_BASE_URL, else the registry's base_url, without trailing slashes; as zoo.registry.base_url, one that is
-// not an http or https URL is refused naming where it came from (and it, as Python's repr), before anything is
-// downloaded. As urlsplit, a host only after "//": the URL parser alone mends "http:x" into http://x/.
+// $GANZOO_BASE_URL, else the registry's base_url, without trailing slashes; refused, before anything is
+// downloaded, naming where it came from (and it, as Python's repr), where zoo.registry.base_url refuses it:
+// not an http or https URL, or a host that fetch and Python's requests would not both reach as written, or a
+// user name or password in it (fetch refuses them). The host is read as urlsplit reads it (after "//" only:
+// the URL parser alone mends "http:x" into http://x/, and reads "x\y" as host x, "x%41" as xa) and as the URL
+// parser reads it (its port, IPv6 address, international name and the characters it forbids).
 function baseUrl(registry) {
   const given = process.env.GANZOO_BASE_URL;
   if (!given && registry.base_url === undefined) throw new Error(`${REGISTRY} has no base_url: set GANZOO_BASE_URL to a mirror of exports/; nothing was downloaded.`);
   const url = (given || registry.base_url).replace(/\/+$/, "");
+  const where = given ? "GANZOO_BASE_URL" : `the base_url of ${REGISTRY}`;
+  const netloc = /^https?:\/\/([^/?#]*)/i.exec(url.replace(/[\t\n\r]/g, "").replace(/^[\x00-\x20]+/, ""))?.[1]; // urlsplit's strip of C0 and spaces, and of tabs and line breaks
+  const host = netloc?.slice(netloc.lastIndexOf("@") + 1).match(/^\[[^\]]*\](?=:|$)|^[^:[]*/)?.[0].toLowerCase();
   let usable = false;
   try {
-    const { hostname } = new URL(url);
-    usable = /^[\x00-\x20]*https?:\/\//i.test(url.replace(/[\t\n\r]/g, "")) && hostname !== ""; // urlsplit's strip of C0 and spaces, and of tabs and line breaks
+    const brackets = netloc?.includes("[") === netloc?.includes("]"); // urlsplit's "Invalid IPv6 URL" where one is missing
+    usable = Boolean(host) && brackets && !netloc.includes("\\") && !/[%\x00-\x20\x7f]/.test(host) && new URL(url).hostname !== "" && (!endsInNumber(host) || INET_ATON.test(host));
   } catch {
     // not a URL at all: refused below
   }
-  if (!usable) throw new Error(`${given ? "GANZOO_BASE_URL" : `the base_url of ${REGISTRY}`} is ${pythonRepr(url)}, not an http or https URL of a mirror of exports/; nothing was downloaded.`);
+  if (!usable) throw new Error(`${where} is ${pythonRepr(url)}, not an http or https URL of a mirror of exports/; nothing was downloaded.`);
+  if (netloc.includes("@")) throw new Error(`${where} is ${pythonRepr(url)}: a user name or password in it is not supported (Node's fetch refuses it, and every message would show it); give a mirror of exports/ that needs none; nothing was downloaded.`);
   return url;
+}
+
+// A host the URL standard reads as an IPv4 address (its last label a number), which Python's requests
+// reaches only as inet_aton reads it: one to four numbers, decimal, octal or hex, no trailing dot (the URL
+// parser checks their ranges). "1.2.3.4." and "0x" are addresses to the URL parser alone.
+const INET_ATON = /^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$/;
+
+function endsInNumber(host) {
+  return /^([0-9]+|0x[0-9a-f]*)$/.test(host.replace(/\.$/, "").split(".").pop());
 }
 
 // The folder of a published generator's files, checked against the registry's sha256.
