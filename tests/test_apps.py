@@ -1192,6 +1192,26 @@ def test_node_app_names_a_card_or_graph_it_cannot_read(tmp_path, file, content, 
     assert node_refusal(folder, tmp_path) == f"error: {folder / file} {message.split(' ', 1)[1]}"
 
 
+@needs_node
+@pytest.mark.files
+@pytest.mark.parametrize("name", ["model.bin", "generator.ONNX", "samples.png"])
+def test_node_app_refuses_a_file_not_named_onnx_as_python_does(tmp_path, monkeypatch, name):
+    """A file of any other name was read as a graph: a copy of generator.onnx as model.bin ran, anything
+    else was "not a loadable ONNX generator". `python -m zoo sample` refuses it by its name, before
+    opening it, and so does the app now (Python also runs .keras files, which the app names below)."""
+    from zoo.cli import resolve_generator
+
+    installed("node")
+    shutil.copy(ROOT / "exports" / MIRRORED / "generator.onnx", tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=f"{re.escape(name)} is not a generator: give an artifact folder, a .onnx "):
+        resolve_generator(name)
+    assert node_refusal(name, tmp_path) == f"error: {name} is not a generator: give an artifact folder, a .onnx file or a published name (see `python -m zoo list`)."
+    (tmp_path / "model.keras").write_bytes((tmp_path / name).read_bytes())
+    assert node_refusal("model.keras", tmp_path) == ("error: model.keras is a Keras model, which this app does not run: export it "
+                                                     "(python -m zoo export model.keras FOLDER) and give the folder, or run `python -m zoo sample model.keras`.")
+
+
 NOT_A_FILE = {
     "a folder": Path.mkdir,
     "a named pipe": os.mkfifo,  # reading one waits for a writer, for ever: refused before it is read

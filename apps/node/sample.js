@@ -291,8 +291,24 @@ function readableBytes(count) {
   }
 }
 
+// A local file runs only when it is named .onnx, as `python -m zoo sample` refuses any other file before
+// opening it (a PNG or a .bin was read as a graph: "not a loadable ONNX generator", or ran if it was one);
+// a .keras file, which Python runs through Keras, is named as what it is.
+function checkGeneratorFile(source) {
+  let file = false;
+  try {
+    file = fs.statSync(source).isFile();
+  } catch {
+    // a broken link or a loop of links: readRegularFile says which
+  }
+  if (!file || path.extname(source) === ".onnx") return;
+  if (path.extname(source) === ".keras") throw new Error(`${source} is a Keras model, which this app does not run: export it (python -m zoo export ${source} FOLDER) and give the folder, or run \`python -m zoo sample ${source}\`.`);
+  throw new Error(`${source} is not a generator: give an artifact folder, a .onnx file or a published name (see \`python -m zoo list\`).`);
+}
+
 async function resolveGenerator(source) {
   if (present(source)) {
+    checkGeneratorFile(source);
     const onnxPath = isFolder(source) ? path.join(source, "generator.onnx") : source;
     return { onnxPath, cardPath: path.join(path.dirname(onnxPath), "card.json"), how: source };
   }
