@@ -1329,8 +1329,31 @@ def test_web_page_names_a_card_it_cannot_read_or_find(tmp_path):
     url, seen = drive_web_page("../../exports/dcgan-fashion-mnist", "--card", str(tmp_path / "card.json"))
     exports = url.split("/apps/")[0] + "/exports"
     assert seen["failure"] == f"Could not load the generator: {exports}/dcgan-fashion-mnist/card.json is not valid JSON: Unexpected end of JSON input"
-    url, seen = drive_web_page("../../exports/no-such-generator", missing="/exports/no-such-generator/card.json")
-    assert seen["failure"] == f"Could not load the generator: HTTP 404 for {url.split('/apps/')[0]}/exports/no-such-generator/card.json"
+    url, seen = drive_web_page("../../exports/no-such-generator", missing=("/no-such-generator/card.json", "/no-such-generator/generator.onnx"))
+    assert seen["failure"] == f"Could not load the generator: HTTP 404 for {url.split('/apps/')[0]}/exports/no-such-generator/generator.onnx"
+
+
+@needs_node
+@needs_chromium
+@pytest.mark.files
+def test_web_page_runs_a_generator_onnx_without_a_card_as_node_and_python_do(tmp_path):
+    """A folder with generator.onnx and no card.json (here: every card.json answers 404) runs on its graph's
+    facts, as zoo.runtime.load and the Node app run it: Python's pixels, the classes from the ONNX metadata,
+    named by its folder. The page refused it: "HTTP 404 for .../card.json". A text-to-image graph is refused
+    in their words: its tokenizer is in its card alone."""
+    installed("web")
+    bare = shutil.copy(ROOT / "exports" / "cgan-fashion-mnist" / "generator.onnx", tmp_path / "generator.onnx")
+    url, seen = drive_web_page("../../exports/cgan-fashion-mnist&n=8&seed=3&scale=1&label=dress,9", "--no-card", missing="/card.json")
+    first = np.frombuffer(base64.b64decode(seen["first"]["rgb"]), np.uint8).reshape(seen["first"]["height"], seen["first"]["width"], 3)
+    assert_same_pixels(first, python_grid(tmp_path, 8, seed=3, labels="dress,9"))  # Python, on a folder with no card.json
+    assert seen["title"] == "cgan-fashion-mnist" and seen["labelVisible"] and "(no card.json: the graph's own facts)" in seen["source"]
+    bare.unlink()
+    shutil.copy(ROOT / "exports" / "t2i-fashion-mnist" / "generator.onnx", bare)
+    with pytest.raises(ValueError, match="takes `tokens` but its card.json has no tokenizer spec"):
+        runtime.load(tmp_path).generate(2, prompt=CAPTION)
+    url, seen = drive_web_page("../../exports/t2i-fashion-mnist", "--no-card", missing="/card.json")
+    onnx_url = url.split("/apps/")[0] + "/exports/t2i-fashion-mnist/generator.onnx"
+    assert seen["failure"] == f"Could not load the generator: {onnx_url} takes `tokens` but its card.json has no tokenizer spec."
 
 
 @needs_node

@@ -4,10 +4,11 @@
 // RGB bytes (base64) for a pixel-by-pixel comparison with Python's. --refuse CAPTION then
 // types a caption the model should refuse and records the error shown; --card FILE serves FILE
 // in place of the artifact's card.json (a test's own tokenizer spec); --registry FILE serves FILE in
-// place of zoo/registry.json (the file the server's checkout holds). A page that refuses to load
+// place of zoo/registry.json (the file the server's checkout holds); --no-card answers every card.json with
+// HTTP 404 (an artifact folder with no card beside its generator.onnx). A page that refuses to load
 // (body[data-failed]) is recorded as `failure`, the error it shows.
 //
-//   node apps/web/e2e.mjs URL [CAPTION] [--refuse CAPTION] [--card FILE] [--registry FILE]
+//   node apps/web/e2e.mjs URL [CAPTION] [--refuse CAPTION] [--card FILE] [--registry FILE] [--no-card]
 import fs from "node:fs";
 import { chromium } from "playwright-core";
 
@@ -16,6 +17,7 @@ const option = (name) => (args.includes(name) ? args.splice(args.indexOf(name), 
 const refused = option("--refuse");
 const cardFile = option("--card");
 const registryFile = option("--registry");
+const noCard = args.includes("--no-card") && Boolean(args.splice(args.indexOf("--no-card"), 1)); // every card.json answers 404: a folder with none
 const [url, caption] = args;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 // As root in a container, without a GPU, on a machine whose network is closed.
@@ -47,6 +49,7 @@ try {
   page.on("request", (request) => result.requests.push(request.url()));
   page.on("response", (response) => response.status() >= 400 && result.errors.push(`HTTP ${response.status()} ${response.url()}`));
   if (cardFile) await page.route("**/card.json", (route) => route.fulfill({ contentType: "application/json", body: fs.readFileSync(cardFile, "utf8") }));
+  if (noCard) await page.route("**/card.json", (route) => route.fulfill({ status: 404, contentType: "text/plain", body: "File not found" }));
   if (registryFile) await page.route("**/zoo/registry.json", (route) => route.fulfill({ contentType: "application/json", body: fs.readFileSync(registryFile, "utf8") }));
   await page.goto(url);
   await page.waitForSelector("body[data-draws='1'], body[data-failed]", { timeout: 60000 });

@@ -9,7 +9,7 @@
 // Serve the repository over http (`python apps/web/serve.py`): the .wasm and the files are fetched.
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 
-import { checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkRegistry, checkSha256, createSession, generatorInputs, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
+import { checkAgainstGraph, checkCard, checkGrid, checkListedDigest, checkOptions, checkRegistry, checkSha256, createSession, generatorInputs, graphCard, imageGrid, parseJson, publishedFiles, readCaption, sampleLatent } from "../common/ganzoo.mjs";
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain server lacks
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
@@ -36,10 +36,12 @@ function describe(card) {
 }
 
 // The generator's bytes and card, with their URLs: a published name's files checked against the
-// registry, or a folder's.
+// registry, or a folder's, whose card.json may be absent (HTTP 404: card null, and `folder` its name),
+// as the Node app and zoo.runtime run a generator.onnx with no card beside it.
 async function loadGenerator(model) {
-  const bytes = async (url) => {
+  const bytes = async (url, { optional = false } = {}) => {
     const response = await fetch(url);
+    if (optional && response.status === 404) return null;
     if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
     return new Uint8Array(await response.arrayBuffer());
   };
@@ -58,8 +60,10 @@ async function loadGenerator(model) {
   }
   const folder = new URL(`${model.replace(/\/$/, "")}/`, location.href);
   const [cardUrl, onnxUrl] = [new URL("card.json", folder), new URL("generator.onnx", folder)];
-  const card = parseJson(new TextDecoder().decode(await bytes(cardUrl)), cardUrl.href); // a missing one is its HTTP status, not "<!DOCTYPE" read as JSON
-  return { card, onnx: await bytes(onnxUrl), cardUrl: cardUrl.href, onnxUrl: onnxUrl.href, how: folder.href };
+  const cardBytes = await bytes(cardUrl, { optional: true }); // another failure is its HTTP status, not "<!DOCTYPE" read as JSON
+  const card = cardBytes && parseJson(new TextDecoder().decode(cardBytes), cardUrl.href);
+  const name = decodeURIComponent(folder.pathname.split("/").at(-2)); // the name zoo.runtime gives a generator without a card
+  return { card, onnx: await bytes(onnxUrl), cardUrl: cardUrl.href, onnxUrl: onnxUrl.href, how: card ? folder.href : `${folder.href} (no card.json: the graph's own facts)`, folder: name };
 }
 
 async function draw(session, card, options, onnxUrl) {
@@ -93,15 +97,19 @@ async function main() {
     truncation: params.get("truncation"),
   });
   const model = params.get("model") || "dcgan-fashion-mnist";
-  const { card, onnx, cardUrl, onnxUrl, how } = await loadGenerator(model);
-  checkCard(card, cardUrl); // before describe() reads it: a field it lacks is named (with the card's URL), not "undefined is not iterable"
-  checkGrid(options.n, card.image_shape, options.scale); // a grid too large to draw is refused before any image is made, as in Node and Python
-  await checkListedDigest(card, onnx, "generator.onnx", cardUrl, onnxUrl); // the card is this graph's, as Python and Node check
+  const { card: given, onnx, cardUrl, onnxUrl, how, folder } = await loadGenerator(model);
+  if (given) {
+    checkCard(given, cardUrl); // before describe() reads it: a field it lacks is named (with the card's URL), not "undefined is not iterable"
+    checkGrid(options.n, given.image_shape, options.scale); // a grid too large to draw is refused before any image is made, as in Node and Python
+    await checkListedDigest(given, onnx, "generator.onnx", cardUrl, onnxUrl); // the card is this graph's, as Python and Node check
+  }
+  const session = await createSession(ort, onnx, onnxUrl, { executionProviders: ["wasm"] });
+  if (given) checkAgainstGraph(given, session, cardUrl, onnxUrl); // before the first draw: a card of another graph, or no generator at all
+  const card = given ?? graphCard(session, onnx, folder, onnxUrl); // no card.json: its latent size, image shape and classes from the graph
+  if (!given) checkGrid(options.n, card.image_shape, options.scale);
   describe(card);
   // a text box deletes the line breaks of a value set to it ("red\ndress" would read as "reddress"); typed or pasted, they become spaces
   if (options.prompt !== null) $("prompt").value = options.prompt.replace(/[\r\n]/g, " ");
-  const session = await createSession(ort, onnx, onnxUrl, { executionProviders: ["wasm"] });
-  checkAgainstGraph(card, session, cardUrl, onnxUrl); // before the first draw: a card of another graph, or no generator at all
   $("source").textContent = `From ${how}.`;
   const button = $("new-samples");
   const guarded = async (nextSeed) => {
