@@ -315,6 +315,30 @@ def test_node_app_downloads_again_over_a_cached_file_that_is_a_named_pipe(tmp_pa
     assert cached.read_bytes() == (ROOT / "exports" / MIRRORED / "generator.onnx").read_bytes()
 
 
+@needs_node
+@pytest.mark.files
+def test_node_app_deletes_the_temporary_a_killed_download_left_in_the_cache_as_python_does(tmp_path):
+    """The app writes a download into the cache through a temporary. Killed mid-write, it left
+    `.generator.onnx.<pid>.tmp` there for ever: neither it nor zoo.registry knew the name. Its temporaries
+    are named now as Python's (`.<file>.<mark>.part`, zoo.files.writer_mark), and either side deletes those
+    of ended writers before it downloads; a live writer's, or another machine's, is left alone."""
+    from zoo.files import WRITER_TAG, writer_mark
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    folder = tmp_path / "cache" / MIRRORED
+    folder.mkdir(parents=True)
+    stale = folder / f".generator.onnx.{writer_mark(ended.pid)}.part"
+    live = folder / f".card.json.{writer_mark()}.part"  # this test's own process: still running
+    elsewhere = folder / f".card.json.{'0' * 8 if WRITER_TAG != '0' * 8 else '1' * 8}-{ended.pid}.part"  # another machine's
+    for temporary in (stale, live, elsewhere):
+        temporary.write_bytes(b"half a file")
+    with node_mirror(tmp_path) as (_, env):
+        result = run_node([MIRRORED, "-n", "4", "-o", "x.png"], cwd=tmp_path, env=env)
+    assert result.returncode == 0 and "downloaded from" in result.stdout, result.stderr
+    assert sorted(path.name for path in folder.iterdir()) == sorted(["card.json", "generator.onnx", live.name, elsewhere.name])
+
+
 def registry_of(change):
     """A function of a path that writes zoo/registry.json there, `change`d."""
     return lambda path: path.write_text(json.dumps(change(registry.load_registry())))

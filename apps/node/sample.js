@@ -8,6 +8,7 @@
 //   node sample.js t2i-fashion-mnist --prompt "a red dress"   # how a caption was read, when not word
 //                                                               # for word, goes to stderr
 //   node sample.js ../../exports/dcgan-fashion-mnist      # an artifact folder, or a .onnx file
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -163,10 +164,10 @@ function makeFolders(folder) {
   fs.mkdirSync(folder);
 }
 
-// Writes beside the target and renames, so no half-written file is ever left at `file`. An error names
-// `file` (as zoo.files.atomic_write), not the temporary twin beside it.
-function writeAtomically(file, bytes) {
-  const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
+// Writes beside the target (to `.<name>.<pid>.tmp`, else the `ending` given) and renames, so no half-written
+// file is ever left at `file`. An error names `file` (as zoo.files.atomic_write), not the temporary twin beside it.
+function writeAtomically(file, bytes, ending = `${process.pid}.tmp`) {
+  const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${ending}`);
   try {
     makeFolders(path.dirname(path.resolve(file)));
     fs.writeFileSync(temporary, bytes);
@@ -247,6 +248,46 @@ function endsInNumber(host) {
   return /^([0-9]+|0x[0-9a-f]*)$/.test(host.replace(/\.$/, "").split(".").pop());
 }
 
+// How a temporary in the cache names its writer, as zoo.files.writer_mark: `<tag>-<pid>`, the tag 8 hex digits
+// of this machine's boot and this pid namespace, where a pid means one process; `<pid>` where /proc says nothing.
+const WRITER_TAG = (() => {
+  try {
+    const boot = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const namespace = fs.statSync("/proc/self/ns/pid", { bigint: true });
+    return crypto.createHash("sha256").update(`${boot}:${namespace.dev}:${namespace.ino}`).digest("hex").slice(0, 8);
+  } catch {
+    return null;
+  }
+})();
+const WRITER_MARK = WRITER_TAG === null ? String(process.pid) : `${WRITER_TAG}-${process.pid}`;
+
+// Deletes the temporaries (`.<file>.<mark>.part`, as zoo.registry.download names them, and so this app) that
+// writers killed mid-write left in `folder`, as zoo.registry.remove_stale_partial_files does: only those of
+// this machine and pid namespace (or with no tag) whose process has ended; another machine's are its to delete.
+function removeStalePartialFiles(folder) {
+  let names;
+  try {
+    names = fs.readdirSync(folder, { recursive: true });
+  } catch {
+    return; // no cache yet
+  }
+  for (const name of names) {
+    const found = /^\.[^/]+\.(?:([0-9a-f]{8})-)?(\d+)\.part$/.exec(path.basename(name));
+    if (found && (found[1] === undefined || found[1] === WRITER_TAG) && !processAlive(Number(found[2])) && fs.lstatSync(path.join(folder, name)).isFile()) {
+      fs.rmSync(path.join(folder, name), { force: true });
+    }
+  }
+}
+
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM"; // another user's process; ESRCH, or beyond any pid the system gives: ended
+  }
+}
+
 // The folder of a published generator's files, checked against the registry's sha256.
 async function fetchPublished(name, registry) {
   const files = publishedFiles(registry, name);
@@ -255,11 +296,12 @@ async function fetchPublished(name, registry) {
   const cached = path.join(cacheDir(), name);
   if (await matches(cached, files)) return { folder: cached, how: `published ${name} (cache, sha256-checked)` };
   const base = baseUrl(registry);
+  removeStalePartialFiles(cached);
   for (const [file, digest] of Object.entries(files)) {
     const url = `${base}/${name}/${file}`;
     const bytes = await download(url, ((registry.models[name] || {}).sizes || {})[file]);
     await checkSha256(bytes, digest, url);
-    writeAtomically(path.join(cached, file), bytes);
+    writeAtomically(path.join(cached, file), bytes, `${WRITER_MARK}.part`); // a killed write's is deleted by the next fetch, here or in Python
   }
   return { folder: cached, how: `published ${name} (downloaded from ${base}, sha256-checked)` };
 }
