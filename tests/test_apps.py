@@ -633,6 +633,22 @@ def test_python_and_javascript_notes_tell_what_the_model_cannot_draw_alike(tmp_p
     assert {text: theirs["corrections"] for text, _, theirs in readings}["red dr\ufffdess"] == [["ess", "mess"]]
 
 
+# Real words whose ending looks like a plural's, and typed plurals with a typo, for the published tokenizer.
+NOT_PLURAL_PROMPTS = ["a minus dress", "a bonus coat", "a red dress in 5 minutes", "a cross-body bag", "plus size dress", "a bus, red", "status: blue coat", "sneakrs, blue", "dreses in red"]
+
+
+@needs_node
+def test_python_and_javascript_tokenizers_do_not_read_a_word_whose_ending_is_no_plural_as_a_typo_of_its_stem(tmp_path):
+    """"a minus dress" read as 'green dress' in both ports ("minus" as a plural "minu", a typo of the
+    synonym "mint"), "a bonus coat" as 'white coat' ("bone"): neither is corrected now, alike."""
+    readings = published_readings(NOT_PLURAL_PROMPTS, tmp_path)
+    for text, ours, theirs in readings:
+        assert ours == theirs, text
+    read = {text: (theirs["words"], theirs["corrections"]) for text, _, theirs in readings}
+    assert read["a minus dress"] == (["dress"], []) and read["a bonus coat"] == (["coat"], []) and read["a red dress in 5 minutes"] == (["red", "dress"], [])
+    assert read["sneakrs, blue"] == (["sneaker", "blue"], [["sneakrs", "sneaker"]]) and read["dreses in red"] == (["dress", "red"], [["dreses", "dress"]])
+
+
 # Prompts refused whose characters rule 2 does not read: full-width letters (East Asian input methods), other
 # compatibility forms of a-z, other scripts and U+FFFD (bytes that were not UTF-8); then each full-width letter alone.
 UNREAD_PROMPTS = [

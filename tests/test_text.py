@@ -81,6 +81,20 @@ def test_typos_are_not_guessed_when_short_ambiguous_or_a_real_word(tokenizer):
     assert ambiguous.analyse("red bas").corrections == []
 
 
+def test_a_word_whose_ending_is_no_plural_is_not_read_as_a_typo_of_its_stem():
+    """"a minus dress" was drawn green: rule 3 read "minus" as a plural, "minu", one letter from the
+    synonym "mint" (green); "bonus" read as "bone" (white), "minutes" as "minut", "mint". A typo is
+    corrected in the singular forms English spelling allows now: -es after s, x, z, ch or sh, -s not
+    after s or u. Typed plurals with a typo are still read."""
+    shop = Tokenizer.fit(["a green dress", "a white coat", "a red box"], max_length=4, synonyms={"mint": "green", "bone": "white"})
+    for word in ("minus", "bonus", "minutes", "mintss"):
+        analysis = shop.analyse(f"a {word} dress")
+        assert (analysis.words, analysis.unknown, analysis.corrections) == (["dress"], [word], []), word
+    assert shop.analyse("mnts dreses").words == ["green", "dress"]  # -s after t, -es after s: plurals
+    assert shop.analyse("coatts, boxxes, grenes").corrections == [("coatts", "coat"), ("boxxes", "box"), ("grenes", "green")]
+    assert shop.analyse("mints and bones").words == ["green", "white"]  # plurals of known words read as ever
+
+
 def test_a_match_that_is_the_plural_of_another_is_the_same_word(tokenizer):
     assert tokenizer.analyse("red sandasl").corrections == [("sandasl", "sandal")]  # "sandals" too, by a swap
 

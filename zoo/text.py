@@ -18,7 +18,10 @@ The rules of "ganzoo-words-v2", in order, map what a shopper types onto the voca
    of its forms is listed in `not_typos` (real words such as "bed" or "coal", which are not
    typos of "red" or "coat"), it reads as the one standalone word (else the one phrase word) at
    Damerau-Levenshtein distance 1 from its first form that has one: one letter inserted,
-   deleted, replaced, or two neighbours swapped ("sneakr" → "sneaker", "yelow" → "yellow"). A
+   deleted, replaced, or two neighbours swapped ("sneakr" → "sneaker", "yelow" → "yellow").
+   The forms tried here are the word and the singular forms English spelling allows: -es → -
+   after s, x, z, ch or sh alone, -s → - not after s or u ("minus" is no plural "minu", a typo
+   of "mint": `typo_forms`). A
    match that is a plural of another match does not count ("sandasl": "sandal", not also
    "sandals"); two matches left make the word ambiguous ("purle": "purple" or "purse"). An
    ambiguous or unmatched word stays unknown, and so does one whose match is a filler (it
@@ -83,6 +86,8 @@ SPEC_TYPE = "ganzoo-words-v2"
 SPEC_TYPE_V1 = "ganzoo-words-v1"
 MAX_CAPTION_CHARS = 10_000  # longer strings are not captions: refused before any work
 PLURAL_SUFFIXES = (("ies", "y"), ("es", ""), ("s", ""))  # (ending, replacement), tried in this order
+ES_PLURAL_AFTER = ("s", "x", "z", "ch", "sh")  # for typos, -es is a plural ending after these alone ("boxes"; "minutes" is "minute" + s) ...
+S_SINGULAR_AFTER = ("s", "u")  # ... and -s none after these: "dress", "minus", "bus" are no plurals (`typo_forms`)
 MIN_TYPO_LENGTH = 3  # two-letter words have too many neighbours to correct ("an" → "in", "on", "a")
 QUOTED_CHARS = 60  # a message quotes at most this much of a caption (`quoted`) ...
 LISTED_WORDS = 10  # ... and lists at most this many of its words (`listed`): a pasted page stays a line
@@ -382,7 +387,7 @@ class Tokenizer:
                     return form, False
         if self.min_typo_length == 0 or any(form in self._not_typos for form in forms):
             return word, False
-        for form in forms:
+        for form in [word, *typo_forms(word)]:
             if len(form) < self.min_typo_length:
                 continue
             for known in (self.standalone, self.phrase_words):
@@ -431,7 +436,8 @@ class Tokenizer:
                 "1 lowercase, delete apostrophes; 2 words = runs of a-z; 3 read each word (forms: the word, then its "
                 "singular forms by plurals) as its first form that is standalone (vocabulary, fillers, one-word synonyms), "
                 "else that is a word of a synonym phrase; else, if no form is in typos.not_typos, for each form of at least "
-                "typos.min_length letters in turn: the standalone words (else the phrase words) at Damerau-Levenshtein "
+                "typos.min_length letters in turn (the word, then its singular forms but -es after other than s, x, z, ch or sh "
+                "and -s after s or u): the standalone words (else the phrase words) at Damerau-Levenshtein "
                 "distance 1, less those whose singular form is among them: one non-filler is the reading, one filler or two "
                 "or more leave the word unknown, none tries the next form; 4 replace synonym phrases, longest first, left to right; 5 drop fillers "
                 "and unknown words (report the unknown ones); 6 ids = vocabulary indices, right-padded with 0 to max_length. "
@@ -724,6 +730,24 @@ def words_v1(caption):
 def singular_forms(word):
     """The singular forms rule 3 tries for `word`, in order: -ies → -y, -es → -, -s → -."""
     return [word[: -len(ending)] + replacement for ending, replacement in PLURAL_SUFFIXES if word.endswith(ending) and len(word) > len(ending)]
+
+
+def typo_forms(word):
+    """The singular forms rule 3 corrects a typo in: `singular_forms` less those whose ending
+    English spelling does not make a plural ending. -es is one after s, x, z, ch or sh alone
+    ("boxes", "dresses"; "minutes" is "minute" + s), and -s is none after s or u ("dress",
+    "minus", "bus"), so that "minus" is not read as "minu", one letter from "mint" (green), nor
+    "bonus" as "bone" (white). A typed plural still finds its word through its other forms
+    ("grenes": "grene", a typo of "green")."""
+    forms = []
+    for ending, replacement in PLURAL_SUFFIXES:
+        stem = word[: -len(ending)]
+        if not word.endswith(ending) or not stem:
+            continue
+        if (ending == "es" and not stem.endswith(ES_PLURAL_AFTER)) or (ending == "s" and stem.endswith(S_SINGULAR_AFTER)):
+            continue
+        forms.append(stem + replacement)
+    return forms
 
 
 def within_one_edit(a, b):

@@ -163,6 +163,9 @@ const MAX_CAPTION_CHARS = 10000;
 const NEGATIONS = new Set("no not non nor neither never none without except dont doesnt isnt arent cant cannot wont".split(" "));
 // Unknown words the note tells as numbers, as zoo.text.NUMBER_WORDS ("one" is a filler).
 const NUMBER_WORDS = new Set("two three four five six seven eight nine ten eleven twelve twenty dozen hundred thousand".split(" "));
+// For typos, -es is a plural ending after these alone and -s none after those, as zoo.text.ES_PLURAL_AFTER and S_SINGULAR_AFTER.
+const ES_PLURAL_AFTER = ["s", "x", "z", "ch", "sh"];
+const S_SINGULAR_AFTER = ["s", "u"];
 
 export class Tokenizer {
   constructor(spec, { garments = null, colours = null } = {}) {
@@ -321,7 +324,7 @@ export class Tokenizer {
       for (const form of forms) if (known.has(form)) return [form, false];
     }
     if (this.minTypoLength === 0 || forms.some((form) => this.notTypos.has(form))) return [word, false];
-    for (const form of forms) {
+    for (const form of [word, ...this.typoForms(word)]) {
       if (form.length < this.minTypoLength) continue;
       for (const known of [this.standalone, this.phraseWords]) {
         const found = [...known].filter((candidate) => Math.abs(candidate.length - form.length) <= 1 && withinOneEdit(form, candidate));
@@ -335,6 +338,17 @@ export class Tokenizer {
 
   singularForms(word) {
     return this.plurals.filter(([ending]) => word.endsWith(ending) && word.length > ending.length).map(([ending, replacement]) => word.slice(0, -ending.length) + replacement);
+  }
+
+  // The singular forms a typo is corrected in, as zoo.text.typo_forms: less -es after other than s, x, z, ch or sh
+  // ("minutes" is "minute" + s) and -s after s or u ("dress", "minus", "bus": "minus" is no plural "minu", a typo of "mint").
+  typoForms(word) {
+    const plural = ([ending]) => {
+      const stem = word.slice(0, -ending.length);
+      if (ending === "es") return ES_PLURAL_AFTER.some((end) => stem.endsWith(end));
+      return ending !== "s" || !S_SINGULAR_AFTER.some((end) => stem.endsWith(end));
+    };
+    return this.plurals.filter((pair) => word.endsWith(pair[0]) && word.length > pair[0].length && plural(pair)).map(([ending, replacement]) => word.slice(0, -ending.length) + replacement);
   }
 }
 
