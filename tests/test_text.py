@@ -336,6 +336,20 @@ def test_an_over_long_caption_is_refused_unless_truncation_is_asked_for(tokenize
     assert tokenizer.encode("show me a picture of a red dress please") == tokenizer.encode("red dress")  # fillers do not count
 
 
+def test_a_truncated_caption_s_note_lists_the_words_cut(tokenizer):
+    """With truncate=True the note told the typo and synonyms of words the ids no longer held, as if
+    they were drawn: "Read 'red dress blue coat crimsn frock' as 'red dress blue coat' (typos
+    crimsn→crimson; synonyms crimson→red, frock→dress)". It lists the words cut now."""
+    analysis = tokenizer.analyse("red dress blue coat crimsn frock", truncate=True)
+    assert analysis.note() == (
+        "Read 'red dress blue coat crimsn frock' as 'red dress blue coat' "
+        "(typos crimsn→crimson; synonyms crimson→red, frock→dress; words past the first 4 cut: red dress)."
+    )
+    assert analysis.words == ["red", "dress", "blue", "coat"] and analysis.cut == ["red", "dress"]
+    assert tokenizer.analyse("red dress, blue coat", truncate=True).note() == ""  # nothing cut: nothing to tell
+    assert TokenizerV1.fit(["a red dress"], max_length=2).analyse("a red dress", truncate=True).note() == "Read 'a red dress' as 'a red' (words past the first 2 cut: dress)."
+
+
 @pytest.mark.inputs
 def test_a_pasted_page_is_refused_in_one_short_line_quoting_its_start_and_first_words(tokenizer):
     """A message quotes the first 60 characters of a caption, and lists the first 10 of its words,

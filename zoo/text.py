@@ -36,7 +36,8 @@ The rules of "ganzoo-words-v2", in order, map what a shopper types onto the voca
 
 A caption is refused with a ValueError when it holds no letters, when none of its words is a
 keyword (the garment and colour words: a prompt without them would draw something random), or
-when it reads as more than `max_length` words (unless `truncate=True`, which keeps the first).
+when it reads as more than `max_length` words (unless `truncate=True`: the first are kept, and
+the note lists the words cut).
 Refusals and notes quote at most 60 characters of a caption and list at most 10 of its words
 (`quoted`, `listed`), so a caption of thousands of characters gives a message of one short line.
 No rule folds other letters into a-z: "ｒｅｄ ｄｒｅｓｓ", typed in full-width letters, holds no word, and
@@ -145,9 +146,9 @@ class Analysis:
         keywords: the words of `words` that name a garment or colour (all known words when
             the tokenizer has no keyword list).
         typos: the pairs of `corrections` that the note lists as typos: those whose word read
-            the ids hold, as itself or through a synonym. A typo read as a word of a synonym
-            phrase that no phrase then takes ("ess" → "mess", of "mess jacket") is dropped as
-            unknown (rule 5), and the note tells it as such, not as a correction.
+            the ids (or `cut`) hold, as itself or through a synonym. A typo read as a word of a
+            synonym phrase that no phrase then takes ("ess" → "mess", of "mess jacket") is
+            dropped as unknown (rule 5), and the note tells it as such, not as a correction.
         ignored: the words of `unknown` that the note lists as unknown: less the negations, the
             number words and the pieces of the `outside` words.
         negations: the words of `unknown` that negate (`NEGATIONS`: "not", "without" ...).
@@ -158,6 +159,9 @@ class Analysis:
         garments: one noun for each different garment `words` name ("dress", "shirt"), when the
             tokenizer knows the garments (card.json's `class_nouns`).
         colours: each different colour `words` name, when the tokenizer knows the colours.
+        cut: the words read past `max_length` that `truncate=True` left out of `words` and the
+            ids; the note lists them, so that its typos, synonyms and unknown words, which are
+            those of the whole caption, tell what became of each word typed.
 
     `ids`, `unknown` and `corrections` are the contract (card.json's golden entries); the rest
     is advice for people, gathered in `note()`.
@@ -177,6 +181,7 @@ class Analysis:
     numbers: list = field(default_factory=list)
     garments: list = field(default_factory=list)
     colours: list = field(default_factory=list)
+    cut: list = field(default_factory=list)
 
     def note(self):
         """One line for people on what was corrected, replaced, ignored or cannot be drawn as
@@ -186,6 +191,8 @@ class Analysis:
             parts.append("typos " + listed(f"{typed}→{read}" for typed, read in self.typos))
         if self.synonyms:
             parts.append("synonyms " + listed(f"{typed}→{read}" for typed, read in self.synonyms))
+        if self.cut:  # truncate=True, in Python alone: the apps refuse an over-long caption
+            parts.append(f"words past the first {len(self.words)} cut: {listed(self.cut, ' ')}")
         if self.ignored:
             parts.append("unknown words ignored: " + listed(self.ignored))
         if self.negations:
@@ -311,15 +318,14 @@ class Tokenizer:
                 f"Caption {quoted(caption)} names no garment or colour this model knows{ignored}. "
                 f"Use at least one of its words: {', '.join(self.keywords)}.{not_read(caption)}"
             )
-        if len(kept) > self.max_length:
-            if not truncate:
-                raise ValueError(
-                    f"Caption {quoted(caption)} reads as {len(kept)} words ({listed(kept, ' ')}); this tokenizer takes at most "
-                    f"{self.max_length}. Shorten it (in Python, the tokenizer's truncate=True keeps the first words)."
-                )
-            kept = kept[: self.max_length]
+        if len(kept) > self.max_length and not truncate:
+            raise ValueError(
+                f"Caption {quoted(caption)} reads as {len(kept)} words ({listed(kept, ' ')}); this tokenizer takes at most "
+                f"{self.max_length}. Shorten it (in Python, the tokenizer's truncate=True keeps the first words)."
+            )
+        kept, cut = kept[: self.max_length], kept[self.max_length :]
         ids = [self.ids[word] for word in kept] + [PAD_ID] * (self.max_length - len(kept))
-        return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords, *self.advice(text, spans, unknown_at, kept, corrected))
+        return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords, *self.advice(text, spans, unknown_at, kept, corrected), cut=cut)
 
     def advice(self, text, spans, unknown_at, kept, corrected=()):
         """What the note says besides the reading: (typos, ignored, negations, outside, numbers,
@@ -534,16 +540,15 @@ class TokenizerV1(Tokenizer):
         typed = [text[start:end] for start, end in spans]
         read, _, _, unknown_at = self.read_words(caption, typed)
         unknown = [typed[i] for i in unknown_at]
-        if len(read) > self.max_length:
-            if not truncate:
-                raise ValueError(
-                    f"Caption {quoted(caption)} has {len(read)} words; this tokenizer takes at most {self.max_length}. "
-                    "Shorten it (or pass truncate=True to keep the first words)."
-                )
-            read = read[: self.max_length]
+        if len(read) > self.max_length and not truncate:
+            raise ValueError(
+                f"Caption {quoted(caption)} has {len(read)} words; this tokenizer takes at most {self.max_length}. "
+                "Shorten it (or pass truncate=True to keep the first words)."
+            )
+        read, cut = read[: self.max_length], read[self.max_length :]
         ids = [self.ids[word] for word in read] + [PAD_ID] * (self.max_length - len(read))
         keywords = [word for word in read if word != UNK_TOKEN]
-        return Analysis(caption, read, ids, [], [], unknown, keywords, *self.advice(text, spans, unknown_at, read))
+        return Analysis(caption, read, ids, [], [], unknown, keywords, *self.advice(text, spans, unknown_at, read), cut=cut)
 
     def spec(self, golden_captions=()):
         spec = {
