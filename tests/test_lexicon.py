@@ -72,6 +72,16 @@ def test_real_words_one_letter_from_a_known_word_are_not_typos(wordnet):
     assert not {"red", "coat", "rde", "dres"} & set(near)
 
 
+def test_real_words_whose_singular_form_is_one_letter_from_a_known_word_are_not_typos(wordnet):
+    """"rabies" read as "raby", a typo of "ruby" (red), and "tongs" as "tong", of "long": real
+    words, listed now, and kept by `Tokenizer.fit`, which then leaves them unknown."""
+    near = lexicon.real_words_near({"ruby", "long", "dress"}, wordnet)
+    assert {"rabies", "tongs"} <= set(near) and not {"rubies", "longs", "dresses"} & set(near)  # plurals of known words read as those
+    shop = Tokenizer.fit(["a ruby dress", "a long dress"], not_typos=near)
+    assert {"rabies", "tongs"} <= set(shop.not_typos)
+    assert shop.analyse("rabies tongs, a dress").unknown == ["rabies", "tongs"] and shop.analyse("a rubyy dres").words == ["ruby", "dress"]
+
+
 def test_the_fashion_tokenizer_reads_the_golden_captions(tokenizer):
     expected = {
         "  show me   a PINK t-shirt, please  ": ["pink", "t", "shirt"],

@@ -32,7 +32,7 @@ import warnings
 from pathlib import Path
 
 from zoo.captions import CLASS_NOUNS, COLOUR_NAMES
-from zoo.text import FILLERS, MIN_TYPO_LENGTH, one_edit_neighbours, words
+from zoo.text import FILLERS, MIN_TYPO_LENGTH, one_edit_neighbours, typo_forms, words
 
 WORDNET_DIR = Path("/usr/share/wordnet")  # Debian's wordnet-base: WordNet 3.0 database files
 GARMENT_ROOTS = ("clothing.n.01", "footwear.n.02", "bag.n.04")
@@ -202,15 +202,16 @@ def _first_sense(wn, word, pos, roots):
 
 
 def real_words_near(known_words, wordnet=None, min_length=MIN_TYPO_LENGTH):
-    """The WordNet lemmas (one word, any part of speech) one letter from a word of `known_words`
-    and not known themselves: "bed", "coal", "blur" are words, not typos of "red", "coat",
-    "blue". They become the tokenizer's `not_typos` (which also guard their plurals: the
-    tokenizer checks a word's singular forms too)."""
+    """The WordNet lemmas (one word, any part of speech) not known themselves that the tokenizer
+    would correct as a typo: one letter from a word of `known_words` ("bed", "coal", "blur" are
+    words, not typos of "red", "coat", "blue"), or with a singular form that is (`typo_forms`:
+    "rabies" is not "raby", a typo of "ruby"). They become the tokenizer's `not_typos` (which
+    also guard their plurals: the tokenizer checks a word's singular forms too)."""
     wn = wordnet or open_wordnet()
     known = set(known_words)
     lemmas = {name.lower() for pos in "nvar" for name in wn.all_lemma_names(pos) if re.fullmatch("[A-Za-z]+", name)}
     near = {edit for word in known for edit in one_edit_neighbours(word) if len(edit) >= min_length} - known
-    return sorted(near & lemmas)
+    return sorted(lemma for lemma in lemmas - known if any(form in near for form in [lemma, *typo_forms(lemma)]))
 
 
 def shopper_rules(class_nouns=CLASS_NOUNS, colour_names=COLOUR_NAMES, wordnet=None):

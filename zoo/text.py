@@ -278,7 +278,8 @@ class Tokenizer:
 
         `max_length` defaults to the most words a caption has after that. Synonyms whose
         replacement is not in the vocabulary, and `not_typos` words that are not one letter from
-        a known word, are left out (so the spec holds only what can apply).
+        a known word, nor have a singular form that is (`typo_forms`), are left out (so the spec
+        holds only what can apply).
         """
         captions = list(captions)
         synonyms = {" ".join(words(k)): " ".join(words(v)) for k, v in dict(synonyms or {}).items()}
@@ -292,8 +293,8 @@ class Tokenizer:
         vocabulary = set(kept)
         synonyms = {k: v for k, v in synonyms.items() if set(v.split()) <= vocabulary and k not in vocabulary and k not in fillers}
         known = vocabulary | fillers | {word for phrase in synonyms for word in phrase.split()}
-        near = {edit for word in known for edit in one_edit_neighbours(word)}
-        not_typos = sorted(word for word in set(not_typos) & near - known if len(word) >= min_typo_length)
+        near = {edit for word in known for edit in one_edit_neighbours(word) if len(edit) >= min_typo_length}
+        not_typos = sorted(word for word in set(not_typos) - known if any(form in near for form in [word, *typo_forms(word)]))
         length = max_length or max(len(reading) for reading in readings)
         return cls([PAD_TOKEN, UNK_TOKEN, *kept], length, synonyms, keywords, tuple(fillers), not_typos, min_typo_length, garments, colours)
 
