@@ -2,6 +2,7 @@
 
 import inspect
 
+import keras
 import pytest
 
 import zoo
@@ -216,6 +217,25 @@ def real_images(n=32):
 
     images, labels = data.load_arrays("test")
     return data.to_unit_range(images[:n]), (labels[:n] % 3).astype("int32")
+
+
+class Ending(keras.utils.PyDataset):
+    """2 batches of 16 of `images`, then IndexError, as a sequence past its end; its length is
+    unknown (num_batches None, which Keras reads as endless) unless given as `num_batches`."""
+
+    def __init__(self, images, num_batches=None):
+        super().__init__()
+        self.images, self.length, self.read = images, num_batches, []
+
+    @property
+    def num_batches(self):
+        return self.length
+
+    def __getitem__(self, index):
+        if index >= 2:
+            raise IndexError(f"no batch {index}")
+        self.read.append(index)
+        return (self.images[index * 16 : (index + 1) * 16],)
 
 
 @pytest.mark.inputs
@@ -495,27 +515,7 @@ def test_data_of_unknown_length_that_yields_no_batch_is_refused_naming_it(fashio
 @pytest.mark.inputs
 @pytest.mark.backend
 def test_data_of_unknown_length_without_steps_per_epoch_is_refused_before_a_checkpoint_is_touched(fashion_dir, tmp_path):
-    import keras
-
     from zoo.callbacks import GANCheckpoint
-
-    class Ending(keras.utils.PyDataset):
-        """2 batches of 16 of `images`, then IndexError, as a sequence past its end; its length is
-        unknown (num_batches None, which Keras reads as endless) unless given as `num_batches`."""
-
-        def __init__(self, images, num_batches=None):
-            super().__init__()
-            self.images, self.length, self.read = images, num_batches, []
-
-        @property
-        def num_batches(self):
-            return self.length
-
-        def __getitem__(self, index):
-            if index >= 2:
-                raise IndexError(f"no batch {index}")
-            self.read.append(index)
-            return (self.images[index * 16 : (index + 1) * 16],)
 
     images, _ = real_images()
     gan, checkpoints = tiny_dcgan(), tmp_path / "checkpoints"
@@ -530,6 +530,22 @@ def test_data_of_unknown_length_without_steps_per_epoch_is_refused_before_a_chec
     assert {path.name: path.read_bytes() for path in checkpoints.iterdir()} == written
     gan.fit(Ending(images, num_batches=2), epochs=2, verbose=0, callbacks=[GANCheckpoint(checkpoints)])  # as the message says
     assert int(gan.g_optimizer.iterations) == 4 and sorted(path.name for path in checkpoints.glob("*.h5")) == ["epoch_0002.weights.h5"]
+
+
+@pytest.mark.inputs
+@pytest.mark.backend
+def test_data_of_unknown_length_that_ends_before_steps_per_epoch_runs_out_is_refused_before_a_step(fashion_dir):
+    images, _ = real_images()
+    gan, ending = tiny_dcgan(), Ending(images)
+    # Keras would read batches 0, 1, 2, ... for the 3 steps of each of 2 epochs, train on the 2 the
+    # dataset has, then stop mid-epoch with its IndexError (an UnknownError on TensorFlow).
+    with pytest.raises(ValueError, match=r"a keras.utils.PyDataset of unknown length, Ending \(its num_batches is None\), with steps_per_epoch=3 "
+                                         r"for 2 epochs: .* read batches 0 to 5, but batch 5 raises IndexError: training would stop at its first "
+                                         r"missing batch, mid-epoch\. Give the dataset num_batches .* or pass a smaller steps_per_epoch or fewer epochs\.$"):
+        gan.fit(ending, steps_per_epoch=3, epochs=2, verbose=0)
+    assert int(gan.g_optimizer.iterations) == 0
+    gan.fit(Ending(images), steps_per_epoch=1, epochs=2, verbose=0)  # as the message says: batch 0, then batch 1
+    assert int(gan.g_optimizer.iterations) == 2
 
 
 @pytest.mark.inputs

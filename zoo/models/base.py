@@ -172,7 +172,8 @@ class BaseGAN(keras.Model):
         not as Keras's several inputs: `fit((images, labels))` is `fit(images, labels)`. The zoo's
         `ArrayBatches` (`zoo.data`'s batches on JAX) come in their own order, as a `tf.data.Dataset`
         does: Keras reorders them only when `shuffle=True` is passed. A `keras.utils.PyDataset` of
-        unknown length (`num_batches` None) needs `steps_per_epoch` (`check_epoch_end`).
+        unknown length (`num_batches` None) needs `steps_per_epoch` (`check_epoch_end`), and a batch
+        at the last index that many steps of every epoch read (`check_stream_reaches`).
         """
         options = inspect.signature(keras.Model.fit).bind_partial(self, x, y, *args, **kwargs).arguments
         refuse_keras_only_options(options)
@@ -183,6 +184,7 @@ class BaseGAN(keras.Model):
             check_training_data(self, first)
         else:
             check_training_data(self, x, y)
+        check_stream_reaches(x, options.get("steps_per_epoch"), options.get("epochs", 1) - options.get("initial_epoch", 0))
         backend.check_even_split(self, lambda: batch_sizes(x, options.get("batch_size")))
         if isinstance(x, ArrayBatches) and len(args) < 7:  # `shuffle` not given by position
             kwargs.setdefault("shuffle", False)  # they shuffle themselves, by their seed, as a tf.data.Dataset does: Keras would reorder them by Python's
@@ -789,6 +791,37 @@ def check_epoch_end(x, steps_per_epoch):
             "dataset end, training would stop at its IndexError instead of ending the epoch. Give the dataset num_batches "
             "(its number of batches: each epoch ends after them), or, for a stream that never ends, pass fit steps_per_epoch."
         )
+
+
+def check_stream_reaches(x, steps_per_epoch, epochs):
+    """Raises ValueError when `x`, a `keras.utils.PyDataset` of unknown length (`num_batches` None),
+    has no batch at the last index `fit` would read: `steps_per_epoch` × `epochs` batches.
+
+    Keras reads such a dataset as endless, by one index running on across epochs (0, 1, 2, ...,
+    not from 0 again each epoch). One that ends before would stop training at its IndexError (an
+    UnknownError on TensorFlow, a bare IndexError on JAX, a RuntimeError for a StopIteration),
+    batches already trained on and the epoch unfinished. Its last batch is read here once, before
+    any step, as `fit` reads its first (`check_training_data`); any other error that read
+    raises is the dataset's own and goes up unchanged.
+    """
+    if steps_per_epoch is None or epochs < 1 or not isinstance(x, keras.utils.PyDataset):
+        return
+    try:
+        if x.num_batches is not None:
+            return
+    except NotImplementedError:
+        return
+    last = steps_per_epoch * epochs - 1
+    try:
+        x[last]
+    except (IndexError, StopIteration) as error:
+        raise ValueError(
+            f"fit was given a keras.utils.PyDataset of unknown length, {type(x).__name__} (its num_batches is None), "
+            f"with steps_per_epoch={steps_per_epoch} for {epochs} epoch{'s' if epochs > 1 else ''}: Keras reads such a dataset "
+            f"as endless, one index running on across epochs, so it would read batches 0 to {last}, but batch {last} raises "
+            f"{type(error).__name__}: training would stop at its first missing batch, mid-epoch. Give the dataset num_batches (its number of "
+            "batches: each epoch ends after them), or pass a smaller steps_per_epoch or fewer epochs."
+        ) from error
 
 
 def _is_tf_dataset(x):
