@@ -189,6 +189,55 @@ def test_files_put_into_the_target_while_an_overwriting_export_runs_are_kept_and
     assert (tmp_path / "fresh.kept" / "mine.png").read_bytes() == b"mine too" and (fresh / "card.json").is_file()
 
 
+class DCGANThatLocksItsTarget(DCGAN):
+    """A DCGAN whose export finds its target folder made immutable (`chattr +i`) midway, after
+    export_generator checked it and before the swap: the kernel then refuses to move the folder,
+    as it refuses a mount point or, without root, a folder in a read-only parent."""
+
+    target = None
+
+    def export_example(self, n, seed=None):
+        import subprocess
+
+        subprocess.run(["chattr", "+i", str(self.target)], check=True)
+        return super().export_example(n, seed=seed)
+
+
+def skip_unless_folders_can_be_made_immutable(folder):
+    """Skips the test where `chattr +i` cannot lock a folder: without root, or on a file system without the flag."""
+    import shutil
+    import subprocess
+
+    folder.mkdir()
+    try:
+        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+            pytest.skip("needs chattr +i (root, and a file system such as ext4) to make the swap fail even for root")
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    finally:
+        folder.rmdir()
+
+
+@pytest.mark.faults
+def test_an_overwriting_export_that_cannot_swap_its_folder_in_keeps_the_old_artifact_and_says_so(tmp_path):
+    import subprocess
+
+    skip_unless_folders_can_be_made_immutable(tmp_path / "probe")
+    target = tmp_path / "dcgan"
+    old = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0), target)
+    files = {path.relative_to(target): path.read_bytes() for path in target.rglob("*") if path.is_file()}
+    replacement = DCGANThatLocksItsTarget(latent_dim=16, g_filters=8, d_filters=8, seed=5)
+    replacement.target = target
+    try:
+        with pytest.raises(PermissionError, match=f"Cannot put the new artifact in place of the old one in {target} \\(Operation not "
+                                                  "permitted\\); the old artifact there is kept as it was and this export was not saved"):
+            export_generator(replacement, target, overwrite=True)
+    finally:
+        subprocess.run(["chattr", "-i", str(target)], check=True)
+    assert {path.relative_to(target): path.read_bytes() for path in target.rglob("*") if path.is_file()} == files
+    assert json.loads((target / "card.json").read_text()) == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dcgan"]  # the new one's staging folder removed, nothing else written
+
+
 @pytest.mark.files
 def test_loading_keras_weights_from_an_artifact_without_saved_model_says_so(trained_dcgan, tmp_path):
     import shutil

@@ -461,10 +461,19 @@ def _move_into_place(staging, directory, overwrite=False):
     """Puts the finished `staging` folder at `directory`; returns whether it swapped out an old
     folder there, which `staging` then holds. With `overwrite`, an old artifact there is swapped
     out in one step (see `zoo.files.exchange`), so `directory` always holds a whole one; the
-    caller then removes it with `_remove_replaced`. Without it, an artifact another process put
-    there while this one was made is kept, and FileExistsError says so."""
+    caller then removes it with `_remove_replaced`; a swap the system refuses (a mount point, an
+    immutable folder, a parent without write permission) leaves the old artifact as it was, and
+    the error says so. Without it, an artifact another process put there while this one was made
+    is kept, and FileExistsError says so."""
     if overwrite and directory.exists():
-        exchange(staging, directory)
+        try:
+            exchange(staging, directory)
+        except OSError as error:
+            raise type(error)(
+                error.errno,
+                f"Cannot put the new artifact in place of the old one in {directory} ({error.strerror}); the old artifact "
+                "there is kept as it was and this export was not saved.",
+            ) from error
         return True
     try:
         staging.rename(directory)  # replaces an empty folder only
