@@ -238,6 +238,30 @@ def test_an_overwriting_export_that_cannot_swap_its_folder_in_keeps_the_old_arti
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dcgan"]  # the new one's staging folder removed, nothing else written
 
 
+@pytest.mark.faults
+def test_a_swap_by_two_renames_that_fails_midway_puts_the_old_folder_back(tmp_path, monkeypatch):
+    """Where renameat2 cannot swap (macOS, NFS), `exchange` moves the old folder aside, then the new
+    one in: should the second rename fail, the old folder goes back where it was, not left aside."""
+    import subprocess
+
+    from zoo import files
+
+    skip_unless_folders_can_be_made_immutable(tmp_path / "probe")
+    monkeypatch.setattr(files, "_renameat2_exchange", lambda first, second: False)  # as on a system without it
+    new, old = tmp_path / ".dcgan.staging", tmp_path / "dcgan"
+    new.mkdir()
+    old.mkdir()
+    (old / "card.json").write_text("the old card")
+    subprocess.run(["chattr", "+i", str(new)], check=True)  # the new folder cannot be moved
+    try:
+        with pytest.raises(PermissionError):
+            files.exchange(new, old)
+    finally:
+        subprocess.run(["chattr", "-i", str(new)], check=True)
+    assert (old / "card.json").read_text() == "the old card"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dcgan.staging", "dcgan"]
+
+
 @pytest.mark.files
 def test_loading_keras_weights_from_an_artifact_without_saved_model_says_so(trained_dcgan, tmp_path):
     import shutil

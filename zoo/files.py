@@ -247,13 +247,17 @@ def load_json(path):
 def exchange(first, second):
     """Swaps two paths in one step where the system allows it (Linux `renameat2(RENAME_EXCHANGE)`),
     so a reader always finds one whole folder at either path; elsewhere two renames, through a
-    third name. Both paths must exist."""
+    third name: should the second fail, `second` is moved back from that name. Both paths must exist."""
     first, second = Path(first), Path(second)
     if _renameat2_exchange(first, second):
         return
     aside = second.with_name(f".{second.name}.exchange-{os.getpid()}")
     os.rename(second, aside)
-    os.rename(first, second)
+    try:
+        os.rename(first, second)
+    except OSError:
+        os.rename(aside, second)
+        raise
     os.rename(aside, first)
 
 
