@@ -12,7 +12,9 @@ and training.json), this:
 3. scores the export and the published generator of the same family with one `zoo.metrics.Evaluator`
    (what `python -m zoo eval` runs; same n, same real images, same noise), so the two compare;
 4. prints the quality table, and the publish command of each export whose FID is lower than the
-   published one's (`--publish` runs it: scripts/publish.py, which measures again at n = 10,000).
+   published one's (`--publish` runs it: scripts/publish.py, which measures again at n = 10,000),
+   into `--exports`; with other exports than the checkout's, the registry it writes is
+   `--work/registry.json`, not zoo/registry.json.
 
 It also prints report.json's figures (fit speed, onnxruntime) as the Markdown tables of docs/gpu.md,
 and writes everything to `--work/import.json`.
@@ -68,6 +70,8 @@ def main(argv=None):
         training = card.get("training") or {}
         better = old is None or new["fid"] < old["fid"]
         publish = ["python", "scripts/publish.py", str(run_dir), "--name", PUBLISHED[family]]
+        if args.exports.resolve() != (ROOT / "exports").resolve():  # publish where the comparison was made, its registry beside the import's files
+            publish += ["--exports", str(args.exports), "--registry", str(args.work / "registry.json")]
         imported[family] = {
             "run": str(run_dir), "export": str(export_dir), "epochs": training.get("epochs"), "seconds": training.get("seconds"),
             "machine": training.get("machine"), "quality": new, "published_quality": old, "beats_published": better,

@@ -108,3 +108,35 @@ def test_the_import_exports_what_came_back_and_scores_it_beside_the_published_ge
         labels = {"label": np.array([0, 3, 5, 9])} if trained.conditional else {}
         keras_images = trained.generate(z=z, **({"labels": labels["label"]} if labels else {}))
         np.testing.assert_allclose(exported(z, **labels), keras_images, atol=1e-4)
+
+
+def test_a_publish_that_publish_py_refuses_is_recorded_and_the_import_goes_on(tmp_path, capsys, fashion_dir):
+    """`--publish` of a run that beats its published generator, whose card has its own description:
+    publish.py refuses (no --description given), and the import records that, writes its table and
+    import.json, and leaves the published artifact in `--exports` as it was, byte for byte."""
+    import gpu_import
+
+    from zoo.export import export_generator
+    from zoo.models import DCGAN
+
+    results, exports, work = tmp_path / "results", tmp_path / "exports", tmp_path / "work"
+    (results / "dcgan").mkdir(parents=True)
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    gan.compile()
+    gan.save(results / "dcgan" / "model.keras")
+    (results / "dcgan" / "training.json").write_text('{"epochs": 1, "dataset": "Fashion-MNIST", "seconds": 2}')
+    grey = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)  # one grey image whatever the noise: the worst FID
+    last = grey.generator.layers[-1]
+    last.set_weights([np.zeros_like(weight) for weight in last.get_weights()])
+    published = exports / "dcgan-fashion-mnist"
+    export_generator(grey, published, card={"description": "A grey DCGAN, told in its own words"})
+    before = {path.relative_to(published): path.read_bytes() for path in published.rglob("*") if path.is_file()}
+
+    assert gpu_import.main([str(results), "-n", "50", "--work", str(work), "--exports", str(exports), "--publish"]) == 0
+    output = capsys.readouterr()
+    result = json.loads((work / "import.json").read_text())["imported"]["dcgan"]
+    assert result["beats_published"] and result["publish_command"].endswith(f"--name dcgan-fashion-mnist --exports {exports} --registry {work / 'registry.json'}")
+    assert result["publish_refused"] == "publish.py exited 2 (its message is above): run the command by hand"
+    assert f"{published / 'card.json'} describes the generator as 'A grey DCGAN, told in its own words'; publishing over it without --description" in output.err
+    assert "dcgan: 1 epochs in 2 s on the GPU machine; beats the published FID" in output.out
+    assert {path.relative_to(published): path.read_bytes() for path in published.rglob("*") if path.is_file()} == before
