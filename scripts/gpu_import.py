@@ -91,6 +91,8 @@ def main(argv=None):
     for family, result in imported.items():
         verdict = (f"beats the published FID: {result['publish_command']} --description '<what this run is>'" if result["beats_published"]
                    else "does not beat the published FID")
+        if result.get("publish_refused"):
+            verdict += " (--publish: publish.py refused it, its message is above; nothing was published)"
         print(f"{family}: {result['epochs']} epochs in {result['seconds']} s on the GPU machine; {verdict}")
     print(f"(the scores above are what `python -m zoo eval <export> -n {args.num_images}` gives, at the same n for both)")
     from zoo.files import atomic_write_json

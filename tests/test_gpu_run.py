@@ -139,4 +139,5 @@ def test_a_publish_that_publish_py_refuses_is_recorded_and_the_import_goes_on(tm
     assert result["publish_refused"] == "publish.py exited 2 (its message is above): run the command by hand"
     assert f"{published / 'card.json'} describes the generator as 'A grey DCGAN, told in its own words'; publishing over it without --description" in output.err
     assert "dcgan: 1 epochs in 2 s on the GPU machine; beats the published FID" in output.out
+    assert "--description '<what this run is>' (--publish: publish.py refused it, its message is above; nothing was published)" in output.out
     assert {path.relative_to(published): path.read_bytes() for path in published.rglob("*") if path.is_file()} == before
