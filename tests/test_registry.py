@@ -4,6 +4,7 @@ The server serves a copy of `exports/`, as the project's published location woul
 (tampered bytes, a transfer cut short, HTTP errors, a dropped connection) are made on it.
 """
 
+import base64
 import json
 import os
 import shutil
@@ -33,7 +34,9 @@ class ArtifactHandler(SimpleHTTPRequestHandler):
     def do_GET(self):
         self.server.requests.append(self.path)
         fault = self.server.faults.get(self.path)
-        if fault in (404, 500):
+        if self.server.credentials and self.headers.get("Authorization") != "Basic " + base64.b64encode(self.server.credentials.encode()).decode():
+            self.send_error(401)  # a private mirror: basic authentication on every file
+        elif fault in (404, 500):
             self.send_error(fault)
         elif fault == "truncate":  # promise the whole file, send a third of it, hang up
             body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
@@ -84,7 +87,7 @@ class ArtifactHandler(SimpleHTTPRequestHandler):
 class Server:
     def __init__(self, directory):
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: ArtifactHandler(*a, directory=str(directory)))
-        self.httpd.faults, self.httpd.requests = {}, []
+        self.httpd.faults, self.httpd.requests, self.httpd.credentials = {}, [], None
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -257,6 +260,26 @@ def test_a_base_url_that_is_not_an_http_url_is_refused_naming_the_variable(url, 
 
 
 @pytest.mark.inputs
+@pytest.mark.faults
+def test_a_private_mirror_takes_its_user_name_and_password_from_netrc_not_from_the_url(server, name, tmp_path, monkeypatch):
+    """A mirror behind basic authentication: its credentials go in ~/.netrc (here the file $NETRC
+    names), which requests reads; in GANZOO_BASE_URL they are refused (Node's fetch refuses them,
+    and every message would show them), and without them the download fails naming HTTP 401."""
+    server.httpd.credentials = "mirror:s3cret"
+    with pytest.raises(registry.DownloadError, match="401"):
+        registry.fetch(name)
+    monkeypatch.setenv("GANZOO_BASE_URL", server.url.replace("http://", "http://mirror:s3cret@"))
+    with pytest.raises(registry.DownloadError, match="user name or password in it is not supported.*~/.netrc"):
+        registry.fetch(name)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login mirror password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("GANZOO_BASE_URL", server.url)
+    monkeypatch.setenv("NETRC", str(netrc))
+    folder = registry.fetch(name)
+    assert all(sha256(folder / relative) == digest for relative, digest in registry.entry(name)["files"].items())
+
+
 def test_a_cache_that_cannot_take_files_is_refused_naming_the_variable_before_any_download(server, name, tmp_path, monkeypatch):
     (tmp_path / "a-file").write_text("mine")
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "a-file"))

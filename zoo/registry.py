@@ -171,7 +171,7 @@ def base_url(registry=None):
     if "@" in parts.netloc:
         raise DownloadError(
             f"{where} is {url!r}: a user name or password in it is not supported (Node's fetch refuses it, and every message "
-            "would show it); give a mirror of exports/ that needs none; nothing was downloaded."
+            "would show it); give a mirror of exports/ that needs none, or, for Python's downloads, put them in ~/.netrc (or the file $NETRC names), which requests reads; nothing was downloaded."
         )
     return url
 

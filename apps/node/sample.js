@@ -235,7 +235,7 @@ function baseUrl(registry) {
     // not a URL at all: refused below
   }
   if (!usable) throw new Error(`${where} is ${pythonRepr(url)}, not an http or https URL of a mirror of exports/; nothing was downloaded.`);
-  if (netloc.includes("@")) throw new Error(`${where} is ${pythonRepr(url)}: a user name or password in it is not supported (Node's fetch refuses it, and every message would show it); give a mirror of exports/ that needs none; nothing was downloaded.`);
+  if (netloc.includes("@")) throw new Error(`${where} is ${pythonRepr(url)}: a user name or password in it is not supported (Node's fetch refuses it, and every message would show it); give a mirror of exports/ that needs none, or, for Python's downloads, put them in ~/.netrc (or the file $NETRC names), which requests reads; nothing was downloaded.`);
   return url;
 }
 
