@@ -1030,10 +1030,11 @@ def test_node_app_holds_a_onnx_its_card_does_not_list_to_the_card_s_generator_on
 
 @needs_node
 @pytest.mark.files
-@pytest.mark.parametrize("file_name", ["toString", "__proto__"])
+@pytest.mark.parametrize("file_name", ["toString.onnx", "__proto__.onnx", "constructor.onnx"])
 def test_node_app_holds_a_graph_named_as_a_javascript_object_s_key_to_the_card_s_generator_onnx_as_python_does(tmp_path, file_name):
     """The card's `files` were searched with `in`, which finds every object's keys: a graph file named toString
-    was held to Object.prototype.toString, "files.toString: sha256 function toS…", and refused however it read."""
+    was held to Object.prototype.toString, "files.toString: sha256 function toS…", and refused however it read.
+    (A graph file now needs the .onnx ending, as in Python; the same names with it are held to generator.onnx.)"""
     installed("node")
     folder = tmp_path / "dcgan"
     shutil.copytree(ROOT / "exports" / "dcgan-fashion-mnist", folder)
