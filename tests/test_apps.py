@@ -339,6 +339,33 @@ def test_node_app_deletes_the_temporary_a_killed_download_left_in_the_cache_as_p
     assert sorted(path.name for path in folder.iterdir()) == sorted(["card.json", "generator.onnx", live.name, elsewhere.name])
 
 
+@needs_node
+@pytest.mark.files
+def test_node_app_runs_the_published_generator_for_its_name_not_a_same_named_folder_here(tmp_path, monkeypatch):
+    """`node sample.js dcgan-fashion-mnist` in a folder holding ./dcgan-fashion-mnist (here: the gan's
+    files) ran that folder and called it by the published name; `python -m zoo sample` runs the published,
+    sha256-checked files and warns. Now both do, in the same words; `./dcgan-fashion-mnist` runs the folder,
+    and where the published files cannot be had (offline), the refusal says so."""
+    installed("node")
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "exports" / "gan-fashion-mnist", work / MIRRORED)  # another generator under the published name
+    dcgan, gan = python_grid(MIRRORED, 4, seed=3), python_grid("gan-fashion-mnist", 4, seed=3)
+    monkeypatch.chdir(work)
+    with pytest.warns(UserWarning) as python:
+        runtime.load(MIRRORED)
+    published = run_node([MIRRORED, "-n", "4", "--seed", "3", "--scale", "1", "-o", "published.png"], cwd=work)
+    assert published.returncode == 0, published.stderr
+    assert published.stderr.strip() == f"warning: {python[0].message}"
+    assert f"from published {MIRRORED} (exports/, sha256-checked; the folder ./{MIRRORED} here is not it (run it as ./{MIRRORED}))" in published.stdout
+    assert_same_pixels(np.asarray(Image.open(work / "published.png").convert("RGB")), dcgan)
+    folder = run_node([f"./{MIRRORED}", "-n", "4", "--seed", "3", "--scale", "1", "-o", "folder.png"], cwd=work)
+    assert folder.returncode == 0 and folder.stderr == "", folder.stderr
+    assert f"Wrote 4 samples of gan-fashion-mnist to folder.png (onnxruntime-node," in folder.stdout and folder.stdout.rstrip().endswith(f"from ./{MIRRORED}")
+    assert_same_pixels(np.asarray(Image.open(work / "folder.png").convert("RGB")), gan)
+    offline = {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": "http://127.0.0.1:9", "NO_PROXY": "*"}
+    assert node_refusal(MIRRORED, work, offline).endswith(f"(the folder ./{MIRRORED} here does not stand in for the published {MIRRORED}; run it as ./{MIRRORED})")
+
+
 def registry_of(change):
     """A function of a path that writes zoo/registry.json there, `change`d."""
     return lambda path: path.write_text(json.dumps(change(registry.load_registry())))

@@ -33,7 +33,7 @@ GENERATOR: an artifact folder (generator.onnx, with its card.json if there is on
 checked against the sha256 of zoo/registry.json ($GANZOO_REGISTRY: another registry file): this
 checkout's exports/ ($GANZOO_EXPORTS), else the cache Python shares ($GANZOO_CACHE, else
 $XDG_CACHE_HOME/ganzoo, else ~/.cache/ganzoo), else downloaded from $GANZOO_BASE_URL into that
-cache.
+cache. A published name always means those files: a folder of that name here runs as ./NAME.
 
 options:
 ${SAMPLE_OPTIONS.map(([flags, text]) => `  ${flags.padEnd(22)}${text}`).join("\n")}`;
@@ -288,13 +288,13 @@ function processAlive(pid) {
   }
 }
 
-// The folder of a published generator's files, checked against the registry's sha256.
+// The folder of a published generator's files, checked against the registry's sha256, and where it came from.
 async function fetchPublished(name, registry) {
   const files = publishedFiles(registry, name);
   const local = exportsDir();
-  if (local && (await matches(path.join(local, name), files))) return { folder: path.join(local, name), how: `published ${name} (exports/, sha256-checked)` };
+  if (local && (await matches(path.join(local, name), files))) return { folder: path.join(local, name), from: "exports/" };
   const cached = path.join(cacheDir(), name);
-  if (await matches(cached, files)) return { folder: cached, how: `published ${name} (cache, sha256-checked)` };
+  if (await matches(cached, files)) return { folder: cached, from: "cache" };
   const base = baseUrl(registry);
   removeStalePartialFiles(cached);
   for (const [file, digest] of Object.entries(files)) {
@@ -303,7 +303,7 @@ async function fetchPublished(name, registry) {
     await checkSha256(bytes, digest, url);
     writeAtomically(path.join(cached, file), bytes, `${WRITER_MARK}.part`); // a killed write's is deleted by the next fetch, here or in Python
   }
-  return { folder: cached, how: `published ${name} (downloaded from ${base}, sha256-checked)` };
+  return { folder: cached, from: `downloaded from ${base}` };
 }
 
 // Refuses, before any noise is drawn, `n` images whose noise and pixels would not fit: each is one
@@ -348,18 +348,43 @@ function checkGeneratorFile(source) {
   throw new Error(`${source} is not a generator: give an artifact folder, a .onnx file or a published name (see \`python -m zoo list\`).`);
 }
 
+// A published name means the published, sha256-checked files, as `python -m zoo sample` reads it
+// (zoo.cli.resolve_generator, zoo.runtime.resolve): a file or folder of that name here is not run in
+// their place, and a warning names it when its files differ; `./NAME` runs it. A source with a slash
+// in it is a path, run without reading the registry.
 async function resolveGenerator(source) {
+  const registry = source.includes("/") && present(source) ? null : readRegistry();
+  if (registry && Object.hasOwn(registry.models, source)) {
+    let fetched;
+    try {
+      fetched = await fetchPublished(source, registry);
+    } catch (error) {
+      if (present(source)) error.message += ` (the folder ./${source} here does not stand in for the published ${source}; run it as ./${source})`;
+      throw error;
+    }
+    const { folder, from } = fetched;
+    const other = present(source) && !samePlace(source, folder); // run from inside exports/, the folder here is the published one
+    if (other && !(await matches(source, publishedFiles(registry, source)))) {
+      console.error(`warning: Running the published ${source} from ${folder}. The folder ${path.resolve(source)} here has the same name but is not that generator (its files differ from the registry's sha256); pass './${source}' to run it instead.`);
+    }
+    const shadow = other ? `; the folder ./${source} here is not it (run it as ./${source})` : "";
+    return { onnxPath: path.join(folder, "generator.onnx"), cardPath: path.join(folder, "card.json"), how: `published ${source} (${from}, sha256-checked${shadow})` };
+  }
   if (present(source)) {
     checkGeneratorFile(source);
     const onnxPath = isFolder(source) ? path.join(source, "generator.onnx") : source;
     return { onnxPath, cardPath: path.join(path.dirname(onnxPath), "card.json"), how: source };
   }
-  const registry = readRegistry();
-  if (!Object.hasOwn(registry.models, source)) {
-    throw new Error(`no generator "${source}": not an existing folder or .onnx file, and not a published name (${Object.keys(registry.models).sort().join(", ")})`);
+  throw new Error(`no generator "${source}": not an existing folder or .onnx file, and not a published name (${Object.keys(registry.models).sort().join(", ")})`);
+}
+
+// Whether paths `a` and `b` lead to the same file or folder (links followed); false when either leads nowhere.
+function samePlace(a, b) {
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return false;
   }
-  const { folder, how } = await fetchPublished(source, registry);
-  return { onnxPath: path.join(folder, "generator.onnx"), cardPath: path.join(folder, "card.json"), how };
 }
 
 async function main() {
