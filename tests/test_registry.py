@@ -417,6 +417,16 @@ def test_a_folder_here_named_like_a_published_generator_does_not_stand_in_for_it
     assert "not that generator" in result.stderr
 
 
+def test_run_from_inside_exports_the_published_folder_is_not_called_another_generator(name, tmp_path):
+    """In exports/ itself, the folder ./name is the published copy that runs: the summary line does
+    not say "the folder ./name here is not it" of the very folder it ran (it did)."""
+    result = subprocess.run([sys.executable, "-m", "zoo", "sample", name, "-n", "4", "-o", str(tmp_path / "grid.png")], capture_output=True,
+                            text=True, timeout=300, cwd=EXPORTS, env={**os.environ, "GANZOO_EXPORTS": str(EXPORTS)})
+    assert result.returncode == 0, result.stderr
+    assert f"published {name} (this checkout's exports/, sha256-checked)" in result.stdout
+    assert "here is not it" not in result.stdout and "not that generator" not in result.stderr
+
+
 @pytest.mark.faults
 def test_a_server_dripping_bytes_is_stopped_at_the_deadline(server, name, tmp_path):
     server.faults[f"/{name}/card.json"] = "drip"  # 5 bytes a second: every read returns, none times out

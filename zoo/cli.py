@@ -278,7 +278,8 @@ def resolve_generator(text):
     if text in published:
         found = registry.locate(text)
         source = {"exports": "this checkout's exports/", "ganzoo-models": "the ganzoo-models package", "cache": "the cache"}.get(found and found[1], "downloaded")
-        shadow = f"; the folder ./{text} here is not it (run it as ./{text})" if path.exists() else ""
+        other = path.exists() and not (found and path.resolve() == found[0].resolve())  # inside exports/, the folder here is the published one
+        shadow = f"; the folder ./{text} here is not it (run it as ./{text})" if other else ""
         return text, text, f"published {text} ({source}, sha256-checked{shadow})"
     if path.is_file() and path.suffix not in (".onnx", ".keras"):
         raise ValueError(f"{path} is not a generator: give an artifact folder, a .onnx or .keras file, or a published name (see `python -m zoo list`).")
