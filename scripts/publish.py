@@ -4,6 +4,7 @@
     .venv/bin/python scripts/publish.py --reexport dcgan-fashion-mnist  # again, from its own weights, with today's exporter
     .venv/bin/python scripts/publish.py --reexport gan-fashion-mnist --remeasure  # ... and its quality measured again
     .venv/bin/python scripts/publish.py --registry-only      # rebuild zoo/registry.json from exports/
+    .venv/bin/python scripts/publish.py runs/mine --name mine --exports ~/my-exports --registry ~/my-registry.json
 
 The artifact (docs/artifacts.md) is written by `zoo.export.export_generator`: `generator.onnx` and
 `saved_model/` (parity-checked against Keras; the SavedModel's variables are also the Keras
@@ -261,7 +262,7 @@ def main(argv=None):
     parser.add_argument("--name", type=published_name, help="the published name, e.g. dcgan-fashion-mnist (the folder of --exports it goes to)")
     parser.add_argument("--description", help="one line for the card and the model list (with --reexport: replaces the card's)")
     parser.add_argument("--exports", default=str(ROOT / "exports"), help="the exports folder (default: exports/)")
-    parser.add_argument("--registry", help="registry file to write (default: zoo/registry.json)")
+    parser.add_argument("--registry", help="registry file to write (default: zoo/registry.json, which lists exports/; needed with another --exports)")
     parser.add_argument("--registry-only", action="store_true", help="only rebuild the registry from the exports folder")
     parser.add_argument("--no-quality", action="store_true", help="publish without measuring quality (card.json's quality: null)")
     parser.add_argument("--reexport", metavar="NAME", type=published_name, help="export the published NAME again from its own weights with the current exporter, keeping its card's facts")
@@ -273,6 +274,9 @@ def main(argv=None):
     problem = exports_problem(args.exports, args.registry_only)
     if problem:
         parser.error(problem)
+    if args.registry is None and Path(args.exports).resolve() != (ROOT / "exports").resolve():
+        parser.error(f"--exports {args.exports} is not this checkout's exports/: give --registry FILE, the registry to rebuild from it "
+                     "(zoo/registry.json and the README's table list exports/, and would list only its generators); nothing was written.")
     if args.reexport and not (Path(args.exports) / args.reexport / "card.json").is_file():
         parser.error(f"--reexport {args.reexport}: no published generator there ({Path(args.exports) / args.reexport / 'card.json'} is missing)")
     if not args.registry_only and not (args.reexport or (args.run_dir and args.name)):

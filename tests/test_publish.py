@@ -1,7 +1,7 @@
 """scripts/publish.py: exporting a published generator again keeps its card's facts, or
-measures its quality again when asked (`--reexport NAME --remeasure`); a mistyped folder, a
-name that is not one folder name, a card named unlike its folder, or an input that cannot be
-read is refused in one line before writing."""
+measures its quality again when asked (`--reexport NAME --remeasure`); a mistyped folder, another
+exports folder without --registry, a name that is not one folder name, a card named unlike its
+folder, or an input that cannot be read is refused in one line before writing."""
 
 import json
 import shutil
@@ -166,3 +166,30 @@ def test_publishing_over_a_described_generator_without_a_description_is_refused_
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert raised.value.code == 2 and "'A tiny DCGAN told in its own words'" in err and "'DCGAN trained on Fashion-MNIST'" in err, err
     assert "give --description" in err and (exports / "tiny" / "card.json").read_bytes() == card
+
+
+def test_another_exports_folder_without_a_registry_is_refused_and_keeps_the_projects_registry_and_readme(tmp_path, capsys):
+    """zoo/registry.json and the README's table list this checkout's exports/: rebuilt from another
+    --exports they would list only its generators. Without --registry that is refused by name,
+    before any work, with nothing written; with --registry it goes to that file."""
+    publish = import_script("publish")
+    project_files = {path: path.read_bytes() for path in (ROOT / "zoo" / "registry.json", ROOT / "README.md")}
+    args, exports, registry_file = tiny_run_published_as(tmp_path)
+    shutil.copytree(ROOT / "exports" / "gan-fashion-mnist", exports / "gan-fashion-mnist")
+    without_registry = args[: args.index("--registry")]
+    try:
+        for argv in (without_registry, ["--registry-only", "--exports", str(exports)]):
+            with pytest.raises(SystemExit) as raised:
+                publish.main(argv)
+            err = capsys.readouterr().err.strip().splitlines()[-1]
+            assert raised.value.code == 2 and f"--exports {exports} is not this checkout's exports/: give --registry FILE" in err, err
+            assert sorted(path.name for path in exports.iterdir()) == ["gan-fashion-mnist"] and not registry_file.exists()
+            assert {path: path.read_bytes() for path in project_files} == project_files
+    finally:  # should the refusal ever go, the checkout's own files are put back
+        for path, data in project_files.items():
+            if path.read_bytes() != data:
+                path.write_bytes(data)
+
+    publish.main(["--registry-only", "--exports", str(exports), "--registry", str(registry_file)])
+    assert list(json.loads(registry_file.read_text())["models"]) == ["gan-fashion-mnist"]
+    assert {path: path.read_bytes() for path in project_files} == project_files
