@@ -1,6 +1,7 @@
 """Export of a generator to generator.onnx + saved_model/ + card.json, with parity."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -120,6 +121,26 @@ def test_a_folder_with_no_card_is_refused_without_walking_all_of_it():
     with pytest.raises(FileExistsError, match="/ is not an artifact folder .* holds files, e.g. "):
         check_replaceable("/", overwrite=True)
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.inputs
+def test_a_target_name_too_long_for_its_staging_folder_is_refused_by_its_own_name_before_any_work(tmp_path, capsys):
+    """Export writes into `.<name>.tmp-<writer>-<random>` beside the target, 28 bytes or so longer
+    than its name: a name near the file system's 255-byte limit is refused naming the target
+    and the longest name that fits, not with an error about a staging path the user never gave."""
+    from zoo.cli import main
+    from zoo.files import writer_mark
+
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    gan.save(tmp_path / "model.keras")
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")  # 255 bytes on most file systems
+    fits = limit - len(f"..tmp-{writer_mark()}-12345678")  # the longest name whose staging name is `limit` bytes
+    target = tmp_path / ("a" * (limit - 15))
+    assert main(["export", str(tmp_path / "model.keras"), str(target)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: [Errno 36] {target}: its name is {limit - 15} bytes, too long for the staging folder export writes beside it" in err, err
+    assert f"within this file system's limit of {limit} bytes on a name; give a name of at most {fits} bytes." in err and f".{target.name}.tmp" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
 
 
 @pytest.mark.faults

@@ -78,6 +78,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
         raise ValueError(f"`name` must be a non-empty string (the artifact's name in card.json), got {name!r}.")
     facts = {"name": name, **model.card()}
     check_card_facts(card, facts)
+    check_staging_name(directory)
     check_replaceable(directory, overwrite)
     directory.parent.mkdir(parents=True, exist_ok=True)
     trained_in = compute_precision(model)
@@ -106,7 +107,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
 
     serve = tf.function(serve, input_signature=input_signature)
     remove_stale_staging(directory)
-    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-{writer_mark()}-"))
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=_staging_prefix(directory)))
     staging.chmod(0o777 & ~current_umask())
     swapped = False
     try:
@@ -444,6 +445,44 @@ def _derived_beside(path, card):
     except Exception:  # not an ONNX file: not ours
         return False
     return metadata.get("ganzoo.source_sha256") == card["files"].get("generator.onnx")
+
+
+def _staging_prefix(directory):
+    """The name of the staging folder an export to `directory` is written in, less the random
+    characters `tempfile.mkdtemp` adds (`STAGING_RANDOM`)."""
+    return f".{directory.name}.tmp-{writer_mark()}-"
+
+
+STAGING_RANDOM = 8  # the characters tempfile.mkdtemp adds to a prefix
+
+
+def check_staging_name(directory):
+    """Raises OSError (ENAMETOOLONG) naming `directory`, before any work, when its folder name
+    leaves no room for the staging folder export writes beside it (`.<name>.tmp-<writer>-<random>`)
+    within the file system's limit on one name (NAME_MAX: 255 bytes on most)."""
+    limit = _name_max(directory.parent)
+    length = len(os.fsencode(directory.name))
+    longer = len(os.fsencode(_staging_prefix(directory))) + STAGING_RANDOM - length
+    if length + longer > limit:
+        raise OSError(
+            errno.ENAMETOOLONG,
+            f"{directory}: its name is {length} bytes, too long for the staging folder export writes beside it "
+            f"(.<name>.tmp-<writer>-<random>, {longer} bytes longer) within this file system's limit of {limit} bytes on a name; "
+            f"give a name of at most {limit - longer} bytes.",
+        )
+
+
+def _name_max(folder):
+    """The longest file name, in bytes, the file system holding `folder` (or its nearest existing
+    parent) allows; 255 where it does not say."""
+    for parent in (folder, *folder.parents):
+        try:
+            return os.pathconf(parent, "PC_NAME_MAX")
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, AttributeError):  # a file where a folder should be, or no pathconf (Windows)
+            break
+    return 255
 
 
 def remove_stale_staging(directory):
