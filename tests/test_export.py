@@ -143,6 +143,15 @@ def test_a_target_name_too_long_for_its_staging_folder_is_refused_by_its_own_nam
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
 
 
+@pytest.mark.inputs
+def test_a_folder_name_longer_than_a_cards_name_is_refused_before_any_work(tmp_path):
+    """The artifact's name defaults to its folder's; card.json holds names of up to 200 characters."""
+    gan = DCGAN(latent_dim=8, g_filters=8, d_filters=8, seed=0)
+    with pytest.raises(ValueError, match="`name` \\(n{40}...\\) is 201 characters; a card's name holds at most 200 \\(default: the folder's name\\)"):
+        export_generator(gan, tmp_path / ("n" * 201))
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.faults
 def test_replacing_an_artifact_needs_overwrite_and_keeps_the_old_one_until_the_new_one_is_whole(trained_dcgan, tmp_path):
     target = tmp_path / "dcgan"

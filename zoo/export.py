@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.cards import FORMAT_VERSION, validate_card
+from zoo.cards import schema as card_schema
 from zoo.files import atomic_write_json, current_umask, exchange, left_by_ended_writer, sha256, to_json, writer_mark
 
 ONNX_OPSET = 17
@@ -73,12 +74,15 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
     check_exportable(model)
     check_finite_weights(model)
     atol = check_number("atol", atol, 0, 1, low_open=True)
+    check_staging_name(directory)  # before the name's checks: a name given with --name does not shorten the folder's
     name = directory.name if name is None else name
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"`name` must be a non-empty string (the artifact's name in card.json), got {name!r}.")
+    longest = card_schema()["properties"]["name"]["maxLength"]
+    if len(name) > longest:
+        raise ValueError(f"`name` ({name[:40]}...) is {len(name)} characters; a card's name holds at most {longest} (default: the folder's name): give a shorter one (--name).")
     facts = {"name": name, **model.card()}
     check_card_facts(card, facts)
-    check_staging_name(directory)
     check_replaceable(directory, overwrite)
     directory.parent.mkdir(parents=True, exist_ok=True)
     trained_in = compute_precision(model)
