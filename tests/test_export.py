@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -290,6 +291,53 @@ def test_a_swap_by_two_renames_that_fails_midway_puts_the_old_folder_back(tmp_pa
         subprocess.run(["chattr", "-i", str(new)], check=True)
     assert (old / "card.json").read_text() == "the old card"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".dcgan.staging", "dcgan"]
+
+
+def make_immutable_when_renamed(path):
+    """Makes `path` immutable (`chattr +i`) the first time this process is about to rename it, from
+    an audit hook (PEP 578) on `os.rename`: that rename then fails for real. Returns a function
+    that disarms the hook (hooks stay for the life of the process)."""
+    import subprocess
+    import sys
+
+    armed = [True]
+
+    def hook(event, args):
+        if armed and event == "os.rename" and Path(os.fsdecode(args[0])) == path:
+            armed.clear()
+            subprocess.run(["chattr", "+i", str(path)], check=True)
+
+    sys.addaudithook(hook)
+    return armed.clear
+
+
+@pytest.mark.faults
+def test_an_overwriting_export_whose_old_artifact_cannot_be_moved_off_for_deletion_says_where_it_is(tmp_path, monkeypatch):
+    """Where renameat2 cannot swap (macOS, NFS), `exchange` moves the old folder aside, the new one
+    in, then the old one to the staging name to be deleted. Should that last rename fail, the new
+    artifact is in place and the warning names the folder the old one is left in."""
+    import subprocess
+
+    from zoo import files
+
+    skip_unless_folders_can_be_made_immutable(tmp_path / "probe")
+    target = tmp_path / "dcgan"
+    old = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0), target)
+    old_files = {path.relative_to(target): path.read_bytes() for path in target.rglob("*") if path.is_file()}
+    monkeypatch.setattr(files, "_renameat2_exchange", lambda first, second: False)  # as on a system without it
+    aside = tmp_path / f".dcgan.exchange-{os.getpid()}"
+    disarm = make_immutable_when_renamed(aside)
+    try:
+        with pytest.warns(UserWarning, match=f"{target} holds the new artifact, but the old one could not be moved out of its way to be "
+                                             f"deleted \\(Operation not permitted\\); it is left in {aside}: delete it"):
+            new = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=5), target, overwrite=True)
+    finally:
+        disarm()
+        if aside.exists():
+            subprocess.run(["chattr", "-i", str(aside)], check=True)
+    assert new["files"] != old["files"] and json.loads((target / "card.json").read_text()) == new
+    assert {path.relative_to(aside): path.read_bytes() for path in aside.rglob("*") if path.is_file()} == old_files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [aside.name, "dcgan"]  # no staging folder left
 
 
 @pytest.mark.files

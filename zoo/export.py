@@ -33,7 +33,7 @@ import numpy as np
 
 from zoo.cards import FORMAT_VERSION, validate_card
 from zoo.cards import schema as card_schema
-from zoo.files import atomic_write_json, current_umask, exchange, left_by_ended_writer, sha256, to_json, writer_mark
+from zoo.files import LeftAside, atomic_write_json, current_umask, exchange, left_by_ended_writer, sha256, to_json, writer_mark
 
 ONNX_OPSET = 17
 PARITY_ATOL = 1e-4
@@ -506,11 +506,19 @@ def _move_into_place(staging, directory, overwrite=False):
     out in one step (see `zoo.files.exchange`), so `directory` always holds a whole one; the
     caller then removes it with `_remove_replaced`; a swap the system refuses (a mount point, an
     immutable folder, a parent without write permission) leaves the old artifact as it was, and
-    the error says so. Without it, an artifact another process put there while this one was made
-    is kept, and FileExistsError says so."""
+    the error says so; a swap by renames whose last one fails (`zoo.files.LeftAside`) leaves the new
+    artifact in place and the old one beside it, which a warning names. Without it, an artifact
+    another process put there while this one was made is kept, and FileExistsError says so."""
     if overwrite and directory.exists():
         try:
             exchange(staging, directory)
+        except LeftAside as error:  # swapped by renames, the last of which failed: the new artifact is in place
+            warnings.warn(
+                f"{directory} holds the new artifact, but the old one could not be moved out of its way to be deleted "
+                f"({os.strerror(error.errno)}); it is left in {error.aside}: delete it when you no longer need it.",
+                stacklevel=3,
+            )
+            return False
         except OSError as error:
             raise type(error)(
                 error.errno,

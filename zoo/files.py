@@ -244,10 +244,19 @@ def load_json(path):
         raise ValueError(f"{path} is not valid JSON: {error}") from None
 
 
+class LeftAside(OSError):
+    """`exchange` by renames put `first` at `second`, but could not move what was at `second` on
+    to `first`: that is left at `aside` (`.<second's name>.exchange-<pid>` beside `second`)."""
+
+    aside = None
+
+
 def exchange(first, second):
     """Swaps two paths in one step where the system allows it (Linux `renameat2(RENAME_EXCHANGE)`),
-    so a reader always finds one whole folder at either path; elsewhere two renames, through a
-    third name: should the second fail, `second` is moved back from that name. Both paths must exist."""
+    so a reader always finds one whole folder at either path; elsewhere three renames, through a
+    third name: should the second fail, `second` is moved back from that name; should the last
+    fail, `second` holds what was `first` and `LeftAside` names where the old `second` is. Both
+    paths must exist."""
     first, second = Path(first), Path(second)
     if _renameat2_exchange(first, second):
         return
@@ -258,7 +267,13 @@ def exchange(first, second):
     except OSError:
         os.rename(aside, second)
         raise
-    os.rename(aside, first)
+    try:
+        os.rename(aside, first)
+    except OSError as error:
+        left = LeftAside(error.errno, f"{second} now holds what was {first}, but what was at {second} could not be moved to {first} "
+                                      f"({error.strerror}); it is left at {aside}")
+        left.aside = aside
+        raise left from error
 
 
 def _renameat2_exchange(first, second):
