@@ -211,7 +211,9 @@ def models_table(data):
             if held_out:
                 accuracy += f"; {held_out['class']:.3f} / {held_out['colour']:.3f} (held-out pairs)"
         training = entry.get("training") or {}
-        trained = f"{training.get('epochs')} epochs, {training.get('seconds', 0) / 60:.0f} min on {describe_machine(training.get('machine'))}"
+        seconds = training.get("seconds")  # null in the card of a run whose training.json recorded no time
+        minutes = f"{seconds / 60:.0f} min" if isinstance(seconds, (int, float)) else "time not recorded"
+        trained = f"{training.get('epochs')} epochs, {minutes} on {describe_machine(training.get('machine'))}"
         size = f"{entry['size_bytes'] / 2**20:.1f} MiB"
         lines.append(f"| `{name}` | {entry['family']} | {fid} | {pr} | {dc} | {accuracy} | {size} | {trained} |")
     total = sum(entry["size_bytes"] for entry in data["models"].values()) / 2**20

@@ -193,3 +193,19 @@ def test_another_exports_folder_without_a_registry_is_refused_and_keeps_the_proj
     publish.main(["--registry-only", "--exports", str(exports), "--registry", str(registry_file)])
     assert list(json.loads(registry_file.read_text())["models"]) == ["gan-fashion-mnist"]
     assert {path: path.read_bytes() for path in project_files} == project_files
+
+
+def test_the_readme_table_says_when_a_card_recorded_no_training_time():
+    """A card whose `training.seconds` is null (a run whose training.json recorded no time) is
+    listed as such; the table crashed on it (None / 60) after the registry was written."""
+    publisher = import_script("publish")
+    data = registry.load_registry()
+    name = sorted(data["models"])[0]
+    entry = data["models"][name]
+    recorded = publisher.models_table(data)
+    entry["training"] = {**entry["training"], "seconds": None}
+    table = publisher.models_table(data)
+    row = next(line for line in table.splitlines() if line.startswith(f"| `{name}` |"))
+    assert f"{entry['training']['epochs']} epochs, time not recorded on " in row
+    others = [line for line in table.splitlines() if line != row]
+    assert others == [line for line in recorded.splitlines() if not line.startswith(f"| `{name}` |")]  # the other rows as they were
