@@ -351,6 +351,22 @@ def test_a_truncated_caption_s_note_lists_the_words_cut(tokenizer):
 
 
 @pytest.mark.inputs
+def test_a_truncated_caption_must_name_a_garment_or_colour_in_the_words_it_keeps(tokenizer):
+    """With truncate=True the keywords were those of the whole caption, cut words too: "t t t t red
+    dress" gave the ids of "t t t t", which name nothing to draw, with keywords red and dress and
+    no refusal. The words kept are what the ids hold; a caption naming nothing among them is refused."""
+    with pytest.raises(ValueError, match="Caption 't t t t red dress' names no garment or colour this model knows in the first 4 words, "
+                                         "which truncate=True keeps \\(cut: red dress\\). Use at least one of its words among the first 4: bag, blue, "):
+        tokenizer.analyse("t t t t red dress", truncate=True)
+    with pytest.raises(ValueError, match="names no garment or colour"):
+        tokenizer(["red dress", "t t t t red dress"], truncate=True)  # training captions, as zoo.captions tokenizes them
+    analysis = tokenizer.analyse("t t t red dress", truncate=True)
+    assert analysis.words == ["t", "t", "t", "red"] and analysis.keywords == ["red"] and analysis.cut == ["dress"]
+    with pytest.raises(ValueError, match="reads as 6 words \\(t t t t red dress\\); this tokenizer takes at most 4"):
+        tokenizer.analyse("t t t t red dress")  # without truncate=True: refused for its length, as in the apps
+
+
+@pytest.mark.inputs
 def test_a_pasted_page_is_refused_in_one_short_line_quoting_its_start_and_first_words(tokenizer):
     """A message quotes the first 60 characters of a caption, and lists the first 10 of its words,
     with how many there are: 9,000 characters of unknown words gave a 20 KB message."""

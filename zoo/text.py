@@ -37,7 +37,7 @@ The rules of "ganzoo-words-v2", in order, map what a shopper types onto the voca
 A caption is refused with a ValueError when it holds no letters, when none of its words is a
 keyword (the garment and colour words: a prompt without them would draw something random), or
 when it reads as more than `max_length` words (unless `truncate=True`: the first are kept, and
-the note lists the words cut).
+the note lists the words cut; then a keyword must be among the words kept).
 Refusals and notes quote at most 60 characters of a caption and list at most 10 of its words
 (`quoted`, `listed`), so a caption of thousands of characters gives a message of one short line.
 No rule folds other letters into a-z: "ｒｅｄ ｄｒｅｓｓ", typed in full-width letters, holds no word, and
@@ -312,19 +312,20 @@ class Tokenizer:
         kept, corrected, synonyms, unknown_at = self.read_words(caption, typed)
         corrections = [(typed[i], reading) for i, reading in corrected]
         unknown = [typed[i] for i in unknown_at]
-        keywords = [word for word in kept if word in self._keyword_set]
+        kept, cut = (kept[: self.max_length], kept[self.max_length :]) if truncate else (kept, [])
+        keywords = [word for word in kept if word in self._keyword_set]  # of the words the ids hold, not of those cut
         if not keywords:
             ignored = f" (unknown words: {listed(unknown)})" if unknown else ""
+            first = f" in the first {self.max_length} words, which truncate=True keeps (cut: {listed(cut, ' ')})" if cut else ""
             raise ValueError(
-                f"Caption {quoted(caption)} names no garment or colour this model knows{ignored}. "
-                f"Use at least one of its words: {', '.join(self.keywords)}.{not_read(caption)}"
+                f"Caption {quoted(caption)} names no garment or colour this model knows{first}{ignored}. "
+                f"Use at least one of its words{' among the first ' + str(self.max_length) if cut else ''}: {', '.join(self.keywords)}.{not_read(caption)}"
             )
-        if len(kept) > self.max_length and not truncate:
+        if len(kept) > self.max_length:
             raise ValueError(
                 f"Caption {quoted(caption)} reads as {len(kept)} words ({listed(kept, ' ')}); this tokenizer takes at most "
                 f"{self.max_length}. Shorten it (in Python, the tokenizer's truncate=True keeps the first words)."
             )
-        kept, cut = kept[: self.max_length], kept[self.max_length :]
         ids = [self.ids[word] for word in kept] + [PAD_ID] * (self.max_length - len(kept))
         return Analysis(caption, kept, ids, corrections, synonyms, unknown, keywords, *self.advice(text, spans, unknown_at, kept, corrected), cut=cut)
 
