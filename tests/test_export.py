@@ -295,17 +295,18 @@ def test_a_swap_by_two_renames_that_fails_midway_puts_the_old_folder_back(tmp_pa
 
 def make_immutable_when_renamed(path):
     """Makes `path` immutable (`chattr +i`) the first time this process is about to rename it, from
-    an audit hook (PEP 578) on `os.rename`: that rename then fails for real. Returns a function
-    that disarms the hook (hooks stay for the life of the process)."""
+    an audit hook (PEP 578) on `os.rename`: that rename then fails for real. `path` may be a
+    pattern (`Path.match`: `.dcgan.tmp-*` for an export's staging folder, whose name is random).
+    Returns a function that disarms the hook (hooks stay for the life of the process)."""
     import subprocess
     import sys
 
     armed = [True]
 
     def hook(event, args):
-        if armed and event == "os.rename" and Path(os.fsdecode(args[0])) == path:
+        if armed and event == "os.rename" and Path(os.fsdecode(args[0])).match(str(path)):
             armed.clear()
-            subprocess.run(["chattr", "+i", str(path)], check=True)
+            subprocess.run(["chattr", "+i", os.fsdecode(args[0])], check=True)
 
     sys.addaudithook(hook)
     return armed.clear
@@ -338,6 +339,42 @@ def test_an_overwriting_export_whose_old_artifact_cannot_be_moved_off_for_deleti
     assert new["files"] != old["files"] and json.loads((target / "card.json").read_text()) == new
     assert {path.relative_to(aside): path.read_bytes() for path in aside.rglob("*") if path.is_file()} == old_files
     assert sorted(p.name for p in tmp_path.iterdir()) == [aside.name, "dcgan"]  # no staging folder left
+
+
+@pytest.mark.faults
+def test_an_overwriting_export_that_can_neither_swap_by_renames_nor_move_the_old_artifact_back_says_where_it_is(tmp_path, monkeypatch):
+    """Where renameat2 cannot swap (macOS, NFS), `exchange` moves the old folder aside, then the new
+    one in. Should that fail, and moving the old one back fail too, the old artifact is left aside
+    and nothing is at the target: export said "the old artifact there is kept as it was"; it names
+    where the old one is now, to be moved back."""
+    import shutil
+    import subprocess
+
+    from zoo import files
+
+    skip_unless_folders_can_be_made_immutable(tmp_path / "probe")
+    target = tmp_path / "dcgan"
+    old = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0), target)
+    old_files = {path.relative_to(target): path.read_bytes() for path in target.rglob("*") if path.is_file()}
+    monkeypatch.setattr(files, "_renameat2_exchange", lambda first, second: False)  # as on a system without it
+    aside = tmp_path / f".dcgan.exchange-{os.getpid()}"
+    disarm = [make_immutable_when_renamed(tmp_path / ".dcgan.tmp-*"), make_immutable_when_renamed(aside)]  # the new one, then the old one
+    try:
+        with pytest.raises(PermissionError, match=f"Cannot put the new artifact in place of the old one in {target} \\(Operation not permitted\\), "
+                                                  f"nor move the old one back there; the old artifact is left in {aside}: move it back to {target}. "
+                                                  "This export was not saved."):
+            export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=5), target, overwrite=True)
+    finally:
+        for disarming in disarm:
+            disarming()
+        for folder in tmp_path.glob(".dcgan.*"):
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert not target.exists()
+    assert {path.relative_to(aside): path.read_bytes() for path in aside.rglob("*") if path.is_file()} == old_files
+    for staging in tmp_path.glob(".dcgan.tmp-*"):  # what was immutable of the new artifact, which export could not delete
+        shutil.rmtree(staging)
+    aside.rename(target)  # as the message says
+    assert json.loads((target / "card.json").read_text()) == old and sorted(p.name for p in tmp_path.iterdir()) == ["dcgan"]
 
 
 @pytest.mark.files

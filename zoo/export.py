@@ -507,12 +507,21 @@ def _move_into_place(staging, directory, overwrite=False):
     caller then removes it with `_remove_replaced`; a swap the system refuses (a mount point, an
     immutable folder, a parent without write permission) leaves the old artifact as it was, and
     the error says so; a swap by renames whose last one fails (`zoo.files.LeftAside`) leaves the new
-    artifact in place and the old one beside it, which a warning names. Without it, an artifact
-    another process put there while this one was made is kept, and FileExistsError says so."""
+    artifact in place and the old one beside it, which a warning names; one that can neither put
+    the new artifact in place nor move the old one back leaves the old one beside `directory`,
+    and the error names where. Without it, an artifact another process put there while this one
+    was made is kept, and FileExistsError says so."""
     if overwrite and directory.exists():
         try:
             exchange(staging, directory)
-        except LeftAside as error:  # swapped by renames, the last of which failed: the new artifact is in place
+        except LeftAside as error:
+            if not error.swapped:  # the new artifact could not go in, nor the old one back: it is aside
+                raise OSError(
+                    error.errno,
+                    f"Cannot put the new artifact in place of the old one in {directory} ({os.strerror(error.errno)}), nor move the old one "
+                    f"back there; the old artifact is left in {error.aside}: move it back to {directory}. This export was not saved.",
+                ) from error
+            # swapped by renames, the last of which failed: the new artifact is in place
             warnings.warn(
                 f"{directory} holds the new artifact, but the old one could not be moved out of its way to be deleted "
                 f"({os.strerror(error.errno)}); it is left in {error.aside}: delete it when you no longer need it.",

@@ -245,18 +245,21 @@ def load_json(path):
 
 
 class LeftAside(OSError):
-    """`exchange` by renames put `first` at `second`, but could not move what was at `second` on
-    to `first`: that is left at `aside` (`.<second's name>.exchange-<pid>` beside `second`)."""
+    """`exchange` by renames could not finish: what was at `second` is left at `aside`
+    (`.<second's name>.exchange-<pid>` beside `second`). With `swapped`, `second` holds what was
+    `first` (the last rename failed); without, `first` is still where it was and nothing is at
+    `second` (putting `first` there failed, and so did moving what was there back)."""
 
     aside = None
+    swapped = True
 
 
 def exchange(first, second):
     """Swaps two paths in one step where the system allows it (Linux `renameat2(RENAME_EXCHANGE)`),
     so a reader always finds one whole folder at either path; elsewhere three renames, through a
-    third name: should the second fail, `second` is moved back from that name; should the last
-    fail, `second` holds what was `first` and `LeftAside` names where the old `second` is. Both
-    paths must exist."""
+    third name: should the second fail, `second` is moved back from that name (should that fail
+    too, `LeftAside`, not `swapped`, names where it is); should the last fail, `second` holds what
+    was `first` and `LeftAside` names where the old `second` is. Both paths must exist."""
     first, second = Path(first), Path(second)
     if _renameat2_exchange(first, second):
         return
@@ -264,8 +267,14 @@ def exchange(first, second):
     os.rename(second, aside)
     try:
         os.rename(first, second)
-    except OSError:
-        os.rename(aside, second)
+    except OSError as error:
+        try:
+            os.rename(aside, second)
+        except OSError as back:
+            left = LeftAside(error.errno, f"{first} could not be moved to {second} ({error.strerror}), nor what was at {second} moved back "
+                                          f"there ({back.strerror}); it is left at {aside}")
+            left.aside, left.swapped = aside, False
+            raise left from error
         raise
     try:
         os.rename(aside, first)
