@@ -320,17 +320,19 @@ def test_an_overwriting_export_whose_old_artifact_cannot_be_moved_off_for_deleti
     import subprocess
 
     from zoo import files
+    from zoo.files import writer_mark
 
     skip_unless_folders_can_be_made_immutable(tmp_path / "probe")
     target = tmp_path / "dcgan"
     old = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0), target)
     old_files = {path.relative_to(target): path.read_bytes() for path in target.rglob("*") if path.is_file()}
     monkeypatch.setattr(files, "_renameat2_exchange", lambda first, second: False)  # as on a system without it
-    aside = tmp_path / f".dcgan.exchange-{os.getpid()}"
+    aside = tmp_path / f".dcgan.exchange-{writer_mark()}"
     disarm = make_immutable_when_renamed(aside)
     try:
         with pytest.warns(UserWarning, match=f"{target} holds the new artifact, but the old one could not be moved out of its way to be "
-                                             f"deleted \\(Operation not permitted\\); it is left in {aside}: delete it"):
+                                             f"deleted \\(Operation not permitted\\); it is left in {aside}: delete it, or the first "
+                                             f"export to {target} after this process has ended will"):
             new = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=5), target, overwrite=True)
     finally:
         disarm()
@@ -351,13 +353,14 @@ def test_an_overwriting_export_that_can_neither_swap_by_renames_nor_move_the_old
     import subprocess
 
     from zoo import files
+    from zoo.files import writer_mark
 
     skip_unless_folders_can_be_made_immutable(tmp_path / "probe")
     target = tmp_path / "dcgan"
     old = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0), target)
     old_files = {path.relative_to(target): path.read_bytes() for path in target.rglob("*") if path.is_file()}
     monkeypatch.setattr(files, "_renameat2_exchange", lambda first, second: False)  # as on a system without it
-    aside = tmp_path / f".dcgan.exchange-{os.getpid()}"
+    aside = tmp_path / f".dcgan.exchange-{writer_mark()}"
     disarm = [make_immutable_when_renamed(tmp_path / ".dcgan.tmp-*"), make_immutable_when_renamed(aside)]  # the new one, then the old one
     try:
         with pytest.raises(PermissionError, match=f"Cannot put the new artifact in place of the old one in {target} \\(Operation not permitted\\), "
@@ -375,6 +378,39 @@ def test_an_overwriting_export_that_can_neither_swap_by_renames_nor_move_the_old
         shutil.rmtree(staging)
     aside.rename(target)  # as the message says
     assert json.loads((target / "card.json").read_text()) == old and sorted(p.name for p in tmp_path.iterdir()) == ["dcgan"]
+
+
+@pytest.mark.faults
+def test_old_artifacts_left_aside_by_ended_exports_are_deleted_by_the_next_export_to_their_folder(tmp_path, dead_pid):
+    """An overwriting export whose last rename fails leaves the old artifact in
+    `.<name>.exchange-<mark>` (above); nothing deleted it, a whole artifact hidden beside each such
+    export. The next export to the folder deletes those of ended exports, as it deletes their
+    staging folders: the files their card lists, not a file put among them. One of an export still
+    running, or of another machine or container, is kept; and so is any while the folder holds no
+    artifact: the one aside may then be the only one (an export that could not move it back)."""
+    import shutil
+
+    from zoo.files import WRITER_TAG, writer_mark
+
+    target = tmp_path / "dcgan"
+    old = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0), target)
+    stranded = tmp_path / f".dcgan.exchange-{writer_mark(dead_pid)}"
+    target.rename(stranded)  # as an export that could neither swap nor move it back leaves it
+    export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=1), target)
+    assert json.loads((stranded / "card.json").read_text()) == old  # nothing was at the target: kept
+
+    other_tag = "0badcafe" if WRITER_TAG != "0badcafe" else "1badcafe"
+    kept = {tmp_path / f".dcgan.exchange-{mark}" for mark in (writer_mark(), f"{other_tag}-{dead_pid}")}  # running; another machine's
+    untagged = tmp_path / f".dcgan.exchange-{dead_pid}"  # ended, named by a version before the tag
+    for aside in (*kept, untagged):
+        shutil.copytree(stranded, aside)
+    (untagged / "saved_model" / "notes.txt").write_text("my notes")  # put there while its export ran
+    new = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=5), target, overwrite=True)
+    assert json.loads((target / "card.json").read_text()) == new
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["dcgan", untagged.name, *(aside.name for aside in kept)])
+    assert [p.relative_to(untagged).as_posix() for p in sorted(untagged.rglob("*"))] == ["saved_model", "saved_model/notes.txt"]
+    for aside in kept:
+        assert {p.relative_to(aside) for p in aside.rglob("*") if p.is_file()} == {Path("card.json"), *map(Path, old["files"])}
 
 
 @pytest.mark.files

@@ -111,6 +111,7 @@ def export_generator(model, directory, name=None, card=None, atol=PARITY_ATOL, o
 
     serve = tf.function(serve, input_signature=input_signature)
     remove_stale_staging(directory)
+    remove_left_aside(directory)
     staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=_staging_prefix(directory)))
     staging.chmod(0o777 & ~current_umask())
     swapped = False
@@ -500,6 +501,23 @@ def remove_stale_staging(directory):
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def remove_left_aside(directory):
+    """Deletes the old artifacts that overwriting exports to `directory` could not move off to be
+    deleted (`zoo.files.LeftAside`: `.<name>.exchange-<mark>` beside it, which a warning named),
+    once their export has ended; those of exports still running, and those of another machine or
+    container (`zoo.files.left_by_ended_writer`), are kept. Only while `directory` holds an
+    artifact, the one that replaced them: where it holds none, the one aside may be the only one
+    there is (an export that could not move it back said so). Each is deleted as
+    `_remove_replaced` deletes: the files of the artifact its card describes, then the folders
+    they leave empty; a file its card does not list is kept, and so is its folder."""
+    if _listing_card(directory) is None:
+        return
+    for aside in directory.parent.glob(f".{glob.escape(directory.name)}.exchange-*"):
+        mark = aside.name[len(directory.name) + 11:]
+        if aside.is_dir() and not aside.is_symlink() and left_by_ended_writer(mark):
+            _delete_artifact(aside)
+
+
 def _move_into_place(staging, directory, overwrite=False):
     """Puts the finished `staging` folder at `directory`; returns whether it swapped out an old
     folder there, which `staging` then holds. With `overwrite`, an old artifact there is swapped
@@ -524,7 +542,8 @@ def _move_into_place(staging, directory, overwrite=False):
             # swapped by renames, the last of which failed: the new artifact is in place
             warnings.warn(
                 f"{directory} holds the new artifact, but the old one could not be moved out of its way to be deleted "
-                f"({os.strerror(error.errno)}); it is left in {error.aside}: delete it when you no longer need it.",
+                f"({os.strerror(error.errno)}); it is left in {error.aside}: delete it, or the first export to {directory} "
+                "after this process has ended will.",
                 stacklevel=3,
             )
             return False
@@ -563,25 +582,8 @@ def _remove_replaced(old, directory):
     After the swap only a process that already held `old` open (a shell inside it, a folder
     handle) reaches it: `directory` is the new artifact.
     """
-    card = _listing_card(old)
-    for root, folders, files in os.walk(old, topdown=False):
-        for name in files:
-            path = Path(root) / name
-            if card is not None and _artifact_file(old, path.relative_to(old).as_posix(), card):
-                try:
-                    path.unlink()
-                except OSError:  # kept, and named below
-                    pass
-        for name in folders:
-            try:
-                os.rmdir(Path(root) / name)  # only once empty; never a link to a folder
-            except OSError:
-                pass
-    try:
-        old.rmdir()
+    if _delete_artifact(old):
         return
-    except OSError:
-        pass
     left = sorted(_entries(old))
     for number in itertools.count(1):
         kept = directory.with_name(f"{directory.name}.kept" + (f"-{number}" if number > 1 else ""))
@@ -601,6 +603,31 @@ def _remove_replaced(old, directory):
         "Move them where you want them.",
         stacklevel=3,
     )
+
+
+def _delete_artifact(folder):
+    """Deletes, in `folder`, the files of the artifact its card describes (`_artifact_file`), then
+    the folders they leave empty, `folder` too; returns whether `folder` is gone. Anything else in
+    it (a file the card does not list, one that cannot be deleted) stays, with its folders."""
+    card = _listing_card(folder)
+    for root, folders, files in os.walk(folder, topdown=False):
+        for name in files:
+            path = Path(root) / name
+            if card is not None and _artifact_file(folder, path.relative_to(folder).as_posix(), card):
+                try:
+                    path.unlink()
+                except OSError:  # kept
+                    pass
+        for name in folders:
+            try:
+                os.rmdir(Path(root) / name)  # only once empty; never a link to a folder
+            except OSError:
+                pass
+    try:
+        folder.rmdir()
+        return True
+    except OSError:
+        return False
 
 
 def _onnx_dtype(dtype):

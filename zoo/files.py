@@ -246,9 +246,11 @@ def load_json(path):
 
 class LeftAside(OSError):
     """`exchange` by renames could not finish: what was at `second` is left at `aside`
-    (`.<second's name>.exchange-<pid>` beside `second`). With `swapped`, `second` holds what was
-    `first` (the last rename failed); without, `first` is still where it was and nothing is at
-    `second` (putting `first` there failed, and so did moving what was there back)."""
+    (`.<second's name>.exchange-<mark>` beside `second`, the mark naming this process as `WRITER`
+    does, so that a clean-up can tell one left by a process that has ended). With `swapped`,
+    `second` holds what was `first` (the last rename failed); without, `first` is still where it
+    was and nothing is at `second` (putting `first` there failed, and so did moving what was
+    there back)."""
 
     aside = None
     swapped = True
@@ -263,7 +265,7 @@ def exchange(first, second):
     first, second = Path(first), Path(second)
     if _renameat2_exchange(first, second):
         return
-    aside = second.with_name(f".{second.name}.exchange-{os.getpid()}")
+    aside = second.with_name(f".{second.name}.exchange-{writer_mark()}")
     os.rename(second, aside)
     try:
         os.rename(first, second)
