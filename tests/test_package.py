@@ -5,6 +5,7 @@ outside the checkout with no network for models; and the README's lines that wor
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +106,38 @@ def test_the_readme_s_fid_monitor_line_works_as_written(tmp_path):
     assert line.split("; ")[1].split(" = ")[1].split("(")[0] in (ROOT / "README.md").read_text()
     result = subprocess.run([sys.executable, "-c", line], cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0 and result.stdout.strip() == "5", result.stderr
+
+
+def readme_python_blocks():
+    """`(heading, code)` of each ```python block of the README, under the last heading above it."""
+    blocks, heading = [], None
+    for part in re.split(r"(^```python\n.*?^```$)", (ROOT / "README.md").read_text(), flags=re.M | re.S):
+        if part.startswith("```python"):
+            blocks.append((heading, part[len("```python\n"):-3]))
+        else:
+            heading = ([None] + re.findall(r"^#+ (.*)$", part, re.M))[-1] or heading
+    return blocks
+
+
+# What each block's comments claim, checked after it runs (the blocks that train run for minutes: not here).
+README_CLAIMS = {
+    "Use": "assert cgan.generate(8, seed=0, labels='dress').shape == (8, 28, 28, 1) and z.shape == (8, 100)",
+    "Published generators": "import numpy as np; np.testing.assert_allclose(generator.generate(16, seed=0), images, atol=1e-4)",
+    "Fast inference": "import numpy as np; assert np.abs(one_call.generate(4, seed=0) - generator.generate(4, seed=0)).max() < 1e-4 "
+                      "and np.abs(fastest_on_cpu.generate(4, seed=0) - as_exported.generate(4, seed=0)).mean() < 0.05",
+}
+
+
+@pytest.mark.parametrize("heading", sorted(README_CLAIMS))
+def test_the_readme_s_python_blocks_that_do_not_train_run_as_written(tmp_path, heading):
+    """Each such block runs as a user pastes it, from a folder outside the checkout (published names
+    from this checkout's exports/), and what its comments say holds."""
+    blocks = [code for title, code in readme_python_blocks() if title == heading and ".fit(" not in code]
+    assert len(blocks) == 1, f"README's '{heading}' holds {len(blocks)} Python blocks that do not train"
+    script = blocks[0] + "\n" + README_CLAIMS[heading] + "\n"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GANZOO_EXPORTS": str(ROOT / "exports"), "GANZOO_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, f"README's '{heading}' block:\n{blocks[0]}\n{result.stderr[-3000:]}"
 
 
 def test_importing_zoo_loads_no_framework():
