@@ -68,11 +68,13 @@ def test_one_step_on_another_backend_is_the_tensorflow_step_and_its_model_export
         mine, theirs = getattr(gan, network).weights, getattr(from_other, network).weights
         assert len(mine) == len(theirs)
         for start, a, b in zip(before[network], mine, theirs):  # trainable weights and batch-norm statistics alike
-            # The step each backend took agrees to 1% of its size. Not elementwise to 1e-5: on some
-            # CPUs one backend's gradient kernels round differently (seen in CI: up to 2.4e-4 on single
-            # weights of a step as large as 2.2e-2); a wrong step (a missed update, a factor) is off by ~100%.
+            # The step each backend took agrees to 5% of its size. Not elementwise to 1e-5: on some
+            # CPUs one backend's gradient kernels round differently, and a GAN's gradients are sums that
+            # mostly cancel (seen in CI: up to 2.4e-4 on single weights of a step as large as 2.2e-2; in
+            # one full run of the suite on 2 busy cores the generator's first kernel 2.4% apart in norm,
+            # within 1% in each of eight runs of the test outside the suite); a wrong step (a missed update, a factor) is off by ~100%.
             step, their_step = np.array(a) - start, np.array(b) - start
-            assert np.linalg.norm(their_step - step) <= 1e-2 * np.linalg.norm(step) + 1e-7, f"{network} {a.path}"
+            assert np.linalg.norm(their_step - step) <= 5e-2 * np.linalg.norm(step) + 1e-7, f"{network} {a.path}"
     assert int(from_other.d_optimizer.iterations) == int(from_other.g_optimizer.iterations) == 1
     harness.check_export(from_other, tmp_path / "artifact", batch_sizes=(1, 5))  # SavedModel + ONNX from TensorFlow
 
