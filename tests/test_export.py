@@ -312,13 +312,10 @@ def make_immutable_when_renamed(path):
     return armed.clear
 
 
-@pytest.mark.faults
-def test_an_overwriting_export_whose_old_artifact_cannot_be_moved_off_for_deletion_says_where_it_is(tmp_path, monkeypatch):
-    """Where renameat2 cannot swap (macOS, NFS), `exchange` moves the old folder aside, the new one
-    in, then the old one to the staging name to be deleted. Should that last rename fail, the new
-    artifact is in place and the warning names the folder the old one is left in."""
-    import subprocess
-
+def an_artifact_on_a_system_without_renameat2(tmp_path, monkeypatch):
+    """`(target, its card, its files' bytes, the name exchange moves it aside to)`: an artifact at
+    tmp_path/dcgan, with `zoo.files.exchange` swapping by renames, as where renameat2 cannot (macOS,
+    NFS). Skips where folders cannot be made immutable (`chattr +i`: not root, or no such flag)."""
     from zoo import files
     from zoo.files import writer_mark
 
@@ -327,7 +324,17 @@ def test_an_overwriting_export_whose_old_artifact_cannot_be_moved_off_for_deleti
     old = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0), target)
     old_files = {path.relative_to(target): path.read_bytes() for path in target.rglob("*") if path.is_file()}
     monkeypatch.setattr(files, "_renameat2_exchange", lambda first, second: False)  # as on a system without it
-    aside = tmp_path / f".dcgan.exchange-{writer_mark()}"
+    return target, old, old_files, tmp_path / f".dcgan.exchange-{writer_mark()}"
+
+
+@pytest.mark.faults
+def test_an_overwriting_export_whose_old_artifact_cannot_be_moved_off_for_deletion_says_where_it_is(tmp_path, monkeypatch):
+    """Where renameat2 cannot swap (macOS, NFS), `exchange` moves the old folder aside, the new one
+    in, then the old one to the staging name to be deleted. Should that last rename fail, the new
+    artifact is in place and the warning names the folder the old one is left in."""
+    import subprocess
+
+    target, old, old_files, aside = an_artifact_on_a_system_without_renameat2(tmp_path, monkeypatch)
     disarm = make_immutable_when_renamed(aside)
     try:
         with pytest.warns(UserWarning, match=f"{target} holds the new artifact, but the old one could not be moved out of its way to be "
@@ -352,15 +359,7 @@ def test_an_overwriting_export_that_can_neither_swap_by_renames_nor_move_the_old
     import shutil
     import subprocess
 
-    from zoo import files
-    from zoo.files import writer_mark
-
-    skip_unless_folders_can_be_made_immutable(tmp_path / "probe")
-    target = tmp_path / "dcgan"
-    old = export_generator(DCGAN(latent_dim=16, g_filters=8, d_filters=8, seed=0), target)
-    old_files = {path.relative_to(target): path.read_bytes() for path in target.rglob("*") if path.is_file()}
-    monkeypatch.setattr(files, "_renameat2_exchange", lambda first, second: False)  # as on a system without it
-    aside = tmp_path / f".dcgan.exchange-{writer_mark()}"
+    target, old, old_files, aside = an_artifact_on_a_system_without_renameat2(tmp_path, monkeypatch)
     disarm = [make_immutable_when_renamed(tmp_path / ".dcgan.tmp-*"), make_immutable_when_renamed(aside)]  # the new one, then the old one
     try:
         with pytest.raises(PermissionError, match=f"Cannot put the new artifact in place of the old one in {target} \\(Operation not permitted\\), "
