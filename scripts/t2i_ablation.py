@@ -31,7 +31,7 @@ BASELINE = {"text_pooling": "conv", "modulation": False, "projection": False, "a
 # name -> (what it is, TextToImageGAN arguments, zoo.captions.MatchingBatches options)
 VARIANTS = {
     "compositional": ("the new model: all parts", {}, {}),
-    "gan-int-cls": ("GAN-INT-CLS (Reed et al. 2016) + mode seeking: today's published recipe", BASELINE, {}),
+    "gan-int-cls": ("GAN-INT-CLS (Reed et al. 2016) + mode seeking: the first published model's recipe", BASELINE, {}),
     "no-modulation": ("− affine modulation (text concatenated with z only)", {"modulation": False}, {}),
     "no-projection": ("− projection discriminator (Reed et al.'s depth concatenation)", {"projection": False}, {}),
     "no-attribute-heads": ("− attribute heads (composed captions judged by D alone)", {"attributes": None}, {"compose": True}),
