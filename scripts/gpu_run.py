@@ -175,7 +175,7 @@ def fit_speed(run):
 
     images, labels = training_arrays(run.rows)
     budget_end = time.time() + 0.4 * run.left()  # the rest: onnxruntime and the recipes
-    models = {"dcgan": (DCGAN, {}), "cgan": (ConditionalGAN, {"ema_decay": 0.999})}  # as published
+    models = {"dcgan": (DCGAN, {}), "cgan": (ConditionalGAN, {"ema_decay": 0.999})}  # the published families; the DCGAN without its moving average (docs/gpu.md)
     rows = []
     for family, precision, batch_size, step_callbacks in run.timings:
         row = {"model": family, "precision": precision, "batch_size": batch_size}

@@ -547,8 +547,9 @@ def default_update(record=None, takes_reuse=True):
     scored (3G + 9D per step instead of 4G + 9D). scripts/compare_training_paths.py measured its
     DCGAN FID after 3 epochs 1.6% above the alternating one's (mean of four seeds;
     docs/speed.md), inside the 5% a faster default may cost; "simultaneous" (3G + 6D) cost 6.4%
-    and is taken only when asked. Every published generator was trained with
-    "alternating" (its card's `training.update`)."""
+    and is taken only when asked. The published DCGAN and conditional GAN were trained with
+    "reuse", the MLP GAN and the text-to-image model with "alternating" (each card's
+    `training.update`)."""
     previous = next((s.get("update") for s in reversed((record or {}).get("sessions", [])) if s.get("update")), None)
     return previous or ("reuse" if takes_reuse else "alternating")
 
