@@ -435,6 +435,8 @@ def test_node_app_refuses_a_base_url_that_is_not_an_http_url_in_python_s_words_b
     env = {"GANZOO_EXPORTS": "", "GANZOO_CACHE": str(tmp_path / "cache"), "GANZOO_BASE_URL": url}
     assert node_refusal(MIRRORED, tmp_path, env) == f"error: {python.value}"
     assert not (tmp_path / "cache").exists()  # nothing downloaded, nothing written
+    if "@" in url:  # a password is not shown, not even in the refusal
+        assert url.split("@")[0].rpartition(":")[2] not in str(python.value)
 
 
 @needs_node

@@ -269,8 +269,9 @@ def test_a_private_mirror_takes_its_user_name_and_password_from_netrc_not_from_t
     with pytest.raises(registry.DownloadError, match="401"):
         registry.fetch(name)
     monkeypatch.setenv("GANZOO_BASE_URL", server.url.replace("http://", "http://mirror:s3cret@"))
-    with pytest.raises(registry.DownloadError, match="user name or password in it is not supported.*~/.netrc"):
+    with pytest.raises(registry.DownloadError, match="user name or password in it is not supported.*~/.netrc") as refused:
         registry.fetch(name)
+    assert "s3cret" not in str(refused.value) and "mirror:***@127.0.0.1" in str(refused.value)  # nor does the refusal show it
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login mirror password s3cret\n")
     netrc.chmod(0o600)

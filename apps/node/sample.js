@@ -235,7 +235,12 @@ function baseUrl(registry) {
     // not a URL at all: refused below
   }
   if (!usable) throw new Error(`${where} is ${pythonRepr(url)}, not an http or https URL of a mirror of exports/; nothing was downloaded.`);
-  if (netloc.includes("@")) throw new Error(`${where} is ${pythonRepr(url)}: a user name or password in it is not supported (Node's fetch refuses it, and every message would show it); give a mirror of exports/ that needs none, or, for Python's downloads, put them in ~/.netrc (or the file $NETRC names), which requests reads; nothing was downloaded.`);
+  if (netloc.includes("@")) {
+    const userinfo = netloc.slice(0, netloc.lastIndexOf("@"));
+    const password = userinfo.includes(":") ? userinfo.slice(userinfo.indexOf(":") + 1) : "";
+    const shown = password ? url.replace(`:${password}@`, ":***@") : url; // the refusal does not show it either, as zoo.registry.base_url
+    throw new Error(`${where} is ${pythonRepr(shown)}: a user name or password in it is not supported (Node's fetch refuses it, and every message would show it); give a mirror of exports/ that needs none, or, for Python's downloads, put them in ~/.netrc (or the file $NETRC names), which requests reads; nothing was downloaded.`);
+  }
   return url;
 }
 
