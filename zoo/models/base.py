@@ -778,13 +778,7 @@ def check_epoch_end(x, steps_per_epoch):
     (an UnknownError on TensorFlow, a RuntimeError for the StopIteration on JAX), batches
     already trained on. Refused before any batch is read or any callback runs.
     """
-    if steps_per_epoch is not None or not isinstance(x, keras.utils.PyDataset):
-        return
-    try:
-        count = x.num_batches
-    except NotImplementedError:  # neither num_batches nor __len__: Keras says what to add
-        return
-    if count is None:
+    if steps_per_epoch is None and _of_unknown_length(x):
         raise ValueError(
             f"fit was given a keras.utils.PyDataset of unknown length, {type(x).__name__} (its num_batches is None), without "
             "steps_per_epoch: Keras reads such a dataset as endless, so its first epoch would never end, or, should the "
@@ -804,12 +798,7 @@ def check_stream_reaches(x, steps_per_epoch, epochs):
     any step, as `fit` reads its first (`check_training_data`); any other error that read
     raises is the dataset's own and goes up unchanged.
     """
-    if steps_per_epoch is None or epochs < 1 or not isinstance(x, keras.utils.PyDataset):
-        return
-    try:
-        if x.num_batches is not None:
-            return
-    except NotImplementedError:
+    if steps_per_epoch is None or epochs < 1 or not _of_unknown_length(x):
         return
     last = steps_per_epoch * epochs - 1
     try:
@@ -822,6 +811,17 @@ def check_stream_reaches(x, steps_per_epoch, epochs):
             f"{type(error).__name__}: training would stop at its first missing batch, mid-epoch. Give the dataset num_batches (its number of "
             "batches: each epoch ends after them), or pass a smaller steps_per_epoch or fewer epochs."
         ) from error
+
+
+def _of_unknown_length(x):
+    """Whether `x` is a `keras.utils.PyDataset` that says it has no known length (`num_batches`
+    None); one that says neither (no `num_batches`, no `__len__`) is not: Keras says what to add."""
+    if not isinstance(x, keras.utils.PyDataset):
+        return False
+    try:
+        return x.num_batches is None
+    except NotImplementedError:
+        return False
 
 
 def _is_tf_dataset(x):
