@@ -169,8 +169,7 @@ def base_url(registry=None):
     if not usable:
         raise DownloadError(f"{where} is {url!r}, not an http or https URL of a mirror of exports/; nothing was downloaded.")
     if "@" in parts.netloc:
-        password = parts.netloc.rpartition("@")[0].partition(":")[2]
-        shown = url.replace(f":{password}@", ":***@", 1) if password else url  # the refusal does not show it either
+        shown = url.replace(f":{parts.password}@", ":***@", 1) if parts.password else url  # the refusal does not show it either
         raise DownloadError(
             f"{where} is {shown!r}: a user name or password in it is not supported (Node's fetch refuses it, and every message "
             "would show it); give a mirror of exports/ that needs none, or, for Python's downloads, put them in ~/.netrc (or the file $NETRC names), which requests reads; nothing was downloaded."
